@@ -1,0 +1,57 @@
+/*
+ * kl_reply: what Kommo answered, read from the reply's body.
+ *
+ * kl_reply_parse_unsorted reads a 200 from unsorted/forms;
+ * kl_reply_parse_problem reads any error reply, JSON or not, and never
+ * fails for the body's sake: what cannot be read is left empty.
+ * Structs own their strings; the _free functions accept NULL.
+ */
+#ifndef KL_REPLY_H
+#define KL_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kl_err.h"
+
+struct kl_created {
+	char *request_id; /* as sent; NULL if Kommo did not echo it */
+	char *uid;        /* the Incoming leads entry */
+	long long lead_id;
+	long long contact_id; /* 0 when Kommo created no contact */
+};
+
+struct kl_created_list {
+	struct kl_created *items;
+	size_t n;
+};
+
+/* Fails with KL_EPROTOCOL, naming what is missing, when the body is not the
+ * documented success shape. */
+int kl_reply_parse_unsorted(const char *body, size_t len, struct kl_created_list *out,
+			    struct kl_err *err);
+void kl_created_list_free(struct kl_created_list *l);
+
+struct kl_verror {
+	char *request_id, *code, *path, *detail;
+};
+
+struct kl_problem {
+	long status;
+	char *title;     /* "Bad Request" */
+	char *detail;    /* "Request validation failed" */
+	char *trace_id;  /* on 500s */
+	long retry_after; /* seconds from the body or the header; -1 when absent */
+	bool json;        /* the body was a JSON object */
+	bool html;        /* the body looked like an HTML page */
+	struct kl_verror *errors;
+	size_t nerrors;
+};
+
+/* retry_after_header is the Retry-After header's seconds or -1. Returns
+ * KL_OK, or KL_EOSERR when memory ran out. */
+int kl_reply_parse_problem(long status, const char *content_type, const char *body, size_t len,
+			   long retry_after_header, struct kl_problem *out, struct kl_err *err);
+void kl_problem_free(struct kl_problem *p);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * kl_report: what the user is told about an exchange with Kommo.
+ *
+ * Each function turns a result into text (appended to a kl_buf, one line
+ * per '\n') and returns the exit status it calls for; the caller prints.
+ */
+#ifndef KL_REPORT_H
+#define KL_REPORT_H
+
+#include <stdbool.h>
+
+#include "kl_payload.h"
+#include "kl_reply.h"
+#include "kl_str.h"
+
+/* "lead_id=1 contact_id=2\n", or with json the one-line object
+ * {"lead_id":1,"contact_id":2,"uid":"...","source_uid":"..."}. */
+int kl_report_created(const struct kl_created *c, const char *source_uid, bool json,
+		      struct kl_buf *out);
+
+/* Explains an error reply: status, title, detail, each validation error
+ * with its path named in the user's terms (via payload), and what to do.
+ * Returns the exit status for that reply. */
+int kl_report_problem(const struct kl_problem *p, const struct kl_payload *payload,
+		      const char *url, struct kl_buf *out);
+
+/* The exit status an HTTP status calls for (200 is KL_OK). */
+int kl_report_status_exit(long status);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * kl_submit: the submit command, from parsed options to printed ids.
+ *
+ * Options and config -> lead -> payload -> transport -> reply -> report.
+ * Results go to out, messages for people to msg; the return value is the
+ * exit status. It never exits.
+ */
+#ifndef KL_SUBMIT_H
+#define KL_SUBMIT_H
+
+#include <stdio.h>
+
+#include "kl_cli.h"
+#include "kl_config.h"
+
+struct kl_io {
+	FILE *out;          /* results */
+	FILE *msg;          /* messages for people, each line "kommo-lead: ..." */
+	kl_getenv_fn getenv;
+};
+
+int kl_submit_run(const struct kl_opts *o, const struct kl_io *io);
+
+/* Prints one message line to io->msg with the program's prefix. */
+void kl_io_say(const struct kl_io *io, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Builds the layered configuration for any command: config file (unless
+ * --no-config), then the environment, then --token-file, then the flags. */
+int kl_submit_load_config(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,
+			  struct kl_err *err);
+
+#endif

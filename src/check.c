@@ -1,0 +1,314 @@
+#include "kl_check.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kl_str.h"
+
+#define Q(v) kl_str_quote((v), qbuf, sizeof qbuf)
+
+int kl_check_text(const char *what, const char *v, struct kl_err *err)
+{
+	char qbuf[256];
+	if (!kl_str_utf8_valid(v, strlen(v)))
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s is not valid UTF-8 (convert the input to UTF-8)", what, Q(v));
+	if (kl_str_has_control(v))
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s contains a control character (remove it; line breaks and tabs are not allowed)",
+				  what, Q(v));
+	return KL_OK;
+}
+
+int kl_check_name(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	int rc = kl_check_text(what, v, err);
+	if (rc)
+		return rc;
+	char *t = kl_str_trimmed(v);
+	if (!t)
+		return kl_err_oom(err);
+	if (!*t) {
+		free(t);
+		return kl_err_set(err, KL_EDATA, "%s: must not be empty", what);
+	}
+	*out = t;
+	return KL_OK;
+}
+
+int kl_check_phone(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	char qbuf[256];
+	int rc = kl_check_text(what, v, err);
+	if (rc)
+		return rc;
+	size_t n = strlen(v), digits = 0, o = 0;
+	char *p = malloc(n + 1);
+	if (!p)
+		return kl_err_oom(err);
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+		if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\t')
+			continue;
+		if (c == '+' && o == 0) {
+			p[o++] = c;
+			continue;
+		}
+		if (c < '0' || c > '9') {
+			free(p);
+			return kl_err_set(err, KL_EDATA,
+					  "%s: %s is not a phone number: use digits with an optional leading +, e.g. +79991234567",
+					  what, Q(v));
+		}
+		p[o++] = c;
+		digits++;
+	}
+	p[o] = '\0';
+	if (digits < 7 || digits > 15) {
+		free(p);
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s has %zu digits; a phone number has 7 to 15, e.g. +79991234567",
+				  what, Q(v), digits);
+	}
+	*out = p;
+	return KL_OK;
+}
+
+static bool domain_char(unsigned char c)
+{
+	/* Bytes >= 0x80 are parts of internationalised (UTF-8) labels. */
+	return isalnum(c) || c == '-' || c >= 0x80;
+}
+
+int kl_check_email(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	char qbuf[256];
+	int rc = kl_check_text(what, v, err);
+	if (rc)
+		return rc;
+	char *t = kl_str_trimmed(v);
+	if (!t)
+		return kl_err_oom(err);
+	const char *at = strchr(t, '@');
+	bool ok = at && at != t && !strchr(at + 1, '@') && strlen(t) <= 254;
+	for (const char *c = t; ok && c < at; c++)
+		if (*c == ' ' || *c == '"' || *c == ',' || *c == ';' || *c == '<' || *c == '>')
+			ok = false;
+	if (ok) {
+		/* domain: labels of domain_char separated by single dots, at least
+		 * two labels, the last one at least two characters long */
+		const char *d = at + 1, *label = d;
+		size_t labels = 0;
+		for (const char *c = d;; c++) {
+			if (*c == '.' || *c == '\0') {
+				size_t len = (size_t)(c - label);
+				if (len == 0 || label[0] == '-' || label[len - 1] == '-') {
+					ok = false;
+					break;
+				}
+				labels++;
+				if (*c == '\0') {
+					if (labels < 2 || len < 2)
+						ok = false;
+					break;
+				}
+				label = c + 1;
+			} else if (!domain_char((unsigned char)*c)) {
+				ok = false;
+				break;
+			}
+		}
+	}
+	if (!ok) {
+		free(t);
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s is not an email address: expected name@domain.tld, e.g. ivan@example.com",
+				  what, Q(v));
+	}
+	*out = t;
+	return KL_OK;
+}
+
+int kl_check_number(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	char qbuf[256];
+	const char *s = v, *sep = NULL;
+	size_t n = strlen(v);
+	while (n && s[n - 1] == ' ')
+		n--;
+	while (n && *s == ' ')
+		s++, n--;
+	bool ok = n > 0 && n < 64;
+	size_t int_digits = 0, frac_digits = 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		if (s[i] >= '0' && s[i] <= '9') {
+			if (sep)
+				frac_digits++;
+			else
+				int_digits++;
+		} else if ((s[i] == '.' || s[i] == ',') && !sep) {
+			sep = s + i;
+		} else {
+			ok = false;
+		}
+	}
+	if (!ok || int_digits == 0 || (sep && frac_digits == 0))
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s is not a number: use digits with an optional decimal part, e.g. 150000 or 2500.50",
+				  what, Q(v));
+	/* drop leading zeros of the whole part: JSON forbids them */
+	size_t skip = 0;
+	while (skip + 1 < int_digits && s[skip] == '0')
+		skip++;
+	char *r = kl_str_ndup(s + skip, n - skip);
+	if (!r)
+		return kl_err_oom(err);
+	char *c = strchr(r, ',');
+	if (c)
+		*c = '.';
+	*out = r;
+	return KL_OK;
+}
+
+int kl_check_uint(const char *what, const char *v, unsigned long long min,
+		  unsigned long long max, unsigned long long *out, struct kl_err *err)
+{
+	char qbuf[256];
+	bool ok = *v != '\0' && strlen(v) <= 20;
+	for (const char *c = v; ok && *c; c++)
+		if (*c < '0' || *c > '9')
+			ok = false;
+	unsigned long long x = 0;
+	if (ok) {
+		errno = 0;
+		x = strtoull(v, NULL, 10);
+		ok = errno == 0 && x >= min && x <= max;
+	}
+	if (!ok)
+		return kl_err_set(err, KL_EDATA, "%s: %s is not a whole number from %llu to %llu",
+				  what, Q(v), min, max);
+	*out = x;
+	return KL_OK;
+}
+
+int kl_check_id(const char *what, const char *v, unsigned long long *out, struct kl_err *err)
+{
+	char qbuf[256];
+	/* Kommo ids are JSON numbers: keep them within what a double holds exactly */
+	int rc = kl_check_uint(what, v, 1, 9007199254740991ULL, out, NULL);
+	if (rc)
+		return kl_err_set(err, KL_EDATA, "%s: %s is not an id: expected a positive whole number, e.g. 467700",
+				  what, Q(v));
+	return KL_OK;
+}
+
+int kl_check_subdomain(const char *what, const char *v, struct kl_err *err)
+{
+	char qbuf[256];
+	size_t n = strlen(v);
+	bool ok = n > 0 && n <= 63 && v[0] != '-' && v[n - 1] != '-';
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-';
+	if (!ok)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s is not a Kommo subdomain: use lower-case letters, digits and '-', e.g. intermigro for intermigro.kommo.com",
+				  what, Q(v));
+	return KL_OK;
+}
+
+int kl_check_domain(const char *what, const char *v, struct kl_err *err)
+{
+	char qbuf[256];
+	size_t n = strlen(v);
+	bool ok = n > 0 && n <= 253 && strchr(v, '.') && v[0] != '.' && v[0] != '-' && v[n - 1] != '.';
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)v[i]) || v[i] == '-' || (v[i] == '.' && v[i + 1] != '.');
+	if (!ok)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s is not a domain name: expected the account's host, e.g. acme.amocrm.ru (no https://, no path)",
+				  what, Q(v));
+	return KL_OK;
+}
+
+bool kl_check_is_loopback(const char *host)
+{
+	if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0)
+		return true;
+	/* 127.0.0.0/8 written as a dotted quad */
+	unsigned parts[4];
+	int used = 0;
+	if (sscanf(host, "%3u.%3u.%3u.%3u%n", &parts[0], &parts[1], &parts[2], &parts[3], &used) == 4 &&
+	    host[used] == '\0')
+		return parts[0] == 127 && parts[1] < 256 && parts[2] < 256 && parts[3] < 256;
+	return false;
+}
+
+int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	char qbuf[256];
+	if (kl_check_text(what, v, err))
+		return kl_err_as(err, KL_ECONFIG);
+	bool https = strncmp(v, "https://", 8) == 0;
+	bool http = strncmp(v, "http://", 7) == 0;
+	if (!https && !http)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s is not a URL: expected https://HOST, e.g. https://intermigro.kommo.com",
+				  what, Q(v));
+	const char *h = v + (https ? 8 : 7);
+	size_t hl;
+	if (*h == '[') {
+		const char *close = strchr(h, ']');
+		hl = close ? (size_t)(close - h) + 1 : 0;
+	} else {
+		hl = strcspn(h, ":/?#");
+	}
+	const char *rest = h + hl;
+	bool ok = hl > 0 && strchr(v, ' ') == NULL && strchr(v, '@') == NULL &&
+		  *rest != '?' && *rest != '#';
+	if (ok && *rest == ':') {
+		unsigned long long port;
+		size_t pl = strcspn(rest + 1, "/");
+		char *ps = kl_str_ndup(rest + 1, pl);
+		if (!ps)
+			return kl_err_oom(err);
+		ok = kl_check_uint(what, ps, 1, 65535, &port, NULL) == KL_OK;
+		free(ps);
+	}
+	if (!ok)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s is not a usable base URL: expected http(s)://HOST[:PORT][/PATH] with no user, query or fragment",
+				  what, Q(v));
+	char *host = kl_str_ndup(h, hl);
+	if (!host)
+		return kl_err_oom(err);
+	bool loop = kl_check_is_loopback(host);
+	free(host);
+	if (http && !loop)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s uses plain http: Kommo must be reached over https (http is allowed only for loopback hosts such as 127.0.0.1)",
+				  what, Q(v));
+	size_t n = strlen(v);
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	char *r = kl_str_ndup(v, n);
+	if (!r)
+		return kl_err_oom(err);
+	*out = r;
+	return KL_OK;
+}
+
+int kl_check_token(const char *what, const char *v, struct kl_err *err)
+{
+	if (!*v)
+		return kl_err_set(err, KL_ECONFIG, "%s: the API token is empty", what);
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7F)
+			return kl_err_set(err, KL_ECONFIG,
+					  "%s: the API token contains white space, a control character or a non-ASCII byte at position %zu; copy it again from Kommo's integration settings",
+					  what, (size_t)(c - (const unsigned char *)v) + 1);
+	return KL_OK;
+}

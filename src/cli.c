@@ -1,0 +1,365 @@
+#include "kl_cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kl_check.h"
+#include "kl_str.h"
+
+enum opt_id {
+	O_ATTR, /* a lead attribute: see struct opt.attr */
+	O_CONFIG,
+	O_DRY_RUN,
+	O_FIELD,
+	O_FORM_ID,
+	O_FORM_NAME,
+	O_FORM_PAGE,
+	O_HELP,
+	O_JSON,
+	O_NO_CONFIG,
+	O_PIPELINE,
+	O_SOURCE_NAME,
+	O_TIMEOUT,
+	O_TOKEN_FILE,
+	O_VERBOSE,
+	O_VERSION
+};
+
+struct opt {
+	const char *name; /* without "--" */
+	char short_name;
+	bool has_arg;
+	enum opt_id id;
+	int attr; /* for O_ATTR */
+};
+
+/* Sorted by name; aliases are rows of their own. */
+static const struct opt opts[] = {
+	{"career", 0, true, O_ATTR, KL_ATTR_CAREER},
+	{"config", 0, true, O_CONFIG, 0},
+	{"dry-run", 0, false, O_DRY_RUN, 0},
+	{"education", 0, true, O_ATTR, KL_ATTR_EDUCATION},
+	{"email", 0, true, O_ATTR, KL_ATTR_EMAIL},
+	{"field", 0, true, O_FIELD, 0},
+	{"form-id", 0, true, O_FORM_ID, 0},
+	{"form-name", 0, true, O_FORM_NAME, 0},
+	{"form-page", 0, true, O_FORM_PAGE, 0},
+	{"help", 'h', false, O_HELP, 0},
+	{"income", 0, true, O_ATTR, KL_ATTR_INCOME},
+	{"json", 0, false, O_JSON, 0},
+	{"last-name", 0, true, O_ATTR, KL_ATTR_LAST_NAME},
+	{"lead-name", 0, true, O_ATTR, KL_ATTR_LEAD_NAME},
+	{"name", 0, true, O_ATTR, KL_ATTR_NAME},
+	{"no-config", 0, false, O_NO_CONFIG, 0},
+	{"phone", 0, true, O_ATTR, KL_ATTR_PHONE},
+	{"pipeline", 0, true, O_PIPELINE, 0},
+	{"price", 0, true, O_ATTR, KL_ATTR_PRICE},
+	{"referer", 0, true, O_ATTR, KL_ATTR_REFERER},
+	{"source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE},
+	{"source-name", 0, true, O_SOURCE_NAME, 0},
+	{"source-uid", 0, true, O_ATTR, KL_ATTR_SOURCE_UID},
+	{"surname", 0, true, O_ATTR, KL_ATTR_LAST_NAME},
+	{"telegram", 0, true, O_ATTR, KL_ATTR_TELEGRAM},
+	{"timeout", 0, true, O_TIMEOUT, 0},
+	{"token-file", 0, true, O_TOKEN_FILE, 0},
+	{"utm-campaign", 0, true, O_ATTR, KL_ATTR_UTM_CAMPAIGN},
+	{"utm-content", 0, true, O_ATTR, KL_ATTR_UTM_CONTENT},
+	{"utm-medium", 0, true, O_ATTR, KL_ATTR_UTM_MEDIUM},
+	{"utm-referrer", 0, true, O_ATTR, KL_ATTR_UTM_REFERRER},
+	{"utm-source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE},
+	{"utm-term", 0, true, O_ATTR, KL_ATTR_UTM_TERM},
+	{"verbose", 'v', false, O_VERBOSE, 0},
+	{"version", 'V', false, O_VERSION, 0},
+};
+
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static const char help_text[] =
+	"Usage: kommo-lead [submit] [OPTIONS]\n"
+	"Submit one lead to Kommo's Incoming leads (POST /api/v4/leads/unsorted/forms)\n"
+	"and print its lead and contact ids.\n"
+	"\n"
+	"Lead:\n"
+	"      --name NAME             first name (required)\n"
+	"      --last-name NAME        last name (alias --surname)\n"
+	"      --phone PHONE           phone; spaces, dashes, dots and parentheses are\n"
+	"                              removed, 7 to 15 digits with an optional leading +\n"
+	"      --email EMAIL           email (a phone or an email is required)\n"
+	"      --telegram HANDLE       Telegram (needs KOMMO_TELEGRAM_FIELD_ID)\n"
+	"      --career TEXT           career/profession (needs KOMMO_CAREER_FIELD_ID)\n"
+	"      --education TEXT        education (needs KOMMO_EDUCATION_FIELD_ID)\n"
+	"      --income NUMBER         income (needs KOMMO_INCOME_FIELD_ID)\n"
+	"      --utm-source TEXT       utm_source (alias --source)\n"
+	"      --utm-medium TEXT       utm_medium\n"
+	"      --utm-campaign TEXT     utm_campaign\n"
+	"      --utm-content TEXT      utm_content\n"
+	"      --utm-term TEXT         utm_term\n"
+	"      --utm-referrer TEXT     utm_referrer\n"
+	"      --price N               the lead's price, a whole number (default 0)\n"
+	"      --lead-name TEXT        the lead's title (default \"Заявка: NAME LAST-NAME\")\n"
+	"      --field lead:ID=VALUE   any other lead custom field (repeatable)\n"
+	"      --field contact:ID=VALUE\n"
+	"                              any other contact custom field (repeatable)\n"
+	"      --source-uid UID        idempotency key from an upstream system (default:\n"
+	"                              MD5 of \"<email or phone>-<unix milliseconds>\")\n"
+	"\n"
+	"Form metadata (defaults from the configuration):\n"
+	"      --source-name NAME      KOMMO_SOURCE_NAME (default kommo-lead)\n"
+	"      --form-id ID            KOMMO_FORM_ID (default kommo-lead)\n"
+	"      --form-name NAME        KOMMO_FORM_NAME (default: the source name)\n"
+	"      --form-page URL         KOMMO_FORM_PAGE\n"
+	"      --referer URL           the page the person came from\n"
+	"      --pipeline ID           target pipeline (KOMMO_PIPELINE_ID)\n"
+	"\n"
+	"Configuration:\n"
+	"      --config FILE           dotenv config file (default $KOMMO_LEAD_CONFIG, else\n"
+	"                              $XDG_CONFIG_HOME/kommo-lead/config.env)\n"
+	"      --no-config             read no config file\n"
+	"      --token-file FILE       read the API token from FILE (there is no flag that\n"
+	"                              takes the token itself)\n"
+	"  Precedence: flags > environment > config file. Keys: see config.example.env.\n"
+	"\n"
+	"Behaviour:\n"
+	"      --dry-run               print the exact JSON that would be sent; send nothing\n"
+	"      --json                  print the result as one JSON object\n"
+	"  -v, --verbose               log the request, status and timing to stderr\n"
+	"                              (the token is never shown)\n"
+	"      --timeout SECONDS       give up on Kommo after SECONDS (default 30)\n"
+	"  -h, --help                  print this help and exit\n"
+	"  -V, --version               print the version and exit\n"
+	"\n"
+	"Output: lead_id=<id> contact_id=<id> on stdout.\n"
+	"Exit status: 0 created; 64 usage; 65 invalid lead data or refused by Kommo;\n"
+	"69 Kommo unreachable or 5xx; 70 internal error; 71 out of memory; 74 cannot write\n"
+	"output; 75 try again later (429, timeout); 76 Kommo's reply unreadable;\n"
+	"77 401/402/403 (token, payment, blocked); 78 configuration error.\n"
+	"\n"
+	"Examples:\n"
+	"  kommo-lead --name Ivan --last-name Petrov --phone +79991234567 --source referral\n"
+	"  kommo-lead --name 'Анна' --email anna@example.com --career 'Инженер' --dry-run\n"
+	"\n"
+	"See kommo-lead(1) for the configuration keys and where the field ids come from.\n";
+
+const char *kl_cli_help(void)
+{
+	return help_text;
+}
+
+void kl_opts_free(struct kl_opts *o)
+{
+	if (!o)
+		return;
+	kl_lead_free(&o->lead);
+	kl_config_free(&o->flags);
+	free(o->config_path);
+	free(o->token_file);
+	memset(o, 0, sizeof *o);
+}
+
+static int cmp_opt(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct opt *)elem)->name);
+}
+
+/* Levenshtein distance, capped, for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 40 || lb > 40)
+		return 99;
+	size_t row[41];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+static const struct opt *find_long(const char *name)
+{
+	return bsearch(name, opts, NOPTS, sizeof opts[0], cmp_opt);
+}
+
+static int unknown_option(const char *arg, struct kl_err *err)
+{
+	char qbuf[256];
+	const char *name = arg + strspn(arg, "-");
+	const struct opt *best = NULL;
+	size_t bd = 3;
+	for (size_t i = 0; i < NOPTS; i++) {
+		size_t d = distance(name, opts[i].name);
+		if (d < bd)
+			bd = d, best = &opts[i];
+	}
+	if (best)
+		return kl_err_set(err, KL_EUSAGE, "unknown option %s (did you mean --%s?)",
+				  kl_str_quote(arg, qbuf, sizeof qbuf), best->name);
+	return kl_err_set(err, KL_EUSAGE, "unknown option %s (see kommo-lead --help)",
+			  kl_str_quote(arg, qbuf, sizeof qbuf));
+}
+
+static int set_flag_config(struct kl_opts *o, enum kl_cfg_key key, const char *flag,
+			   const char *value, struct kl_err *err)
+{
+	if (o->flags.value[key])
+		return kl_err_set(err, KL_EUSAGE, "%s given twice", flag);
+	return kl_config_set(&o->flags, key, value, flag, err);
+}
+
+static int set_path(char **dst, const char *flag, const char *value, struct kl_err *err)
+{
+	if (*dst)
+		return kl_err_set(err, KL_EUSAGE, "%s given twice", flag);
+	if (!*value)
+		return kl_err_set(err, KL_EUSAGE, "%s needs a file name", flag);
+	return (*dst = kl_str_dup(value)) ? KL_OK : kl_err_oom(err);
+}
+
+static int parse_timeout(struct kl_opts *o, const char *v, struct kl_err *err)
+{
+	char *num = NULL;
+	int rc = kl_check_number("--timeout", v, &num, err);
+	if (rc)
+		return kl_err_as(err, KL_EUSAGE);
+	double secs = strtod(num, NULL);
+	free(num);
+	if (secs < 0.001 || secs > 3600) {
+		char qbuf[256];
+		return kl_err_set(err, KL_EUSAGE, "--timeout: %s is out of range: give 0.001 to 3600 seconds",
+				  kl_str_quote(v, qbuf, sizeof qbuf));
+	}
+	o->timeout_ms = (long)(secs * 1000 + 0.5);
+	return KL_OK;
+}
+
+static int apply(struct kl_opts *o, const struct opt *d, const char *flag, const char *v,
+		 struct kl_err *err)
+{
+	switch (d->id) {
+	case O_ATTR: {
+		/* --source and --utm-source are one field, as are --surname and --last-name */
+		bool aliased = d->attr == KL_ATTR_UTM_SOURCE || d->attr == KL_ATTR_LAST_NAME;
+		int rc = kl_lead_set(&o->lead, d->attr, v, flag, err);
+		if (rc == KL_EUSAGE && aliased)
+			return kl_err_set(err, KL_EUSAGE, "%s given twice (counting its alias); a lead takes one",
+					  kl_attr_info(d->attr)->flag);
+		return rc;
+	}
+	case O_FIELD:
+		return kl_lead_add_field_spec(&o->lead, v, "--field", err);
+	case O_CONFIG:
+		return set_path(&o->config_path, flag, v, err);
+	case O_TOKEN_FILE:
+		return set_path(&o->token_file, flag, v, err);
+	case O_NO_CONFIG:
+		o->no_config = true;
+		return KL_OK;
+	case O_DRY_RUN:
+		o->dry_run = true;
+		return KL_OK;
+	case O_JSON:
+		o->json = true;
+		return KL_OK;
+	case O_VERBOSE:
+		o->verbose = true;
+		return KL_OK;
+	case O_HELP:
+		o->cmd = KL_CMD_HELP;
+		return KL_OK;
+	case O_VERSION:
+		if (o->cmd != KL_CMD_HELP)
+			o->cmd = KL_CMD_VERSION;
+		return KL_OK;
+	case O_TIMEOUT:
+		return parse_timeout(o, v, err);
+	case O_PIPELINE:
+		return set_flag_config(o, KL_CFG_PIPELINE_ID, "--pipeline", v, err);
+	case O_SOURCE_NAME:
+		return set_flag_config(o, KL_CFG_SOURCE_NAME, "--source-name", v, err);
+	case O_FORM_ID:
+		return set_flag_config(o, KL_CFG_FORM_ID, "--form-id", v, err);
+	case O_FORM_NAME:
+		return set_flag_config(o, KL_CFG_FORM_NAME, "--form-name", v, err);
+	case O_FORM_PAGE:
+		return set_flag_config(o, KL_CFG_FORM_PAGE, "--form-page", v, err);
+	}
+	return kl_err_set(err, KL_ESOFTWARE, "option %s has no handler", flag);
+}
+
+int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
+{
+	char qbuf[256];
+	int i = 1;
+	memset(o, 0, sizeof *o);
+	o->cmd = KL_CMD_SUBMIT;
+
+	if (i < argc && argv[i][0] != '-') {
+		if (strcmp(argv[i], "submit") != 0)
+			return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit; see kommo-lead --help)",
+					  kl_str_quote(argv[i], qbuf, sizeof qbuf));
+		i++;
+	}
+	if (i == argc)
+		return kl_err_set(err, KL_EUSAGE,
+				  "no lead given: try kommo-lead --name Ivan --phone +79991234567 (see kommo-lead --help)");
+	for (; i < argc; i++) {
+		const char *arg = argv[i];
+		const struct opt *d = NULL;
+		const char *value = NULL;
+		char flag[64];
+
+		if (strcmp(arg, "--") == 0) {
+			if (i + 1 < argc)
+				return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: submit takes only options",
+						  kl_str_quote(argv[i + 1], qbuf, sizeof qbuf));
+			break;
+		}
+		if (arg[0] == '-' && arg[1] == '-' && arg[2]) {
+			const char *eq = strchr(arg + 2, '=');
+			size_t nl = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+			if (nl < sizeof flag - 2) {
+				char name[64];
+				memcpy(name, arg + 2, nl);
+				name[nl] = '\0';
+				d = find_long(name);
+			}
+			if (!d)
+				return unknown_option(arg, err);
+			value = eq ? eq + 1 : NULL;
+			if (value && !d->has_arg)
+				return kl_err_set(err, KL_EUSAGE, "--%s takes no value", d->name);
+		} else if (arg[0] == '-' && arg[1] && !arg[2]) {
+			for (size_t k = 0; k < NOPTS && !d; k++)
+				if (opts[k].short_name == arg[1])
+					d = &opts[k];
+			if (!d)
+				return unknown_option(arg, err);
+		} else {
+			return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: values follow their option, e.g. --name %s",
+					  kl_str_quote(arg, qbuf, sizeof qbuf), kl_str_quote(arg, qbuf, sizeof qbuf));
+		}
+		snprintf(flag, sizeof flag, "--%s", d->name);
+		if (d->has_arg && !value) {
+			if (i + 1 >= argc)
+				return kl_err_set(err, KL_EUSAGE, "%s needs a value", flag);
+			value = argv[++i];
+		}
+		int rc = apply(o, d, flag, value, err);
+		if (rc)
+			return rc == KL_EDATA ? kl_err_as(err, KL_EUSAGE) : rc;
+	}
+	return KL_OK;
+}

@@ -1,0 +1,19 @@
+#include "kl_digest.h"
+
+#include <openssl/evp.h>
+
+int kl_digest_md5_hex(const void *data, size_t len, char hex[33])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	/* MD5 here is an identifier recipe from the integration guide, not security */
+	if (EVP_Digest(data, len, md, &n, EVP_md5(), NULL) != 1 || n != 16)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[32] = '\0';
+	return 0;
+}

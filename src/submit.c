@@ -1,0 +1,205 @@
+#include "kl_submit.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kl_http.h"
+#include "kl_payload.h"
+#include "kl_reply.h"
+#include "kl_report.h"
+
+#define UNSORTED_FORMS "/api/v4/leads/unsorted/forms"
+
+void kl_io_say(const struct kl_io *io, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("kommo-lead: ", io->msg);
+	vfprintf(io->msg, fmt, ap);
+	fputc('\n', io->msg);
+	va_end(ap);
+}
+
+static void warn_cb(void *ctx, const char *message)
+{
+	kl_io_say(ctx, "warning: %s", message);
+}
+
+static void log_cb(void *ctx, const char *line)
+{
+	kl_io_say(ctx, "%s", line);
+}
+
+/* Prints text that may hold several lines, each with the prefix. */
+static void say_lines(const struct kl_io *io, const char *text)
+{
+	while (text && *text) {
+		size_t n = strcspn(text, "\n");
+		kl_io_say(io, "%.*s", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
+int kl_submit_load_config(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,
+			  struct kl_err *err)
+{
+	struct kl_config env = {0}, tok = {0};
+	char *path = NULL;
+	int rc = KL_OK;
+
+	memset(cfg, 0, sizeof *cfg);
+	if (!o->no_config) {
+		bool required = true;
+		path = o->config_path ? strdup(o->config_path) : kl_config_default_path(io->getenv, &required);
+		if (path && (rc = kl_config_load_file(cfg, path, required, warn_cb, (void *)io, err)))
+			goto out;
+	}
+	if ((rc = kl_config_load_env(&env, io->getenv, err)) || (rc = kl_config_merge(cfg, &env, err)))
+		goto out;
+	if (o->token_file &&
+	    ((rc = kl_config_load_token_file(&tok, o->token_file, warn_cb, (void *)io, err)) ||
+	     (rc = kl_config_merge(cfg, &tok, err))))
+		goto out;
+	rc = kl_config_merge(cfg, &o->flags, err);
+out:
+	free(path);
+	kl_config_free(&env);
+	kl_config_free(&tok);
+	if (rc)
+		kl_config_free(cfg);
+	return rc;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_out(const struct kl_io *io, const char *text, size_t len, struct kl_err *err)
+{
+	if (fwrite(text, 1, len, io->out) != len || fflush(io->out) != 0)
+		return kl_err_set(err, KL_EIO, "cannot write the result to standard output");
+	return KL_OK;
+}
+
+/* Sends the payload and reports what came back. */
+static int send_payload(const struct kl_opts *o, const struct kl_io *io,
+			const struct kl_account *acct, const struct kl_payload *payload,
+			const char *body, const char *source_uid, struct kl_err *err)
+{
+	struct kl_http *http = NULL;
+	struct kl_http_reply reply = {0};
+	struct kl_created_list created = {0};
+	struct kl_problem problem = {0};
+	struct kl_buf text = {0};
+	struct kl_http_opts ho = {
+		.base_url = acct->base_url,
+		.token = acct->token,
+		.timeout_ms = o->timeout_ms,
+		.log = o->verbose ? log_cb : NULL,
+		.log_ctx = (void *)io,
+	};
+	int rc = kl_http_new(&http, &ho, err);
+	if (rc)
+		goto out;
+	rc = kl_http_request(http, "POST", UNSORTED_FORMS, body, strlen(body), &reply, err);
+	if (rc) {
+		if (reply.maybe_sent) {
+			kl_io_say(io, "%s", err->msg);
+			kl_err_set(err, rc, "the lead may or may not have been created (source_uid %s): look in Kommo's Incoming leads before sending it again",
+				   source_uid);
+		}
+		goto out;
+	}
+	if (reply.status == 200) {
+		rc = kl_reply_parse_unsorted(reply.body.data, reply.body.len, &created, err);
+		if (rc) {
+			kl_io_say(io, "%s", err->msg);
+			rc = kl_err_set(err, rc,
+					"Kommo answered 200, so the lead was probably created (source_uid %s), but its ids cannot be read",
+					source_uid);
+			goto out;
+		}
+		if ((rc = kl_report_created(&created.items[0], source_uid, o->json, &text)))
+			goto oom;
+		rc = write_out(io, text.data, text.len, err);
+		goto out;
+	}
+	if ((rc = kl_reply_parse_problem(reply.status, reply.content_type, reply.body.data,
+					 reply.body.len, reply.retry_after, &problem, err)))
+		goto out;
+	char *url = kl_str_printf("%s%s", acct->base_url, UNSORTED_FORMS);
+	rc = kl_report_problem(&problem, payload, url ? url : UNSORTED_FORMS, &text);
+	free(url);
+	if (rc == KL_EOSERR)
+		goto oom;
+	if (problem.status >= 500 && problem.status != 501)
+		kl_buf_appendf(&text,
+			       "the lead may or may not have been created (source_uid %s): look in Kommo's Incoming leads before sending it again\n",
+			       source_uid);
+	/* the explanation is the whole message: say it line by line */
+	say_lines(io, text.data);
+	err->msg[0] = '\0';
+	err->status = rc;
+	goto out;
+oom:
+	rc = kl_err_oom(err);
+out:
+	kl_buf_free(&text);
+	kl_problem_free(&problem);
+	kl_created_list_free(&created);
+	kl_http_reply_free(&reply);
+	kl_http_free(http);
+	return rc;
+}
+
+int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
+{
+	struct kl_err err = {0};
+	struct kl_config cfg = {0};
+	struct kl_account acct = {0};
+	struct kl_lead lead = {0};
+	struct kl_payload *payload = NULL;
+	char *body = NULL;
+	int rc;
+
+	/* a working copy: checking normalises values in place */
+	if ((rc = kl_lead_copy(&lead, &o->lead, &err)))
+		goto out;
+	bool own_uid = lead.v[KL_ATTR_SOURCE_UID] == NULL;
+	if ((rc = kl_submit_load_config(o, io, &cfg, &err)) ||
+	    (rc = kl_config_resolve(&cfg, !o->dry_run, &acct, &err)) ||
+	    (rc = kl_lead_check(&lead, NULL, NULL, &err)))
+		goto out;
+	if (own_uid && (rc = kl_lead_default_uid(&lead, now_ms(), NULL, &err)))
+		goto out;
+	if (!(payload = kl_payload_new())) {
+		rc = kl_err_oom(&err);
+		goto out;
+	}
+	if ((rc = kl_payload_add(payload, &lead, &acct, "0", (long long)time(NULL), NULL, NULL, &err)))
+		goto out;
+	if (!(body = kl_payload_render(payload))) {
+		rc = kl_err_oom(&err);
+		goto out;
+	}
+	if (o->dry_run) {
+		if ((rc = write_out(io, body, strlen(body), &err)) == KL_OK)
+			rc = write_out(io, "\n", 1, &err);
+		goto out;
+	}
+	rc = send_payload(o, io, &acct, payload, body, lead.v[KL_ATTR_SOURCE_UID], &err);
+out:
+	if (rc && err.msg[0])
+		kl_io_say(io, "%s", err.msg);
+	free(body);
+	kl_payload_free(payload);
+	kl_account_free(&acct);
+	kl_config_free(&cfg);
+	kl_lead_free(&lead);
+	return rc;
+}
