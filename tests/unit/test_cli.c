@@ -1,0 +1,175 @@
+/* The command line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "kl_cli.h"
+
+#define ARGV(...) ((char *[]){"kommo-lead", __VA_ARGS__, NULL})
+#define ARGC(...) ((int)(sizeof((char *[]){"kommo-lead", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(o, err, ...) kl_cli_parse(o, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err)
+
+static void submit_is_the_default_command(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--name", "Ivan", "--phone=+79991234567"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_SUBMIT);
+	assert_string_equal(o.lead.v[KL_ATTR_NAME], "Ivan");
+	assert_string_equal(o.lead.v[KL_ATTR_PHONE], "+79991234567");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "submit", "--name", "Ivan"), KL_OK);
+	assert_string_equal(o.lead.v[KL_ATTR_NAME], "Ivan");
+	kl_opts_free(&o);
+}
+
+static void aliases_fill_the_same_field(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--surname", "Petrov", "--source", "referral"), KL_OK);
+	assert_string_equal(o.lead.v[KL_ATTR_LAST_NAME], "Petrov");
+	assert_string_equal(o.lead.v[KL_ATTR_UTM_SOURCE], "referral");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--source", "a", "--utm-source", "b"), KL_EUSAGE);
+	assert_string_equal(err.msg, "--utm-source given twice (counting its alias); a lead takes one");
+	kl_opts_free(&o);
+}
+
+static void config_flags_go_to_the_flag_layer(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--pipeline", "42", "--form-name", "F", "--source-name", "S",
+			       "--form-id", "I", "--form-page", "P", "--token-file", "/t", "--config", "/c",
+			       "--timeout", "2.5", "--dry-run", "--json", "-v", "--no-config"), KL_OK);
+	assert_string_equal(o.flags.value[KL_CFG_PIPELINE_ID], "42");
+	assert_string_equal(o.flags.origin[KL_CFG_PIPELINE_ID], "--pipeline");
+	assert_string_equal(o.flags.value[KL_CFG_FORM_NAME], "F");
+	assert_string_equal(o.flags.value[KL_CFG_SOURCE_NAME], "S");
+	assert_string_equal(o.flags.value[KL_CFG_FORM_ID], "I");
+	assert_string_equal(o.flags.value[KL_CFG_FORM_PAGE], "P");
+	assert_string_equal(o.token_file, "/t");
+	assert_string_equal(o.config_path, "/c");
+	assert_int_equal(o.timeout_ms, 2500);
+	assert_true(o.dry_run && o.json && o.verbose && o.no_config);
+	kl_opts_free(&o);
+}
+
+static void repeated_field_flags_accumulate(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--field", "lead:1=a", "--field", "contact:2=b"), KL_OK);
+	assert_int_equal(o.lead.ncustom, 2);
+	assert_int_equal(o.lead.custom[1].id, 2);
+	kl_opts_free(&o);
+}
+
+static void unknown_option_suggests_the_nearest(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--name", "x", "--phon", "1"), KL_EUSAGE);
+	assert_string_equal(err.msg, "unknown option \"--phon\" (did you mean --phone?)");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--zzzzzzzz"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "--help"));
+	kl_opts_free(&o);
+}
+
+static void usage_errors_name_the_argument(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--name"), KL_EUSAGE);
+	assert_string_equal(err.msg, "--name needs a value");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--json=yes"), KL_EUSAGE);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--name", "a", "stray"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "unexpected argument \"stray\""));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "unknown command \"import\""));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--timeout", "0"), KL_EUSAGE);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--timeout", "soon"), KL_EUSAGE);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--field", "lead:x=1"), KL_EUSAGE);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--pipeline", "1", "--pipeline", "2"), KL_EUSAGE);
+	kl_opts_free(&o);
+}
+
+static void no_arguments_is_a_usage_error(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	char *argv[] = {"kommo-lead", NULL};
+	assert_int_equal(kl_cli_parse(&o, 1, argv, &err), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "--help"));
+	kl_opts_free(&o);
+}
+
+static void help_and_version(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--name", "x", "--help"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_HELP);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "-V"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_VERSION);
+	kl_opts_free(&o);
+	assert_non_null(strstr(kl_cli_help(), "--token-file"));
+}
+
+static void option_table_is_documented_in_help(void **state)
+{
+	(void)state;
+	/* every long option the parser knows appears in --help */
+	static const char *const all[] = {"--career", "--config", "--dry-run", "--education", "--email",
+		"--field", "--form-id", "--form-name", "--form-page", "--help", "--income", "--json",
+		"--last-name", "--lead-name", "--name", "--no-config", "--phone", "--pipeline", "--price",
+		"--referer", "--source", "--source-name", "--source-uid", "--surname", "--telegram",
+		"--timeout", "--token-file", "--utm-campaign", "--utm-content", "--utm-medium",
+		"--utm-referrer", "--utm-source", "--utm-term", "--verbose", "--version"};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		struct kl_opts o;
+		struct kl_err err = {0};
+		assert_non_null(strstr(kl_cli_help(), all[i]));
+		/* and the parser knows every one of them */
+		int rc = PARSE(&o, &err, (char *)all[i], "lead:1=x");
+		assert_true(rc == KL_OK || strstr(err.msg, "unknown option") == NULL);
+		kl_opts_free(&o);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(submit_is_the_default_command),
+		cmocka_unit_test(aliases_fill_the_same_field),
+		cmocka_unit_test(config_flags_go_to_the_flag_layer),
+		cmocka_unit_test(repeated_field_flags_accumulate),
+		cmocka_unit_test(unknown_option_suggests_the_nearest),
+		cmocka_unit_test(usage_errors_name_the_argument),
+		cmocka_unit_test(no_arguments_is_a_usage_error),
+		cmocka_unit_test(help_and_version),
+		cmocka_unit_test(option_table_is_documented_in_help),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,166 @@
+/* The lead: setting, checking, default source_uid. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kl_digest.h"
+#include "kl_lead.h"
+
+static void check_requires_name_and_phone_or_email(void **state)
+{
+	(void)state;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_PHONE, "+79991234567", "--phone", &err), KL_OK);
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_EDATA);
+	assert_string_equal(err.msg, "--name is required: the contact's first name");
+	kl_lead_free(&l);
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_NAME, "Ivan", "--name", &err), KL_OK);
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "--phone or --email is required"));
+	kl_lead_free(&l);
+}
+
+static void check_normalises_values_in_place(void **state)
+{
+	(void)state;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	kl_lead_set(&l, KL_ATTR_NAME, "  Иван ", "--name", &err);
+	kl_lead_set(&l, KL_ATTR_PHONE, "+7 (999) 123-45-67", "--phone", &err);
+	kl_lead_set(&l, KL_ATTR_INCOME, "0150000,5", "--income", &err);
+	kl_lead_set(&l, KL_ATTR_PRICE, "0042", "--price", &err);
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:1709500= Германия ", "--field", &err), KL_OK);
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+	assert_string_equal(l.v[KL_ATTR_NAME], "Иван");
+	assert_string_equal(l.v[KL_ATTR_PHONE], "+79991234567");
+	assert_string_equal(l.v[KL_ATTR_INCOME], "150000.5");
+	assert_string_equal(l.v[KL_ATTR_PRICE], "42");
+	assert_string_equal(l.custom[0].value, "Германия");
+	kl_lead_free(&l);
+}
+
+static void price_must_be_a_whole_number(void **state)
+{
+	(void)state;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	kl_lead_set(&l, KL_ATTR_NAME, "Ivan", "--name", &err);
+	kl_lead_set(&l, KL_ATTR_EMAIL, "i@example.com", "--email", &err);
+	kl_lead_set(&l, KL_ATTR_PRICE, "10.5", "--price", &err);
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "--price: \"10.5\" is not a whole number"));
+	kl_lead_free(&l);
+}
+
+static void setting_twice_is_refused(void **state)
+{
+	(void)state;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_PHONE, "1234567", "--phone", &err), KL_OK);
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_PHONE, "7654321", "--phone", &err), KL_EUSAGE);
+	assert_string_equal(l.v[KL_ATTR_PHONE], "1234567");
+	kl_lead_free(&l);
+}
+
+static void field_spec_needs_entity_id_and_value(void **state)
+{
+	(void)state;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	assert_int_equal(kl_lead_add_field_spec(&l, "deal:1=x", "--field", &err), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "lead:ID=VALUE or contact:ID=VALUE"));
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:12", "--field", &err), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "missing =VALUE"));
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:0=x", "--field", &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "--field lead:0"));
+	assert_int_equal(kl_lead_add_field_spec(&l, "contact:77=a=b", "--field", &err), KL_OK);
+	assert_int_equal(l.ncustom, 1);
+	assert_int_equal(l.custom[0].entity, KL_ENTITY_CONTACT);
+	assert_int_equal(l.custom[0].id, 77);
+	assert_string_equal(l.custom[0].value, "a=b");
+	assert_string_equal(l.custom[0].label, "--field contact:77");
+	kl_lead_free(&l);
+}
+
+static void default_uid_is_md5_of_email_else_phone_and_millis(void **state)
+{
+	(void)state;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	char want[33];
+	kl_lead_set(&l, KL_ATTR_PHONE, "+79991234567", "--phone", &err);
+	kl_lead_set(&l, KL_ATTR_EMAIL, "ivan@example.com", "--email", &err);
+	assert_int_equal(kl_lead_default_uid(&l, 1732180000123LL, NULL, &err), KL_OK);
+	const char *seed = "ivan@example.com-1732180000123";
+	kl_digest_md5_hex(seed, strlen(seed), want);
+	assert_string_equal(l.v[KL_ATTR_SOURCE_UID], want);
+	kl_lead_free(&l);
+
+	kl_lead_set(&l, KL_ATTR_PHONE, "+79991234567", "--phone", &err);
+	assert_int_equal(kl_lead_default_uid(&l, 5, "row-2", &err), KL_OK);
+	kl_digest_md5_hex("+79991234567-5-row-2", 20, want);
+	assert_string_equal(l.v[KL_ATTR_SOURCE_UID], want);
+	kl_lead_free(&l);
+}
+
+static void given_source_uid_is_kept(void **state)
+{
+	(void)state;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	kl_lead_set(&l, KL_ATTR_SOURCE_UID, "crm-42", "--source-uid", &err);
+	assert_int_equal(kl_lead_default_uid(&l, 1, NULL, &err), KL_OK);
+	assert_string_equal(l.v[KL_ATTR_SOURCE_UID], "crm-42");
+	kl_lead_free(&l);
+}
+
+static void md5_matches_known_vector(void **state)
+{
+	(void)state;
+	char hex[33];
+	assert_int_equal(kl_digest_md5_hex("", 0, hex), 0);
+	assert_string_equal(hex, "d41d8cd98f00b204e9800998ecf8427e");
+	assert_int_equal(kl_digest_md5_hex("abc", 3, hex), 0);
+	assert_string_equal(hex, "900150983cd24fb0d6963f7d28e17f72");
+}
+
+static void row_label(void *ctx, enum kl_attr a, char *buf, size_t size)
+{
+	snprintf(buf, size, "row %d, column \"%s\"", *(int *)ctx, kl_attr_info(a)->name);
+}
+
+static void check_uses_caller_labels(void **state)
+{
+	(void)state;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	int row = 12;
+	kl_lead_set(&l, KL_ATTR_NAME, "Ivan", "name", &err);
+	kl_lead_set(&l, KL_ATTR_PHONE, "12ab", "phone", &err);
+	assert_int_equal(kl_lead_check(&l, row_label, &row, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "row 12, column \"phone\": \"12ab\" is not a phone number"));
+	kl_lead_free(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(check_requires_name_and_phone_or_email),
+		cmocka_unit_test(check_normalises_values_in_place),
+		cmocka_unit_test(price_must_be_a_whole_number),
+		cmocka_unit_test(setting_twice_is_refused),
+		cmocka_unit_test(field_spec_needs_entity_id_and_value),
+		cmocka_unit_test(default_uid_is_md5_of_email_else_phone_and_millis),
+		cmocka_unit_test(given_source_uid_is_kept),
+		cmocka_unit_test(md5_matches_known_vector),
+		cmocka_unit_test(check_uses_caller_labels),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

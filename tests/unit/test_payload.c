@@ -1,0 +1,246 @@
+/* The unsorted/forms body, byte for byte, and mapping error paths back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kl_payload.h"
+
+static void intermigro(struct kl_account *a)
+{
+	memset(a, 0, sizeof *a);
+	a->pipeline_id = 12984871;
+	a->id[KL_CFG_PHONE_FIELD_ID] = 467700;
+	a->id[KL_CFG_EMAIL_FIELD_ID] = 467702;
+	a->id[KL_CFG_TELEGRAM_FIELD_ID] = 1709360;
+	a->id[KL_CFG_CAREER_FIELD_ID] = 488804;
+	a->id[KL_CFG_EDUCATION_FIELD_ID] = 1711074;
+	a->id[KL_CFG_INCOME_FIELD_ID] = 1709444;
+	a->id[KL_CFG_UTM_SOURCE_FIELD_ID] = 467714;
+	a->id[KL_CFG_UTM_MEDIUM_FIELD_ID] = 467710;
+	a->id[KL_CFG_UTM_CAMPAIGN_FIELD_ID] = 467712;
+	a->id[KL_CFG_UTM_CONTENT_FIELD_ID] = 467708;
+	a->id[KL_CFG_UTM_TERM_FIELD_ID] = 467716;
+	a->id[KL_CFG_UTM_REFERRER_FIELD_ID] = 467718;
+	a->source_name = "Сайт intermigro";
+	a->form_id = "main-form";
+	a->form_name = "Заявка с сайта";
+	a->form_page = "https://intermigro.com/";
+}
+
+static void set(struct kl_lead *l, enum kl_attr a, const char *v)
+{
+	struct kl_err err = {0};
+	assert_int_equal(kl_lead_set(l, a, v, kl_attr_info(a)->flag, &err), KL_OK);
+}
+
+static char *build(struct kl_lead *l, const struct kl_account *a, struct kl_payload **out)
+{
+	struct kl_err err = {0};
+	struct kl_payload *p = kl_payload_new();
+	assert_int_equal(kl_lead_check(l, NULL, NULL, &err), KL_OK);
+	assert_int_equal(kl_payload_add(p, l, a, "0", 1732180000, NULL, NULL, &err), KL_OK);
+	char *json = kl_payload_render(p);
+	if (out)
+		*out = p;
+	else
+		kl_payload_free(p);
+	return json;
+}
+
+static void full_lead_renders_every_field_with_ids(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_lead l = {0};
+	intermigro(&a);
+	set(&l, KL_ATTR_NAME, "Иван");
+	set(&l, KL_ATTR_LAST_NAME, "Петров");
+	set(&l, KL_ATTR_PHONE, "+7 999 123-45-67");
+	set(&l, KL_ATTR_EMAIL, "ivan@example.com");
+	set(&l, KL_ATTR_TELEGRAM, "@ivan_petrov");
+	set(&l, KL_ATTR_CAREER, "Инженер");
+	set(&l, KL_ATTR_EDUCATION, "Высшее");
+	set(&l, KL_ATTR_INCOME, "150000");
+	set(&l, KL_ATTR_UTM_SOURCE, "google");
+	set(&l, KL_ATTR_UTM_MEDIUM, "cpc");
+	set(&l, KL_ATTR_UTM_CAMPAIGN, "spring");
+	set(&l, KL_ATTR_UTM_CONTENT, "banner");
+	set(&l, KL_ATTR_UTM_TERM, "visa");
+	set(&l, KL_ATTR_UTM_REFERRER, "https://google.com/");
+	set(&l, KL_ATTR_PRICE, "5000");
+	set(&l, KL_ATTR_SOURCE_UID, "uid-1");
+	set(&l, KL_ATTR_REFERER, "https://google.com/search");
+	char *json = build(&l, &a, NULL);
+	assert_string_equal(json,
+		"[{\"source_uid\":\"uid-1\",\"source_name\":\"Сайт intermigro\",\"pipeline_id\":12984871,"
+		"\"created_at\":1732180000,\"request_id\":\"0\","
+		"\"metadata\":{\"form_id\":\"main-form\",\"form_name\":\"Заявка с сайта\","
+		"\"form_page\":\"https://intermigro.com/\",\"form_sent_at\":1732180000,"
+		"\"referer\":\"https://google.com/search\"},"
+		"\"_embedded\":{\"leads\":[{\"name\":\"Заявка: Иван Петров\",\"price\":5000,\"custom_fields_values\":["
+		"{\"field_id\":488804,\"values\":[{\"value\":\"Инженер\"}]},"
+		"{\"field_id\":1711074,\"values\":[{\"value\":\"Высшее\"}]},"
+		"{\"field_id\":1709444,\"values\":[{\"value\":150000}]},"
+		"{\"field_id\":467714,\"values\":[{\"value\":\"google\"}]},"
+		"{\"field_id\":467710,\"values\":[{\"value\":\"cpc\"}]},"
+		"{\"field_id\":467712,\"values\":[{\"value\":\"spring\"}]},"
+		"{\"field_id\":467708,\"values\":[{\"value\":\"banner\"}]},"
+		"{\"field_id\":467716,\"values\":[{\"value\":\"visa\"}]},"
+		"{\"field_id\":467718,\"values\":[{\"value\":\"https://google.com/\"}]}]}],"
+		"\"contacts\":[{\"name\":\"Иван Петров\",\"first_name\":\"Иван\",\"last_name\":\"Петров\","
+		"\"custom_fields_values\":["
+		"{\"field_id\":467700,\"values\":[{\"value\":\"+79991234567\"}]},"
+		"{\"field_id\":467702,\"values\":[{\"value\":\"ivan@example.com\"}]},"
+		"{\"field_id\":1709360,\"values\":[{\"value\":\"@ivan_petrov\"}]}]}]}}]");
+	free(json);
+	kl_lead_free(&l);
+}
+
+static void without_ids_phone_email_and_utm_go_by_field_code(void **state)
+{
+	(void)state;
+	struct kl_account a = {0};
+	struct kl_lead l = {0};
+	a.source_name = "kommo-lead";
+	a.form_id = "kommo-lead";
+	a.form_name = "kommo-lead";
+	set(&l, KL_ATTR_NAME, "Ivan");
+	set(&l, KL_ATTR_PHONE, "+79991234567");
+	set(&l, KL_ATTR_EMAIL, "ivan@example.com");
+	set(&l, KL_ATTR_UTM_SOURCE, "referral");
+	set(&l, KL_ATTR_SOURCE_UID, "u");
+	char *json = build(&l, &a, NULL);
+	assert_string_equal(json,
+		"[{\"source_uid\":\"u\",\"source_name\":\"kommo-lead\",\"created_at\":1732180000,\"request_id\":\"0\","
+		"\"metadata\":{\"form_id\":\"kommo-lead\",\"form_name\":\"kommo-lead\",\"form_sent_at\":1732180000},"
+		"\"_embedded\":{\"leads\":[{\"name\":\"Заявка: Ivan\",\"price\":0,\"custom_fields_values\":["
+		"{\"field_code\":\"UTM_SOURCE\",\"values\":[{\"value\":\"referral\"}]}]}],"
+		"\"contacts\":[{\"name\":\"Ivan\",\"first_name\":\"Ivan\",\"custom_fields_values\":["
+		"{\"field_code\":\"PHONE\",\"values\":[{\"value\":\"+79991234567\"}]},"
+		"{\"field_code\":\"EMAIL\",\"values\":[{\"value\":\"ivan@example.com\"}]}]}]}}]");
+	free(json);
+	kl_lead_free(&l);
+}
+
+static void field_without_code_or_id_is_a_config_error_naming_the_key(void **state)
+{
+	(void)state;
+	struct kl_account a = {0};
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	a.source_name = a.form_id = a.form_name = "x";
+	set(&l, KL_ATTR_NAME, "Ivan");
+	set(&l, KL_ATTR_PHONE, "+79991234567");
+	set(&l, KL_ATTR_EDUCATION, "Высшее");
+	set(&l, KL_ATTR_SOURCE_UID, "u");
+	struct kl_payload *p = kl_payload_new();
+	assert_int_equal(kl_payload_add(p, &l, &a, "0", 1, NULL, NULL, &err), KL_ECONFIG);
+	assert_non_null(strstr(err.msg, "--education needs the id of its Kommo field: set KOMMO_EDUCATION_FIELD_ID"));
+	assert_int_equal(kl_payload_count(p), 0);
+	kl_payload_free(p);
+	kl_lead_free(&l);
+}
+
+static void custom_field_clashing_with_a_known_one_is_refused(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	intermigro(&a);
+	set(&l, KL_ATTR_NAME, "Ivan");
+	set(&l, KL_ATTR_PHONE, "+79991234567");
+	set(&l, KL_ATTR_CAREER, "x");
+	set(&l, KL_ATTR_SOURCE_UID, "u");
+	kl_lead_add_field_spec(&l, "lead:488804=y", "--field", &err);
+	struct kl_payload *p = kl_payload_new();
+	assert_int_equal(kl_payload_add(p, &l, &a, "0", 1, NULL, NULL, &err), KL_EDATA);
+	assert_string_equal(err.msg, "--field lead:488804 sets field 488804, which --career already sets");
+	kl_payload_free(p);
+	kl_lead_free(&l);
+}
+
+static void error_paths_map_back_to_flags(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_lead l = {0};
+	struct kl_payload *p;
+	struct kl_err err = {0};
+	intermigro(&a);
+	set(&l, KL_ATTR_NAME, "Ivan");
+	set(&l, KL_ATTR_PHONE, "+79991234567");
+	set(&l, KL_ATTR_TELEGRAM, "@ivan");
+	set(&l, KL_ATTR_INCOME, "5");
+	set(&l, KL_ATTR_SOURCE_UID, "u");
+	kl_lead_add_field_spec(&l, "contact:99=z", "--field", &err);
+	free(build(&l, &a, &p));
+	char *o;
+	/* entity-relative path: index 0 is income in the lead and the phone in the contact */
+	o = kl_payload_origin(p, "0", "custom_fields_values.0.field_id");
+	assert_string_equal(o, "--income (field 1709444) or --phone (field 467700)");
+	free(o);
+	/* only the contact has indexes 1 and 2 */
+	o = kl_payload_origin(p, "0", "custom_fields_values.1.field_id");
+	assert_string_equal(o, "--telegram (field 1709360)");
+	free(o);
+	o = kl_payload_origin(p, "0", "custom_fields_values.2.values.0.value");
+	assert_string_equal(o, "--field contact:99");
+	free(o);
+	o = kl_payload_origin(p, "0", "_embedded.contacts.0.custom_fields_values.1.field_id");
+	assert_string_equal(o, "--telegram (field 1709360)");
+	free(o);
+	o = kl_payload_origin(p, "0", "pipeline_id");
+	assert_string_equal(o, "--pipeline or KOMMO_PIPELINE_ID");
+	free(o);
+	o = kl_payload_origin(p, "0", "_embedded.contacts.0.first_name");
+	assert_string_equal(o, "--name");
+	free(o);
+	assert_null(kl_payload_origin(p, "1", "pipeline_id")); /* another item */
+	assert_null(kl_payload_origin(p, "0", "pipeline")); /* not at a '.' boundary */
+	kl_payload_free(p);
+	kl_lead_free(&l);
+}
+
+static void leads_are_appended_as_array_items(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_err err = {0};
+	intermigro(&a);
+	struct kl_payload *p = kl_payload_new();
+	for (int i = 0; i < 3; i++) {
+		struct kl_lead l = {0};
+		char rid[8];
+		set(&l, KL_ATTR_NAME, "N");
+		set(&l, KL_ATTR_EMAIL, "n@example.com");
+		set(&l, KL_ATTR_SOURCE_UID, "u");
+		assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+		snprintf(rid, sizeof rid, "%d", i + 2);
+		assert_int_equal(kl_payload_add(p, &l, &a, rid, 1, NULL, NULL, &err), KL_OK);
+		kl_lead_free(&l);
+	}
+	assert_int_equal(kl_payload_count(p), 3);
+	char *json = kl_payload_render(p);
+	assert_non_null(strstr(json, "\"request_id\":\"4\""));
+	free(json);
+	kl_payload_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(full_lead_renders_every_field_with_ids),
+		cmocka_unit_test(without_ids_phone_email_and_utm_go_by_field_code),
+		cmocka_unit_test(field_without_code_or_id_is_a_config_error_naming_the_key),
+		cmocka_unit_test(custom_field_clashing_with_a_known_one_is_refused),
+		cmocka_unit_test(error_paths_map_back_to_flags),
+		cmocka_unit_test(leads_are_appended_as_array_items),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
