@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kommo-lead needs to build and test, if any are missing.
+set -euo pipefail
+
+packages=(gcc make cmake pkg-config python3 libcurl4-openssl-dev libcjson-dev libssl-dev
+          libcsv-dev libcmocka-dev)
+[ "${KL_WITH_VALGRIND:-0}" = 1 ] && packages+=(valgrind)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "kommo-lead: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    apt=(apt-get)
+elif command -v sudo >/dev/null 2>&1; then
+    apt=(sudo apt-get)
+else
+    echo "kommo-lead: run as root, or install these first: apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${apt[@]}" update -qq
+"${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

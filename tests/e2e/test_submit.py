@@ -1,0 +1,505 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `kommo-lead submit`: the real binary against the Kommo
+sandbox, asserting on the exact request the sandbox recorded and on what the
+tool printed and returned.
+
+Run by CTest with KL_BIN (the binary), KL_SANDBOX_DIR (a running sandbox
+started by `scripts/sandbox-ctl start`) and KL_SOURCE_DIR set.
+"""
+import hashlib
+import json
+import os
+import re
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+BIN = os.environ["KL_BIN"]
+SANDBOX = os.environ["KL_SANDBOX_DIR"]
+SOURCE = os.environ["KL_SOURCE_DIR"]
+EXAMPLE_CONFIG = os.path.join(SOURCE, "config.example.env")
+TOKEN_FILE = os.path.join(SANDBOX, "token")
+TOKEN = open(TOKEN_FILE, encoding="ascii").read().strip()
+PORT = int(open(os.path.join(SANDBOX, "port"), encoding="ascii").read())
+URL = f"http://127.0.0.1:{PORT}"
+FORMS = "/api/v4/leads/unsorted/forms"
+
+
+def control(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(URL + "/_sandbox/" + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        text = r.read().decode()
+        return json.loads(text) if text else None
+
+
+def recorded():
+    return control("GET", "requests")
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Result:
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.out = proc.stdout.decode("utf-8")
+        self.err = proc.stderr.decode("utf-8")
+
+    def __repr__(self):
+        return f"exit {self.code}\nstdout: {self.out}\nstderr: {self.err}"
+
+
+class SubmitTest(unittest.TestCase):
+    maxDiff = None
+
+    def setUp(self):
+        control("POST", "reset")
+        self.seen = len(recorded())
+        self.tmp = tempfile.TemporaryDirectory()
+        self.home = self.tmp.name  # no ~/.config/kommo-lead here: no config file by default
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def kl(self, *args, env=None, base_url=URL, token_file=TOKEN_FILE, stdout=subprocess.PIPE):
+        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home, "LANG": "C.UTF-8"}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if k in os.environ:
+                e[k] = os.environ[k]
+        if base_url:
+            e["KOMMO_BASE_URL"] = base_url
+        e.update(env or {})
+        argv = [BIN, *args]
+        if token_file:
+            argv += ["--token-file", token_file]
+        proc = subprocess.run(argv, env=e, stdout=stdout, stderr=subprocess.PIPE, timeout=60)
+        if stdout != subprocess.PIPE:
+            proc.stdout = b""
+        return Result(proc)
+
+    def new_requests(self):
+        return recorded()[self.seen:]
+
+    def only_request(self):
+        reqs = self.new_requests()
+        self.assertEqual(len(reqs), 1, reqs)
+        return reqs[0]
+
+    def assert_nothing_sent(self):
+        self.assertEqual(self.new_requests(), [])
+
+    def fault(self, *kinds):
+        control("POST", "faults", {"faults": list(kinds)})
+
+    def write(self, name, text, mode=0o600):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def assert_request_envelope(self, req):
+        self.assertEqual(req["method"], "POST")
+        self.assertEqual(req["path"], FORMS)
+        self.assertEqual(req["headers"]["authorization"], "Bearer " + TOKEN)
+        self.assertEqual(req["headers"]["content-type"], "application/json")
+        self.assertTrue(req["headers"]["user-agent"].startswith("kommo-lead/"))
+        self.assertEqual(req["status"], 200)
+
+    # --- the two examples of the integration guide ---------------------------------
+
+    def test_full_example_sends_every_field_in_one_request(self):
+        t0 = int(time.time())
+        r = self.kl("--config", EXAMPLE_CONFIG,
+                    "--name", "Иван", "--last-name", "Петров", "--phone", "+7 (999) 123-45-67",
+                    "--email", "ivan.petrov@example.com", "--telegram", "@ivan_petrov",
+                    "--career", "Инженер-программист", "--education", "Высшее",
+                    "--income", "250000", "--utm-source", "google", "--utm-medium", "cpc",
+                    "--utm-campaign", "весна-2026", "--utm-content", "banner-1",
+                    "--utm-term", "ВНЖ Германия", "--utm-referrer", "https://google.com/",
+                    "--price", "1500", "--referer", "https://intermigro.com/landing")
+        t1 = int(time.time())
+        self.assertEqual(r.code, 0, r)
+        req = self.only_request()
+        self.assert_request_envelope(req)
+        # the body goes out as raw UTF-8, not \u escapes
+        self.assertIn("Иван", req["body"])
+        body = json.loads(req["body"])
+        self.assertIsInstance(body, list)
+        self.assertEqual(len(body), 1)
+        item = body[0]
+        self.assertRegex(item["source_uid"], r"^[0-9a-f]{32}$")
+        self.assertEqual(item["source_name"], "kommo-lead")
+        self.assertEqual(item["pipeline_id"], 12984871)
+        self.assertEqual(item["request_id"], "0")
+        self.assertTrue(t0 <= item["created_at"] <= t1, "created_at must be Unix seconds")
+        self.assertEqual(item["metadata"], {
+            "form_id": "kommo-lead", "form_name": "Заявка с сайта",
+            "form_page": "https://intermigro.com/", "form_sent_at": item["created_at"],
+            "referer": "https://intermigro.com/landing"})
+        self.assertEqual(item["_embedded"]["contacts"], [{
+            "name": "Иван Петров", "first_name": "Иван", "last_name": "Петров",
+            "custom_fields_values": [
+                {"field_id": 467700, "values": [{"value": "+79991234567"}]},
+                {"field_id": 467702, "values": [{"value": "ivan.petrov@example.com"}]},
+                {"field_id": 1709360, "values": [{"value": "@ivan_petrov"}]}]}])
+        self.assertEqual(item["_embedded"]["leads"], [{
+            "name": "Заявка: Иван Петров", "price": 1500,
+            "custom_fields_values": [
+                {"field_id": 488804, "values": [{"value": "Инженер-программист"}]},
+                {"field_id": 1711074, "values": [{"value": "Высшее"}]},
+                {"field_id": 1709444, "values": [{"value": 250000}]},
+                {"field_id": 467714, "values": [{"value": "google"}]},
+                {"field_id": 467710, "values": [{"value": "cpc"}]},
+                {"field_id": 467712, "values": [{"value": "весна-2026"}]},
+                {"field_id": 467708, "values": [{"value": "banner-1"}]},
+                {"field_id": 467716, "values": [{"value": "ВНЖ Германия"}]},
+                {"field_id": 467718, "values": [{"value": "https://google.com/"}]}]}])
+        self.assertNotIn("companies", item["_embedded"])
+        # the ids printed are the ones the sandbox created
+        ents = control("GET", "entities")
+        self.assertEqual(r.out, f"lead_id={ents['leads'][-1]['id']} contact_id={ents['contacts'][-1]['id']}\n")
+        self.assertEqual(r.err, "")
+
+    def test_simplified_example_works_with_no_ids_configured(self):
+        r = self.kl("--name", "Ivan", "--last-name", "Petrov", "--phone", "+79991234567",
+                    "--source", "referral", "--no-config")
+        self.assertEqual(r.code, 0, r)
+        self.assertRegex(r.out, r"^lead_id=\d+ contact_id=\d+\n$")
+        req = self.only_request()
+        self.assert_request_envelope(req)
+        item = json.loads(req["body"])[0]
+        self.assertNotIn("pipeline_id", item)
+        self.assertEqual(item["_embedded"]["contacts"][0]["custom_fields_values"],
+                         [{"field_code": "PHONE", "values": [{"value": "+79991234567"}]}])
+        self.assertEqual(item["_embedded"]["leads"][0], {
+            "name": "Заявка: Ivan Petrov", "price": 0,
+            "custom_fields_values": [{"field_code": "UTM_SOURCE", "values": [{"value": "referral"}]}]})
+        # default source_uid: MD5 of "<phone>-<unix ms>", as in the guide
+        uid = item["source_uid"]
+        now_ms = int(time.time() * 1000)
+        self.assertTrue(any(hashlib.md5(f"+79991234567-{ms}".encode()).hexdigest() == uid
+                            for ms in range(now_ms - 60000, now_ms + 1)))
+
+    def test_json_output_carries_ids_uid_and_source_uid(self):
+        r = self.kl("--no-config", "--name", "Anna", "--email", "anna@example.com",
+                    "--source-uid", "crm-000123", "--json")
+        self.assertEqual(r.code, 0, r)
+        out = json.loads(r.out)
+        self.assertEqual(set(out), {"lead_id", "contact_id", "uid", "source_uid"})
+        self.assertEqual(out["source_uid"], "crm-000123")
+        self.assertRegex(out["uid"], r"^[0-9a-f]{40}$")
+        ents = control("GET", "entities")
+        self.assertEqual(out["lead_id"], ents["leads"][-1]["id"])
+        self.assertEqual(json.loads(self.only_request()["body"])[0]["source_uid"], "crm-000123")
+
+    def test_custom_fields_by_id_and_overridden_metadata(self):
+        r = self.kl("--config", EXAMPLE_CONFIG, "--name", "Ivan", "--phone", "89991234567",
+                    "--field", "lead:1709500=Германия", "--pipeline", "12984871",
+                    "--source-name", "Partner X", "--form-name", "Форма партнёра",
+                    "--form-id", "partner-1", "--lead-name", "Консультация")
+        self.assertEqual(r.code, 0, r)
+        item = json.loads(self.only_request()["body"])[0]
+        self.assertEqual(item["source_name"], "Partner X")
+        self.assertEqual(item["metadata"]["form_name"], "Форма партнёра")
+        self.assertEqual(item["metadata"]["form_id"], "partner-1")
+        self.assertEqual(item["_embedded"]["leads"][0]["name"], "Консультация")
+        self.assertIn({"field_id": 1709500, "values": [{"value": "Германия"}]},
+                      item["_embedded"]["leads"][0]["custom_fields_values"])
+
+    # --- dry run ------------------------------------------------------------------
+
+    def test_dry_run_prints_the_exact_body_and_sends_nothing(self):
+        args = ("--config", EXAMPLE_CONFIG, "--name", "Иван", "--phone", "+79991234567",
+                "--career", "Врач", "--source-uid", "same-uid")
+        dry = self.kl(*args, "--dry-run", base_url=None, token_file=None)
+        self.assertEqual(dry.code, 0, dry)
+        self.assert_nothing_sent()
+        self.assertTrue(dry.out.endswith("]\n"))
+        sent = self.kl(*args)
+        self.assertEqual(sent.code, 0, sent)
+        body = self.only_request()["body"]
+
+        def without_times(text):
+            return re.sub(r'"(created_at|form_sent_at)":\d+', '"T":0', text)
+        # byte for byte the same, but for the clock
+        self.assertEqual(without_times(dry.out.rstrip("\n")), without_times(body))
+
+    # --- precedence ------------------------------------------------------------------
+
+    def test_flags_beat_environment_beat_config_file(self):
+        cfg = self.write("c.env", "KOMMO_FORM_NAME=from-file\nKOMMO_FORM_ID=file-id\nKOMMO_SOURCE_NAME=file-src\n")
+        base = ("--config", cfg, "--name", "A", "--phone", "1234567", "--dry-run")
+        env = {"KOMMO_FORM_NAME": "from-env", "KOMMO_FORM_ID": "env-id"}
+        r = self.kl(*base, "--form-name", "from-flag", env=env)
+        meta = json.loads(r.out)[0]["metadata"]
+        self.assertEqual((meta["form_name"], meta["form_id"]), ("from-flag", "env-id"))
+        self.assertEqual(json.loads(r.out)[0]["source_name"], "file-src")
+        r = self.kl(*base, env=env)
+        self.assertEqual(json.loads(r.out)[0]["metadata"]["form_name"], "from-env")
+        r = self.kl(*base)
+        self.assertEqual(json.loads(r.out)[0]["metadata"]["form_name"], "from-file")
+
+    def test_config_file_found_through_kommo_lead_config_and_xdg(self):
+        cfg = self.write("k.env", "KOMMO_FORM_ID=via-env-var\n")
+        r = self.kl("--name", "A", "--phone", "1234567", "--dry-run", env={"KOMMO_LEAD_CONFIG": cfg})
+        self.assertEqual(json.loads(r.out)[0]["metadata"]["form_id"], "via-env-var", r)
+        xdg = os.path.join(self.tmp.name, "xdg")
+        os.makedirs(os.path.join(xdg, "kommo-lead"))
+        with open(os.path.join(xdg, "kommo-lead", "config.env"), "w") as f:
+            f.write("export KOMMO_FORM_ID='via-xdg'\n")
+        r = self.kl("--name", "A", "--phone", "1234567", "--dry-run", env={"XDG_CONFIG_HOME": xdg})
+        self.assertEqual(json.loads(r.out)[0]["metadata"]["form_id"], "via-xdg", r)
+        r = self.kl("--name", "A", "--phone", "1234567", "--dry-run", "--no-config",
+                    env={"XDG_CONFIG_HOME": xdg})
+        self.assertEqual(json.loads(r.out)[0]["metadata"]["form_id"], "kommo-lead", r)
+
+    # --- Kommo's errors -----------------------------------------------------------------
+
+    def test_401_exits_77_and_never_shows_the_token(self):
+        bad = self.write("bad-token", "wrong-token-value-123\n")
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", "-v", token_file=bad)
+        self.assertEqual(r.code, 77, r)
+        self.assertIn("HTTP 401", r.err)
+        self.assertIn("Invalid user name or password", r.err)
+        self.assertIn("KOMMO_API_TOKEN", r.err)
+        self.assertNotIn("wrong-token-value-123", r.err + r.out)
+        self.assertEqual(self.only_request()["headers"]["authorization"], "Bearer wrong-token-value-123")
+
+    def test_400_validation_errors_are_mapped_back_to_flags(self):
+        r = self.kl("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "1234567",
+                    "--telegram", "@a", env={"KOMMO_TELEGRAM_FIELD_ID": "1709361"})
+        self.assertEqual(r.code, 65, r)
+        self.assertIn("Kommo refused the lead (HTTP 400 Bad Request): Request validation failed", r.err)
+        self.assertRegex(r.err, r"NotSupportedChoice at custom_fields_values\.1\.field_id "
+                                r"\(--telegram \(field 1709361\)\)")
+        self.assertEqual(self.only_request()["status"], 400)
+
+    def test_400_for_an_unknown_pipeline_names_the_flag(self):
+        r = self.kl("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "1234567", "--pipeline", "5")
+        self.assertEqual(r.code, 65, r)
+        self.assertIn("NotSupportedChoice at pipeline_id (--pipeline or KOMMO_PIPELINE_ID)", r.err)
+
+    def test_403_html_is_reported_as_blocked(self):
+        self.fault("403html")
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567")
+        self.assertEqual(r.code, 77, r)
+        self.assertIn("blocked by Kommo", r.err)
+        self.assertIn("contact Kommo support", r.err)
+        self.assertNotIn("JSON", r.err)
+        self.assertEqual(r.out, "")
+
+    def test_402_exits_77(self):
+        self.fault("402")
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567")
+        self.assertEqual(r.code, 77, r)
+        self.assertIn("paid period", r.err)
+
+    def test_429_exits_75_and_says_when(self):
+        self.fault("429")
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567")
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("HTTP 429", r.err)
+        self.assertIn("try again in 1 s", r.err)
+        self.assertEqual(len(self.new_requests()), 1, "a single submit does not retry by itself")
+
+    def test_500_exits_69_with_trace_id_and_warns_of_unknown_outcome(self):
+        self.fault("500")
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", "--source-uid", "u-500")
+        self.assertEqual(r.code, 69, r)
+        self.assertIn("HTTP 500", r.err)
+        self.assertIn("trace_id", r.err)
+        self.assertIn("may or may not have been created (source_uid u-500)", r.err)
+
+    def test_502_html_exits_69(self):
+        self.fault("502")
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567")
+        self.assertEqual(r.code, 69, r)
+        self.assertIn("HTTP 502", r.err)
+
+    def test_timeout_exits_75_and_warns_of_unknown_outcome(self):
+        self.fault("hang")
+        t = time.monotonic()
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", "--timeout", "0.5")
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("no reply", r.err)
+        self.assertIn("may or may not have been created", r.err)
+        self.assertLess(time.monotonic() - t, 30)
+
+    def test_connection_reset_after_sending_exits_75(self):
+        self.fault("reset")
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567")
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("may or may not have been created", r.err)
+
+    def test_unreadable_200_exits_76_and_says_the_lead_was_probably_created(self):
+        for kind in ("garbage", "truncated"):
+            with self.subTest(kind):
+                self.fault(kind)
+                r = self.kl("--no-config", "--name", "A", "--phone", "1234567")
+                self.assertEqual(r.code, 76, r)
+                self.assertIn("probably created", r.err)
+                self.assertEqual(r.out, "")
+
+    def test_unreachable_host_exits_69(self):
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567",
+                    base_url=f"http://127.0.0.1:{closed_port()}")
+        self.assertEqual(r.code, 69, r)
+        self.assertIn("cannot reach", r.err)
+        self.assertNotIn("may or may not", r.err)
+
+    def test_wrong_path_404_exits_78(self):
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", base_url=URL + "/nothing-here")
+        self.assertEqual(r.code, 78, r)
+        self.assertIn("HTTP 404", r.err)
+
+    # --- refusals before anything is sent --------------------------------------------------
+
+    def test_usage_errors_exit_64_and_send_nothing(self):
+        for args in (("--name", "A", "--phon", "1234567"), ("--name",), ("--name", "A", "extra"),
+                     ("import",), ("--token", "abc", "--name", "A", "--phone", "1234567")):
+            with self.subTest(args=args):
+                r = self.kl(*args, token_file=None)
+                self.assertEqual(r.code, 64, r)
+                self.assertTrue(r.err.startswith("kommo-lead: "), r)
+        self.assert_nothing_sent()
+
+    def test_invalid_lead_data_exits_65_naming_flag_value_and_fix(self):
+        cases = [
+            (("--name", "A", "--phone", "12ab"), '--phone: "12ab" is not a phone number'),
+            (("--name", "A", "--email", "ivan@"), '--email: "ivan@" is not an email address'),
+            (("--name", "   ", "--phone", "1234567"), "--name: must not be empty"),
+            (("--name", "A\x01", "--phone", "1234567"), "control character"),
+            (("--name", "A", "--phone", "1234567", "--price", "12.5"), '--price: "12.5" is not a whole number'),
+            (("--name", "A", "--phone", "1234567", "--income", "много"), "--income"),
+            (("--phone", "1234567",), "--name is required"),
+            (("--name", "A",), "--phone or --email is required"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                r = self.kl("--config", EXAMPLE_CONFIG, *args)
+                self.assertEqual(r.code, 65, r)
+                self.assertIn(message, r.err)
+        self.assert_nothing_sent()
+
+    def test_invalid_utf8_is_refused(self):
+        e = {"PATH": os.environ.get("PATH", ""), "HOME": self.home, "KOMMO_BASE_URL": URL}
+        p = subprocess.run([BIN.encode(), b"--no-config", b"--name", b"\xd0\x98\xd0", b"--phone", b"1234567",
+                            b"--token-file", TOKEN_FILE.encode()], env=e, capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 65)
+        self.assertIn(b"not valid UTF-8", p.stderr)
+        self.assert_nothing_sent()
+
+    def test_configuration_errors_exit_78_and_name_the_key(self):
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", "--telegram", "@a")
+        self.assertEqual(r.code, 78, r)
+        self.assertIn("set KOMMO_TELEGRAM_FIELD_ID", r.err)
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", base_url=None)
+        self.assertEqual(r.code, 78, r)
+        self.assertIn("KOMMO_SUBDOMAIN", r.err)
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", token_file=None)
+        self.assertEqual(r.code, 78, r)
+        self.assertIn("no API token", r.err)
+        cfg = self.write("bad.env", "# intermigro\nKOMMO_PIPELINE_ID=12984871x\n")
+        r = self.kl("--config", cfg, "--name", "A", "--phone", "1234567")
+        self.assertEqual(r.code, 78, r)
+        self.assertIn(f'KOMMO_PIPELINE_ID (from {cfg}:2): "12984871x" is not an id', r.err)
+        r = self.kl("--config", os.path.join(self.tmp.name, "missing.env"), "--name", "A", "--phone", "1234567")
+        self.assertEqual(r.code, 78, r)
+        self.assertIn("no such config file", r.err)
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", env={"KOMMO_SUBDOMAIN": "Inter_migro"},
+                    base_url=None)
+        self.assertEqual(r.code, 78, r)
+        self.assertIn("not a Kommo subdomain", r.err)
+        self.assert_nothing_sent()
+
+    def test_plain_http_is_refused_unless_loopback(self):
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", base_url="http://kommo.example.com")
+        self.assertEqual(r.code, 78, r)
+        self.assertIn("plain http", r.err)
+        self.assert_nothing_sent()
+
+    def test_token_with_newline_or_space_is_refused(self):
+        for tok in ("abc def", "abc\tdef"):
+            with self.subTest(tok=tok):
+                r = self.kl("--no-config", "--name", "A", "--phone", "1234567",
+                            env={"KOMMO_API_TOKEN": tok}, token_file=None)
+                self.assertEqual(r.code, 78, r)
+                self.assertNotIn("def", r.err)
+        bad = self.write("two-lines", "abc\nX-Injected: 1\n")
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", token_file=bad)
+        self.assertEqual(r.code, 78, r)
+        self.assert_nothing_sent()
+
+    # --- output, logs and secrets ------------------------------------------------------------
+
+    def test_verbose_logs_request_status_timing_with_token_redacted(self):
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", "--verbose")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn(f"kommo-lead: > POST {URL}{FORMS} (", r.err)
+        self.assertIn("kommo-lead: > Authorization: Bearer [redacted]", r.err)
+        self.assertRegex(r.err, r"kommo-lead: < 200 in \d+\.\d{3} s")
+        self.assertNotIn(TOKEN, r.err)
+        self.assertNotIn(TOKEN, r.out)
+
+    def test_token_from_environment_and_config_file_is_used_and_warned_when_exposed(self):
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", env={"KOMMO_API_TOKEN": TOKEN},
+                    token_file=None)
+        self.assertEqual(r.code, 0, r)
+        cfg = self.write("tok.env", f"KOMMO_API_TOKEN={TOKEN}\n", mode=0o644)
+        r = self.kl("--config", cfg, "--name", "A", "--phone", "1234567", token_file=None)
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("other users can read it", r.err)
+        self.assertIn("chmod 600", r.err)
+        self.assertNotIn(TOKEN, r.err)
+        os.chmod(cfg, 0o600)
+        r = self.kl("--config", cfg, "--name", "A", "--phone", "1234567", token_file=None)
+        self.assertEqual(r.err, "")
+
+    def test_token_file_beats_environment(self):
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", env={"KOMMO_API_TOKEN": "env-token"})
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(self.only_request()["headers"]["authorization"], "Bearer " + TOKEN)
+
+    def test_failed_write_to_stdout_exits_74(self):
+        with open("/dev/full", "w") as full:
+            r = self.kl("--no-config", "--name", "A", "--phone", "1234567", stdout=full)
+        self.assertEqual(r.code, 74, r)
+        self.assertIn("cannot write", r.err)
+
+    def test_help_goes_to_stdout_and_exits_0(self):
+        r = self.kl("--help", token_file=None)
+        self.assertEqual(r.code, 0)
+        self.assertTrue(r.out.startswith("Usage: kommo-lead"))
+        self.assertEqual(r.err, "")
+        r = self.kl("--version", token_file=None)
+        self.assertEqual(r.code, 0)
+        self.assertRegex(r.out, r"^kommo-lead \d+\.\d+\.\d+\n$")
+
+    def test_help_man_page_and_readme_document_every_option(self):
+        help_text = self.kl("--help", token_file=None).out
+        flags = set(re.findall(r"--[a-z][a-z-]+", help_text))
+        self.assertGreater(len(flags), 30)
+        man = open(os.path.join(SOURCE, "doc", "kommo-lead.1"), encoding="utf-8").read().replace("\\-", "-")
+        readme = open(os.path.join(SOURCE, "README.md"), encoding="utf-8").read()
+        for flag in sorted(flags):
+            self.assertIn(flag, man, f"{flag} missing from the man page")
+            self.assertIn(flag, readme, f"{flag} missing from README.md")
+        for code in ("64", "65", "69", "75", "76", "77", "78"):
+            self.assertRegex(man, rf"\b{code}\b")
+            self.assertRegex(readme, rf"\b{code}\b")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
