@@ -87,12 +87,10 @@ static bool domain_char(unsigned char c)
 int kl_check_email(const char *what, const char *v, char **out, struct kl_err *err)
 {
 	char qbuf[256];
-	int rc = kl_check_text(what, v, err);
+	char *t = NULL;
+	int rc = kl_check_name(what, v, &t, err);
 	if (rc)
 		return rc;
-	char *t = kl_str_trimmed(v);
-	if (!t)
-		return kl_err_oom(err);
 	const char *at = strchr(t, '@');
 	bool ok = at && at != t && !strchr(at + 1, '@') && strlen(t) <= 254;
 	for (const char *c = t; ok && c < at; c++)
