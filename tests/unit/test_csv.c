@@ -1,0 +1,193 @@
+/* The streaming CSV reader. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kl_csv.h"
+
+struct reader {
+	FILE *f;
+	struct kl_csv *csv;
+};
+
+static struct reader open_text(const char *text, size_t len, char delim, enum kl_csv_encoding enc)
+{
+	struct reader r;
+	struct kl_err err = {0};
+	struct kl_csv_opts o = {delim, enc};
+	r.f = fmemopen((void *)text, len, "r");
+	assert_non_null(r.f);
+	assert_int_equal(kl_csv_open(&r.csv, r.f, "test.csv", &o, &err), KL_OK);
+	return r;
+}
+
+static void close_reader(struct reader *r)
+{
+	kl_csv_free(r->csv);
+	fclose(r->f);
+}
+
+static const struct kl_csv_record *next(struct reader *r)
+{
+	const struct kl_csv_record *rec = NULL;
+	struct kl_err err = {0};
+	int rc = kl_csv_next(r->csv, &rec, &err);
+	if (rc != 1)
+		return NULL;
+	return rec;
+}
+
+#define S(x) x, sizeof(x) - 1
+
+static void csv_keeps_quotes_commas_and_newlines_inside_quotes(void **state)
+{
+	(void)state;
+	struct reader r = open_text(S("name,comment\r\n"
+				      "\"Petrov, Ivan\",\"He said \"\"hi\"\"\r\nand left\"\r\n"
+				      "Anna,plain\n"), 0, KL_CSV_UTF8);
+	const struct kl_csv_record *rec = next(&r);
+	assert_non_null(rec);
+	assert_int_equal(rec->row, 1);
+	assert_int_equal(rec->nfields, 2);
+	assert_string_equal(rec->field[1], "comment");
+	rec = next(&r);
+	assert_int_equal(rec->row, 2);
+	assert_string_equal(rec->field[0], "Petrov, Ivan");
+	assert_string_equal(rec->field[1], "He said \"hi\"\r\nand left");
+	rec = next(&r);
+	assert_int_equal(rec->row, 3);
+	assert_string_equal(rec->field[0], "Anna");
+	assert_string_equal(rec->field[1], "plain");
+	assert_null(next(&r));
+	close_reader(&r);
+}
+
+static void csv_skips_bom_and_blank_lines(void **state)
+{
+	(void)state;
+	struct reader r = open_text(S("\xEF\xBB\xBFname;phone\n\n;\n  \n\nИван;+79991234567"), 0, KL_CSV_UTF8);
+	const struct kl_csv_record *rec = next(&r);
+	assert_string_equal(rec->field[0], "name");
+	assert_int_equal(kl_csv_delimiter(r.csv), ';');
+	rec = next(&r);
+	/* "  " is a field of spaces, not a blank line: kept as written */
+	assert_string_equal(rec->field[0], "  ");
+	rec = next(&r);
+	assert_string_equal(rec->field[0], "Иван");
+	assert_string_equal(rec->field[1], "+79991234567");
+	assert_null(next(&r));
+	close_reader(&r);
+}
+
+static void csv_guesses_tab_and_honours_a_given_delimiter(void **state)
+{
+	(void)state;
+	struct reader r = open_text(S("name\tphone\tnote\nA\t1\tx, y; z\n"), 0, KL_CSV_UTF8);
+	next(&r);
+	const struct kl_csv_record *rec = next(&r);
+	assert_int_equal(rec->nfields, 3);
+	assert_string_equal(rec->field[2], "x, y; z");
+	close_reader(&r);
+	/* a comma inside a quoted header does not count */
+	r = open_text(S("\"a,b\";c\n1;2\n"), 0, KL_CSV_UTF8);
+	next(&r);
+	assert_int_equal(kl_csv_delimiter(r.csv), ';');
+	close_reader(&r);
+	r = open_text(S("a;b,c\n"), ',', KL_CSV_UTF8);
+	rec = next(&r);
+	assert_int_equal(rec->nfields, 2);
+	assert_string_equal(rec->field[0], "a;b");
+	close_reader(&r);
+}
+
+static void csv_converts_cp1251_to_utf8(void **state)
+{
+	(void)state;
+	/* "Иван;Петров" in CP1251 */
+	struct reader r = open_text(S("\xC8\xE2\xE0\xED;\xCF\xE5\xF2\xF0\xEE\xE2\r\n"), 0, KL_CSV_CP1251);
+	const struct kl_csv_record *rec = next(&r);
+	assert_non_null(rec);
+	assert_string_equal(rec->field[0], "Иван");
+	assert_string_equal(rec->field[1], "Петров");
+	close_reader(&r);
+}
+
+static void csv_reports_unclosed_quote_with_its_row(void **state)
+{
+	(void)state;
+	struct reader r = open_text(S("name\nA\n\"B\n"), 0, KL_CSV_UTF8);
+	const struct kl_csv_record *rec;
+	struct kl_err err = {0};
+	next(&r);
+	next(&r);
+	assert_int_equal(kl_csv_next(r.csv, &rec, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "test.csv: the input ends inside a quoted field that began on row 3"));
+	close_reader(&r);
+}
+
+static void csv_reports_a_stray_quote(void **state)
+{
+	(void)state;
+	struct reader r = open_text(S("name\n\"Ivan\"x\n"), 0, KL_CSV_UTF8);
+	const struct kl_csv_record *rec;
+	struct kl_err err = {0};
+	next(&r);
+	assert_int_equal(kl_csv_next(r.csv, &rec, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "row 2 is not valid CSV"));
+	close_reader(&r);
+}
+
+static void csv_streams_across_chunks(void **state)
+{
+	(void)state;
+	/* 20000 rows of about 30 bytes: several 64 KiB chunks, records cut across them */
+	size_t cap = 20000 * 40 + 64, n = 0;
+	char *text = malloc(cap);
+	n += (size_t)sprintf(text + n, "name,phone\n");
+	for (int i = 0; i < 20000; i++)
+		n += (size_t)sprintf(text + n, "\"Row %d\nname\",+7999%07d\r\n", i, i);
+	struct reader r = open_text(text, n, 0, KL_CSV_UTF8);
+	next(&r);
+	int count = 0;
+	const struct kl_csv_record *rec;
+	while ((rec = next(&r))) {
+		char want[32];
+		snprintf(want, sizeof want, "+7999%07d", count);
+		assert_string_equal(rec->field[1], want);
+		assert_int_equal(rec->row, count + 2);
+		count++;
+	}
+	assert_int_equal(count, 20000);
+	close_reader(&r);
+	free(text);
+}
+
+static void csv_keeps_nul_bytes_visible_through_len(void **state)
+{
+	(void)state;
+	struct reader r = open_text("a,b\x00" "c\n", 6, 0, KL_CSV_UTF8);
+	const struct kl_csv_record *rec = next(&r);
+	assert_int_equal(rec->len[1], 3);
+	assert_int_not_equal(strlen(rec->field[1]), rec->len[1]);
+	close_reader(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(csv_keeps_quotes_commas_and_newlines_inside_quotes),
+		cmocka_unit_test(csv_skips_bom_and_blank_lines),
+		cmocka_unit_test(csv_guesses_tab_and_honours_a_given_delimiter),
+		cmocka_unit_test(csv_converts_cp1251_to_utf8),
+		cmocka_unit_test(csv_reports_unclosed_quote_with_its_row),
+		cmocka_unit_test(csv_reports_a_stray_quote),
+		cmocka_unit_test(csv_streams_across_chunks),
+		cmocka_unit_test(csv_keeps_nul_bytes_visible_through_len),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
