@@ -41,7 +41,7 @@ enum kl_attr {
 enum kl_kind {
 	KL_KIND_NAME,   /* text, trimmed, not empty */
 	KL_KIND_TEXT,   /* text */
-	KL_KIND_PHONE,  /* normalised to +digits */
+	KL_KIND_PHONE,  /* separators removed: [+]digits */
 	KL_KIND_EMAIL,
 	KL_KIND_NUMBER, /* a decimal number, sent as a JSON number */
 	KL_KIND_PRICE   /* a whole number, sent as a JSON number */

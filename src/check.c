@@ -52,7 +52,7 @@ int kl_check_phone(const char *what, const char *v, char **out, struct kl_err *e
 		return kl_err_oom(err);
 	for (size_t i = 0; i < n; i++) {
 		char c = v[i];
-		if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\t')
+		if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')')
 			continue;
 		if (c == '+' && o == 0) {
 			p[o++] = c;

@@ -423,6 +423,13 @@ static void describe(const struct kl_config *cfg, int k, char *buf, size_t size)
 		snprintf(buf, size, "%s (from %s)", key_names[k], o);
 }
 
+/* A bad value typed on the command line is a usage error, not configuration. */
+static int bad_value(const struct kl_config *cfg, int k, struct kl_err *err)
+{
+	bool flag = cfg->origin[k] && cfg->origin[k][0] == '-';
+	return kl_err_as(err, flag ? KL_EUSAGE : KL_ECONFIG);
+}
+
 static int dup_text(const struct kl_config *cfg, int k, const char *fallback, char **out,
 		    struct kl_err *err)
 {
@@ -432,7 +439,7 @@ static int dup_text(const struct kl_config *cfg, int k, const char *fallback, ch
 		return KL_OK;
 	describe(cfg, k, what, sizeof what);
 	if (kl_check_text(what, v, err))
-		return kl_err_as(err, KL_ECONFIG);
+		return bad_value(cfg, k, err);
 	*out = kl_str_dup(v);
 	return *out ? KL_OK : kl_err_oom(err);
 }
@@ -450,7 +457,7 @@ int kl_config_resolve(const struct kl_config *cfg, bool need_remote,
 		describe(cfg, k, what, sizeof what);
 		unsigned long long id;
 		if (kl_check_id(what, cfg->value[k], &id, err)) {
-			rc = kl_err_as(err, KL_ECONFIG);
+			rc = bad_value(cfg, k, err);
 			goto fail;
 		}
 		if (k == KL_CFG_PIPELINE_ID)

@@ -115,7 +115,7 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io,
 		}
 		goto out;
 	}
-	if (reply.status == 200) {
+	if (reply.status >= 200 && reply.status < 300) {
 		rc = kl_reply_parse_unsorted(reply.body.data, reply.body.len, &created, err);
 		if (rc) {
 			kl_io_say(io, "%s", err->msg);
@@ -171,9 +171,10 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 	if ((rc = kl_lead_copy(&lead, &o->lead, &err)))
 		goto out;
 	bool own_uid = lead.v[KL_ATTR_SOURCE_UID] == NULL;
-	if ((rc = kl_submit_load_config(o, io, &cfg, &err)) ||
-	    (rc = kl_config_resolve(&cfg, !o->dry_run, &acct, &err)) ||
-	    (rc = kl_lead_check(&lead, NULL, NULL, &err)))
+	/* the lead first: what the user typed is the likelier mistake */
+	if ((rc = kl_lead_check(&lead, NULL, NULL, &err)) ||
+	    (rc = kl_submit_load_config(o, io, &cfg, &err)) ||
+	    (rc = kl_config_resolve(&cfg, !o->dry_run, &acct, &err)))
 		goto out;
 	if (own_uid && (rc = kl_lead_default_uid(&lead, now_ms(), NULL, &err)))
 		goto out;

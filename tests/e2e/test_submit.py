@@ -368,7 +368,8 @@ class SubmitTest(unittest.TestCase):
 
     def test_usage_errors_exit_64_and_send_nothing(self):
         for args in (("--name", "A", "--phon", "1234567"), ("--name",), ("--name", "A", "extra"),
-                     ("import",), ("--token", "abc", "--name", "A", "--phone", "1234567")):
+                     ("import",), ("--token", "abc", "--name", "A", "--phone", "1234567"),
+                     ("--name", "A", "--phone", "1234567", "--pipeline", "x")):
             with self.subTest(args=args):
                 r = self.kl(*args, token_file=None)
                 self.assertEqual(r.code, 64, r)
@@ -391,6 +392,10 @@ class SubmitTest(unittest.TestCase):
                 r = self.kl("--config", EXAMPLE_CONFIG, *args)
                 self.assertEqual(r.code, 65, r)
                 self.assertIn(message, r.err)
+        # the lead is checked before the configuration: no account set up, still 65
+        r = self.kl("--no-config", "--name", "A", "--phone", "12ab", base_url=None, token_file=None)
+        self.assertEqual(r.code, 65, r)
+        self.assertIn("--phone", r.err)
         self.assert_nothing_sent()
 
     def test_invalid_utf8_is_refused(self):
