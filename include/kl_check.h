@@ -36,8 +36,10 @@ int kl_check_number(const char *what, const char *v, char **out, struct kl_err *
 int kl_check_uint(const char *what, const char *v, unsigned long long min,
 		  unsigned long long max, unsigned long long *out, struct kl_err *err);
 
-/* A Kommo entity id (field, pipeline, user): a positive integer. */
-int kl_check_id(const char *what, const char *v, unsigned long long *out, struct kl_err *err);
+/* A Kommo entity id (field, pipeline, user): a positive integer. example
+ * is shown in the message ("467700"). */
+int kl_check_id(const char *what, const char *v, const char *example, unsigned long long *out,
+		struct kl_err *err);
 
 /* [a-z0-9-], not starting or ending with '-'. */
 int kl_check_subdomain(const char *what, const char *v, struct kl_err *err);

@@ -29,6 +29,10 @@ bool kl_str_has_control(const char *s);
  * Always NUL-terminates buf. Returns buf. */
 char *kl_str_quote(const char *s, char *buf, size_t size);
 
+/* Edit distance between two short strings, for "did you mean"; strings over
+ * 40 bytes count as far apart. */
+size_t kl_str_distance(const char *a, const char *b);
+
 /* Wipes and frees a string that held a secret. Accepts NULL. */
 void kl_str_free_secret(char *s);
 

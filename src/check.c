@@ -40,9 +40,18 @@ int kl_check_name(const char *what, const char *v, char **out, struct kl_err *er
 	return KL_OK;
 }
 
+/* The number of UTF-8 characters in the first n bytes of s. */
+static size_t char_count(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
 int kl_check_phone(const char *what, const char *v, char **out, struct kl_err *err)
 {
-	char qbuf[256];
+	char qbuf[256], cbuf[32];
 	int rc = kl_check_text(what, v, err);
 	if (rc)
 		return rc;
@@ -54,18 +63,22 @@ int kl_check_phone(const char *what, const char *v, char **out, struct kl_err *e
 		char c = v[i];
 		if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')')
 			continue;
-		if (c == '+' && o == 0) {
+		if ((c == '+' && o == 0) || (c >= '0' && c <= '9')) {
 			p[o++] = c;
+			digits += c != '+';
 			continue;
 		}
-		if (c < '0' || c > '9') {
-			free(p);
-			return kl_err_set(err, KL_EDATA,
-					  "%s: %s is not a phone number: use digits with an optional leading +, e.g. +79991234567",
-					  what, Q(v));
-		}
-		p[o++] = c;
-		digits++;
+		/* name the first character that does not belong, whole */
+		size_t len = 1;
+		while (i + len < n && len < 4 && ((unsigned char)v[i + len] & 0xC0) == 0x80)
+			len++;
+		char ch[8];
+		memcpy(ch, v + i, len);
+		ch[len] = '\0';
+		free(p);
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s is not a phone number: %s (character %zu) is not allowed; use digits, a leading +, and spaces, -, . or ( ) between them, e.g. +7 (999) 123-45-67",
+				  what, Q(v), kl_str_quote(ch, cbuf, sizeof cbuf), char_count(v, i) + 1);
 	}
 	p[o] = '\0';
 	if (digits < 7 || digits > 15) {
@@ -193,14 +206,15 @@ int kl_check_uint(const char *what, const char *v, unsigned long long min,
 	return KL_OK;
 }
 
-int kl_check_id(const char *what, const char *v, unsigned long long *out, struct kl_err *err)
+int kl_check_id(const char *what, const char *v, const char *example, unsigned long long *out,
+		struct kl_err *err)
 {
 	char qbuf[256];
 	/* Kommo ids are JSON numbers: keep them within what a double holds exactly */
 	int rc = kl_check_uint(what, v, 1, 9007199254740991ULL, out, NULL);
 	if (rc)
-		return kl_err_set(err, KL_EDATA, "%s: %s is not an id: expected a positive whole number, e.g. 467700",
-				  what, Q(v));
+		return kl_err_set(err, KL_EDATA, "%s: %s is not an id: expected a positive whole number, e.g. %s",
+				  what, Q(v), example);
 	return KL_OK;
 }
 
@@ -211,6 +225,10 @@ int kl_check_subdomain(const char *what, const char *v, struct kl_err *err)
 	bool ok = n > 0 && n <= 63 && v[0] != '-' && v[n - 1] != '-';
 	for (size_t i = 0; ok && i < n; i++)
 		ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-';
+	if (!ok && strchr(v, '.') && kl_check_domain(what, v, NULL) == KL_OK)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s is a whole host name: give only the subdomain (e.g. intermigro for intermigro.kommo.com), or set KOMMO_DOMAIN=%s instead",
+				  what, Q(v), v);
 	if (!ok)
 		return kl_err_set(err, KL_ECONFIG,
 				  "%s: %s is not a Kommo subdomain: use lower-case letters, digits and '-', e.g. intermigro for intermigro.kommo.com",
@@ -265,8 +283,7 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 		hl = strcspn(h, ":/?#");
 	}
 	const char *rest = h + hl;
-	bool ok = hl > 0 && strchr(v, ' ') == NULL && strchr(v, '@') == NULL &&
-		  *rest != '?' && *rest != '#';
+	bool ok = hl > 0 && strpbrk(v, " @?#") == NULL;
 	if (ok && *rest == ':') {
 		unsigned long long port;
 		size_t pl = strcspn(rest + 1, "/");
@@ -292,6 +309,10 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 	size_t n = strlen(v);
 	while (n > 0 && v[n - 1] == '/')
 		n--;
+	if (n >= 7 && strncmp(v + n - 7, "/api/v4", 7) == 0)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s ends in /api/v4: leave it out, kommo-lead adds the API path itself (e.g. https://intermigro.kommo.com)",
+				  what, Q(v));
 	char *r = kl_str_ndup(v, n);
 	if (!r)
 		return kl_err_oom(err);

@@ -163,45 +163,36 @@ static int cmp_opt(const void *key, const void *elem)
 	return strcmp(key, ((const struct opt *)elem)->name);
 }
 
-/* Levenshtein distance, capped, for "did you mean". */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 40 || lb > 40)
-		return 99;
-	size_t row[41];
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t prev = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cur = row[j];
-			size_t best = prev + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = cur;
-		}
-	}
-	return row[lb];
-}
-
 static const struct opt *find_long(const char *name)
 {
 	return bsearch(name, opts, NOPTS, sizeof opts[0], cmp_opt);
 }
 
+/* True when arg is one of our options, so it cannot be the value before it. */
+static bool is_option(const char *arg)
+{
+	if (arg[0] != '-')
+		return false;
+	if (arg[1] != '-')
+		return arg[1] && !arg[2] && strchr("hvV", arg[1]);
+	char name[64];
+	snprintf(name, sizeof name, "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+	return find_long(name) != NULL;
+}
+
 static int unknown_option(const char *arg, struct kl_err *err)
 {
 	char qbuf[256];
-	const char *name = arg + strspn(arg, "-");
+	char name[64];
+	const char *start = arg + strspn(arg, "-");
+	snprintf(name, sizeof name, "%.*s", (int)strcspn(start, "="), start);
+	for (char *c = name; *c; c++)
+		if (*c == '_')
+			*c = '-';
 	const struct opt *best = NULL;
 	size_t bd = 3;
 	for (size_t i = 0; i < NOPTS; i++) {
-		size_t d = distance(name, opts[i].name);
+		size_t d = kl_str_distance(name, opts[i].name);
 		if (d < bd)
 			bd = d, best = &opts[i];
 	}
@@ -231,14 +222,16 @@ static int set_path(char **dst, const char *flag, const char *value, struct kl_e
 
 static int parse_timeout(struct kl_opts *o, const char *v, struct kl_err *err)
 {
+	char qbuf[256];
 	char *num = NULL;
-	int rc = kl_check_number("--timeout", v, &num, err);
-	if (rc)
-		return kl_err_as(err, KL_EUSAGE);
+	if (o->timeout_ms)
+		return kl_err_set(err, KL_EUSAGE, "--timeout given twice");
+	if (kl_check_number("--timeout", v, &num, NULL))
+		return kl_err_set(err, KL_EUSAGE, "--timeout: %s is not a number of seconds, e.g. 30 or 2.5",
+				  kl_str_quote(v, qbuf, sizeof qbuf));
 	double secs = strtod(num, NULL);
 	free(num);
 	if (secs < 0.001 || secs > 3600) {
-		char qbuf[256];
 		return kl_err_set(err, KL_EUSAGE, "--timeout: %s is out of range: give 0.001 to 3600 seconds",
 				  kl_str_quote(v, qbuf, sizeof qbuf));
 	}
@@ -348,14 +341,33 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 					d = &opts[k];
 			if (!d)
 				return unknown_option(arg, err);
+		} else if (arg[0] == '-' && arg[1] != '-' && arg[1]) {
+			return kl_err_set(err, KL_EUSAGE, "%s: short options cannot be combined; write them apart, e.g. -v -V",
+					  kl_str_quote(arg, qbuf, sizeof qbuf));
+		} else if (i >= 2 && is_option(argv[i - 2]) && !strchr(argv[i - 2], '=') &&
+			   argv[i - 1][0] != '-') {
+			/* most often a value with a space that was not quoted */
+			char q2[256];
+			char *joined = kl_str_printf("%s %s", argv[i - 1], arg);
+			if (!joined)
+				return kl_err_oom(err);
+			kl_str_quote(joined, q2, sizeof q2);
+			free(joined);
+			return kl_err_set(err, KL_EUSAGE,
+					  "unexpected argument %s: a value with spaces must be quoted, e.g. %s %s",
+					  kl_str_quote(arg, qbuf, sizeof qbuf), argv[i - 2], q2);
 		} else {
-			return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: values follow their option, e.g. --name %s",
-					  kl_str_quote(arg, qbuf, sizeof qbuf), kl_str_quote(arg, qbuf, sizeof qbuf));
+			return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: submit takes only options (see kommo-lead --help)",
+					  kl_str_quote(arg, qbuf, sizeof qbuf));
 		}
 		snprintf(flag, sizeof flag, "--%s", d->name);
 		if (d->has_arg && !value) {
 			if (i + 1 >= argc)
 				return kl_err_set(err, KL_EUSAGE, "%s needs a value", flag);
+			if (is_option(argv[i + 1]))
+				return kl_err_set(err, KL_EUSAGE,
+						  "%s needs a value, but the next argument is the option %s (for that text itself write %s=%s)",
+						  flag, argv[i + 1], flag, argv[i + 1]);
 			value = argv[++i];
 		}
 		int rc = apply(o, d, flag, value, err);

@@ -178,6 +178,22 @@ static int suggest_key(const char *name)
 	return best;
 }
 
+/* The known key that a foreign-looking name most likely meant (wrong case,
+ * a typo in the prefix), or -1: other programs' keys are left alone. */
+static int near_key(const char *name)
+{
+	char upper[64];
+	size_t n = strlen(name);
+	if (n >= sizeof upper)
+		return -1;
+	for (size_t i = 0; i <= n; i++)
+		upper[i] = (char)((name[i] >= 'a' && name[i] <= 'z') ? name[i] - 32 : name[i]);
+	for (int k = 0; k < KL_CFG_COUNT; k++)
+		if (strcmp(upper, key_names[k]) == 0 || kl_str_distance(upper, key_names[k]) <= 2)
+			return k;
+	return -1;
+}
+
 int kl_config_parse_dotenv(struct kl_config *cfg, const char *text, size_t len,
 			   const char *name, kl_warn_fn warn, void *warn_ctx, struct kl_err *err)
 {
@@ -224,6 +240,13 @@ int kl_config_parse_dotenv(struct kl_config *cfg, const char *text, size_t len,
 			goto out;
 		}
 		int idx = kl_config_key_lookup(key);
+		int near = idx < 0 && strncmp(key, "KOMMO_", 6) != 0 ? near_key(key) : -1;
+		if (near >= 0 && warn) {
+			char msg[256];
+			snprintf(msg, sizeof msg, "%s:%d: %s ignored: did you mean %s?", name, line, key,
+				 key_names[near]);
+			warn(warn_ctx, msg);
+		}
 		if (idx < 0 && strncmp(key, "KOMMO_", 6) == 0 && warn && strcmp(key, "KOMMO_LEAD_CONFIG") != 0) {
 			int sug = suggest_key(key);
 			char msg[256];
@@ -438,10 +461,9 @@ static int dup_text(const struct kl_config *cfg, int k, const char *fallback, ch
 	if (!v)
 		return KL_OK;
 	describe(cfg, k, what, sizeof what);
-	if (kl_check_text(what, v, err))
+	if (kl_check_name(what, v, out, err)) /* trimmed; Kommo refuses an empty source name */
 		return bad_value(cfg, k, err);
-	*out = kl_str_dup(v);
-	return *out ? KL_OK : kl_err_oom(err);
+	return KL_OK;
 }
 
 int kl_config_resolve(const struct kl_config *cfg, bool need_remote,
@@ -456,7 +478,7 @@ int kl_config_resolve(const struct kl_config *cfg, bool need_remote,
 			continue;
 		describe(cfg, k, what, sizeof what);
 		unsigned long long id;
-		if (kl_check_id(what, cfg->value[k], &id, err)) {
+		if (kl_check_id(what, cfg->value[k], k == KL_CFG_PIPELINE_ID ? "12984871" : "467700", &id, err)) {
 			rc = bad_value(cfg, k, err);
 			goto fail;
 		}

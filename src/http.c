@@ -236,7 +236,7 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 		break;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot find %s: %s (check KOMMO_SUBDOMAIN or KOMMO_DOMAIN)",
+		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot find %s: %s (check KOMMO_SUBDOMAIN, KOMMO_DOMAIN or KOMMO_BASE_URL)",
 				h->base_url, detail);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:

@@ -112,7 +112,7 @@ int kl_lead_add_field_spec(struct kl_lead *lead, const char *spec, const char *l
 		rc = kl_err_oom(err);
 		goto out;
 	}
-	if ((rc = kl_check_id(what, ids, &id, err)))
+	if ((rc = kl_check_id(what, ids, "1709500", &id, err)))
 		goto out;
 	struct kl_custom *c = realloc(lead->custom, (lead->ncustom + 1) * sizeof *c);
 	if (!c) {

@@ -54,7 +54,7 @@ static const char *advice(long s, const struct kl_problem *p)
 	case 400:
 		return "Kommo refused the lead";
 	case 401:
-		return "Kommo refused the API token: it is wrong, revoked or expired; make a new long-lived token in the integration's settings and put it in KOMMO_API_TOKEN";
+		return "Kommo refused the API token: it is wrong, revoked or expired; make a new long-lived token in the integration's settings (KOMMO_API_TOKEN or --token-file)";
 	case 402:
 		return "Kommo says the account's paid period is over: renew the subscription";
 	case 403:
@@ -69,7 +69,7 @@ static const char *advice(long s, const struct kl_problem *p)
 		return "Kommo's rate limit was hit (at most 7 requests a second)";
 	default:
 		if (s >= 500)
-			return p->html ? "Kommo's servers failed (an HTML error page)" : "Kommo's servers failed";
+			return p->html ? "Kommo's servers failed and answered with an HTML page" : "Kommo's servers failed";
 		return "Kommo answered with an unexpected status";
 	}
 }

@@ -53,8 +53,14 @@ int kl_submit_load_config(const struct kl_opts *o, const struct kl_io *io, struc
 	if (!o->no_config) {
 		bool required = true;
 		path = o->config_path ? strdup(o->config_path) : kl_config_default_path(io->getenv, &required);
-		if (path && (rc = kl_config_load_file(cfg, path, required, warn_cb, (void *)io, err)))
+		if (path && (rc = kl_config_load_file(cfg, path, required, warn_cb, (void *)io, err))) {
+			if (!o->config_path && required) {
+				char msg[sizeof err->msg];
+				memcpy(msg, err->msg, sizeof msg);
+				kl_err_set(err, rc, "KOMMO_LEAD_CONFIG (from the environment): %.900s", msg);
+			}
 			goto out;
+		}
 	}
 	if ((rc = kl_config_load_env(&env, io->getenv, err)) || (rc = kl_config_merge(cfg, &env, err)))
 		goto out;
@@ -89,7 +95,8 @@ static int write_out(const struct kl_io *io, const char *text, size_t len, struc
 /* Sends the payload and reports what came back. */
 static int send_payload(const struct kl_opts *o, const struct kl_io *io,
 			const struct kl_account *acct, const struct kl_payload *payload,
-			const char *body, const char *source_uid, struct kl_err *err)
+			const char *body, const char *source_uid, const char *token_origin,
+			struct kl_err *err)
 {
 	struct kl_http *http = NULL;
 	struct kl_http_reply reply = {0};
@@ -124,9 +131,13 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io,
 					source_uid);
 			goto out;
 		}
-		if ((rc = kl_report_created(&created.items[0], source_uid, o->json, &text)))
+		const struct kl_created *c = &created.items[0];
+		if ((rc = kl_report_created(c, source_uid, o->json, &text)))
 			goto oom;
-		rc = write_out(io, text.data, text.len, err);
+		if ((rc = write_out(io, text.data, text.len, err)))
+			kl_err_set(err, rc,
+				   "the lead was created (lead_id=%lld contact_id=%lld, source_uid %s), but the result could not be written to standard output: do not send it again",
+				   c->lead_id, c->contact_id, source_uid);
 		goto out;
 	}
 	if ((rc = kl_reply_parse_problem(reply.status, reply.content_type, reply.body.data,
@@ -137,6 +148,8 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io,
 	free(url);
 	if (rc == KL_EOSERR)
 		goto oom;
+	if (problem.status == 401 && token_origin)
+		kl_buf_appendf(&text, "the refused token came from %s\n", token_origin);
 	if (problem.status >= 500 && problem.status != 501)
 		kl_buf_appendf(&text,
 			       "the lead may or may not have been created (source_uid %s): look in Kommo's Incoming leads before sending it again\n",
@@ -193,7 +206,8 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 			rc = write_out(io, "\n", 1, &err);
 		goto out;
 	}
-	rc = send_payload(o, io, &acct, payload, body, lead.v[KL_ATTR_SOURCE_UID], &err);
+	rc = send_payload(o, io, &acct, payload, body, lead.v[KL_ATTR_SOURCE_UID],
+			  cfg.origin[KL_CFG_API_TOKEN], &err);
 out:
 	if (rc && err.msg[0])
 		kl_io_say(io, "%s", err.msg);

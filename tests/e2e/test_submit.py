@@ -275,6 +275,7 @@ class SubmitTest(unittest.TestCase):
         self.assertIn("Invalid user name or password", r.err)
         self.assertIn("KOMMO_API_TOKEN", r.err)
         self.assertNotIn("wrong-token-value-123", r.err + r.out)
+        self.assertIn(f"the refused token came from --token-file {bad}", r.err)
         self.assertEqual(self.only_request()["headers"]["authorization"], "Bearer wrong-token-value-123")
 
     def test_400_validation_errors_are_mapped_back_to_flags(self):
@@ -376,9 +377,37 @@ class SubmitTest(unittest.TestCase):
                 self.assertTrue(r.err.startswith("kommo-lead: "), r)
         self.assert_nothing_sent()
 
+    def test_an_option_missing_its_value_never_turns_into_a_sent_lead(self):
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", "--utm-term", "--dry-run")
+        self.assertEqual(r.code, 64, r)
+        self.assertIn("--utm-term needs a value, but the next argument is the option --dry-run", r.err)
+        self.assert_nothing_sent()
+
+    def test_address_mistakes_get_a_hint(self):
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567",
+                    env={"KOMMO_SUBDOMAIN": "intermigro.kommo.com"}, base_url=None)
+        self.assertEqual(r.code, 78, r)
+        self.assertIn("give only the subdomain", r.err)
+        self.assertIn("KOMMO_DOMAIN=intermigro.kommo.com", r.err)
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", base_url=URL + "/api/v4/")
+        self.assertEqual(r.code, 78, r)
+        self.assertIn("ends in /api/v4: leave it out", r.err)
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", base_url=URL + "/?x=1")
+        self.assertEqual(r.code, 78, r)
+        self.assert_nothing_sent()
+
+    def test_misspelt_config_keys_are_warned_about(self):
+        cfg = self.write("typo.env", "KOMO_PIPELINE_ID=12984871\nkommo_form_id=x\nKOMMO_PHONE_FIELD=1\nNODE_ENV=production\n")
+        r = self.kl("--config", cfg, "--name", "A", "--phone", "1234567", "--dry-run")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn(f"{cfg}:1: KOMO_PIPELINE_ID ignored: did you mean KOMMO_PIPELINE_ID?", r.err)
+        self.assertIn(f"{cfg}:2: kommo_form_id ignored: did you mean KOMMO_FORM_ID?", r.err)
+        self.assertIn(f"{cfg}:3: unknown key KOMMO_PHONE_FIELD ignored (did you mean KOMMO_PHONE_FIELD_ID?)", r.err)
+        self.assertNotIn("NODE_ENV", r.err)
+
     def test_invalid_lead_data_exits_65_naming_flag_value_and_fix(self):
         cases = [
-            (("--name", "A", "--phone", "12ab"), '--phone: "12ab" is not a phone number'),
+            (("--name", "A", "--phone", "12ab"), '--phone: "12ab" is not a phone number: "a" (character 3)'),
             (("--name", "A", "--email", "ivan@"), '--email: "ivan@" is not an email address'),
             (("--name", "   ", "--phone", "1234567"), "--name: must not be empty"),
             (("--name", "A\x01", "--phone", "1234567"), "control character"),
@@ -481,7 +510,11 @@ class SubmitTest(unittest.TestCase):
         with open("/dev/full", "w") as full:
             r = self.kl("--no-config", "--name", "A", "--phone", "1234567", stdout=full)
         self.assertEqual(r.code, 74, r)
-        self.assertIn("cannot write", r.err)
+        ents = control("GET", "entities")
+        # the lead exists: the message must say so, with its ids, so nobody sends it twice
+        self.assertIn(f"the lead was created (lead_id={ents['leads'][-1]['id']} "
+                      f"contact_id={ents['contacts'][-1]['id']}", r.err)
+        self.assertIn("could not be written to standard output", r.err)
 
     def test_help_goes_to_stdout_and_exits_0(self):
         r = self.kl("--help", token_file=None)

@@ -30,8 +30,11 @@ static void phone_with_letters_names_flag_value_and_example(void **state)
 	assert_int_equal(kl_check_phone("--phone", "12ab", &out, &err), KL_EDATA);
 	assert_null(out);
 	assert_non_null(strstr(err.msg, "--phone"));
-	assert_non_null(strstr(err.msg, "\"12ab\""));
-	assert_non_null(strstr(err.msg, "+79991234567"));
+	assert_string_equal(err.msg, "--phone: \"12ab\" is not a phone number: \"a\" (character 3) is not allowed; "
+				   "use digits, a leading +, and spaces, -, . or ( ) between them, e.g. +7 (999) 123-45-67");
+	/* a pasted en dash is named whole, by character position */
+	assert_int_equal(kl_check_phone("--phone", "+7 999 123–45", &out, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "\"–\" (character 11)"));
 }
 
 static void phone_digit_count_must_be_7_to_15(void **state)
@@ -101,13 +104,13 @@ static void ids_are_positive_integers(void **state)
 	(void)state;
 	struct kl_err err = {0};
 	unsigned long long id = 0;
-	assert_int_equal(kl_check_id("KOMMO_PIPELINE_ID", "12984871", &id, &err), KL_OK);
+	assert_int_equal(kl_check_id("KOMMO_PIPELINE_ID", "12984871", "1", &id, &err), KL_OK);
 	assert_int_equal(id, 12984871);
-	assert_int_equal(kl_check_id("KOMMO_PIPELINE_ID", "0", &id, &err), KL_EDATA);
-	assert_int_equal(kl_check_id("KOMMO_PIPELINE_ID", "-1", &id, &err), KL_EDATA);
-	assert_int_equal(kl_check_id("KOMMO_PIPELINE_ID", "12a", &id, &err), KL_EDATA);
-	assert_non_null(strstr(err.msg, "KOMMO_PIPELINE_ID"));
-	assert_int_equal(kl_check_id("X", "99999999999999999999", &id, &err), KL_EDATA);
+	assert_int_equal(kl_check_id("KOMMO_PIPELINE_ID", "0", "12984871", &id, &err), KL_EDATA);
+	assert_int_equal(kl_check_id("KOMMO_PIPELINE_ID", "-1", "12984871", &id, &err), KL_EDATA);
+	assert_int_equal(kl_check_id("KOMMO_PIPELINE_ID", "12a", "12984871", &id, &err), KL_EDATA);
+	assert_string_equal(err.msg, "KOMMO_PIPELINE_ID: \"12a\" is not an id: expected a positive whole number, e.g. 12984871");
+	assert_int_equal(kl_check_id("X", "99999999999999999999", "1", &id, &err), KL_EDATA);
 }
 
 static void text_refuses_invalid_utf8_and_controls(void **state)

@@ -96,8 +96,20 @@ static void usage_errors_name_the_argument(void **state)
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "--json=yes"), KL_EUSAGE);
 	kl_opts_free(&o);
-	assert_int_equal(PARSE(&o, &err, "--name", "a", "stray"), KL_EUSAGE);
-	assert_non_null(strstr(err.msg, "unexpected argument \"stray\""));
+	assert_int_equal(PARSE(&o, &err, "--phone", "1234567", "--name", "Иван", "Петров"), KL_EUSAGE);
+	assert_string_equal(err.msg, "unexpected argument \"Петров\": a value with spaces must be quoted, e.g. --name \"Иван Петров\"");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "stray"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "unknown command \"stray\""));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--json", "stray"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "unexpected argument \"stray\": submit takes only options"));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "-vV"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "short options cannot be combined"));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--timeout", "1", "--timeout", "2"), KL_EUSAGE);
+	assert_string_equal(err.msg, "--timeout given twice");
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "import"), KL_EUSAGE);
 	assert_non_null(strstr(err.msg, "unknown command \"import\""));
@@ -109,6 +121,41 @@ static void usage_errors_name_the_argument(void **state)
 	assert_int_equal(PARSE(&o, &err, "--field", "lead:x=1"), KL_EUSAGE);
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "--pipeline", "1", "--pipeline", "2"), KL_EUSAGE);
+	kl_opts_free(&o);
+}
+
+static void a_missing_value_never_swallows_the_next_option(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	/* --utm-term with no value must not eat --dry-run and send a real lead */
+	assert_int_equal(PARSE(&o, &err, "--name", "A", "--utm-term", "--dry-run"), KL_EUSAGE);
+	assert_string_equal(err.msg, "--utm-term needs a value, but the next argument is the option --dry-run "
+				     "(for that text itself write --utm-term=--dry-run)");
+	assert_false(o.dry_run);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--career", "-v"), KL_EUSAGE);
+	kl_opts_free(&o);
+	/* values that merely start with '-' are still values */
+	assert_int_equal(PARSE(&o, &err, "--utm-term", "-скидка"), KL_OK);
+	assert_string_equal(o.lead.v[KL_ATTR_UTM_TERM], "-скидка");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--utm-term=--dry-run"), KL_OK);
+	assert_false(o.dry_run);
+	kl_opts_free(&o);
+}
+
+static void unknown_option_with_value_or_underscore_still_gets_a_suggestion(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--nmae=x"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "did you mean --name?"));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--utm_source=x"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "did you mean --utm-source?"));
 	kl_opts_free(&o);
 }
 
@@ -167,6 +214,8 @@ int main(void)
 		cmocka_unit_test(repeated_field_flags_accumulate),
 		cmocka_unit_test(unknown_option_suggests_the_nearest),
 		cmocka_unit_test(usage_errors_name_the_argument),
+		cmocka_unit_test(a_missing_value_never_swallows_the_next_option),
+		cmocka_unit_test(unknown_option_with_value_or_underscore_still_gets_a_suggestion),
 		cmocka_unit_test(no_arguments_is_a_usage_error),
 		cmocka_unit_test(help_and_version),
 		cmocka_unit_test(option_table_is_documented_in_help),
