@@ -11,6 +11,7 @@
 #ifndef KL_LEAD_H
 #define KL_LEAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kl_config.h"
@@ -67,6 +68,7 @@ typedef void (*kl_label_fn)(void *ctx, enum kl_attr a, char *buf, size_t size);
 struct kl_custom {
 	enum kl_entity entity;
 	unsigned long long id;
+	bool numeric; /* lead:ID:number=VALUE: sent as a JSON number */
 	char *value;
 	char *label; /* "--field lead:1709500" */
 };
@@ -87,7 +89,8 @@ int kl_lead_copy(struct kl_lead *dst, const struct kl_lead *src, struct kl_err *
 int kl_lead_set(struct kl_lead *lead, enum kl_attr a, const char *value, const char *label,
 		struct kl_err *err);
 
-/* Parses "lead:ID=VALUE" or "contact:ID=VALUE" and adds the field. */
+/* Parses "lead:ID=VALUE" or "contact:ID=VALUE" and adds the field; with
+ * ":number" after the id ("lead:1709444:number=5000") the value is a number. */
 int kl_lead_add_field_spec(struct kl_lead *lead, const char *spec, const char *label,
 			   struct kl_err *err);
 

@@ -33,6 +33,10 @@ char *kl_str_quote(const char *s, char *buf, size_t size);
  * 40 bytes count as far apart. */
 size_t kl_str_distance(const char *a, const char *b);
 
+/* A copy of s fit for a terminal: control characters and bytes that are not
+ * UTF-8 become '?'. NULL when memory ran out. */
+char *kl_str_printable(const char *s);
+
 /* Wipes and frees a string that held a secret. Accepts NULL. */
 void kl_str_free_secret(char *s);
 
@@ -41,6 +45,7 @@ struct kl_buf {
 	char *data;
 	size_t len;
 	size_t cap;
+	bool secret; /* wipe every block given up, and the last one on free */
 };
 
 int kl_buf_append(struct kl_buf *b, const void *p, size_t n); /* 0 or -1 */

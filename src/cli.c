@@ -101,6 +101,8 @@ static const char help_text[] =
 	"      --field lead:ID=VALUE   any other lead custom field (repeatable)\n"
 	"      --field contact:ID=VALUE\n"
 	"                              any other contact custom field (repeatable)\n"
+	"      --field lead:ID:number=VALUE\n"
+	"                              the same for a numeric field: VALUE is sent as a number\n"
 	"      --source-uid UID        idempotency key from an upstream system (default:\n"
 	"                              MD5 of \"<email or phone>-<unix milliseconds>\")\n"
 	"\n"
@@ -184,6 +186,13 @@ static int unknown_option(const char *arg, struct kl_err *err)
 {
 	char qbuf[256];
 	char name[64];
+	char shown[80];
+	/* only the name is shown: the value may be a secret (--token=...) */
+	snprintf(shown, sizeof shown, "%.*s", (int)strcspn(arg, "="), arg);
+	if (strcmp(shown, "--token") == 0 || strcmp(shown, "--api-token") == 0)
+		return kl_err_set(err, KL_EUSAGE,
+				  "there is no option that takes the token itself (it would show in the process list): use --token-file FILE, KOMMO_API_TOKEN in the environment, or the config file");
+	arg = shown;
 	const char *start = arg + strspn(arg, "-");
 	snprintf(name, sizeof name, "%.*s", (int)strcspn(start, "="), start);
 	for (char *c = name; *c; c++)
@@ -374,5 +383,7 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 		if (rc)
 			return rc == KL_EDATA ? kl_err_as(err, KL_EUSAGE) : rc;
 	}
+	if (o->no_config && o->config_path)
+		return kl_err_set(err, KL_EUSAGE, "--config and --no-config contradict each other: give one");
 	return KL_OK;
 }

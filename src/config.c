@@ -90,6 +90,14 @@ int kl_config_set(struct kl_config *cfg, enum kl_cfg_key key, const char *value,
 
 int kl_config_merge(struct kl_config *dst, const struct kl_config *top, struct kl_err *err)
 {
+	/* The three address keys are one setting: a layer that names an address
+	 * replaces the lower layers' address whatever key either used, so an
+	 * environment KOMMO_SUBDOMAIN is not overruled by a file's KOMMO_BASE_URL. */
+	if (top->value[KL_CFG_SUBDOMAIN] || top->value[KL_CFG_DOMAIN] || top->value[KL_CFG_BASE_URL]) {
+		clear_key(dst, KL_CFG_SUBDOMAIN);
+		clear_key(dst, KL_CFG_DOMAIN);
+		clear_key(dst, KL_CFG_BASE_URL);
+	}
 	for (int k = 0; k < KL_CFG_COUNT; k++) {
 		if (!top->value[k])
 			continue;
@@ -199,7 +207,7 @@ int kl_config_parse_dotenv(struct kl_config *cfg, const char *text, size_t len,
 {
 	const char *p = text, *end = text + len;
 	int line = 0;
-	struct kl_buf val = {0};
+	struct kl_buf val = {.secret = true};
 	int rc = KL_OK;
 
 	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
@@ -274,8 +282,6 @@ int kl_config_parse_dotenv(struct kl_config *cfg, const char *text, size_t len,
 			goto out;
 	}
 out:
-	if (val.data)
-		explicit_bzero(val.data, val.cap);
 	kl_buf_free(&val);
 	return rc;
 }
@@ -291,8 +297,8 @@ static int read_small_file(const char *path, struct kl_buf *out, struct stat *st
 		return kl_err_set(err, KL_ECONFIG, "%s: cannot open: %s", path, strerror(errno));
 	}
 	int rc = KL_OK;
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-		rc = kl_err_set(err, KL_ECONFIG, "%s: not a regular file", path);
+	if (fstat(fd, st) != 0 || S_ISDIR(st->st_mode)) {
+		rc = kl_err_set(err, KL_ECONFIG, "%s: is a directory, not a file", path);
 		goto out;
 	}
 	for (;;) {
@@ -325,7 +331,8 @@ out:
 
 static void warn_if_exposed(const char *path, const struct stat *st, kl_warn_fn warn, void *ctx)
 {
-	if (!warn || !(st->st_mode & (S_IRGRP | S_IROTH)))
+	/* a pipe (--token-file <(pass kommo)) is nobody else's to read */
+	if (!warn || !S_ISREG(st->st_mode) || !(st->st_mode & (S_IRGRP | S_IROTH)))
 		return;
 	char msg[600];
 	snprintf(msg, sizeof msg,
@@ -333,17 +340,10 @@ static void warn_if_exposed(const char *path, const struct stat *st, kl_warn_fn 
 	warn(ctx, msg);
 }
 
-static void wipe_buf(struct kl_buf *b)
-{
-	if (b->data)
-		explicit_bzero(b->data, b->cap);
-	kl_buf_free(b);
-}
-
 int kl_config_load_file(struct kl_config *cfg, const char *path, bool required,
 			kl_warn_fn warn, void *warn_ctx, struct kl_err *err)
 {
-	struct kl_buf text = {0};
+	struct kl_buf text = {.secret = true};
 	struct stat st;
 	int rc = read_small_file(path, &text, &st, err);
 	if (rc)
@@ -359,7 +359,7 @@ int kl_config_load_file(struct kl_config *cfg, const char *path, bool required,
 	if (rc == KL_OK && cfg->value[KL_CFG_API_TOKEN])
 		warn_if_exposed(path, &st, warn, warn_ctx);
 out:
-	wipe_buf(&text);
+	kl_buf_free(&text);
 	return rc;
 }
 
@@ -379,7 +379,7 @@ int kl_config_load_env(struct kl_config *cfg, kl_getenv_fn get, struct kl_err *e
 int kl_config_load_token_file(struct kl_config *cfg, const char *path,
 			      kl_warn_fn warn, void *warn_ctx, struct kl_err *err)
 {
-	struct kl_buf text = {0};
+	struct kl_buf text = {.secret = true};
 	struct stat st;
 	char origin[600];
 	int rc = read_small_file(path, &text, &st, err);
@@ -402,7 +402,7 @@ int kl_config_load_token_file(struct kl_config *cfg, const char *path,
 	if (rc == KL_OK)
 		warn_if_exposed(path, &st, warn, warn_ctx);
 out:
-	wipe_buf(&text);
+	kl_buf_free(&text);
 	return rc;
 }
 

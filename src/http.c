@@ -1,6 +1,7 @@
 #include "kl_http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,9 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_er
 	if (!e) e = curl_easy_setopt(c, CURLOPT_USERAGENT, "kommo-lead/" KL_VERSION);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	/* plain http is loopback only; a proxy there would carry the token in the clear */
+	if (!e && strncmp(o->base_url, "http://", 7) == 0)
+		e = curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	if (e) {
 		rc = kl_err_set(err, KL_ESOFTWARE, "libcurl refused an option: %s", curl_easy_strerror(e));
 		goto out;
@@ -148,9 +152,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 		v[vl] = '\0';
 		v[strcspn(v, "\r\n")] = '\0';
 		char *s = v + strspn(v, " \t"), *end;
+		errno = 0;
 		long secs = strtol(s, &end, 10);
 		if (end != s && *end == '\0' && secs >= 0) {
-			r->retry_after = secs;
+			/* a day at most: a larger wait is a broken header, not advice */
+			r->retry_after = errno == ERANGE || secs > 86400 ? 86400 : secs;
 		} else { /* an HTTP date */
 			time_t when = curl_getdate(s, NULL);
 			time_t now = time(NULL);

@@ -104,7 +104,16 @@ int kl_lead_add_field_spec(struct kl_lead *lead, const char *spec, const char *l
 	if (!eq)
 		return kl_err_set(err, KL_EUSAGE, "%s %s: missing =VALUE, e.g. %s=Germany", label,
 				  kl_str_quote(spec, qbuf, sizeof qbuf), spec);
-	char *ids = kl_str_ndup(p, (size_t)(eq - p));
+	const char *colon = memchr(p, ':', (size_t)(eq - p));
+	bool numeric = false;
+	if (colon) {
+		if ((size_t)(eq - colon) != 7 || strncmp(colon, ":number", 7) != 0)
+			return kl_err_set(err, KL_EUSAGE,
+					  "%s %s: after the id only :number may follow (lead:ID:number=5000 sends a number)",
+					  label, kl_str_quote(spec, qbuf, sizeof qbuf));
+		numeric = true;
+	}
+	char *ids = kl_str_ndup(p, (size_t)((colon ? colon : eq) - p));
 	char *what = kl_str_printf("%s %.*s", label, (int)(eq - spec), spec);
 	unsigned long long id = 0;
 	int rc = KL_OK;
@@ -123,6 +132,7 @@ int kl_lead_add_field_spec(struct kl_lead *lead, const char *spec, const char *l
 	c = &lead->custom[lead->ncustom];
 	c->entity = ent;
 	c->id = id;
+	c->numeric = numeric;
 	c->value = kl_str_dup(eq + 1);
 	c->label = what;
 	if (!c->value) {
@@ -201,7 +211,10 @@ int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_
 	for (size_t i = 0; i < lead->ncustom; i++) {
 		/* the value is sent as text: Kommo checks it against the field's type */
 		char *out = NULL;
-		if ((rc = kl_check_name(lead->custom[i].label, lead->custom[i].value, &out, err)))
+		struct kl_custom *c = &lead->custom[i];
+		rc = c->numeric ? kl_check_number(c->label, c->value, &out, err)
+				: kl_check_name(c->label, c->value, &out, err);
+		if (rc)
 			return rc;
 		free(lead->custom[i].value);
 		lead->custom[i].value = out;
@@ -223,7 +236,8 @@ int kl_lead_default_uid(struct kl_lead *lead, long long now_ms, const char *salt
 	int bad = kl_digest_md5_hex(seed, strlen(seed), hex);
 	free(seed);
 	if (bad)
-		return kl_err_set(err, KL_ESOFTWARE, "MD5 from libcrypto failed");
+		return kl_err_set(err, KL_ESOFTWARE,
+				  "MD5 from libcrypto failed (a FIPS-only system?): give the lead an id with --source-uid");
 	if (!(lead->v[KL_ATTR_SOURCE_UID] = kl_str_dup(hex)))
 		return kl_err_oom(err);
 	return KL_OK;

@@ -1,4 +1,5 @@
 /* kommo-lead: submit leads to Kommo CRM's Incoming leads. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,6 +18,8 @@ int main(int argc, char **argv)
 	struct kl_opts opts;
 	struct kl_err err = {0};
 	struct kl_io io = {stdout, stderr, env_get};
+	/* a closed stdout must not kill us silently after a lead was created */
+	signal(SIGPIPE, SIG_IGN);
 	int rc = kl_cli_parse(&opts, argc, argv, &err);
 
 	if (rc) {

@@ -217,7 +217,7 @@ static int add_custom_fields(struct build *b, cJSON *entity, enum kl_entity whic
 				cJSON_Delete(list);
 				return kl_err_set(b->err, KL_EDATA, "%s is given twice", c->label);
 			}
-		cf_entry(b, list, c->id, NULL, c->value, false);
+		cf_entry(b, list, c->id, NULL, c->value, c->numeric);
 		snprintf(path, sizeof path, "%s.custom_fields_values.%d", prefix, n++);
 		note(b, path, c->label);
 	}

@@ -44,8 +44,8 @@ static cJSON *parse(const char *body, size_t len)
 /* A JSON string, or a number written as text (ids are sometimes either). */
 static char *dup_scalar(const cJSON *v)
 {
-	if (cJSON_IsString(v))
-		return kl_str_dup(v->valuestring);
+	if (cJSON_IsString(v)) /* Kommo's text goes to a terminal: no escape sequences */
+		return kl_str_printable(v->valuestring);
 	if (cJSON_IsNumber(v))
 		return kl_str_printf("%.0f", v->valuedouble);
 	return NULL;
@@ -116,7 +116,7 @@ int kl_reply_parse_unsorted(const char *body, size_t len, struct kl_created_list
 		c->contact_id = first_id(ue, "contacts");
 		bool want_rid = cJSON_IsString(rid) || cJSON_IsNumber(rid);
 		if ((want_rid && !(c->request_id = dup_scalar(rid))) ||
-		    (cJSON_IsString(uid) && !(c->uid = kl_str_dup(uid->valuestring)))) {
+		    (cJSON_IsString(uid) && !(c->uid = kl_str_printable(uid->valuestring)))) {
 			rc = kl_err_oom(err);
 			goto out;
 		}
@@ -163,7 +163,7 @@ static bool looks_html(const char *ctype, const char *body, size_t len)
 static char *dup_string(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsString(v) ? kl_str_dup(v->valuestring) : NULL;
+	return cJSON_IsString(v) ? kl_str_printable(v->valuestring) : NULL;
 }
 
 static int add_errors(struct kl_problem *p, const cJSON *ve)

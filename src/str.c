@@ -201,6 +201,30 @@ size_t kl_str_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+char *kl_str_printable(const char *s)
+{
+	size_t n = strlen(s);
+	char *d = malloc(n + 1), *o = d;
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	if (!d)
+		return NULL;
+	while (n) {
+		size_t k = utf8_seq(p, n, &cp);
+		if (!k || is_control(cp)) {
+			*o++ = '?';
+			k = k ? k : 1;
+		} else {
+			memcpy(o, p, k);
+			o += k;
+		}
+		p += k;
+		n -= k;
+	}
+	*o = '\0';
+	return d;
+}
+
 void kl_str_free_secret(char *s)
 {
 	if (s) {
@@ -215,9 +239,18 @@ int kl_buf_append(struct kl_buf *b, const void *p, size_t n)
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
+		char *d;
+		if (b->secret) { /* realloc could leave the old block unwiped */
+			if (!(d = malloc(cap)))
+				return -1;
+			if (b->data) {
+				memcpy(d, b->data, b->len);
+				explicit_bzero(b->data, b->cap);
+				free(b->data);
+			}
+		} else if (!(d = realloc(b->data, cap))) {
 			return -1;
+		}
 		b->data = d;
 		b->cap = cap;
 	}
@@ -252,6 +285,8 @@ int kl_buf_appendf(struct kl_buf *b, const char *fmt, ...)
 
 void kl_buf_free(struct kl_buf *b)
 {
+	if (b->secret && b->data)
+		explicit_bzero(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;

@@ -218,6 +218,21 @@ class SubmitTest(unittest.TestCase):
         self.assertIn({"field_id": 1709500, "values": [{"value": "Германия"}]},
                       item["_embedded"]["leads"][0]["custom_fields_values"])
 
+    def test_numeric_custom_field_is_sent_as_a_number(self):
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", "--field", "lead:1709444:number=5000")
+        self.assertEqual(r.code, 0, r)
+        item = json.loads(self.only_request()["body"])[0]
+        self.assertEqual(item["_embedded"]["leads"][0]["custom_fields_values"][-1],
+                         {"field_id": 1709444, "values": [{"value": 5000}]})
+        # without :number the value is text, and Kommo refuses text in a numeric field
+        control("POST", "reset")
+        self.seen = len(recorded())
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567", "--field", "lead:1709444=5000")
+        self.assertEqual(r.code, 65, r)
+        # Kommo's path is relative to the lead or the contact, so both index-0 fields are named
+        self.assertIn("InvalidType at custom_fields_values.0.values.0.value "
+                      "(--field lead:1709444 or --phone (field code PHONE))", r.err)
+
     # --- dry run ------------------------------------------------------------------
 
     def test_dry_run_prints_the_exact_body_and_sends_nothing(self):
@@ -515,6 +530,27 @@ class SubmitTest(unittest.TestCase):
         self.assertIn(f"the lead was created (lead_id={ents['leads'][-1]['id']} "
                       f"contact_id={ents['contacts'][-1]['id']}", r.err)
         self.assertIn("could not be written to standard output", r.err)
+
+    def test_closed_stdout_after_creation_is_explained_not_a_silent_death(self):
+        e = {"PATH": os.environ.get("PATH", ""), "HOME": self.home, "KOMMO_BASE_URL": URL}
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            if k in os.environ:
+                e[k] = os.environ[k]
+        r_fd, w_fd = os.pipe()
+        os.close(r_fd)  # nobody will read: writing gets EPIPE (or SIGPIPE)
+        p = subprocess.run([BIN, "--no-config", "--name", "A", "--phone", "1234567", "--token-file", TOKEN_FILE],
+                           env=e, stdout=w_fd, stderr=subprocess.PIPE, timeout=60)
+        os.close(w_fd)
+        self.assertEqual(p.returncode, 74, p.stderr)
+        self.assertIn(b"the lead was created (lead_id=", p.stderr)
+
+    def test_proxy_is_never_used_for_plain_http_to_loopback(self):
+        # a proxy that would see the token in the clear: nothing listens there
+        proxy = f"http://127.0.0.1:{closed_port()}"
+        r = self.kl("--no-config", "--name", "A", "--phone", "1234567",
+                    env={"http_proxy": proxy, "HTTP_PROXY": proxy, "ALL_PROXY": proxy, "all_proxy": proxy})
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(len(self.new_requests()), 1)
 
     def test_help_goes_to_stdout_and_exits_0(self):
         r = self.kl("--help", token_file=None)

@@ -128,6 +128,25 @@ static void flags_beat_environment_beat_file(void **state)
 	kl_config_free(&flags);
 }
 
+static void an_address_from_a_higher_layer_replaces_any_address_below(void **state)
+{
+	(void)state;
+	struct kl_config file = {0}, env = {0};
+	struct kl_account a;
+	struct kl_err err = {0};
+	/* the file points at a test server; the environment names the real account */
+	assert_int_equal(parse(&file, "KOMMO_BASE_URL=http://127.0.0.1:9\nKOMMO_DOMAIN=old.amocrm.ru\n", NULL, &err), KL_OK);
+	assert_int_equal(kl_config_set(&env, KL_CFG_SUBDOMAIN, "realacct", "environment", &err), KL_OK);
+	assert_int_equal(kl_config_merge(&file, &env, &err), KL_OK);
+	assert_null(file.value[KL_CFG_BASE_URL]);
+	assert_null(file.value[KL_CFG_DOMAIN]);
+	assert_int_equal(kl_config_resolve(&file, false, &a, &err), KL_OK);
+	assert_string_equal(a.base_url, "https://realacct.kommo.com");
+	kl_account_free(&a);
+	kl_config_free(&file);
+	kl_config_free(&env);
+}
+
 static void resolve_builds_address_url_beats_domain_beats_subdomain(void **state)
 {
 	(void)state;
@@ -292,6 +311,7 @@ int main(void)
 		cmocka_unit_test(dotenv_errors_name_file_and_line),
 		cmocka_unit_test(dotenv_warns_about_misspelt_kommo_keys),
 		cmocka_unit_test(flags_beat_environment_beat_file),
+		cmocka_unit_test(an_address_from_a_higher_layer_replaces_any_address_below),
 		cmocka_unit_test(resolve_builds_address_url_beats_domain_beats_subdomain),
 		cmocka_unit_test(resolve_names_the_bad_key_and_where_it_was_set),
 		cmocka_unit_test(resolve_requires_address_and_token_only_to_send),

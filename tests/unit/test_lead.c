@@ -86,6 +86,18 @@ static void field_spec_needs_entity_id_and_value(void **state)
 	assert_int_equal(l.custom[0].id, 77);
 	assert_string_equal(l.custom[0].value, "a=b");
 	assert_string_equal(l.custom[0].label, "--field contact:77");
+	assert_false(l.custom[0].numeric);
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:1709444:number=007,5", "--field", &err), KL_OK);
+	assert_true(l.custom[1].numeric);
+	assert_int_equal(l.custom[1].id, 1709444);
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:1:numeric=1", "--field", &err), KL_EUSAGE);
+	kl_lead_set(&l, KL_ATTR_NAME, "A", "--name", &err);
+	kl_lead_set(&l, KL_ATTR_PHONE, "1234567", "--phone", &err);
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+	assert_string_equal(l.custom[1].value, "7.5");
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:2:number=12abc", "--field", &err), KL_OK);
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "--field lead:2:number: \"12abc\" is not a number"));
 	kl_lead_free(&l);
 }
 

@@ -136,6 +136,18 @@ static void retry_after_comes_from_body_else_header(void **state)
 	kl_problem_free(&p);
 }
 
+static void kommos_text_reaches_the_terminal_without_control_characters(void **state)
+{
+	(void)state;
+	struct kl_problem p;
+	struct kl_err err = {0};
+	const char *body = "{\"title\":\"Bad\\u001b[2J\",\"detail\":\"line\\rover\\u0085x \u041e\u043a\"}";
+	assert_int_equal(kl_reply_parse_problem(400, "application/problem+json", S(body), -1, &p, &err), KL_OK);
+	assert_string_equal(p.title, "Bad?[2J");
+	assert_string_equal(p.detail, "line?over?x Ок");
+	kl_problem_free(&p);
+}
+
 static void trace_id_and_wrong_types_are_tolerated(void **state)
 {
 	(void)state;
@@ -160,6 +172,7 @@ int main(void)
 		cmocka_unit_test(validation_errors_are_read_with_request_ids),
 		cmocka_unit_test(html_403_is_recognised_as_html),
 		cmocka_unit_test(retry_after_comes_from_body_else_header),
+		cmocka_unit_test(kommos_text_reaches_the_terminal_without_control_characters),
 		cmocka_unit_test(trace_id_and_wrong_types_are_tolerated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
