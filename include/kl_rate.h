@@ -1,0 +1,41 @@
+/*
+ * kl_rate: a client-side limit on requests per second that is never
+ * exceeded, retries included.
+ *
+ * At most k = max(1, floor(rate)) requests start in any window of k / rate
+ * seconds (plus a small margin for network jitter, since Kommo counts
+ * arrivals, not departures). Time is passed in, so the limiter is exact and
+ * testable; callers use kl_rate_now().
+ */
+#ifndef KL_RATE_H
+#define KL_RATE_H
+
+#include <stddef.h>
+
+#include "kl_err.h"
+
+/* Seconds added to every window: requests that leave a window apart may
+ * arrive closer together. */
+#define KL_RATE_MARGIN 0.03
+
+struct kl_rate {
+	double window;  /* seconds; 0: no limit */
+	size_t k;       /* requests per window */
+	double *starts; /* ring of the last k start times */
+	size_t head, count;
+};
+
+/* per_second <= 0 means no limit. */
+int kl_rate_init(struct kl_rate *r, double per_second, struct kl_err *err);
+void kl_rate_free(struct kl_rate *r);
+
+/* Seconds to wait, at time now, before the next request may start (0: go). */
+double kl_rate_wait(const struct kl_rate *r, double now);
+
+/* Notes that a request started at now. */
+void kl_rate_started(struct kl_rate *r, double now);
+
+/* A monotonic clock in seconds. */
+double kl_rate_now(void);
+
+#endif

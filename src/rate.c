@@ -1,0 +1,50 @@
+#include "kl_rate.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int kl_rate_init(struct kl_rate *r, double per_second, struct kl_err *err)
+{
+	memset(r, 0, sizeof *r);
+	if (per_second <= 0)
+		return KL_OK;
+	r->k = per_second >= 1 ? (size_t)per_second : 1;
+	r->window = (double)r->k / per_second + KL_RATE_MARGIN;
+	if (!(r->starts = calloc(r->k, sizeof *r->starts)))
+		return kl_err_oom(err);
+	return KL_OK;
+}
+
+void kl_rate_free(struct kl_rate *r)
+{
+	free(r->starts);
+	memset(r, 0, sizeof *r);
+}
+
+double kl_rate_wait(const struct kl_rate *r, double now)
+{
+	if (r->window == 0 || r->count < r->k)
+		return 0;
+	/* the oldest of the last k starts must have left the window */
+	double oldest = r->starts[r->head];
+	double wait = oldest + r->window - now;
+	return wait > 0 ? wait : 0;
+}
+
+void kl_rate_started(struct kl_rate *r, double now)
+{
+	if (r->window == 0)
+		return;
+	r->starts[r->head] = now;
+	r->head = (r->head + 1) % r->k;
+	if (r->count < r->k)
+		r->count++;
+}
+
+double kl_rate_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
