@@ -41,6 +41,11 @@ int kl_check_uint(const char *what, const char *v, unsigned long long min,
 int kl_check_id(const char *what, const char *v, const char *example, unsigned long long *out,
 		struct kl_err *err);
 
+/* A moment: Unix seconds, or ISO 8601 (2026-11-21, 2026-11-21 10:30,
+ * 2026-11-21T10:30:00Z, ...+03:00); without a zone, local time ($TZ).
+ * Milliseconds are refused as such. */
+int kl_check_time(const char *what, const char *v, long long *out, struct kl_err *err);
+
 /* [a-z0-9-], not starting or ending with '-'. */
 int kl_check_subdomain(const char *what, const char *v, struct kl_err *err);
 

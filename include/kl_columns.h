@@ -48,7 +48,8 @@ int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
 void kl_columns_free(struct kl_columns *c); /* accepts NULL */
 
 /* The lead field a column name means: >= 0 an attribute, or -1 (unknown),
- * -2 (created_at), -3 (a custom field spec). */
+ * -2 (created_at), -3 (a custom field spec), -4 (the "error" column that
+ * --rejects adds, skipped so the file imports again). */
 int kl_columns_lookup(const char *name);
 
 #endif

@@ -23,7 +23,8 @@ struct kl_csv_opts {
 };
 
 struct kl_csv_record {
-	long row;       /* 1-based, counting the header and delimiter-only lines */
+	long row;       /* 1-based as in a spreadsheet: the header and blank lines
+			 * count, a quoted value spanning lines counts once */
 	size_t nfields;
 	char **field;   /* NUL-terminated; a field may hold a NUL byte: see len */
 	size_t *len;
@@ -46,10 +47,25 @@ void kl_csv_free(struct kl_csv *r); /* accepts NULL */
  * that is not CSV, KL_EIO for a read error). */
 int kl_csv_next(struct kl_csv *r, const struct kl_csv_record **rec, struct kl_err *err);
 
+/* Reads ahead so that the delimiter is guessed (before any record is taken). */
+int kl_csv_peek(struct kl_csv *r, struct kl_err *err);
+
 /* The delimiter in use (after guessing). */
 char kl_csv_delimiter(const struct kl_csv *r);
 
 /* Bytes of input consumed so far (for progress). */
 unsigned long long kl_csv_offset(const struct kl_csv *r);
+
+/* A CSV writer in the same dialect: the delimiter given, CRLF line ends,
+ * quotes only where needed, and the encoding of the input (CP1251 output
+ * replaces what CP1251 cannot hold with '?'). */
+struct kl_csv_writer;
+
+int kl_csv_writer_open(struct kl_csv_writer **out, const char *path, char delimiter,
+		       enum kl_csv_encoding encoding, struct kl_err *err);
+/* 0, or -1 with errno set. */
+int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t n);
+/* Flushes and closes; 0, or -1 with errno set. Accepts NULL. */
+int kl_csv_writer_close(struct kl_csv_writer *w);
 
 #endif

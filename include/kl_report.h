@@ -24,6 +24,9 @@ int kl_report_created(const struct kl_created *c, const char *source_uid, bool j
 int kl_report_problem(const struct kl_problem *p, const struct kl_payload *payload,
 		      const char *url, struct kl_buf *out);
 
+/* Appends s as a JSON string literal; 0, or -1 when memory ran out. */
+int kl_report_json_string(struct kl_buf *out, const char *s);
+
 /* The exit status an HTTP status calls for (200 is KL_OK). */
 int kl_report_status_exit(long status);
 

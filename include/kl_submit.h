@@ -24,6 +24,16 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io);
 /* Prints one message line to io->msg with the program's prefix. */
 void kl_io_say(const struct kl_io *io, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Callbacks that print a warning, or a verbose log line; ctx is the io. */
+void kl_io_warn(void *io, const char *message);
+void kl_io_log(void *io, const char *line);
+
+/* Writes results to io->out and flushes; KL_EIO when that fails. */
+int kl_io_write(const struct kl_io *io, const char *text, size_t len, struct kl_err *err);
+
+/* Unix time in milliseconds. */
+long long kl_now_ms(void);
+
 /* Builds the layered configuration for any command: config file (unless
  * --no-config), then the environment, then --token-file, then the flags. */
 int kl_submit_load_config(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,

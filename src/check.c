@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kl_str.h"
 
@@ -216,6 +217,102 @@ int kl_check_id(const char *what, const char *v, const char *example, unsigned l
 		return kl_err_set(err, KL_EDATA, "%s: %s is not an id: expected a positive whole number, e.g. %s",
 				  what, Q(v), example);
 	return KL_OK;
+}
+
+static bool digits_at(const char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static int num_at(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+int kl_check_time(const char *what, const char *v, long long *out, struct kl_err *err)
+{
+	char qbuf[256];
+	char *t = kl_str_trimmed(v);
+	if (!t)
+		return kl_err_oom(err);
+	size_t n = strlen(t);
+	int rc = KL_OK;
+	if (n > 0 && n <= 11 && strspn(t, "0123456789") == n) {
+		*out = atoll(t);
+		goto out;
+	}
+	if (n >= 12 && n <= 14 && strspn(t, "0123456789") == n) {
+		rc = kl_err_set(err, KL_EDATA, "%s: %s looks like Unix milliseconds: Kommo takes seconds (drop the last three digits)",
+				what, Q(v));
+		goto out;
+	}
+	/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM] */
+	struct tm tm = {0};
+	const char *p = t;
+	bool ok = n >= 10 && digits_at(p, 4) && p[4] == '-' && digits_at(p + 5, 2) && p[7] == '-' &&
+		  digits_at(p + 8, 2);
+	bool zone = false;
+	long offset = 0;
+	if (ok) {
+		tm.tm_year = num_at(p, 4) - 1900;
+		tm.tm_mon = num_at(p + 5, 2) - 1;
+		tm.tm_mday = num_at(p + 8, 2);
+		p += 10;
+		if ((*p == 'T' || *p == ' ') && digits_at(p + 1, 2) && p[3] == ':' && digits_at(p + 4, 2)) {
+			tm.tm_hour = num_at(p + 1, 2);
+			tm.tm_min = num_at(p + 4, 2);
+			p += 6;
+			if (*p == ':' && digits_at(p + 1, 2)) {
+				tm.tm_sec = num_at(p + 1, 2);
+				p += 3;
+				if (*p == '.' || *p == ',')
+					for (p++; *p >= '0' && *p <= '9'; p++)
+						;
+			}
+		}
+		if (*p == 'Z') {
+			zone = true;
+			p++;
+		} else if ((*p == '+' || *p == '-') && digits_at(p + 1, 2)) {
+			int sign = *p == '-' ? -1 : 1;
+			int hh = num_at(p + 1, 2), mm = 0;
+			p += 3;
+			if (*p == ':')
+				p++;
+			if (digits_at(p, 2)) {
+				mm = num_at(p, 2);
+				p += 2;
+			}
+			zone = true;
+			offset = sign * (hh * 3600L + mm * 60L);
+		}
+		ok = *p == '\0' && tm.tm_mon >= 0 && tm.tm_mon < 12 && tm.tm_mday >= 1 && tm.tm_mday <= 31 &&
+		     tm.tm_hour < 24 && tm.tm_min < 60 && tm.tm_sec < 61;
+	}
+	if (!ok) {
+		rc = kl_err_set(err, KL_EDATA,
+				"%s: %s is not a date: use ISO 8601 (2026-11-21 10:30, 2026-11-21T10:30:00+03:00) or Unix seconds",
+				what, Q(v));
+		goto out;
+	}
+	int mday = tm.tm_mday;
+	if (zone) {
+		*out = (long long)timegm(&tm) - offset;
+	} else {
+		tm.tm_isdst = -1;
+		*out = (long long)mktime(&tm);
+	}
+	if (tm.tm_mday != mday) /* 2026-02-30 rolled over */
+		rc = kl_err_set(err, KL_EDATA, "%s: %s is not a calendar date", what, Q(v));
+out:
+	free(t);
+	return rc;
 }
 
 int kl_check_subdomain(const char *what, const char *v, struct kl_err *err)

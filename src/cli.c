@@ -3,22 +3,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kl_check.h"
 #include "kl_str.h"
 
 enum opt_id {
 	O_ATTR, /* a lead attribute: see struct opt.attr */
+	O_BATCH_SIZE,
+	O_COLUMNS,
 	O_CONFIG,
+	O_DELIMITER,
 	O_DRY_RUN,
+	O_ENCODING,
 	O_FIELD,
 	O_FORM_ID,
 	O_FORM_NAME,
 	O_FORM_PAGE,
 	O_HELP,
+	O_IGNORE_UNKNOWN,
 	O_JSON,
+	O_MAP,
+	O_MAX_RETRIES,
 	O_NO_CONFIG,
+	O_NO_PROGRESS,
 	O_PIPELINE,
+	O_PROGRESS,
+	O_RATE,
+	O_REJECTS,
 	O_SOURCE_NAME,
 	O_TIMEOUT,
 	O_TOKEN_FILE,
@@ -26,59 +38,75 @@ enum opt_id {
 	O_VERSION
 };
 
+/* Which commands take an option. */
+enum { S = 1 << KL_CMD_SUBMIT, I = 1 << KL_CMD_IMPORT, A = S | I };
+
 struct opt {
 	const char *name; /* without "--" */
 	char short_name;
 	bool has_arg;
 	enum opt_id id;
-	int attr; /* for O_ATTR */
+	int attr;      /* for O_ATTR */
+	unsigned cmds; /* 0 means every command */
 };
 
 /* Sorted by name; aliases are rows of their own. */
 static const struct opt opts[] = {
-	{"career", 0, true, O_ATTR, KL_ATTR_CAREER},
-	{"config", 0, true, O_CONFIG, 0},
-	{"dry-run", 0, false, O_DRY_RUN, 0},
-	{"education", 0, true, O_ATTR, KL_ATTR_EDUCATION},
-	{"email", 0, true, O_ATTR, KL_ATTR_EMAIL},
-	{"field", 0, true, O_FIELD, 0},
-	{"form-id", 0, true, O_FORM_ID, 0},
-	{"form-name", 0, true, O_FORM_NAME, 0},
-	{"form-page", 0, true, O_FORM_PAGE, 0},
-	{"help", 'h', false, O_HELP, 0},
-	{"income", 0, true, O_ATTR, KL_ATTR_INCOME},
-	{"json", 0, false, O_JSON, 0},
-	{"last-name", 0, true, O_ATTR, KL_ATTR_LAST_NAME},
-	{"lead-name", 0, true, O_ATTR, KL_ATTR_LEAD_NAME},
-	{"name", 0, true, O_ATTR, KL_ATTR_NAME},
-	{"no-config", 0, false, O_NO_CONFIG, 0},
-	{"phone", 0, true, O_ATTR, KL_ATTR_PHONE},
-	{"pipeline", 0, true, O_PIPELINE, 0},
-	{"price", 0, true, O_ATTR, KL_ATTR_PRICE},
-	{"referer", 0, true, O_ATTR, KL_ATTR_REFERER},
-	{"source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE},
-	{"source-name", 0, true, O_SOURCE_NAME, 0},
-	{"source-uid", 0, true, O_ATTR, KL_ATTR_SOURCE_UID},
-	{"surname", 0, true, O_ATTR, KL_ATTR_LAST_NAME},
-	{"telegram", 0, true, O_ATTR, KL_ATTR_TELEGRAM},
-	{"timeout", 0, true, O_TIMEOUT, 0},
-	{"token-file", 0, true, O_TOKEN_FILE, 0},
-	{"utm-campaign", 0, true, O_ATTR, KL_ATTR_UTM_CAMPAIGN},
-	{"utm-content", 0, true, O_ATTR, KL_ATTR_UTM_CONTENT},
-	{"utm-medium", 0, true, O_ATTR, KL_ATTR_UTM_MEDIUM},
-	{"utm-referrer", 0, true, O_ATTR, KL_ATTR_UTM_REFERRER},
-	{"utm-source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE},
-	{"utm-term", 0, true, O_ATTR, KL_ATTR_UTM_TERM},
-	{"verbose", 'v', false, O_VERBOSE, 0},
-	{"version", 'V', false, O_VERSION, 0},
+	{"batch-size", 0, true, O_BATCH_SIZE, 0, I},
+	{"career", 0, true, O_ATTR, KL_ATTR_CAREER, 0},
+	{"columns", 0, true, O_COLUMNS, 0, I},
+	{"config", 0, true, O_CONFIG, 0, 0},
+	{"delimiter", 0, true, O_DELIMITER, 0, I},
+	{"dry-run", 0, false, O_DRY_RUN, 0, 0},
+	{"education", 0, true, O_ATTR, KL_ATTR_EDUCATION, 0},
+	{"email", 0, true, O_ATTR, KL_ATTR_EMAIL, 0},
+	{"encoding", 0, true, O_ENCODING, 0, I},
+	{"field", 0, true, O_FIELD, 0, 0},
+	{"form-id", 0, true, O_FORM_ID, 0, 0},
+	{"form-name", 0, true, O_FORM_NAME, 0, 0},
+	{"form-page", 0, true, O_FORM_PAGE, 0, 0},
+	{"help", 'h', false, O_HELP, 0, 0},
+	{"ignore-unknown-columns", 0, false, O_IGNORE_UNKNOWN, 0, I},
+	{"income", 0, true, O_ATTR, KL_ATTR_INCOME, 0},
+	{"json", 0, false, O_JSON, 0, 0},
+	{"last-name", 0, true, O_ATTR, KL_ATTR_LAST_NAME, 0},
+	{"lead-name", 0, true, O_ATTR, KL_ATTR_LEAD_NAME, 0},
+	{"map", 0, true, O_MAP, 0, I},
+	{"max-retries", 0, true, O_MAX_RETRIES, 0, I},
+	{"name", 0, true, O_ATTR, KL_ATTR_NAME, 0},
+	{"no-config", 0, false, O_NO_CONFIG, 0, 0},
+	{"no-progress", 0, false, O_NO_PROGRESS, 0, I},
+	{"phone", 0, true, O_ATTR, KL_ATTR_PHONE, 0},
+	{"pipeline", 0, true, O_PIPELINE, 0, 0},
+	{"price", 0, true, O_ATTR, KL_ATTR_PRICE, 0},
+	{"progress", 0, false, O_PROGRESS, 0, I},
+	{"rate", 0, true, O_RATE, 0, I},
+	{"referer", 0, true, O_ATTR, KL_ATTR_REFERER, 0},
+	{"rejects", 0, true, O_REJECTS, 0, I},
+	{"source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE, 0},
+	{"source-name", 0, true, O_SOURCE_NAME, 0, 0},
+	{"source-uid", 0, true, O_ATTR, KL_ATTR_SOURCE_UID, S},
+	{"surname", 0, true, O_ATTR, KL_ATTR_LAST_NAME, 0},
+	{"telegram", 0, true, O_ATTR, KL_ATTR_TELEGRAM, 0},
+	{"timeout", 0, true, O_TIMEOUT, 0, 0},
+	{"token-file", 0, true, O_TOKEN_FILE, 0, 0},
+	{"utm-campaign", 0, true, O_ATTR, KL_ATTR_UTM_CAMPAIGN, 0},
+	{"utm-content", 0, true, O_ATTR, KL_ATTR_UTM_CONTENT, 0},
+	{"utm-medium", 0, true, O_ATTR, KL_ATTR_UTM_MEDIUM, 0},
+	{"utm-referrer", 0, true, O_ATTR, KL_ATTR_UTM_REFERRER, 0},
+	{"utm-source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE, 0},
+	{"utm-term", 0, true, O_ATTR, KL_ATTR_UTM_TERM, 0},
+	{"verbose", 'v', false, O_VERBOSE, 0, 0},
+	{"version", 'V', false, O_VERSION, 0, 0},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
 
 static const char help_text[] =
 	"Usage: kommo-lead [submit] [OPTIONS]\n"
-	"Submit one lead to Kommo's Incoming leads (POST /api/v4/leads/unsorted/forms)\n"
-	"and print its lead and contact ids.\n"
+	"       kommo-lead import [OPTIONS] [FILE]\n"
+	"Submit one lead, or one lead per CSV row, to Kommo's Incoming leads\n"
+	"(POST /api/v4/leads/unsorted/forms) and print the lead and contact ids.\n"
 	"\n"
 	"Lead:\n"
 	"      --name NAME             first name (required)\n"
@@ -106,6 +134,34 @@ static const char help_text[] =
 	"      --source-uid UID        idempotency key from an upstream system (default:\n"
 	"                              MD5 of \"<email or phone>-<unix milliseconds>\")\n"
 	"\n"
+	"  With import, lead options give defaults for every row; a row's own value wins.\n"
+	"\n"
+	"Import (kommo-lead import [OPTIONS] [FILE]; FILE '-' or none: standard input):\n"
+	"      --delimiter D           ',', ';', '\\t' or auto (default: from the header line)\n"
+	"      --encoding E            utf-8 (default) or cp1251 (Excel on Russian Windows)\n"
+	"      --columns LIST          the input has no header: its columns, e.g.\n"
+	"                              name,last_name,phone,email\n"
+	"      --map COLUMN=FIELD      read COLUMN as FIELD, e.g. --map Телефон=phone\n"
+	"                              (repeatable)\n"
+	"      --ignore-unknown-columns\n"
+	"                              skip columns that name no field (default: refuse)\n"
+	"      --batch-size N          leads per request, 1 to 250 (default 50)\n"
+	"      --rate R                requests per second, never exceeded (default 7;\n"
+	"                              0: no limit)\n"
+	"      --max-retries N         retries of a request after 429, 5xx or a lost\n"
+	"                              connection (default 5)\n"
+	"      --rejects FILE          write rejected and failed rows there as CSV, with an\n"
+	"                              error column, to fix and import again\n"
+
+	"      --progress, --no-progress\n"
+	"                              force the progress line on stderr on or off (default:\n"
+	"                              on when stderr is a terminal)\n"
+	"  Columns: name, last_name (lastName, surname), phone, email, telegram, career,\n"
+	"  education, income, utm_source (source), utm_medium, utm_campaign, utm_content,\n"
+	"  utm_term, utm_referrer, price, lead_name, source_uid, referer, created_at (ISO\n"
+	"  8601 or Unix seconds), lead:ID, contact:ID, lead:ID:number. Case, '_', '-' and\n"
+	"  spaces in names do not matter.\n"
+	"\n"
 	"Form metadata (defaults from the configuration):\n"
 	"      --source-name NAME      KOMMO_SOURCE_NAME (default kommo-lead)\n"
 	"      --form-id ID            KOMMO_FORM_ID (default kommo-lead)\n"
@@ -125,22 +181,30 @@ static const char help_text[] =
 	"\n"
 	"Behaviour:\n"
 	"      --dry-run               print the exact JSON that would be sent; send nothing\n"
-	"      --json                  print the result as one JSON object\n"
+	"      --json                  print the result as one JSON object (import: one per\n"
+	"                              row)\n"
 	"  -v, --verbose               log the request, status and timing to stderr\n"
 	"                              (the token is never shown)\n"
 	"      --timeout SECONDS       give up on Kommo after SECONDS (default 30)\n"
 	"  -h, --help                  print this help and exit\n"
 	"  -V, --version               print the version and exit\n"
 	"\n"
-	"Output: lead_id=<id> contact_id=<id> on stdout.\n"
-	"Exit status: 0 created; 64 usage; 65 invalid lead data or refused by Kommo;\n"
+	"Output: lead_id=<id> contact_id=<id> on stdout. Import: one line per row, in\n"
+	"input order: row=<n> lead_id=<id> contact_id=<id>, row=<n> rejected: <reason>\n"
+	"or row=<n> failed: <reason> (--json: one object per row); a summary on stderr.\n"
+	"Exit status: 0 created (import: every row created); 64 usage;\n"
+	"65 invalid lead data or refused by Kommo (import: some rows rejected);\n"
+	"66 the file to import cannot be opened;\n"
 	"69 Kommo unreachable or 5xx; 70 internal error; 71 out of memory; 74 cannot write\n"
-	"output; 75 try again later (429, timeout); 76 Kommo's reply unreadable;\n"
+	"output; 75 try again later (429, timeout; import: some rows failed, or\n"
+	"interrupted); 76 Kommo's reply unreadable;\n"
 	"77 401/402/403 (token, payment, blocked); 78 configuration error.\n"
 	"\n"
 	"Examples:\n"
 	"  kommo-lead --name Ivan --last-name Petrov --phone +79991234567 --source referral\n"
 	"  kommo-lead --name 'Анна' --email anna@example.com --career 'Инженер' --dry-run\n"
+	"  kommo-lead import --source partner-x --rejects bad.csv leads.csv\n"
+	"  export.sh | kommo-lead import --json - > results.jsonl\n"
 	"\n"
 	"See kommo-lead(1) for the configuration keys and where the field ids come from.\n";
 
@@ -157,6 +221,14 @@ void kl_opts_free(struct kl_opts *o)
 	kl_config_free(&o->flags);
 	free(o->config_path);
 	free(o->token_file);
+	free(o->input);
+	free(o->columns);
+	for (size_t i = 0; i < o->nmaps; i++) {
+		free((char *)o->maps[i].column);
+		free((char *)o->maps[i].field);
+	}
+	free(o->maps);
+	free(o->rejects);
 	memset(o, 0, sizeof *o);
 }
 
@@ -290,6 +362,86 @@ static int apply(struct kl_opts *o, const struct opt *d, const char *flag, const
 		return parse_timeout(o, v, err);
 	case O_PIPELINE:
 		return set_flag_config(o, KL_CFG_PIPELINE_ID, "--pipeline", v, err);
+	case O_BATCH_SIZE: {
+		unsigned long long n;
+		if (kl_check_uint(flag, v, 1, 250, &n, err))
+			return kl_err_as(err, KL_EUSAGE);
+		o->batch_size = (unsigned)n;
+		return KL_OK;
+	}
+	case O_MAX_RETRIES: {
+		unsigned long long n;
+		if (kl_check_uint(flag, v, 0, 100, &n, err))
+			return kl_err_as(err, KL_EUSAGE);
+		o->max_retries = (int)n;
+		return KL_OK;
+	}
+	case O_RATE: {
+		char *num = NULL;
+		char qbuf[256];
+		if (kl_check_number(flag, v, &num, NULL))
+			return kl_err_set(err, KL_EUSAGE, "--rate: %s is not a number of requests per second, e.g. 7 or 0.5 (0: no limit)",
+					  kl_str_quote(v, qbuf, sizeof qbuf));
+		o->rate = strtod(num, NULL);
+		free(num);
+		if (o->rate > 1000)
+			return kl_err_set(err, KL_EUSAGE, "--rate: at most 1000 requests per second (Kommo allows 7)");
+		return KL_OK;
+	}
+	case O_DELIMITER:
+		if (strcmp(v, ",") == 0 || strcmp(v, ";") == 0)
+			o->delimiter = v[0];
+		else if (strcmp(v, "\t") == 0 || strcmp(v, "\\t") == 0 || strcmp(v, "tab") == 0)
+			o->delimiter = '\t';
+		else if (strcmp(v, "auto") == 0)
+			o->delimiter = 0;
+		else {
+			char qbuf[256];
+			return kl_err_set(err, KL_EUSAGE, "--delimiter: %s: use ',', ';', '\\t' (or tab) or auto",
+					  kl_str_quote(v, qbuf, sizeof qbuf));
+		}
+		return KL_OK;
+	case O_ENCODING:
+		if (strcasecmp(v, "utf-8") == 0 || strcasecmp(v, "utf8") == 0)
+			o->cp1251 = false;
+		else if (strcasecmp(v, "cp1251") == 0 || strcasecmp(v, "windows-1251") == 0)
+			o->cp1251 = true;
+		else {
+			char qbuf[256];
+			return kl_err_set(err, KL_EUSAGE, "--encoding: %s: use utf-8 or cp1251",
+					  kl_str_quote(v, qbuf, sizeof qbuf));
+		}
+		return KL_OK;
+	case O_COLUMNS:
+		return set_path(&o->columns, flag, v, err);
+	case O_REJECTS:
+		return set_path(&o->rejects, flag, v, err);
+	case O_IGNORE_UNKNOWN:
+		o->ignore_unknown = true;
+		return KL_OK;
+	case O_PROGRESS:
+		o->progress = 1;
+		return KL_OK;
+	case O_NO_PROGRESS:
+		o->progress = 0;
+		return KL_OK;
+	case O_MAP: {
+		char qbuf[256];
+		const char *eq = strchr(v, '=');
+		if (!eq || eq == v || !eq[1])
+			return kl_err_set(err, KL_EUSAGE, "--map %s: expected COLUMN=FIELD, e.g. --map Телефон=phone",
+					  kl_str_quote(v, qbuf, sizeof qbuf));
+		struct kl_colmap *m = realloc(o->maps, (o->nmaps + 1) * sizeof *m);
+		if (!m)
+			return kl_err_oom(err);
+		o->maps = m;
+		m[o->nmaps].column = kl_str_ndup(v, (size_t)(eq - v));
+		m[o->nmaps].field = kl_str_dup(eq + 1);
+		o->nmaps++;
+		if (!m[o->nmaps - 1].column || !m[o->nmaps - 1].field)
+			return kl_err_oom(err);
+		return KL_OK;
+	}
 	case O_SOURCE_NAME:
 		return set_flag_config(o, KL_CFG_SOURCE_NAME, "--source-name", v, err);
 	case O_FORM_ID:
@@ -307,29 +459,45 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 	char qbuf[256];
 	int i = 1;
 	memset(o, 0, sizeof *o);
-	o->cmd = KL_CMD_SUBMIT;
+	o->cmd = o->command = KL_CMD_SUBMIT;
+	o->batch_size = 50;
+	o->rate = 7;
+	o->max_retries = 5;
+	o->progress = -1;
 
 	if (i < argc && argv[i][0] != '-') {
-		if (strcmp(argv[i], "submit") != 0)
-			return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit; see kommo-lead --help)",
+		if (strcmp(argv[i], "import") == 0)
+			o->cmd = o->command = KL_CMD_IMPORT;
+		else if (strcmp(argv[i], "submit") != 0)
+			return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit, import; see kommo-lead --help)",
 					  kl_str_quote(argv[i], qbuf, sizeof qbuf));
 		i++;
 	}
-	if (i == argc)
+	if (i == argc && o->command == KL_CMD_SUBMIT)
 		return kl_err_set(err, KL_EUSAGE,
 				  "no lead given: try kommo-lead --name Ivan --phone +79991234567 (see kommo-lead --help)");
+	bool only_positionals = false;
 	for (; i < argc; i++) {
 		const char *arg = argv[i];
 		const struct opt *d = NULL;
 		const char *value = NULL;
 		char flag[64];
 
-		if (strcmp(arg, "--") == 0) {
-			if (i + 1 < argc)
-				return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: submit takes only options",
-						  kl_str_quote(argv[i + 1], qbuf, sizeof qbuf));
-			break;
+		if (!only_positionals && strcmp(arg, "--") == 0) {
+			only_positionals = true;
+			continue;
 		}
+		if (o->command == KL_CMD_IMPORT && (only_positionals || arg[0] != '-' || strcmp(arg, "-") == 0)) {
+			if (o->input)
+				return kl_err_set(err, KL_EUSAGE, "import reads one file; %s is one too many (to import several, run import once per file, or cat them)",
+						  kl_str_quote(arg, qbuf, sizeof qbuf));
+			if (!(o->input = kl_str_dup(arg)))
+				return kl_err_oom(err);
+			continue;
+		}
+		if (only_positionals)
+			return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: submit takes only options",
+					  kl_str_quote(arg, qbuf, sizeof qbuf));
 		if (arg[0] == '-' && arg[1] == '-' && arg[2]) {
 			const char *eq = strchr(arg + 2, '=');
 			size_t nl = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
@@ -370,6 +538,14 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 					  kl_str_quote(arg, qbuf, sizeof qbuf));
 		}
 		snprintf(flag, sizeof flag, "--%s", d->name);
+		if (d->cmds && !(d->cmds & (1u << o->command))) {
+			if (d->id == O_ATTR && d->attr == KL_ATTR_SOURCE_UID)
+				return kl_err_set(err, KL_EUSAGE,
+						  "--source-uid is for one lead; in an import each row needs its own: put them in a source_uid column");
+			return kl_err_set(err, KL_EUSAGE, "%s is an option of %s, not of %s", flag,
+					  (d->cmds & (1u << KL_CMD_IMPORT)) ? "import" : "submit",
+					  o->command == KL_CMD_IMPORT ? "import" : "submit");
+		}
 		if (d->has_arg && !value) {
 			if (i + 1 >= argc)
 				return kl_err_set(err, KL_EUSAGE, "%s needs a value", flag);

@@ -9,6 +9,7 @@
 
 #define CREATED_AT (-2)
 #define CUSTOM (-3)
+#define REJECT_REASON (-4) /* the "error" column of a --rejects file */
 
 /* Accepted spellings, in the folded form of fold(): lower case, no '_', '-' or spaces. */
 static const struct {
@@ -27,6 +28,7 @@ static const struct {
 	{"price", KL_ATTR_PRICE},         {"leadname", KL_ATTR_LEAD_NAME},
 	{"sourceuid", KL_ATTR_SOURCE_UID}, {"referer", KL_ATTR_REFERER},
 	{"createdat", CREATED_AT},
+	{"error", REJECT_REASON},
 };
 
 /* "Last_Name", "--last-name", "lastName" all fold to "lastname". */
@@ -143,6 +145,9 @@ int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
 				goto out;
 		} else if (what == CREATED_AT) {
 			col->kind = KL_COL_CREATED_AT;
+		} else if (what == REJECT_REASON) {
+			col->kind = KL_COL_IGNORED; /* a rejects file imports again as it is */
+			continue;
 		} else if (what >= 0) {
 			col->kind = KL_COL_ATTR;
 			col->attr = what;

@@ -35,6 +35,7 @@ struct kl_csv {
 	size_t npending, head, cap_pending;
 	bool too_big;
 	bool oom;
+	int last_term; /* what ended the last record: '\r', '\n', or -1 */
 	struct kl_err failed; /* an error met after records still to hand out */
 };
 
@@ -93,8 +94,13 @@ static void on_record(int term, void *ctx)
 {
 	struct kl_csv *r = ctx;
 	struct record *c = &r->cur;
-	(void)term;
+	int prev = r->last_term;
+	r->last_term = term;
 	if (r->oom || r->too_big)
+		return;
+	/* a blank line counts as a row, as in a spreadsheet, but the LF of a
+	 * CRLF that ended a record is not a line of its own */
+	if (c->pub.nfields == 0 && term == '\n' && prev == '\r')
 		return;
 	r->row++;
 	bool blank = true;
@@ -161,6 +167,7 @@ int kl_csv_open(struct kl_csv **out, FILE *in, const char *name, const struct kl
 	r->in = in;
 	r->cd = (iconv_t)-1;
 	r->first_chunk = true;
+	r->last_term = -1;
 	r->delimiter = o->delimiter;
 	r->name = kl_str_dup(name);
 	r->raw = malloc(CHUNK);
@@ -175,7 +182,7 @@ int kl_csv_open(struct kl_csv **out, FILE *in, const char *name, const struct kl
 			return kl_err_set(err, KL_ESOFTWARE, "this system's iconv cannot convert from CP1251");
 		}
 	}
-	if (csv_init(&r->parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
+	if (csv_init(&r->parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL | CSV_REPALL_NL) != 0) {
 		kl_csv_free(r);
 		return kl_err_oom(err);
 	}
@@ -290,6 +297,9 @@ static int feed(struct kl_csv *r, struct kl_err *err)
 	}
 	free(conv);
 	r->offset += consumed;
+	/* a field still open (an unclosed quote) grows inside libcsv, unseen by on_field */
+	if (csv_get_buffer_size(&r->parser) > KL_CSV_MAX_RECORD)
+		r->too_big = true;
 	if (r->oom || r->too_big)
 		return parse_error(r, err);
 	if (feof(r->in)) {
@@ -305,6 +315,109 @@ static int feed(struct kl_csv *r, struct kl_err *err)
 			return parse_error(r, err);
 	}
 	return KL_OK;
+}
+
+struct kl_csv_writer {
+	FILE *f;
+	char delim;
+	iconv_t cd;
+	struct kl_buf line;
+};
+
+int kl_csv_writer_open(struct kl_csv_writer **out, const char *path, char delimiter,
+		       enum kl_csv_encoding encoding, struct kl_err *err)
+{
+	struct kl_csv_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return kl_err_oom(err);
+	w->delim = delimiter;
+	w->cd = (iconv_t)-1;
+	if (encoding == KL_CSV_CP1251 && (w->cd = iconv_open("CP1251//TRANSLIT", "UTF-8")) == (iconv_t)-1) {
+		free(w);
+		return kl_err_set(err, KL_ESOFTWARE, "this system's iconv cannot convert to CP1251");
+	}
+	if (!(w->f = fopen(path, "wb"))) {
+		int e = errno;
+		if (w->cd != (iconv_t)-1)
+			iconv_close(w->cd);
+		free(w);
+		return kl_err_set(err, KL_EIO, "--rejects %s: cannot create: %s", path, strerror(e));
+	}
+	*out = w;
+	return KL_OK;
+}
+
+static int put_field(struct kl_buf *b, const char *v, char delim)
+{
+	size_t n = strlen(v);
+	bool quote = memchr(v, delim, n) || strpbrk(v, "\"\r\n") || (n && (v[0] == ' ' || v[n - 1] == ' '));
+	if (!quote)
+		return kl_buf_append(b, v, n);
+	int fail = kl_buf_append(b, "\"", 1);
+	for (const char *q; !fail && (q = strchr(v, '"')); v = q + 1)
+		fail = kl_buf_append(b, v, (size_t)(q - v + 1)) || kl_buf_append(b, "\"", 1);
+	return fail || kl_buf_append(b, v, strlen(v)) || kl_buf_append(b, "\"", 1) ? -1 : 0;
+}
+
+int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t n)
+{
+	w->line.len = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((i && kl_buf_append(&w->line, &w->delim, 1)) || put_field(&w->line, fields[i], w->delim)) {
+			errno = ENOMEM;
+			return -1;
+		}
+	if (kl_buf_append(&w->line, "\r\n", 2)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (w->cd == (iconv_t)-1)
+		return fwrite(w->line.data, 1, w->line.len, w->f) == w->line.len ? 0 : -1;
+	char *ip = w->line.data, out[4096];
+	size_t il = w->line.len;
+	while (il > 0) {
+		char *op = out;
+		size_t ol = sizeof out;
+		if (iconv(w->cd, &ip, &il, &op, &ol) == (size_t)-1 && errno != E2BIG) {
+			if (errno != EILSEQ)
+				return -1;
+			/* no CP1251 form even by transliteration: one '?' for the character */
+			*op++ = '?';
+			ol--;
+			ip++;
+			il--;
+			while (il > 0 && ((unsigned char)*ip & 0xC0) == 0x80)
+				ip++, il--;
+		}
+		if (fwrite(out, 1, sizeof out - ol, w->f) != sizeof out - ol)
+			return -1;
+	}
+	return 0;
+}
+
+int kl_csv_writer_close(struct kl_csv_writer *w)
+{
+	if (!w)
+		return 0;
+	int rc = fclose(w->f) == 0 ? 0 : -1;
+	if (w->cd != (iconv_t)-1)
+		iconv_close(w->cd);
+	kl_buf_free(&w->line);
+	free(w);
+	return rc;
+}
+
+int kl_csv_peek(struct kl_csv *r, struct kl_err *err)
+{
+	if (!r->first_chunk || r->eof)
+		return KL_OK;
+	int rc = feed(r, err);
+	if (rc && r->npending > 0) { /* told with the rows, as kl_csv_next does */
+		r->failed = *err;
+		r->eof = true;
+		return KL_OK;
+	}
+	return rc;
 }
 
 int kl_csv_next(struct kl_csv *r, const struct kl_csv_record **rec, struct kl_err *err)

@@ -161,7 +161,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 			time_t when = curl_getdate(s, NULL);
 			time_t now = time(NULL);
 			if (when != -1)
-				r->retry_after = when > now ? (long)(when - now) : 0;
+				r->retry_after = when <= now ? 0 : when - now > 86400 ? 86400 : (long)(when - now);
 		}
 	}
 	return len;

@@ -5,6 +5,7 @@
 
 #include "kl_cli.h"
 #include "kl_http.h"
+#include "kl_import.h"
 #include "kl_submit.h"
 #include "kl_version.h"
 
@@ -36,11 +37,12 @@ int main(int argc, char **argv)
 			rc = KL_EIO;
 		break;
 	case KL_CMD_SUBMIT:
+	case KL_CMD_IMPORT:
 		if ((rc = kl_http_global_init(&err))) {
 			kl_io_say(&io, "%s", err.msg);
 			break;
 		}
-		rc = kl_submit_run(&opts, &io);
+		rc = opts.cmd == KL_CMD_SUBMIT ? kl_submit_run(&opts, &io) : kl_import_run(&opts, &io);
 		kl_http_global_cleanup();
 		break;
 	}

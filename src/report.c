@@ -6,6 +6,16 @@
 
 #include "kl_err.h"
 
+int kl_report_json_string(struct kl_buf *out, const char *s)
+{
+	cJSON *str = cJSON_CreateString(s);
+	char *text = str ? cJSON_PrintUnformatted(str) : NULL;
+	int rc = text ? kl_buf_appendf(out, "%s", text) : -1;
+	free(text);
+	cJSON_Delete(str);
+	return rc;
+}
+
 int kl_report_status_exit(long s)
 {
 	if (s >= 200 && s < 300)

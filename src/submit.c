@@ -22,12 +22,12 @@ void kl_io_say(const struct kl_io *io, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void warn_cb(void *ctx, const char *message)
+void kl_io_warn(void *ctx, const char *message)
 {
 	kl_io_say(ctx, "warning: %s", message);
 }
 
-static void log_cb(void *ctx, const char *line)
+void kl_io_log(void *ctx, const char *line)
 {
 	kl_io_say(ctx, "%s", line);
 }
@@ -53,7 +53,7 @@ int kl_submit_load_config(const struct kl_opts *o, const struct kl_io *io, struc
 	if (!o->no_config) {
 		bool required = true;
 		path = o->config_path ? strdup(o->config_path) : kl_config_default_path(io->getenv, &required);
-		if (path && (rc = kl_config_load_file(cfg, path, required, warn_cb, (void *)io, err))) {
+		if (path && (rc = kl_config_load_file(cfg, path, required, kl_io_warn, (void *)io, err))) {
 			if (!o->config_path && required) {
 				char msg[sizeof err->msg];
 				memcpy(msg, err->msg, sizeof msg);
@@ -65,7 +65,7 @@ int kl_submit_load_config(const struct kl_opts *o, const struct kl_io *io, struc
 	if ((rc = kl_config_load_env(&env, io->getenv, err)) || (rc = kl_config_merge(cfg, &env, err)))
 		goto out;
 	if (o->token_file &&
-	    ((rc = kl_config_load_token_file(&tok, o->token_file, warn_cb, (void *)io, err)) ||
+	    ((rc = kl_config_load_token_file(&tok, o->token_file, kl_io_warn, (void *)io, err)) ||
 	     (rc = kl_config_merge(cfg, &tok, err))))
 		goto out;
 	rc = kl_config_merge(cfg, &o->flags, err);
@@ -78,14 +78,14 @@ out:
 	return rc;
 }
 
-static long long now_ms(void)
+long long kl_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int write_out(const struct kl_io *io, const char *text, size_t len, struct kl_err *err)
+int kl_io_write(const struct kl_io *io, const char *text, size_t len, struct kl_err *err)
 {
 	if (fwrite(text, 1, len, io->out) != len || fflush(io->out) != 0)
 		return kl_err_set(err, KL_EIO, "cannot write the result to standard output");
@@ -107,7 +107,7 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io,
 		.base_url = acct->base_url,
 		.token = acct->token,
 		.timeout_ms = o->timeout_ms,
-		.log = o->verbose ? log_cb : NULL,
+		.log = o->verbose ? kl_io_log : NULL,
 		.log_ctx = (void *)io,
 	};
 	int rc = kl_http_new(&http, &ho, err);
@@ -134,7 +134,7 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io,
 		const struct kl_created *c = &created.items[0];
 		if ((rc = kl_report_created(c, source_uid, o->json, &text)))
 			goto oom;
-		if ((rc = write_out(io, text.data, text.len, err)))
+		if ((rc = kl_io_write(io, text.data, text.len, err)))
 			kl_err_set(err, rc,
 				   "the lead was created (lead_id=%lld contact_id=%lld, source_uid %s), but the result could not be written to standard output: do not send it again",
 				   c->lead_id, c->contact_id, source_uid);
@@ -189,7 +189,7 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 	    (rc = kl_submit_load_config(o, io, &cfg, &err)) ||
 	    (rc = kl_config_resolve(&cfg, !o->dry_run, &acct, &err)))
 		goto out;
-	if (own_uid && (rc = kl_lead_default_uid(&lead, now_ms(), NULL, &err)))
+	if (own_uid && (rc = kl_lead_default_uid(&lead, kl_now_ms(), NULL, &err)))
 		goto out;
 	if (!(payload = kl_payload_new())) {
 		rc = kl_err_oom(&err);
@@ -202,8 +202,8 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 		goto out;
 	}
 	if (o->dry_run) {
-		if ((rc = write_out(io, body, strlen(body), &err)) == KL_OK)
-			rc = write_out(io, "\n", 1, &err);
+		if ((rc = kl_io_write(io, body, strlen(body), &err)) == KL_OK)
+			rc = kl_io_write(io, "\n", 1, &err);
 		goto out;
 	}
 	rc = send_payload(o, io, &acct, payload, body, lead.v[KL_ATTR_SOURCE_UID],

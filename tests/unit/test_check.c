@@ -192,6 +192,27 @@ static void token_with_whitespace_or_controls_is_refused_without_echo(void **sta
 	assert_int_equal(kl_check_token("KOMMO_API_TOKEN", "", &err), KL_ECONFIG);
 }
 
+static void time_takes_iso_8601_and_unix_seconds(void **state)
+{
+	(void)state;
+	struct kl_err err = {0};
+	long long t = 0;
+	assert_int_equal(kl_check_time("created_at", "1732180000", &t, &err), KL_OK);
+	assert_int_equal(t, 1732180000);
+	assert_int_equal(kl_check_time("created_at", "2024-11-21T09:06:40Z", &t, &err), KL_OK);
+	assert_int_equal(t, 1732180000);
+	assert_int_equal(kl_check_time("created_at", "2024-11-21T12:06:40+03:00", &t, &err), KL_OK);
+	assert_int_equal(t, 1732180000);
+	assert_int_equal(kl_check_time("created_at", "2024-11-21 12:06:40.123+0300", &t, &err), KL_OK);
+	assert_int_equal(t, 1732180000);
+	assert_int_equal(kl_check_time("created_at", "1732180000123", &t, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "milliseconds"));
+	assert_int_equal(kl_check_time("created_at", "21.11.2024", &t, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "ISO 8601"));
+	assert_int_equal(kl_check_time("created_at", "2024-02-30", &t, &err), KL_EDATA);
+	assert_int_equal(kl_check_time("created_at", "2024-11-21Tx", &t, &err), KL_EDATA);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +228,7 @@ int main(void)
 		cmocka_unit_test(subdomain_and_domain_shapes),
 		cmocka_unit_test(base_url_allows_http_only_for_loopback),
 		cmocka_unit_test(token_with_whitespace_or_controls_is_refused_without_echo),
+		cmocka_unit_test(time_takes_iso_8601_and_unix_seconds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

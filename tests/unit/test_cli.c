@@ -118,8 +118,8 @@ static void usage_errors_name_the_argument(void **state)
 	assert_int_equal(PARSE(&o, &err, "--timeout", "1", "--timeout", "2"), KL_EUSAGE);
 	assert_string_equal(err.msg, "--timeout given twice");
 	kl_opts_free(&o);
-	assert_int_equal(PARSE(&o, &err, "import"), KL_EUSAGE);
-	assert_non_null(strstr(err.msg, "unknown command \"import\""));
+	assert_int_equal(PARSE(&o, &err, "frobnicate"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "unknown command \"frobnicate\" (commands: submit, import;"));
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "--timeout", "0"), KL_EUSAGE);
 	kl_opts_free(&o);
@@ -180,6 +180,65 @@ static void a_token_given_as_an_option_is_never_echoed(void **state)
 	kl_opts_free(&o);
 }
 
+static void import_takes_one_file_and_its_own_options(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "import", "--delimiter", ";", "--encoding", "cp1251", "--batch-size",
+			       "100", "--rate", "2.5", "--max-retries", "0", "--map", "Телефон=phone",
+			       "--source", "web", "leads.csv"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_IMPORT);
+	assert_string_equal(o.input, "leads.csv");
+	assert_int_equal(o.delimiter, ';');
+	assert_true(o.cp1251);
+	assert_int_equal(o.batch_size, 100);
+	assert_true(o.rate == 2.5);
+	assert_int_equal(o.max_retries, 0);
+	assert_int_equal(o.nmaps, 1);
+	assert_string_equal(o.maps[0].column, "Телефон");
+	assert_string_equal(o.maps[0].field, "phone");
+	assert_string_equal(o.lead.v[KL_ATTR_UTM_SOURCE], "web"); /* a default for every row */
+	kl_opts_free(&o);
+	/* defaults when nothing is said; stdin as "-" */
+	assert_int_equal(PARSE(&o, &err, "import", "-"), KL_OK);
+	assert_int_equal(o.batch_size, 50);
+	assert_true(o.rate == 7);
+	assert_int_equal(o.max_retries, 5);
+	assert_int_equal(o.progress, -1);
+	assert_string_equal(o.input, "-");
+	kl_opts_free(&o);
+	char *argv[] = {"kommo-lead", "import", NULL};
+	assert_int_equal(kl_cli_parse(&o, 2, argv, &err), KL_OK);
+	assert_null(o.input);
+	kl_opts_free(&o);
+}
+
+static void options_of_one_command_are_refused_by_the_other(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--name", "A", "--batch-size", "5"), KL_EUSAGE);
+	assert_string_equal(err.msg, "--batch-size is an option of import, not of submit");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import", "--source-uid", "x"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "source_uid column"));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import", "a.csv", "b.csv"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "one too many"));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import", "--batch-size", "251"), KL_EUSAGE);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import", "--delimiter", "|"), KL_EUSAGE);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import", "--encoding", "koi8-r"), KL_EUSAGE);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import", "--map", "phone"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "COLUMN=FIELD"));
+	kl_opts_free(&o);
+}
+
 static void no_arguments_is_a_usage_error(void **state)
 {
 	(void)state;
@@ -214,7 +273,9 @@ static void option_table_is_documented_in_help(void **state)
 		"--last-name", "--lead-name", "--name", "--no-config", "--phone", "--pipeline", "--price",
 		"--referer", "--source", "--source-name", "--source-uid", "--surname", "--telegram",
 		"--timeout", "--token-file", "--utm-campaign", "--utm-content", "--utm-medium",
-		"--utm-referrer", "--utm-source", "--utm-term", "--verbose", "--version"};
+		"--utm-referrer", "--utm-source", "--utm-term", "--verbose", "--version", "--batch-size",
+		"--columns", "--delimiter", "--encoding", "--ignore-unknown-columns", "--map",
+		"--max-retries", "--no-progress", "--progress", "--rate", "--rejects"};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		struct kl_opts o;
 		struct kl_err err = {0};
@@ -243,6 +304,8 @@ int main(void)
 		cmocka_unit_test(a_missing_value_never_swallows_the_next_option),
 		cmocka_unit_test(unknown_option_with_value_or_underscore_still_gets_a_suggestion),
 		cmocka_unit_test(a_token_given_as_an_option_is_never_echoed),
+		cmocka_unit_test(import_takes_one_file_and_its_own_options),
+		cmocka_unit_test(options_of_one_command_are_refused_by_the_other),
 		cmocka_unit_test(no_arguments_is_a_usage_error),
 		cmocka_unit_test(help_and_version),
 		cmocka_unit_test(option_table_is_documented_in_help),

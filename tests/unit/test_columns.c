@@ -23,6 +23,7 @@ static void guide_flag_and_attribute_spellings_all_match(void **state)
 	assert_int_equal(kl_columns_lookup("created_at"), -2);
 	assert_int_equal(kl_columns_lookup("lead:1709500"), -3);
 	assert_int_equal(kl_columns_lookup("nickname"), -1);
+	assert_int_equal(kl_columns_lookup("error"), -4);
 }
 
 static void header_maps_each_column(void **state)

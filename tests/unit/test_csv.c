@@ -80,6 +80,7 @@ static void csv_skips_bom_and_blank_lines(void **state)
 	rec = next(&r);
 	assert_string_equal(rec->field[0], "Иван");
 	assert_string_equal(rec->field[1], "+79991234567");
+	assert_int_equal(rec->row, 6); /* header, blank, ";", "  ", blank, Иван */
 	assert_null(next(&r));
 	close_reader(&r);
 }
@@ -102,6 +103,17 @@ static void csv_guesses_tab_and_honours_a_given_delimiter(void **state)
 	rec = next(&r);
 	assert_int_equal(rec->nfields, 2);
 	assert_string_equal(rec->field[0], "a;b");
+	close_reader(&r);
+}
+
+static void csv_row_numbers_match_the_spreadsheet_with_crlf(void **state)
+{
+	(void)state;
+	struct reader r = open_text(S("h\r\n\"a\r\nb\"\r\n\r\nc\r\n"), 0, KL_CSV_UTF8);
+	assert_int_equal(next(&r)->row, 1);
+	assert_int_equal(next(&r)->row, 2); /* spans two lines, one row */
+	assert_int_equal(next(&r)->row, 4); /* after a blank row 3 */
+	assert_null(next(&r));
 	close_reader(&r);
 }
 
@@ -140,6 +152,24 @@ static void csv_reports_a_stray_quote(void **state)
 	assert_int_equal(kl_csv_next(r.csv, &rec, &err), KL_EDATA);
 	assert_non_null(strstr(err.msg, "row 2 is not valid CSV"));
 	close_reader(&r);
+}
+
+static void csv_stops_an_unclosed_quote_before_it_eats_all_memory(void **state)
+{
+	(void)state;
+	size_t n = 3 * 1024 * 1024;
+	char *text = malloc(n);
+	memcpy(text, "name\n\"", 6);
+	memset(text + 6, 'x', n - 6);
+	struct reader r = open_text(text, n, 0, KL_CSV_UTF8);
+	const struct kl_csv_record *rec;
+	struct kl_err err = {0};
+	next(&r);
+	assert_int_equal(kl_csv_next(r.csv, &rec, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "never closed"));
+	assert_true(kl_csv_offset(r.csv) < n); /* stopped before the end */
+	close_reader(&r);
+	free(text);
 }
 
 static void csv_streams_across_chunks(void **state)
@@ -183,9 +213,11 @@ int main(void)
 		cmocka_unit_test(csv_keeps_quotes_commas_and_newlines_inside_quotes),
 		cmocka_unit_test(csv_skips_bom_and_blank_lines),
 		cmocka_unit_test(csv_guesses_tab_and_honours_a_given_delimiter),
+		cmocka_unit_test(csv_row_numbers_match_the_spreadsheet_with_crlf),
 		cmocka_unit_test(csv_converts_cp1251_to_utf8),
 		cmocka_unit_test(csv_reports_unclosed_quote_with_its_row),
 		cmocka_unit_test(csv_reports_a_stray_quote),
+		cmocka_unit_test(csv_stops_an_unclosed_quote_before_it_eats_all_memory),
 		cmocka_unit_test(csv_streams_across_chunks),
 		cmocka_unit_test(csv_keeps_nul_bytes_visible_through_len),
 	};

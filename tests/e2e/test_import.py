@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `kommo-lead import`: CSV files and pipes against the
+Kommo sandbox, asserting on the requests it recorded and the rows printed."""
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+from kltest import EXAMPLE_CONFIG, SOURCE, TOKEN_FILE, URL, SandboxTest, control
+
+
+def items(req):
+    return json.loads(req["body"])
+
+
+class ImportTest(SandboxTest):
+    def imp(self, csv, *args, encoding="utf-8", stdin=False, **kw):
+        data = csv.encode(encoding) if isinstance(csv, str) else csv
+        if stdin:
+            return self.kl("import", "--no-config", *args, stdin=data, **kw)
+        path = os.path.join(self.tmp.name, "in.csv")
+        with open(path, "wb") as f:
+            f.write(data)
+        return self.kl("import", "--no-config", *args, path, **kw)
+
+    def sent_items(self):
+        return [it for req in self.new_requests() if req["status"] == 200 for it in items(req)]
+
+    # --- CSV as spreadsheets write it -------------------------------------------------
+
+    def test_quotes_newlines_crlf_bom_and_blank_lines(self):
+        csv = ("\ufeffname,last_name,phone,lead_name,note\r\n"
+               "\"Иван\",\"Петров, мл.\",+79990000001,\"Заявка \"\"VIP\"\"\",\"две\r\nстроки\"\r\n"
+               "\r\n"
+               ",,,,\r\n"
+               "Анна,,+79990000002,,\r\n")
+        r = self.imp(csv, "--ignore-unknown-columns")
+        self.assertEqual(r.code, 0, r)
+        self.assertRegex(r.out, r"^row=2 lead_id=\d+ contact_id=\d+\nrow=5 lead_id=\d+ contact_id=\d+\n$")
+        its = self.sent_items()
+        self.assertEqual([it["request_id"] for it in its], ["2", "5"])
+        c = its[0]["_embedded"]["contacts"][0]
+        self.assertEqual((c["first_name"], c["last_name"]), ("Иван", "Петров, мл."))
+        self.assertEqual(its[0]["_embedded"]["leads"][0]["name"], "Заявка \"VIP\"")
+        self.assertNotIn("last_name", its[1]["_embedded"]["contacts"][0])
+        # a line break inside a value that goes to Kommo is refused, naming the place
+        r = self.imp('name,phone\n"Ив\nан",+79990000003\n')
+        self.assertEqual(r.code, 65, r)
+        self.assertIn('row=2 rejected: row 2, column "name": "Ив\\nан" contains a control character', r.out)
+
+    def test_semicolon_cp1251_file_from_russian_excel(self):
+        csv = "Имя;Фамилия;Телефон;Доход\r\nОльга;Смирнова;8 (999) 000-00-03;120000,50\r\n"
+        r = self.imp(csv, "--encoding", "cp1251", "--map", "Имя=name", "--map", "Фамилия=last_name",
+                     "--map", "Телефон=phone", "--map", "Доход=income",
+                     env={"KOMMO_INCOME_FIELD_ID": "1709444"}, encoding="cp1251")
+        self.assertEqual(r.code, 0, r)
+        it = self.sent_items()[0]
+        self.assertEqual(it["_embedded"]["contacts"][0]["name"], "Ольга Смирнова")
+        self.assertEqual(it["_embedded"]["contacts"][0]["custom_fields_values"][0]["values"][0]["value"],
+                         "89990000003")
+        self.assertEqual(it["_embedded"]["leads"][0]["custom_fields_values"],
+                         [{"field_id": 1709444, "values": [{"value": 120000.5}]}])
+
+    def test_tab_delimited_from_stdin_without_header(self):
+        r = self.imp("Иван\t+79990000004\tgoogle\n", "--columns", "name,phone,utm_source", "-",
+                     stdin=True)
+        self.assertEqual(r.code, 0, r)
+        it = self.sent_items()[0]
+        self.assertEqual(it["_embedded"]["contacts"][0]["first_name"], "Иван")
+        self.assertEqual(it["_embedded"]["leads"][0]["custom_fields_values"],
+                         [{"field_code": "UTM_SOURCE", "values": [{"value": "google"}]}])
+
+    def test_flags_are_defaults_and_cells_win(self):
+        csv = "name,phone,utm_source,lead:1709500\nA,+79990000005,,\nB,+79990000006,partner,Берлин\n"
+        r = self.imp(csv, "--source", "web", "--form-name", "Выгрузка", "--field", "lead:1709500=Москва")
+        self.assertEqual(r.code, 0, r)
+        its = self.sent_items()
+        srcs = [it["_embedded"]["leads"][0]["custom_fields_values"][0]["values"][0]["value"] for it in its]
+        self.assertEqual(srcs, ["web", "partner"])
+        self.assertEqual({it["metadata"]["form_name"] for it in its}, {"Выгрузка"})
+        cities = [[v["values"][0]["value"] for v in it["_embedded"]["leads"][0]["custom_fields_values"]
+                   if v.get("field_id") == 1709500] for it in its]
+        self.assertEqual(cities, [["Москва"], ["Берлин"]])
+
+    def test_every_row_gets_its_own_source_uid_unless_a_column_gives_one(self):
+        csv = "name,phone\nA,+79990000007\nA,+79990000007\nA,+79990000007\n"
+        r = self.imp(csv)
+        self.assertEqual(r.code, 0, r)
+        uids = [it["source_uid"] for it in self.sent_items()]
+        self.assertEqual(len(set(uids)), 3)
+        control("POST", "reset")
+        self.seen = len(self.new_requests()) + self.seen
+        r = self.imp("name,phone,source_uid\nA,+79990000007,crm-1\n")
+        self.assertEqual([it["source_uid"] for it in self.sent_items()], ["crm-1"])
+
+    def test_created_at_is_sent_as_seconds(self):
+        r = self.imp("name,phone,created_at\nA,+79990000008,2024-11-21T12:06:40+03:00\n"
+                     "B,+79990000009,1732180000\n")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual([(it["created_at"], it["metadata"]["form_sent_at"]) for it in self.sent_items()],
+                         [(1732180000, 1732180000)] * 2)
+
+    # --- refusals before sending ----------------------------------------------------------
+
+    def test_unknown_column_stops_before_anything_is_sent(self):
+        r = self.imp("name,phone,city\nA,+79990000010,Berlin\n")
+        self.assertEqual(r.code, 65, r)
+        self.assertIn('unknown column "city"', r.err)
+        self.assert_nothing_sent()
+        r = self.imp("name,phone,city\nA,+79990000010,Berlin\n", "--ignore-unknown-columns")
+        self.assertEqual(r.code, 0, r)
+
+    def test_column_needing_an_unconfigured_id_stops_before_sending(self):
+        r = self.imp("name,phone,telegram\nA,+79990000011,@a\n")
+        self.assertEqual(r.code, 78, r)
+        self.assertIn('column "telegram" needs the id of its Kommo field: set KOMMO_TELEGRAM_FIELD_ID', r.err)
+        self.assert_nothing_sent()
+
+    def test_invalid_rows_are_rejected_with_row_column_value_and_never_sent(self):
+        csv = "name,phone,email\nA,12ab,\n,+79990000012,\nC,+79990000013,c@\nD,+79990000014,\n"
+        r = self.imp(csv)
+        self.assertEqual(r.code, 65, r)
+        lines = r.out.splitlines()
+        self.assertEqual(len(lines), 4)
+        self.assertIn('row=2 rejected: row 2, column "phone": "12ab" is not a phone number', lines[0])
+        self.assertIn('row=3 rejected: row 3, column "name" is required', lines[1])
+        self.assertIn('row=4 rejected: row 4, column "email": "c@" is not an email address', lines[2])
+        self.assertRegex(lines[3], r"^row=5 lead_id=\d+")
+        self.assertEqual([it["request_id"] for it in self.sent_items()], ["5"])
+        self.assertIn("4 rows read: 1 created, 3 rejected, 0 failed", r.err)
+
+    # --- batching ----------------------------------------------------------------------
+
+    def test_batches_of_batch_size_with_row_numbers_as_request_ids(self):
+        rows = "".join(f"Lead{i},+7999{i:07d}\n" for i in range(120))
+        r = self.imp("name,phone\n" + rows, "--batch-size", "50")
+        self.assertEqual(r.code, 0, r)
+        reqs = self.new_requests()
+        self.assertEqual([len(items(q)) for q in reqs], [50, 50, 20])
+        self.assertEqual([it["request_id"] for it in items(reqs[2])], [str(n) for n in range(102, 122)])
+        out = r.out.splitlines()
+        self.assertEqual(len(out), 120)
+        self.assertEqual([int(l.split()[0][4:]) for l in out], list(range(2, 122)))
+
+    def test_partial_400_rejects_only_the_named_rows_and_resends_the_rest(self):
+        csv = "name,phone\nA,+79990000020\nREJECT,+79990000021\nC,+79990000022\n"
+        r = self.imp(csv)
+        self.assertEqual(r.code, 65, r)
+        reqs = self.new_requests()
+        self.assertEqual([q["status"] for q in reqs], [400, 200])
+        self.assertEqual([it["request_id"] for it in items(reqs[1])], ["2", "4"])
+        lines = r.out.splitlines()
+        self.assertRegex(lines[0], r"^row=2 lead_id=\d+")
+        self.assertIn('row=3 rejected: Kommo: InvalidType at _embedded.contacts.0.first_name (row 3, column "name")',
+                      lines[1])
+        self.assertRegex(lines[2], r"^row=4 lead_id=\d+")
+
+    def test_422_halves_the_batch(self):
+        # the sandbox answers 422 above 250 items: 260 rows in one batch of 250 + 10
+        rows = "".join(f"L{i},+7998{i:07d}\n" for i in range(260))
+        r = self.imp("name,phone\n" + rows, "--batch-size", "250")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual([len(items(q)) for q in self.new_requests()], [250, 10])
+
+    # --- faults and retries ------------------------------------------------------------------
+
+    def test_429_is_waited_out_and_retried(self):
+        self.fault("429")
+        r = self.imp("name,phone\nA,+79990000030\n", "--max-retries", "2")
+        self.assertEqual(r.code, 0, r)
+        reqs = self.new_requests()
+        self.assertEqual([q["status"] for q in reqs], [429, 200])
+        self.assertGreaterEqual(reqs[1]["time"] - reqs[0]["time"], 0.95, "retry_after 1 s was honoured")
+        self.assertEqual(items(reqs[0]), items(reqs[1]), "the same body, the same source_uids")
+        self.assertIn("1 retries", r.err)
+
+    def test_500_and_reset_retry_with_the_same_uids_and_flag_possible_duplicates(self):
+        for kind in ("500", "reset"):
+            with self.subTest(kind):
+                control("POST", "reset")
+                self.seen = len(control("GET", "requests"))
+                self.fault(kind)
+                r = self.imp("name,phone\nA,+79990000031\n")
+                self.assertEqual(r.code, 0, r)
+                reqs = self.new_requests()
+                self.assertEqual(len(reqs), 2)
+                self.assertEqual(items(reqs[0])[0]["source_uid"], items(reqs[1])[0]["source_uid"])
+                self.assertRegex(r.out, r"^row=2 lead_id=\d+ contact_id=\d+ possibly_duplicated\n$")
+
+    def test_503_retries_without_duplicate_flag_and_gives_up_after_max_retries(self):
+        self.fault("503")
+        r = self.imp("name,phone\nA,+79990000032\n", "--json")
+        self.assertEqual(r.code, 0, r)
+        row = json.loads(r.out)
+        self.assertEqual((row["status"], row["possibly_duplicated"]), ("created", False))
+        self.fault("503", "503", "503")
+        r = self.imp("name,phone\nB,+79990000033\n", "--max-retries", "2")
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("row=2 failed: ", r.out)
+        self.assertIn("HTTP 503", r.out)
+
+    def test_403_stops_the_whole_run_at_once(self):
+        self.fault("403html")
+        rows = "".join(f"L{i},+7997{i:07d}\n" for i in range(10))
+        r = self.imp("name,phone\n" + rows, "--batch-size", "5")
+        self.assertEqual(r.code, 77, r)
+        self.assertEqual(len(self.new_requests()), 1, "nothing after the 403")
+        self.assertIn("blocked by Kommo", r.err)
+        self.assertIn("contact Kommo support", r.err)
+
+    def test_rate_limit_is_never_exceeded(self):
+        with tempfile.TemporaryDirectory() as d:
+            ctl = os.path.join(SOURCE, "scripts", "sandbox-ctl")
+            env = dict(os.environ, KOMMO_SANDBOX_TOKEN="")
+            url = subprocess.run([ctl, "start", d], env=env, capture_output=True, text=True,
+                                 check=True).stdout.strip()
+            try:
+                rows = "".join(f"L{i},+7996{i:07d}\n" for i in range(24))
+                r = self.imp("name,phone\n" + rows, "--batch-size", "1", base_url=url,
+                             token_file=os.path.join(d, "token"))
+                self.assertEqual(r.code, 0, r)
+                with open(os.path.join(d, "requests.jsonl"), encoding="utf-8") as f:
+                    reqs = [json.loads(line) for line in f]
+                self.assertEqual(len(reqs), 24)
+                self.assertEqual([q["status"] for q in reqs], [200] * 24, "no 429 from a 7 req/s limit")
+                t = sorted(q["time"] for q in reqs)
+                for i in range(7, len(t)):
+                    self.assertGreater(t[i] - t[i - 7], 1.0, "8 requests within one second")
+            finally:
+                subprocess.run([ctl, "stop", d], check=False)
+
+    # --- rejects file and output ------------------------------------------------------------
+
+    def test_rejects_file_round_trip(self):
+        csv = "name;phone;note\nA;+79990000040;ok\nB;12ab;\"has; semicolon\"\nREJECT;+79990000041;x\n"
+        rej = os.path.join(self.tmp.name, "rejects.csv")
+        r = self.imp(csv, "--ignore-unknown-columns", "--rejects", rej)
+        self.assertEqual(r.code, 65, r)
+        with open(rej, encoding="utf-8", newline="") as f:
+            text = f.read()
+        lines = text.split("\r\n")
+        # the original columns, the source_uid each row was given, and why
+        self.assertEqual(lines[0], "name;phone;note;source_uid;error")
+        self.assertRegex(lines[1], r'^B;12ab;"has; semicolon";;"row 3, column ""phone"": ""12ab""')
+        sent_uid = items(self.new_requests()[0])[1]["source_uid"]
+        self.assertTrue(lines[2].startswith(f"REJECT;+79990000041;x;{sent_uid};"), lines[2])
+        # fixed, the same file imports again as it is (its error column is skipped)
+        fixed = text.replace("12ab", "+79990000042").replace("REJECT", "Fixed")
+        with open(rej, "w", encoding="utf-8", newline="") as f:
+            f.write(fixed)
+        control("POST", "reset")
+        self.seen = len(control("GET", "requests"))
+        r = self.kl("import", "--no-config", "--ignore-unknown-columns", rej)
+        self.assertEqual(r.code, 0, r)
+        again = self.sent_items()
+        self.assertEqual(len(again), 2)
+        self.assertEqual(again[1]["source_uid"], sent_uid, "a retried row keeps its source_uid")
+
+    def test_rejects_file_of_a_cp1251_input_is_cp1251(self):
+        rej = os.path.join(self.tmp.name, "rejects.csv")
+        r = self.imp("name;phone\nБорис;12ab\n", "--encoding", "cp1251", "--rejects", rej, encoding="cp1251")
+        self.assertEqual(r.code, 65, r)
+        with open(rej, "rb") as f:
+            raw = f.read()
+        self.assertIn("Борис;12ab;".encode("cp1251"), raw)
+        self.assertEqual(raw.decode("cp1251").split("\r\n")[0], "name;phone;source_uid;error")
+
+    def test_json_lines_per_row(self):
+        r = self.imp("name,phone\nA,+79990000050\nB,bad\n", "--json")
+        self.assertEqual(r.code, 65, r)
+        rows = [json.loads(line) for line in r.out.splitlines()]
+        self.assertEqual([(x["row"], x["status"]) for x in rows], [(2, "created"), (3, "rejected")])
+        self.assertIsInstance(rows[0]["lead_id"], int)
+        self.assertIsNone(rows[1]["lead_id"])
+        self.assertIn("phone", rows[1]["error"])
+
+    def test_dry_run_prints_batches_and_sends_nothing(self):
+        r = self.imp("name,phone\nA,+79990000060\nB,+79990000061\nC,+79990000062\n", "--dry-run",
+                     "--batch-size", "2", base_url=None, token_file=None)
+        self.assertEqual(r.code, 0, r)
+        arrays = [json.loads(line) for line in r.out.splitlines()]
+        self.assertEqual([len(a) for a in arrays], [2, 1])
+        self.assertEqual(arrays[1][0]["request_id"], "4")
+        self.assert_nothing_sent()
+
+    def test_missing_file_and_malformed_csv(self):
+        r = self.kl("import", "--no-config", os.path.join(self.tmp.name, "nope.csv"))
+        self.assertEqual(r.code, 66, r)
+        self.assertIn("nope.csv: cannot open", r.err)
+        r = self.imp('name,phone\nA,+79990000070\n"B,+79990000071\n')
+        self.assertEqual(r.code, 65, r)
+        self.assertRegex(r.out, r"^row=2 lead_id=\d+")  # the rows before the bad one are not lost
+        self.assertIn("a closing quote (\") is missing", r.err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
