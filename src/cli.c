@@ -32,6 +32,7 @@ enum opt_id {
 	O_RATE,
 	O_REJECTS,
 	O_SOURCE_NAME,
+	O_STATE,
 	O_TIMEOUT,
 	O_TOKEN_FILE,
 	O_VERBOSE,
@@ -86,6 +87,7 @@ static const struct opt opts[] = {
 	{"source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE, 0},
 	{"source-name", 0, true, O_SOURCE_NAME, 0, 0},
 	{"source-uid", 0, true, O_ATTR, KL_ATTR_SOURCE_UID, S},
+	{"state", 0, true, O_STATE, 0, I},
 	{"surname", 0, true, O_ATTR, KL_ATTR_LAST_NAME, 0},
 	{"telegram", 0, true, O_ATTR, KL_ATTR_TELEGRAM, 0},
 	{"timeout", 0, true, O_TIMEOUT, 0, 0},
@@ -153,6 +155,10 @@ static const char help_text[] =
 	"      --rejects FILE          write rejected and failed rows there as CSV, with an\n"
 	"                              error column, to fix and import again\n"
 
+	"      --state FILE            journal of what was sent, kept on disk: a rerun skips\n"
+	"                              rows already created, and a row whose outcome was\n"
+	"                              lost goes again with its own source_uid; one run at\n"
+	"                              a time (a second one exits 75)\n"
 	"      --progress, --no-progress\n"
 	"                              force the progress line on stderr on or off (default:\n"
 	"                              on when stderr is a terminal)\n"
@@ -190,9 +196,10 @@ static const char help_text[] =
 	"  -V, --version               print the version and exit\n"
 	"\n"
 	"Output: lead_id=<id> contact_id=<id> on stdout. Import: one line per row, in\n"
-	"input order: row=<n> lead_id=<id> contact_id=<id>, row=<n> rejected: <reason>\n"
-	"or row=<n> failed: <reason> (--json: one object per row); a summary on stderr.\n"
-	"Exit status: 0 created (import: every row created); 64 usage;\n"
+	"input order: row=<n> lead_id=<id> contact_id=<id>, row=<n> rejected: <reason>,\n"
+	"row=<n> failed: <reason> or row=<n> skipped lead_id=<id> contact_id=<id>\n"
+	"(--json: one object per row); a summary on stderr.\n"
+	"Exit status: 0 created (import: every row created or skipped); 64 usage;\n"
 	"65 invalid lead data or refused by Kommo (import: some rows rejected);\n"
 	"66 the file to import cannot be opened;\n"
 	"69 Kommo unreachable or 5xx; 70 internal error; 71 out of memory; 74 cannot write\n"
@@ -204,7 +211,7 @@ static const char help_text[] =
 	"  kommo-lead --name Ivan --last-name Petrov --phone +79991234567 --source referral\n"
 	"  kommo-lead --name 'Анна' --email anna@example.com --career 'Инженер' --dry-run\n"
 	"  kommo-lead import --source partner-x --rejects bad.csv leads.csv\n"
-	"  export.sh | kommo-lead import --json - > results.jsonl\n"
+	"  export.sh | kommo-lead import --state /var/lib/kommo-lead/export.state -\n"
 	"\n"
 	"See kommo-lead(1) for the configuration keys and where the field ids come from.\n";
 
@@ -229,6 +236,7 @@ void kl_opts_free(struct kl_opts *o)
 	}
 	free(o->maps);
 	free(o->rejects);
+	free(o->state);
 	memset(o, 0, sizeof *o);
 }
 
@@ -416,6 +424,8 @@ static int apply(struct kl_opts *o, const struct opt *d, const char *flag, const
 		return set_path(&o->columns, flag, v, err);
 	case O_REJECTS:
 		return set_path(&o->rejects, flag, v, err);
+	case O_STATE:
+		return set_path(&o->state, flag, v, err);
 	case O_IGNORE_UNKNOWN:
 		o->ignore_unknown = true;
 		return KL_OK;

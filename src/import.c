@@ -13,6 +13,7 @@
 #include "kl_columns.h"
 #include "kl_csv.h"
 #include "kl_http.h"
+#include "kl_journal.h"
 #include "kl_payload.h"
 #include "kl_rate.h"
 #include "kl_reply.h"
@@ -20,7 +21,7 @@
 
 #define UNSORTED_FORMS "/api/v4/leads/unsorted/forms"
 
-enum row_status { ROW_PENDING, ROW_CREATED, ROW_REJECTED, ROW_FAILED, ROW_CHECKED };
+enum row_status { ROW_PENDING, ROW_CREATED, ROW_REJECTED, ROW_FAILED, ROW_CHECKED, ROW_SKIPPED };
 
 struct row {
 	long n;
@@ -31,6 +32,7 @@ struct row {
 	long long lead_id, contact_id;
 	char *error;
 	bool maybe_dup; /* a request carrying it may have reached Kommo before */
+	char key[KL_JOURNAL_KEY]; /* with --state: the row's key in the journal */
 };
 
 struct run {
@@ -45,12 +47,13 @@ struct run {
 	const char *in_name;
 	unsigned long long in_size; /* 0 when unknown (a pipe) */
 	struct kl_csv_writer *rejects;
+	struct kl_journal *journal;
 	bool add_uid; /* the rejects file gets a source_uid column: retries keep their uid */
 
 	struct row *rows; /* the current batch, in input order */
 	size_t nrows, cap, nvalid;
 
-	unsigned long long read, created, rejected, failed, requests, retries, dups;
+	unsigned long long read, created, rejected, failed, skipped, requests, retries, dups;
 	int stop;             /* an exit status that ends the run early, or 0 */
 	bool progress;
 	double t0;
@@ -156,8 +159,23 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 		row_set_error(w, ROW_REJECTED, what);
 		return KL_OK;
 	}
+	const struct kl_journal_entry *done = NULL;
+	if (r->journal) {
+		if ((rc = kl_journal_row_key(r->journal, (const char *const *)rec->field, rec->len,
+					     rec->nfields, w->key, &err)))
+			return rc;
+		done = kl_journal_find(r->journal, w->key);
+	}
 	if ((rc = kl_lead_copy(&w->lead, &r->o->lead, &err)))
 		return rc;
+	if (done && done->created) { /* an earlier run created it: nothing to send */
+		w->status = ROW_SKIPPED;
+		w->lead_id = done->lead_id;
+		w->contact_id = done->contact_id;
+		free(w->lead.v[KL_ATTR_SOURCE_UID]);
+		w->lead.v[KL_ATTR_SOURCE_UID] = kl_str_dup(done->uid);
+		return KL_OK;
+	}
 	for (size_t i = 0; i < rec->nfields; i++) {
 		const struct kl_column *c = &r->cols.col[i];
 		const char *v = rec->field[i];
@@ -205,6 +223,14 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 	/* fixed now, so a retried request carries the very same body */
 	if (!w->lead.created_at)
 		w->lead.created_at = (long long)time(NULL);
+	if (done && !w->lead.v[KL_ATTR_SOURCE_UID]) {
+		/* sent before, outcome lost: the same source_uid goes again */
+		if (!(w->lead.v[KL_ATTR_SOURCE_UID] = kl_str_dup(done->uid)))
+			return KL_EOSERR;
+		w->maybe_dup = true;
+	} else if (done) {
+		w->maybe_dup = true;
+	}
 	char salt[32];
 	snprintf(salt, sizeof salt, "row-%ld", rec->row);
 	/* two rows with the same phone in one millisecond still differ */
@@ -247,6 +273,8 @@ static const char *status_name(enum row_status s)
 		return "rejected";
 	case ROW_CHECKED:
 		return "checked";
+	case ROW_SKIPPED:
+		return "skipped";
 	default:
 		return "failed";
 	}
@@ -259,7 +287,7 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 	if (r->o->json) {
 		/* one object per row; strings go through the reply's printer rules */
 		fail |= kl_buf_appendf(&b, "{\"row\":%ld,\"status\":\"%s\"", w->n, status_name(w->status));
-		if (w->status == ROW_CREATED)
+		if (w->status == ROW_CREATED || w->status == ROW_SKIPPED)
 			fail |= kl_buf_appendf(&b, ",\"lead_id\":%lld,\"contact_id\":%lld", w->lead_id,
 					       w->contact_id);
 		else
@@ -273,6 +301,9 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 	} else if (w->status == ROW_CREATED) {
 		fail |= kl_buf_appendf(&b, "row=%ld lead_id=%lld contact_id=%lld%s\n", w->n, w->lead_id,
 				       w->contact_id, w->maybe_dup ? " possibly_duplicated" : "");
+	} else if (w->status == ROW_SKIPPED) {
+		fail |= kl_buf_appendf(&b, "row=%ld skipped lead_id=%lld contact_id=%lld\n", w->n, w->lead_id,
+				       w->contact_id);
 	} else if (w->status == ROW_CHECKED) {
 		fail |= kl_buf_appendf(&b, "row=%ld checked\n", w->n);
 	} else {
@@ -338,6 +369,44 @@ static size_t keep_pending(struct row **rows, size_t n)
 
 static void send_rows(struct run *r, struct row **rows, size_t n);
 
+/* Kommo refused the whole request: these rows were surely not created. */
+static void journal_not_created(struct run *r, struct row **rows, size_t n)
+{
+	struct kl_err err = {0};
+	int rc = KL_OK;
+	for (size_t i = 0; i < n && rc == KL_OK; i++)
+		rc = kl_journal_not_created(r->journal, rows[i]->key, &err);
+	if (rc == KL_OK)
+		rc = kl_journal_sync(r->journal, &err);
+	if (rc) {
+		kl_io_say(r->io, "%s: stopping", err.msg);
+		r->stop = rc;
+	}
+}
+
+/* On disk before the request goes: these rows, with these source_uids. */
+static int journal_sending(struct run *r, struct row **rows, size_t n)
+{
+	struct kl_err err = {0};
+	const char **keys = calloc(n, sizeof *keys), **uids = calloc(n, sizeof *uids);
+	int rc = KL_EOSERR;
+	if (keys && uids) {
+		for (size_t i = 0; i < n; i++) {
+			keys[i] = rows[i]->key;
+			uids[i] = rows[i]->lead.v[KL_ATTR_SOURCE_UID];
+		}
+		rc = kl_journal_sending(r->journal, keys, uids, n, &err);
+	}
+	free(keys);
+	free(uids);
+	if (rc) {
+		kl_io_say(r->io, "%s: stopping before the next request", rc == KL_EOSERR ? "out of memory" : err.msg);
+		fail_rows(rows, n, "not sent: the state file could not be written");
+		r->stop = rc;
+	}
+	return rc;
+}
+
 /* Handles the reply to one request; returns true to send the remaining rows again. */
 static bool handle_reply(struct run *r, struct row **rows, size_t n, struct kl_payload *p,
 			 const struct kl_http_reply *reply, int *attempt)
@@ -362,9 +431,15 @@ static bool handle_reply(struct run *r, struct row **rows, size_t n, struct kl_p
 				w->status = ROW_CREATED;
 				w->lead_id = cl.items[i].lead_id;
 				w->contact_id = cl.items[i].contact_id;
+				if (r->journal && kl_journal_created(r->journal, w->key, w->lead_id, w->contact_id, &err))
+					r->stop = KL_EOSERR;
 			}
 		}
 		kl_created_list_free(&cl);
+		if (r->journal && kl_journal_sync(r->journal, &err)) {
+			kl_io_say(r->io, "%s: stopping", err.msg);
+			r->stop = KL_EIO;
+		}
 		for (size_t i = 0; i < n; i++)
 			if (rows[i]->status == ROW_PENDING)
 				row_set_error(rows[i], ROW_FAILED,
@@ -505,12 +580,22 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 			fail_rows(rows, n, "not sent: the import was interrupted");
 			return;
 		}
+		if (r->journal && journal_sending(r, rows, n)) {
+			free(body);
+			kl_payload_free(p);
+			return;
+		}
 		kl_rate_started(&r->rate, kl_rate_now());
 		r->requests++;
 		int rc = kl_http_request(r->http, "POST", UNSORTED_FORMS, body, strlen(body), &reply, &err);
 		free(body);
 		bool again;
 		if (rc == KL_OK) {
+			long st = reply.status;
+			bool refused = st == 400 || st == 422 || st == 429 || st == 502 || st == 503 ||
+				       (st >= 401 && st <= 405);
+			if (r->journal && refused)
+				journal_not_created(r, rows, n);
 			again = handle_reply(r, rows, n, p, &reply, &attempt);
 		} else if (rc == KL_EOSERR || rc == KL_EPROTOCOL) {
 			fail_rows(rows, n, err.msg);
@@ -568,6 +653,9 @@ static int flush(struct run *r)
 			break;
 		case ROW_FAILED:
 			r->failed++;
+			break;
+		case ROW_SKIPPED:
+			r->skipped++;
 			break;
 		default:
 			break;
@@ -713,8 +801,8 @@ static void summary(struct run *r)
 {
 	double secs = kl_rate_now() - r->t0;
 	kl_io_say(r->io,
-		  "%llu rows read: %llu created, %llu rejected, %llu failed, 0 skipped; %llu requests, %llu retries; %.1f s",
-		  r->read, r->created, r->rejected, r->failed, r->requests, r->retries, secs);
+		  "%llu rows read: %llu created, %llu rejected, %llu failed, %llu skipped; %llu requests, %llu retries; %.1f s",
+		  r->read, r->created, r->rejected, r->failed, r->skipped, r->requests, r->retries, secs);
 	if (r->dups)
 		kl_io_say(r->io, "%llu created rows are possibly duplicated: a request carrying them was retried after its outcome was lost",
 			  r->dups);
@@ -753,6 +841,8 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	} else {
 		r.in = stdin;
 	}
+	if (o->state && (rc = kl_journal_open(&r.journal, o->state, &err)))
+		goto out;
 	struct kl_csv_opts co = {o->delimiter, o->cp1251 ? KL_CSV_CP1251 : KL_CSV_UTF8};
 	if ((rc = kl_csv_open(&r.csv, r.in, r.in_name, &co, &err)))
 		goto out;
@@ -826,6 +916,7 @@ out:
 	if (r.in && r.in != stdin)
 		fclose(r.in);
 	kl_columns_free(&r.cols);
+	kl_journal_close(r.journal);
 	kl_http_free(r.http);
 	kl_rate_free(&r.rate);
 	kl_account_free(&r.acct);

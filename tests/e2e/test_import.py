@@ -295,5 +295,156 @@ class ImportTest(SandboxTest):
         self.assertIn("a closing quote (\") is missing", r.err)
 
 
+
+class StateTest(SandboxTest):
+    """--state: reruns skip what was created, never send a row twice, lose none."""
+
+    def setUp(self):
+        super().setUp()
+        self.state = os.path.join(self.tmp.name, "import.state")
+        self.csv = os.path.join(self.tmp.name, "leads.csv")
+
+    def write_csv(self, n, prefix="+7995"):
+        with open(self.csv, "w", encoding="utf-8") as f:
+            f.write("name,phone\n")
+            for i in range(n):
+                f.write(f"Lead{i},{prefix}{i:07d}\n")
+
+    def run_import(self, *args, **kw):
+        return self.kl("import", "--no-config", "--state", self.state, *args, self.csv, **kw)
+
+    def leads_per_uid(self):
+        counts = {}
+        for lead in control("GET", "entities")["leads"]:
+            counts[lead["source_uid"]] = counts.get(lead["source_uid"], 0) + 1
+        return counts
+
+    def test_rerun_skips_every_created_row_and_sends_nothing(self):
+        self.write_csv(5)
+        first = self.run_import("--batch-size", "2")
+        self.assertEqual(first.code, 0, first)
+        sent = len(self.new_requests())
+        again = self.run_import("--batch-size", "2")
+        self.assertEqual(again.code, 0, again)
+        self.assertEqual(len(self.new_requests()), sent, "the rerun sent nothing")
+        ids = [l.split(" ", 1)[1] for l in first.out.splitlines()]
+        self.assertEqual([l.split(" ", 2)[2] for l in again.out.splitlines()], ids)
+        self.assertTrue(all(" skipped " in l for l in again.out.splitlines()))
+        self.assertIn("5 rows read: 0 created, 0 rejected, 0 failed, 5 skipped", again.err)
+
+    def test_a_run_stopped_by_403_resumes_where_it_stopped(self):
+        self.write_csv(6)
+        control("POST", "faults", {"faults": ["slow=0", "403html"]})  # the 2nd request is refused
+        first = self.run_import("--batch-size", "2")
+        self.assertEqual(first.code, 77, first)
+        second = self.run_import("--batch-size", "2")
+        self.assertEqual(second.code, 0, second)
+        statuses = [l.split()[1].split("=")[0] for l in second.out.splitlines()]
+        self.assertEqual(statuses, ["skipped", "skipped", "lead_id", "lead_id", "lead_id", "lead_id"])
+        self.assertNotIn("possibly_duplicated", second.out, "a 403 created nothing")
+        counts = self.leads_per_uid()
+        self.assertEqual(sorted(counts.values()), [1] * 6)
+
+    def test_a_lost_outcome_goes_again_with_the_same_source_uid(self):
+        self.write_csv(1)
+        self.fault("500")
+        first = self.run_import("--max-retries", "0")
+        self.assertEqual(first.code, 75, first)
+        uid = items(self.new_requests()[0])[0]["source_uid"]
+        second = self.run_import()
+        self.assertEqual(second.code, 0, second)
+        self.assertEqual(items(self.new_requests()[-1])[0]["source_uid"], uid)
+        self.assertRegex(second.out, r"^row=2 lead_id=\d+ contact_id=\d+ possibly_duplicated\n$")
+
+    def test_a_second_run_on_the_same_state_exits_75_at_once(self):
+        self.write_csv(1)
+        self.fault("slow=3")
+        first = subprocess.Popen([os.environ["KL_BIN"], "import", "--no-config", "--state", self.state,
+                                  "--token-file", TOKEN_FILE, self.csv],
+                                 env={"PATH": os.environ["PATH"], "HOME": self.home, "KOMMO_BASE_URL": URL},
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            # the first run is mid-request once its journal says it is sending
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                if os.path.exists(self.state) and "\nS\t" in open(self.state, encoding="utf-8").read():
+                    break
+                time.sleep(0.02)
+            t = time.monotonic()
+            second = self.run_import()
+            self.assertLess(time.monotonic() - t, 2.5, "refused at once, not after waiting")
+            self.assertEqual(second.code, 75, second)
+            self.assertIn("another kommo-lead import is using this state file", second.err)
+        finally:
+            out, err = first.communicate(timeout=30)
+        self.assertEqual(first.returncode, 0, err)
+
+    def test_sigint_finishes_the_request_in_flight_and_the_rerun_does_the_rest(self):
+        self.write_csv(6)
+        control("POST", "faults", {"faults": ["slow=0.7"] * 6})
+        p = subprocess.Popen([os.environ["KL_BIN"], "import", "--no-config", "--state", self.state,
+                              "--batch-size", "1", "--token-file", TOKEN_FILE, self.csv],
+                             env={"PATH": os.environ["PATH"], "HOME": self.home, "KOMMO_BASE_URL": URL},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while len(self.new_requests()) < 1 and time.time() < deadline:
+            time.sleep(0.02)
+        p.send_signal(2)
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 75, err)
+        self.assertIn(b"interrupted", err)
+        self.assertIn(b"rows read", err)  # the summary
+        done = [l for l in out.decode().splitlines() if "lead_id=" in l]
+        self.assertGreaterEqual(len(done), 1, "the request in flight was finished")
+        control("DELETE", "faults")
+        second = self.run_import("--batch-size", "1")
+        self.assertEqual(second.code, 0, second)
+        self.assertEqual(sorted(self.leads_per_uid().values()), [1] * 6)
+
+    def test_kill_9_mid_import_then_rerun_creates_every_row_once(self):
+        self.write_csv(2000, prefix="+7994")
+        control("POST", "faults", {"faults": ["slow=0.05"] * 40})
+        p = subprocess.Popen([os.environ["KL_BIN"], "import", "--no-config", "--state", self.state,
+                              "--rate", "0", "--token-file", TOKEN_FILE, self.csv],
+                             env={"PATH": os.environ["PATH"], "HOME": self.home, "KOMMO_BASE_URL": URL},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while len(self.new_requests()) < 12 and time.time() < deadline:
+            time.sleep(0.01)
+        p.kill()
+        p.wait(timeout=10)
+        control("DELETE", "faults")
+        created_before = len(control("GET", "entities")["leads"])
+        self.assertGreater(created_before, 0, "killed after some requests")
+        self.assertLess(created_before, 2000, "killed mid-way")
+        second = self.run_import("--rate", "0")
+        self.assertEqual(second.code, 0, second)
+        lines = second.out.splitlines()
+        self.assertEqual(len(lines), 2000)
+        dups = {int(l.split()[0][4:]) for l in lines if "possibly_duplicated" in l}
+        self.assertLessEqual(len(dups), 50, "at most the batch in flight")
+        skipped = sum(1 for l in lines if " skipped " in l)
+        self.assertGreaterEqual(skipped, created_before - 50, "what the killed run created is skipped")
+        # every row exists; only a row flagged possibly duplicated may exist twice
+        phones = {}
+        for c in control("GET", "entities")["contacts"]:
+            ph = c["custom_fields_values"][0]["values"][0]["value"]
+            phones[ph] = phones.get(ph, 0) + 1
+        for i in range(2000):
+            ph = f"+7994{i:07d}"
+            self.assertIn(ph, phones, f"row {i + 2} was lost")
+            if i + 2 not in dups:
+                self.assertEqual(phones[ph], 1, f"row {i + 2} was sent twice without a warning")
+
+    def test_not_a_state_file_is_refused(self):
+        self.write_csv(1)
+        with open(self.state, "w") as f:
+            f.write("name,phone\n")
+        r = self.run_import()
+        self.assertEqual(r.code, 65, r)
+        self.assertIn("not a kommo-lead state file", r.err)
+        self.assert_nothing_sent()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
