@@ -4,6 +4,8 @@ set -euo pipefail
 
 packages=(gcc make cmake pkg-config python3 libcurl4-openssl-dev libcjson-dev libssl-dev
           libcsv-dev libcmocka-dev)
+# the fuzz targets are built with clang and its libFuzzer runtime
+[ "${KL_NO_FUZZ:-0}" = 1 ] || packages+=(clang libclang-rt-dev)
 [ "${KL_WITH_VALGRIND:-0}" = 1 ] && packages+=(valgrind)
 
 missing=()
