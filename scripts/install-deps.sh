@@ -7,6 +7,8 @@ packages=(gcc make cmake pkg-config python3 libcurl4-openssl-dev libcjson-dev li
 # the fuzz targets are built with clang and its libFuzzer runtime
 [ "${KL_NO_FUZZ:-0}" = 1 ] || packages+=(clang libclang-rt-dev)
 [ "${KL_WITH_VALGRIND:-0}" = 1 ] && packages+=(valgrind)
+# shellcheck disable=SC2206
+packages+=(${KL_EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${packages[@]}"; do
