@@ -201,6 +201,44 @@ class ImportTest(SandboxTest):
         self.assertIn("row=2 failed: ", r.out)
         self.assertIn("HTTP 503", r.out)
 
+    def test_502_is_retried(self):
+        self.fault("502")
+        r = self.imp("name,phone\nA,+79990000034\n")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual([q["status"] for q in self.new_requests()], [502, 200])
+        self.assertNotIn("possibly_duplicated", r.out)
+
+    def test_504_halves_the_batch_and_flags_possible_duplicates(self):
+        self.fault("504")
+        r = self.imp("name,phone\nA,+79990000035\nB,+79990000036\n")
+        self.assertEqual(r.code, 0, r)
+        reqs = self.new_requests()
+        self.assertEqual([(q["status"], len(items(q))) for q in reqs], [(504, 2), (200, 1), (200, 1)])
+        self.assertEqual(r.out.count("possibly_duplicated"), 2)
+
+    def test_unreadable_200_fails_the_rows_as_probably_created_without_resending(self):
+        self.fault("truncated")
+        r = self.imp("name,phone\nA,+79990000037\n")
+        self.assertEqual(r.code, 75, r)
+        self.assertEqual(len(self.new_requests()), 1, "a 200 is never sent again")
+        self.assertIn("row=2 failed: ", r.out)
+        self.assertIn("probably created", r.out)
+
+    def test_a_timeout_is_retried_with_the_same_uid(self):
+        self.fault("hang")
+        r = self.imp("name,phone\nA,+79990000038\n", "--timeout", "0.5")
+        self.assertEqual(r.code, 0, r)
+        reqs = self.new_requests()
+        self.assertEqual(len(reqs), 2)
+        self.assertEqual(items(reqs[0])[0]["source_uid"], items(reqs[1])[0]["source_uid"])
+        self.assertIn("possibly_duplicated", r.out)
+
+    def test_invalid_utf8_is_a_row_error_not_a_crash(self):
+        r = self.imp(b"name,phone\nIv\xd0an,+79990000039\nAnna,+79990000040\n")
+        self.assertEqual(r.code, 65, r)
+        self.assertIn('row=2 rejected: row 2, column "name": "Iv\\xD0an" is not valid UTF-8', r.out)
+        self.assertRegex(r.out.splitlines()[1], r"^row=3 lead_id=\d+")
+
     def test_403_stops_the_whole_run_at_once(self):
         self.fault("403html")
         rows = "".join(f"L{i},+7997{i:07d}\n" for i in range(10))
