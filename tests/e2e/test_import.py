@@ -323,6 +323,16 @@ class ImportTest(SandboxTest):
         self.assertEqual(arrays[1][0]["request_id"], "4")
         self.assert_nothing_sent()
 
+    def test_progress_line_only_when_asked_or_on_a_terminal(self):
+        rows = "".join(f"L{i},+7993{i:07d}\n" for i in range(120))
+        r = self.imp("name,phone\n" + rows, "--batch-size", "50", "--progress")
+        self.assertEqual(r.code, 0, r)
+        self.assertRegex(r.err, r"\rkommo-lead: 100 rows, \d+ rows/s, \d+%, about \d+ s left")
+        self.assertRegex(r.err, r"\rkommo-lead: 120 rows, \d+ rows/s.*\n")
+        r = self.imp("name,phone\n" + rows)  # stderr is a pipe here: no progress by default
+        self.assertNotIn("\r", r.err)
+        self.assertEqual(len(r.out.splitlines()), 120)
+
     def test_missing_file_and_malformed_csv(self):
         r = self.kl("import", "--no-config", os.path.join(self.tmp.name, "nope.csv"))
         self.assertEqual(r.code, 66, r)
