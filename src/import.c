@@ -479,6 +479,12 @@ static bool handle_reply(struct run *r, struct row **rows, size_t n, struct kl_p
 			for (size_t i = 0; i < n; i++)
 				row_set_error(rows[i], ROW_REJECTED, text.data ? text.data : "HTTP 400");
 		}
+	} else if (st == 422 && n == 1) {
+		/* even alone the row is too much for Kommo: it is the row, not the run */
+		kl_report_problem(&pr, p, UNSORTED_FORMS, &text);
+		while (text.len && text.data[text.len - 1] == '\n')
+			text.data[--text.len] = '\0';
+		row_set_error(rows[0], ROW_REJECTED, text.data ? text.data : "HTTP 422");
 	} else if ((st == 422 || st == 504) && n > 1) {
 		/* too much at once for Kommo: halve the batch (Kommo's advice for 504) */
 		size_t half = n / 2;

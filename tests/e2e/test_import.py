@@ -157,6 +157,15 @@ class ImportTest(SandboxTest):
                       lines[1])
         self.assertRegex(lines[2], r"^row=4 lead_id=\d+")
 
+    def test_a_single_row_kommo_refuses_as_too_large_is_rejected_and_the_run_goes_on(self):
+        self.fault("422")
+        r = self.imp("name,phone\nA,+79990000023\nB,+79990000024\n", "--batch-size", "1")
+        self.assertEqual(r.code, 65, r)
+        lines = r.out.splitlines()
+        self.assertIn("row=2 rejected: ", lines[0])
+        self.assertIn("HTTP 422", lines[0])
+        self.assertRegex(lines[1], r"^row=3 lead_id=\d+")
+
     def test_422_halves_the_batch(self):
         # the sandbox answers 422 above 250 items: 260 rows in one batch of 250 + 10
         rows = "".join(f"L{i},+7998{i:07d}\n" for i in range(260))
