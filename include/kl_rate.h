@@ -2,9 +2,9 @@
  * kl_rate: a client-side limit on requests per second that is never
  * exceeded, retries included.
  *
- * At most k = max(1, floor(rate)) requests start in any window of k / rate
- * seconds (plus a small margin for network jitter, since Kommo counts
- * arrivals, not departures). Time is passed in, so the limiter is exact and
+ * At most floor(rate) requests start in any window of one second (for a
+ * rate below 1: one in 1/rate seconds), plus a small margin for network
+ * jitter, since Kommo counts arrivals, not departures. Time is passed in, so the limiter is exact and
  * testable; callers use kl_rate_now().
  */
 #ifndef KL_RATE_H

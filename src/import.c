@@ -258,8 +258,11 @@ static int reject_line(struct run *r, const struct row *w)
 		const char *uid = w->lead.v[KL_ATTR_SOURCE_UID];
 		f[k++] = uid ? uid : "";
 	}
-	f[k++] = w->error ? w->error : "";
+	char *why = kl_str_printf("%s%s", w->error ? w->error : "",
+				  w->maybe_dup ? " (possibly duplicated: a request carrying it may have reached Kommo)" : "");
+	f[k++] = why ? why : (w->error ? w->error : "");
 	int rc = kl_csv_write_row(r->rejects, f, k);
+	free(why);
 	free(f);
 	return rc;
 }
@@ -329,11 +332,17 @@ static void nap(double secs)
 	}
 }
 
-static double backoff(struct run *r, int attempt, long retry_after)
+/* The longest wait before a retry: longer means Kommo is not coming back soon,
+ * and a cron job should not sleep for hours. */
+#define MAX_WAIT 120.0
+
+static double backoff(struct run *r, int attempt, long retry_after, bool rate_limited)
 {
 	if (retry_after >= 0)
-		return (double)retry_after;
+		return retry_after > MAX_WAIT ? MAX_WAIT : (double)retry_after;
 	double base = 0.5 * (double)(1u << (attempt < 6 ? attempt : 6));
+	if (rate_limited && base < 1.0)
+		base = 1.0; /* Kommo counts per second: sooner is wasted */
 	if (base > 30)
 		base = 30;
 	return base * (0.5 + (double)rand_r(&r->seed) / RAND_MAX); /* jitter: no herd */
@@ -375,7 +384,9 @@ static void journal_not_created(struct run *r, struct row **rows, size_t n)
 	struct kl_err err = {0};
 	int rc = KL_OK;
 	for (size_t i = 0; i < n && rc == KL_OK; i++)
-		rc = kl_journal_not_created(r->journal, rows[i]->key, &err);
+		/* an earlier send of it may have reached Kommo: that stays on record */
+		if (!rows[i]->maybe_dup)
+			rc = kl_journal_not_created(r->journal, rows[i]->key, &err);
 	if (rc == KL_OK)
 		rc = kl_journal_sync(r->journal, &err);
 	if (rc) {
@@ -420,6 +431,8 @@ static bool handle_reply(struct run *r, struct row **rows, size_t n, struct kl_p
 			char msg[1200];
 			snprintf(msg, sizeof msg, "%s; Kommo answered %ld, so the leads were probably created: look in Incoming leads before importing these rows again",
 				 err.msg, st);
+			for (size_t i = 0; i < n; i++)
+				rows[i]->maybe_dup = true;
 			fail_rows(rows, n, msg);
 			return false;
 		}
@@ -479,13 +492,13 @@ static bool handle_reply(struct run *r, struct row **rows, size_t n, struct kl_p
 			for (size_t i = 0; i < n; i++)
 				row_set_error(rows[i], ROW_REJECTED, text.data ? text.data : "HTTP 400");
 		}
-	} else if (st == 422 && n == 1) {
+	} else if ((st == 422 || st == 413) && n == 1) {
 		/* even alone the row is too much for Kommo: it is the row, not the run */
 		kl_report_problem(&pr, p, UNSORTED_FORMS, &text);
 		while (text.len && text.data[text.len - 1] == '\n')
 			text.data[--text.len] = '\0';
 		row_set_error(rows[0], ROW_REJECTED, text.data ? text.data : "HTTP 422");
-	} else if ((st == 422 || st == 504) && n > 1) {
+	} else if ((st == 422 || st == 413 || st == 504) && n > 1) {
 		/* too much at once for Kommo: halve the batch (Kommo's advice for 504) */
 		size_t half = n / 2;
 		if (st == 504)
@@ -494,19 +507,19 @@ static bool handle_reply(struct run *r, struct row **rows, size_t n, struct kl_p
 		send_rows(r, rows, half);
 		send_rows(r, rows + half, n - half);
 	} else if (st == 429 || st == 500 || st == 502 || st == 503 || st == 504) {
-		/* 500 and 504 may come after Kommo stored the leads: the same source_uids go again */
-		if (st == 500 || st == 504)
+		/* 500, 502 and 504 may come after Kommo stored the leads: the same source_uids go again */
+		if (st == 500 || st == 502 || st == 504)
 			for (size_t i = 0; i < n; i++)
 				rows[i]->maybe_dup = true;
 		if (*attempt < r->o->max_retries && !interrupted) {
-			double wait = backoff(r, *attempt, st == 429 ? pr.retry_after : -1);
+			double wait = backoff(r, *attempt, st == 429 ? pr.retry_after : -1, st == 429);
 			if (r->o->verbose)
 				kl_io_say(r->io, "HTTP %ld: retrying rows %ld-%ld in %.1f s", st, rows[0]->n,
 					  rows[n - 1]->n, wait);
 			(*attempt)++;
-			r->retries++;
 			nap(wait);
 			again = !interrupted;
+			r->retries += again;
 		}
 		if (!again) {
 			kl_report_problem(&pr, p, UNSORTED_FORMS, &text);
@@ -598,12 +611,14 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 		bool again;
 		if (rc == KL_OK) {
 			long st = reply.status;
-			bool refused = st == 400 || st == 422 || st == 429 || st == 502 || st == 503 ||
+			bool refused = st == 400 || st == 413 || st == 422 || st == 429 || st == 503 ||
 				       (st >= 401 && st <= 405);
 			if (r->journal && refused)
 				journal_not_created(r, rows, n);
 			again = handle_reply(r, rows, n, p, &reply, &attempt);
 		} else if (rc == KL_EOSERR || rc == KL_EPROTOCOL) {
+			for (size_t i = 0; rc == KL_EPROTOCOL && i < n; i++)
+				rows[i]->maybe_dup = true; /* answered, too long to read: sent all the same */
 			fail_rows(rows, n, err.msg);
 			again = false;
 		} else {
@@ -613,12 +628,12 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 					rows[i]->maybe_dup = true;
 			again = attempt < r->o->max_retries && !interrupted;
 			if (again) {
-				double wait = backoff(r, attempt, -1);
+				double wait = backoff(r, attempt, -1, false);
 				if (r->o->verbose)
 					kl_io_say(r->io, "%s: retrying in %.1f s", err.msg, wait);
 				attempt++;
-				r->retries++;
 				nap(wait);
+				r->retries += !interrupted;
 			} else {
 				fail_rows(rows, n, err.msg);
 			}
@@ -878,7 +893,11 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 		struct row *w = &r.rows[r.nrows++];
 		r.read++;
 		if ((rc = fill_row(&r, w, rec))) {
-			kl_err_oom(&err);
+			row_set_error(w, ROW_FAILED, rc == KL_EOSERR ? "out of memory" : "internal error");
+			if (rc == KL_EOSERR)
+				kl_err_oom(&err);
+			else
+				kl_err_set(&err, rc, "row %ld could not be prepared; stopping", rec->row);
 			goto out;
 		}
 		if (w->status == ROW_PENDING)

@@ -9,8 +9,9 @@ int kl_rate_init(struct kl_rate *r, double per_second, struct kl_err *err)
 	memset(r, 0, sizeof *r);
 	if (per_second <= 0)
 		return KL_OK;
+	/* never more than floor(R) in any second; below 1, one per 1/R seconds */
 	r->k = per_second >= 1 ? (size_t)per_second : 1;
-	r->window = (double)r->k / per_second + KL_RATE_MARGIN;
+	r->window = (per_second >= 1 ? 1.0 : 1.0 / per_second) + KL_RATE_MARGIN;
 	if (!(r->starts = calloc(r->k, sizeof *r->starts)))
 		return kl_err_oom(err);
 	return KL_OK;

@@ -210,12 +210,12 @@ class ImportTest(SandboxTest):
         self.assertIn("row=2 failed: ", r.out)
         self.assertIn("HTTP 503", r.out)
 
-    def test_502_is_retried(self):
+    def test_502_is_retried_and_flagged_since_a_gateway_may_answer_after_a_commit(self):
         self.fault("502")
         r = self.imp("name,phone\nA,+79990000034\n")
         self.assertEqual(r.code, 0, r)
         self.assertEqual([q["status"] for q in self.new_requests()], [502, 200])
-        self.assertNotIn("possibly_duplicated", r.out)
+        self.assertIn("possibly_duplicated", r.out)
 
     def test_504_halves_the_batch_and_flags_possible_duplicates(self):
         self.fault("504")
@@ -412,6 +412,20 @@ class StateTest(SandboxTest):
         self.assertEqual(second.code, 0, second)
         self.assertEqual(items(self.new_requests()[-1])[0]["source_uid"], uid)
         self.assertRegex(second.out, r"^row=2 lead_id=\d+ contact_id=\d+ possibly_duplicated\n$")
+
+    def test_a_refused_rerun_never_erases_an_unknown_outcome(self):
+        self.write_csv(2)
+        self.fault("truncated")  # created, but the answer is unreadable: outcome unknown
+        first = self.run_import()
+        self.assertEqual(first.code, 75, first)
+        uids = [it["source_uid"] for it in items(self.new_requests()[0])]
+        self.fault("429")  # the rerun is refused as a whole: that says nothing of the first send
+        second = self.run_import("--max-retries", "0")
+        self.assertEqual(second.code, 75, second)
+        third = self.run_import()
+        self.assertEqual(third.code, 0, third)
+        self.assertEqual([it["source_uid"] for it in items(self.new_requests()[-1])], uids)
+        self.assertEqual(third.out.count("possibly_duplicated"), 2)
 
     def test_a_second_run_on_the_same_state_exits_75_at_once(self):
         self.write_csv(1)

@@ -37,6 +37,19 @@ static void seven_per_second_is_never_exceeded_in_any_window(void **state)
 	kl_rate_free(&r);
 }
 
+static void a_fractional_rate_above_one_never_allows_more_than_its_floor_a_second(void **state)
+{
+	(void)state;
+	struct kl_rate r;
+	struct kl_err err = {0};
+	double t[100];
+	assert_int_equal(kl_rate_init(&r, 7.9, &err), KL_OK);
+	drive(&r, 100, t);
+	for (int i = 7; i < 100; i++)
+		assert_true(t[i] - t[i - 7] >= 1.0);
+	kl_rate_free(&r);
+}
+
 static void fractional_rates_space_requests_out(void **state)
 {
 	(void)state;
@@ -70,7 +83,7 @@ static void waiting_after_a_pause_is_not_needed(void **state)
 	assert_int_equal(kl_rate_init(&r, 2, &err), KL_OK);
 	kl_rate_started(&r, 0);
 	kl_rate_started(&r, 0.1);
-	assert_true(kl_rate_wait(&r, 0.5) > 0.5);
+	assert_true(kl_rate_wait(&r, 0.5) > 0.5); /* the 3rd waits for the 1st to leave the second */
 	assert_true(kl_rate_wait(&r, 5) == 0);
 	kl_rate_free(&r);
 }
@@ -79,6 +92,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seven_per_second_is_never_exceeded_in_any_window),
+		cmocka_unit_test(a_fractional_rate_above_one_never_allows_more_than_its_floor_a_second),
 		cmocka_unit_test(fractional_rates_space_requests_out),
 		cmocka_unit_test(zero_means_no_limit),
 		cmocka_unit_test(waiting_after_a_pause_is_not_needed),
