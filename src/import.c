@@ -54,6 +54,7 @@ struct run {
 	size_t nrows, cap, nvalid;
 
 	unsigned long long read, created, rejected, failed, skipped, requests, retries, dups;
+	long last_row; /* the last row read */
 	int stop;             /* an exit status that ends the run early, or 0 */
 	bool progress;
 	double t0;
@@ -348,6 +349,26 @@ static double backoff(struct run *r, int attempt, long retry_after, bool rate_li
 	return base * (0.5 + (double)rand_r(&r->seed) / RAND_MAX); /* jitter: no herd */
 }
 
+/* Kommo's answer explained on one line, for a row's reason. */
+static void one_line(struct kl_buf *text, const struct kl_problem *pr, const struct kl_payload *p)
+{
+	kl_report_problem(pr, p, UNSORTED_FORMS, text);
+	while (text->len && (text->data[text->len - 1] == '\n' || text->data[text->len - 1] == ' '))
+		text->data[--text->len] = '\0';
+	for (char *c = text->data; c && *c; c++)
+		if (*c == '\n')
+			*c = ';';
+}
+
+/* Kommo keeps failing: sending more would only earn a block. */
+static void give_up(struct run *r, const char *why)
+{
+	if (r->stop)
+		return;
+	kl_io_say(r->io, "stopping the import after %d retries: %s", r->o->max_retries, why);
+	r->stop = KL_ETEMPFAIL;
+}
+
 static void fail_rows(struct row **rows, size_t n, const char *msg)
 {
 	for (size_t i = 0; i < n; i++)
@@ -488,15 +509,13 @@ static bool handle_reply(struct run *r, struct row **rows, size_t n, struct kl_p
 		}
 		again = named > 0;
 		if (!named) {
-			kl_report_problem(&pr, p, UNSORTED_FORMS, &text);
+			one_line(&text, &pr, p);
 			for (size_t i = 0; i < n; i++)
 				row_set_error(rows[i], ROW_REJECTED, text.data ? text.data : "HTTP 400");
 		}
 	} else if ((st == 422 || st == 413) && n == 1) {
 		/* even alone the row is too much for Kommo: it is the row, not the run */
-		kl_report_problem(&pr, p, UNSORTED_FORMS, &text);
-		while (text.len && text.data[text.len - 1] == '\n')
-			text.data[--text.len] = '\0';
+		one_line(&text, &pr, p);
 		row_set_error(rows[0], ROW_REJECTED, text.data ? text.data : "HTTP 422");
 	} else if ((st == 422 || st == 413 || st == 504) && n > 1) {
 		/* too much at once for Kommo: halve the batch (Kommo's advice for 504) */
@@ -522,13 +541,10 @@ static bool handle_reply(struct run *r, struct row **rows, size_t n, struct kl_p
 			r->retries += again;
 		}
 		if (!again) {
-			kl_report_problem(&pr, p, UNSORTED_FORMS, &text);
-			while (text.len && text.data[text.len - 1] == '\n')
-				text.data[--text.len] = '\0';
-			for (char *c = text.data; c && *c; c++)
-				if (*c == '\n')
-					*c = ' ';
+			one_line(&text, &pr, p);
 			fail_rows(rows, n, text.data ? text.data : "Kommo failed");
+			if (!interrupted)
+				give_up(r, text.data ? text.data : "Kommo failed");
 		}
 	} else {
 		/* 401, 402, 403, 404, 405 and the unexpected: nothing more can go through */
@@ -636,6 +652,8 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 				r->retries += !interrupted;
 			} else {
 				fail_rows(rows, n, err.msg);
+				if (!interrupted)
+					give_up(r, err.msg);
 			}
 		}
 		kl_http_reply_free(&reply);
@@ -835,6 +853,7 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	struct kl_config cfg = {0};
 	struct run r = {.o = o, .io = io};
 	struct sigaction sa = {0}, old_int, old_term;
+	bool at_end = false; /* the whole input was read */
 	int rc;
 
 	r.t0 = kl_rate_now();
@@ -887,11 +906,12 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 		goto out;
 	}
 
-	int got;
+	int got = 1;
 	const struct kl_csv_record *rec;
 	while (!r.stop && !interrupted && (got = kl_csv_next(r.csv, &rec, &err)) == 1) {
 		struct row *w = &r.rows[r.nrows++];
 		r.read++;
+		r.last_row = rec->row;
 		if ((rc = fill_row(&r, w, rec))) {
 			row_set_error(w, ROW_FAILED, rc == KL_EOSERR ? "out of memory" : "internal error");
 			if (rc == KL_EOSERR)
@@ -908,6 +928,7 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 			show_progress(&r, false);
 		}
 	}
+	at_end = got == 0;
 	if (!r.stop && !interrupted && got != 0) {
 		/* the input broke off: what was read is sent, then the reason is told */
 		rc = got;
@@ -926,6 +947,9 @@ out:
 		flush(&r);
 	if (r.progress && r.read)
 		show_progress(&r, true);
+	if (r.csv && r.read && !at_end && (r.stop || interrupted || rc))
+		kl_io_say(io, "the input after row %ld was not read: run the import again%s", r.last_row,
+			  o->state ? " with the same --state to do the rest" : " on the rows after it");
 	if (rc && err.msg[0])
 		kl_io_say(io, "%s", err.msg);
 	if (r.csv && (r.read || r.requests))

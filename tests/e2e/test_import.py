@@ -248,6 +248,17 @@ class ImportTest(SandboxTest):
         self.assertIn('row=2 rejected: row 2, column "name": "Iv\\xD0an" is not valid UTF-8', r.out)
         self.assertRegex(r.out.splitlines()[1], r"^row=3 lead_id=\d+")
 
+    def test_kommo_failing_past_max_retries_stops_the_run_rather_than_hammer_it(self):
+        self.fault("503", "503", "503")
+        rows = "".join(f"L{i},+7992{i:07d}\n" for i in range(4))
+        r = self.imp("name,phone\n" + rows, "--batch-size", "1", "--max-retries", "2")
+        self.assertEqual(r.code, 75, r)
+        self.assertEqual([q["status"] for q in self.new_requests()], [503, 503, 503])
+        self.assertEqual(r.out.count("\n"), 1)
+        self.assertIn("row=2 failed: ", r.out)
+        self.assertIn("stopping the import after 2 retries", r.err)
+        self.assertIn("the input after row 2 was not read", r.err)
+
     def test_403_stops_the_whole_run_at_once(self):
         self.fault("403html")
         rows = "".join(f"L{i},+7997{i:07d}\n" for i in range(10))
@@ -350,6 +361,7 @@ class ImportTest(SandboxTest):
         self.assertEqual(r.code, 65, r)
         self.assertRegex(r.out, r"^row=2 lead_id=\d+")  # the rows before the bad one are not lost
         self.assertIn("a closing quote (\") is missing", r.err)
+        self.assertIn("the input after row 2 was not read", r.err)
 
 
 
