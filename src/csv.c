@@ -234,12 +234,13 @@ static int to_utf8(struct kl_csv *r, const unsigned char *in, size_t n, unsigned
 	size_t il = n, ol = cap;
 	while (il > 0) {
 		if (iconv(r->cd, &ip, &il, &op, &ol) == (size_t)-1) {
-			if (errno == EILSEQ) { /* 0x98 has no character in CP1251 */
-				free(buf);
-				return kl_err_set(err, KL_EDATA,
-						  "%s: byte 0x%02X at offset %llu is not CP1251 text (is the file really --encoding cp1251?)",
-						  r->name, (unsigned char)*ip,
-						  r->offset + (unsigned long long)(ip - (char *)in));
+			if (errno == EILSEQ) {
+				/* 0x98 has no character in CP1251: kept as the byte it is, so
+				 * the row it is in fails the UTF-8 check, and only that row */
+				*op++ = *ip++;
+				ol--;
+				il--;
+				continue;
 			}
 			free(buf);
 			return kl_err_set(err, KL_ESOFTWARE, "%s: iconv failed: %s", r->name, strerror(errno));

@@ -253,8 +253,22 @@ static int reject_line(struct run *r, const struct row *w)
 	const char **f = calloc(n, sizeof *f);
 	if (!f)
 		return -1;
+	char *tail = NULL;
 	for (size_t i = 0; i < r->cols.n; i++)
 		f[k++] = i < w->nraw ? w->raw[i] : "";
+	if (w->nraw > r->cols.n && r->cols.n > 0) {
+		/* more fields than the header: the extra ones go back into the last
+		 * column, joined by the delimiter, so nothing of the row is lost */
+		struct kl_buf b = {0};
+		char d = kl_csv_delimiter(r->csv);
+		int fail = kl_buf_append(&b, w->raw[r->cols.n - 1], strlen(w->raw[r->cols.n - 1]));
+		for (size_t i = r->cols.n; i < w->nraw; i++)
+			fail |= kl_buf_append(&b, &d, 1) | kl_buf_append(&b, w->raw[i], strlen(w->raw[i]));
+		if (!fail)
+			f[r->cols.n - 1] = tail = b.data;
+		else
+			kl_buf_free(&b);
+	}
 	if (r->add_uid) {
 		const char *uid = w->lead.v[KL_ATTR_SOURCE_UID];
 		f[k++] = uid ? uid : "";
@@ -263,6 +277,7 @@ static int reject_line(struct run *r, const struct row *w)
 				  w->maybe_dup ? " (possibly duplicated: a request carrying it may have reached Kommo)" : "");
 	f[k++] = why ? why : (w->error ? w->error : "");
 	int rc = kl_csv_write_row(r->rejects, f, k);
+	free(tail);
 	free(why);
 	free(f);
 	return rc;

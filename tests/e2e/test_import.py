@@ -316,6 +316,24 @@ class ImportTest(SandboxTest):
         self.assertEqual(len(again), 2)
         self.assertEqual(again[1]["source_uid"], sent_uid, "a retried row keeps its source_uid")
 
+    def test_a_row_with_extra_fields_keeps_them_in_the_rejects_file(self):
+        rej = os.path.join(self.tmp.name, "rejects.csv")
+        r = self.imp("name,phone,lead_name\nA,+79990000043,Big, important deal\n", "--rejects", rej)
+        self.assertEqual(r.code, 65, r)
+        self.assertIn("row 2 has 4 fields, the header has 3", r.out)
+        with open(rej, encoding="utf-8", newline="") as f:
+            self.assertTrue(f.read().split("\r\n")[1].startswith('A,+79990000043,"Big, important deal",'))
+
+    def test_an_undefined_cp1251_byte_rejects_its_row_only(self):
+        csv = b"name;phone\r\n\xc0\xed\xed\xe0;+79990000044\r\nBo\x98ris;+79990000045\r\n\xc2\xe5\xf0\xe0;+79990000046\r\n"
+        r = self.imp(csv, "--encoding", "cp1251")
+        self.assertEqual(r.code, 65, r)
+        lines = r.out.splitlines()
+        self.assertRegex(lines[0], r"^row=2 lead_id=")
+        self.assertIn('row=3 rejected: row 3, column "name"', lines[1])
+        self.assertIn("not valid UTF-8", lines[1])
+        self.assertRegex(lines[2], r"^row=4 lead_id=")
+
     def test_rejects_file_of_a_cp1251_input_is_cp1251(self):
         rej = os.path.join(self.tmp.name, "rejects.csv")
         r = self.imp("name;phone\nБорис;12ab\n", "--encoding", "cp1251", "--rejects", rej, encoding="cp1251")

@@ -127,6 +127,15 @@ static void csv_converts_cp1251_to_utf8(void **state)
 	assert_string_equal(rec->field[0], "Иван");
 	assert_string_equal(rec->field[1], "Петров");
 	close_reader(&r);
+	/* 0x98 is no CP1251 character: it stays a lone byte, for the row's check to refuse */
+	r = open_text(S("a;b\r\nx\x98y;z\r\n\xC0;b\r\n"), 0, KL_CSV_CP1251);
+	next(&r);
+	rec = next(&r);
+	assert_int_equal(rec->len[0], 3);
+	assert_int_equal((unsigned char)rec->field[0][1], 0x98);
+	rec = next(&r);
+	assert_string_equal(rec->field[0], "А");
+	close_reader(&r);
 }
 
 static void csv_reports_unclosed_quote_with_its_row(void **state)
