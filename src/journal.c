@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,6 @@ struct slot {
 	char key[KL_JOURNAL_KEY];
 	bool used;
 	struct kl_journal_entry e;
-	unsigned long seen; /* for row_key: identical rows so far */
 	bool released;      /* Kommo surely did not create it: as if never sent */
 };
 
@@ -28,13 +28,65 @@ struct table {
 	size_t cap, n;
 };
 
+/* Rows seen per content, 16 bytes a slot: every row of the input has one. */
+struct count_slot {
+	uint64_t h; /* 64 bits of the content's MD5; 0: empty */
+	uint64_t n;
+};
+
+struct counts {
+	struct count_slot *s;
+	size_t cap, n;
+};
+
 struct kl_journal {
 	int fd;
 	char *path;
 	struct table entries; /* what earlier runs recorded */
-	struct table counts;  /* content digest -> rows seen with it */
+	struct counts counts; /* content -> identical rows seen so far */
 	struct kl_buf out;    /* lines waiting to be written */
 };
+
+/* Returns the number of identical rows seen before, and counts this one. */
+static int count_row(struct counts *c, uint64_t h, uint64_t *before)
+{
+	h |= 1; /* never 0, the empty mark */
+	if ((c->n + 1) * 2 > c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4096;
+		struct count_slot *s = calloc(cap, sizeof *s);
+		if (!s)
+			return -1;
+		for (size_t i = 0; i < c->cap; i++) {
+			if (!c->s[i].h)
+				continue;
+			size_t j = c->s[i].h & (cap - 1);
+			while (s[j].h)
+				j = (j + 1) & (cap - 1);
+			s[j] = c->s[i];
+		}
+		free(c->s);
+		c->s = s;
+		c->cap = cap;
+	}
+	size_t i = h & (c->cap - 1);
+	while (c->s[i].h && c->s[i].h != h)
+		i = (i + 1) & (c->cap - 1);
+	if (!c->s[i].h) {
+		c->s[i].h = h;
+		c->n++;
+	}
+	*before = c->s[i].n++;
+	return 0;
+}
+
+/* The first 64 bits of a hex digest. */
+static uint64_t hash64(const char *hex)
+{
+	uint64_t h = 0;
+	for (int i = 0; i < 16; i++)
+		h = h * 16 + (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
+	return h;
+}
 
 static size_t hash(const char *key)
 {
@@ -151,6 +203,12 @@ static int read_all(struct kl_journal *j, struct kl_err *err)
 	}
 	if (text.len == 0)
 		goto out;
+	if (text.len < sizeof MAGIC - 1 && memcmp(text.data, MAGIC, text.len) == 0) {
+		/* the very first write was cut short: nothing was recorded yet */
+		if (ftruncate(j->fd, 0) != 0)
+			rc = kl_err_set(err, KL_EIO, "--state %s: cannot repair: %s", j->path, strerror(errno));
+		goto out;
+	}
 	if (text.len < sizeof MAGIC - 1 || memcmp(text.data, MAGIC, sizeof MAGIC - 1) != 0) {
 		rc = kl_err_set(err, KL_EDATA, "--state %s: not a kommo-lead state file; give a new file name or the one an earlier import made",
 				j->path);
@@ -223,7 +281,7 @@ void kl_journal_close(struct kl_journal *j)
 	if (j->fd >= 0)
 		close(j->fd); /* releases the lock */
 	table_free(&j->entries);
-	table_free(&j->counts);
+	free(j->counts.s);
 	kl_buf_free(&j->out);
 	free(j->path);
 	free(j);
@@ -243,14 +301,13 @@ int kl_journal_row_key(struct kl_journal *j, const char *const *fields, const si
 		kl_buf_free(&b);
 		return fail ? kl_err_oom(err) : kl_err_set(err, KL_ESOFTWARE, "MD5 from libcrypto failed");
 	}
-	struct slot *s = insert(&j->counts, content);
-	if (!s) {
+	uint64_t nth;
+	if (count_row(&j->counts, hash64(content), &nth)) {
 		kl_buf_free(&b);
 		return kl_err_oom(err);
 	}
-	unsigned long nth = s->seen++;
 	b.len = 0;
-	fail = kl_buf_appendf(&b, "%s#%lu", content, nth);
+	fail = kl_buf_appendf(&b, "%s#%llu", content, (unsigned long long)nth);
 	if (fail || kl_digest_md5_hex(b.data, b.len, key)) {
 		kl_buf_free(&b);
 		return kl_err_oom(err);
@@ -296,8 +353,13 @@ int kl_journal_sync(struct kl_journal *j, struct kl_err *err)
 		ssize_t w = write(j->fd, j->out.data + off, j->out.len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0)
-			return kl_err_set(err, KL_EIO, "--state %s: cannot write: %s", j->path, strerror(errno));
+		if (w < 0) {
+			/* keep only what is not on disk yet, so a later sync does not repeat it */
+			int e = errno;
+			memmove(j->out.data, j->out.data + off, j->out.len - off);
+			j->out.len -= off;
+			return kl_err_set(err, KL_EIO, "--state %s: cannot write: %s", j->path, strerror(e));
+		}
 		off += (size_t)w;
 	}
 	j->out.len = 0;

@@ -121,6 +121,25 @@ static void a_torn_last_line_is_ignored_and_cut(void **state)
 	kl_journal_close(j);
 }
 
+static void a_header_cut_short_by_a_crash_is_an_empty_journal(void **state)
+{
+	(void)state;
+	struct kl_journal *j;
+	struct kl_err err = {0};
+	FILE *f = fopen(path, "w");
+	fputs("kommo-lead-st", f);
+	fclose(f);
+	assert_int_equal(kl_journal_open(&j, path, &err), KL_OK);
+	char k[KL_JOURNAL_KEY];
+	key_of(j, "A", "1", k);
+	const char *keys[] = {k}, *uids[] = {"u"};
+	assert_int_equal(kl_journal_sending(j, keys, uids, 1, &err), KL_OK);
+	kl_journal_close(j);
+	assert_int_equal(kl_journal_open(&j, path, &err), KL_OK);
+	assert_non_null(kl_journal_find(j, k));
+	kl_journal_close(j);
+}
+
 static void a_second_opener_is_refused_while_the_first_holds_it(void **state)
 {
 	(void)state;
@@ -152,6 +171,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(what_was_recorded_is_found_after_reopening, setup, teardown),
 		cmocka_unit_test_setup_teardown(identical_rows_get_different_keys_in_the_same_order_every_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_torn_last_line_is_ignored_and_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_header_cut_short_by_a_crash_is_an_empty_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_second_opener_is_refused_while_the_first_holds_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_file_that_is_not_a_journal_is_refused, setup, teardown),
 	};
