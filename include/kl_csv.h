@@ -47,6 +47,10 @@ void kl_csv_free(struct kl_csv *r); /* accepts NULL */
  * that is not CSV, KL_EIO for a read error). */
 int kl_csv_next(struct kl_csv *r, const struct kl_csv_record **rec, struct kl_err *err);
 
+/* Like kl_csv_next, but only records already read: 1 or 0, never reads more.
+ * For an interrupted run, to account for every row taken from a pipe. */
+int kl_csv_next_buffered(struct kl_csv *r, const struct kl_csv_record **rec);
+
 /* Reads ahead so that the delimiter is guessed (before any record is taken). */
 int kl_csv_peek(struct kl_csv *r, struct kl_err *err);
 

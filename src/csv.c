@@ -408,6 +408,18 @@ int kl_csv_writer_close(struct kl_csv_writer *w)
 	return rc;
 }
 
+int kl_csv_next_buffered(struct kl_csv *r, const struct kl_csv_record **rec)
+{
+	if (r->head > 0)
+		record_free(&r->pending[r->head - 1]);
+	if (r->head == r->npending) {
+		r->head = r->npending = 0;
+		return 0;
+	}
+	*rec = &r->pending[r->head++].pub;
+	return 1;
+}
+
 int kl_csv_peek(struct kl_csv *r, struct kl_err *err)
 {
 	if (!r->first_chunk || r->eof)

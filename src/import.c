@@ -944,6 +944,23 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 		}
 	}
 	at_end = got == 0;
+	if (interrupted && !r.stop) {
+		/* rows already taken from the input (a pipe cannot give them again) are
+		 * reported, not dropped */
+		while (kl_csv_next_buffered(r.csv, &rec) == 1) {
+			if (r.nrows == r.cap && (rc = flush(&r)))
+				goto out;
+			struct row *w = &r.rows[r.nrows++];
+			r.read++;
+			r.last_row = rec->row;
+			if ((rc = fill_row(&r, w, rec))) {
+				row_set_error(w, ROW_FAILED, "out of memory");
+				goto out;
+			}
+			if (w->status == ROW_PENDING)
+				row_set_error(w, ROW_FAILED, "not sent: the import was interrupted");
+		}
+	}
 	if (!r.stop && !interrupted && got != 0) {
 		/* the input broke off: what was read is sent, then the reason is told */
 		rc = got;
@@ -953,7 +970,7 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	if ((rc = flush(&r)))
 		goto out;
 	if (interrupted) {
-		rc = kl_err_set(&err, KL_ETEMPFAIL, "interrupted: the rows above are done; run the import again to do the rest");
+		rc = kl_err_set(&err, KL_ETEMPFAIL, "interrupted: every row read is reported above");
 		goto out;
 	}
 	rc = r.stop ? r.stop : r.failed ? KL_ETEMPFAIL : r.rejected ? KL_EDATA : KL_OK;
@@ -963,7 +980,7 @@ out:
 	if (r.progress && r.read)
 		show_progress(&r, true);
 	if (r.csv && r.read && !at_end && (r.stop || interrupted || rc))
-		kl_io_say(io, "the input after row %ld was not read: run the import again%s", r.last_row,
+		kl_io_say(io, "reading stopped after row %ld: run the import again%s", r.last_row,
 			  o->state ? " with the same --state to do the rest" : " on the rows after it");
 	if (rc && err.msg[0])
 		kl_io_say(io, "%s", err.msg);

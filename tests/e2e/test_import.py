@@ -257,7 +257,7 @@ class ImportTest(SandboxTest):
         self.assertEqual(r.out.count("\n"), 1)
         self.assertIn("row=2 failed: ", r.out)
         self.assertIn("stopping the import after 2 retries", r.err)
-        self.assertIn("the input after row 2 was not read", r.err)
+        self.assertIn("reading stopped after row 2", r.err)
 
     def test_403_stops_the_whole_run_at_once(self):
         self.fault("403html")
@@ -379,7 +379,7 @@ class ImportTest(SandboxTest):
         self.assertEqual(r.code, 65, r)
         self.assertRegex(r.out, r"^row=2 lead_id=\d+")  # the rows before the bad one are not lost
         self.assertIn("a closing quote (\") is missing", r.err)
-        self.assertIn("the input after row 2 was not read", r.err)
+        self.assertIn("reading stopped after row 2", r.err)
 
 
 
@@ -501,6 +501,23 @@ class StateTest(SandboxTest):
         second = self.run_import("--batch-size", "1")
         self.assertEqual(second.code, 0, second)
         self.assertEqual(sorted(self.leads_per_uid().values()), [1] * 6)
+
+    def test_sigint_reports_rows_already_taken_from_a_pipe(self):
+        p = subprocess.Popen([os.environ["KL_BIN"], "import", "--no-config", "--token-file", TOKEN_FILE, "-"],
+                             env={"PATH": os.environ["PATH"], "HOME": self.home, "KOMMO_BASE_URL": URL},
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdin.write("name,phone\nAnna,+79990000111\nBoris,+79990000112\n".encode())
+        p.stdin.flush()
+        time.sleep(0.5)
+        p.send_signal(2)
+        p.stdin.close()
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 75, err)
+        self.assertEqual(out.decode().splitlines(),
+                         ["row=2 failed: not sent: the import was interrupted",
+                          "row=3 failed: not sent: the import was interrupted"])
+        self.assertIn(b"2 rows read: 0 created, 0 rejected, 2 failed", err)
+        self.assert_nothing_sent()
 
     def test_kill_9_mid_import_then_rerun_creates_every_row_once(self):
         self.write_csv(2000, prefix="+7994")
