@@ -511,6 +511,7 @@ class StateTest(SandboxTest):
         time.sleep(0.5)
         p.send_signal(2)
         p.stdin.close()
+        p.stdin = None  # closed: communicate() must not flush it
         out, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 75, err)
         self.assertEqual(out.decode().splitlines(),
