@@ -8,6 +8,7 @@
 #ifndef KL_PAYLOAD_H
 #define KL_PAYLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kl_config.h"
@@ -27,6 +28,10 @@ void kl_payload_free(struct kl_payload *p); /* accepts NULL */
 int kl_payload_add(struct kl_payload *p, const struct kl_lead *lead, const struct kl_account *acct,
 		   const char *request_id, long long now, kl_label_fn label, void *label_ctx,
 		   struct kl_err *err);
+
+/* True when a value for a goes into a custom field that has no field code and
+ * whose id acct does not configure: such a value cannot be sent. */
+bool kl_payload_needs_id(const struct kl_account *acct, enum kl_attr a);
 
 size_t kl_payload_count(const struct kl_payload *p);
 

@@ -244,6 +244,22 @@ reject:
 	return KL_OK;
 }
 
+/* Takes a record into the batch. A row that cannot be prepared is failed
+ * with its reason, and the status says why the run must stop. */
+static int take_row(struct run *r, const struct kl_csv_record *rec, struct kl_err *err)
+{
+	struct row *w = &r->rows[r->nrows++];
+	r->read++;
+	r->last_row = rec->row;
+	int rc = fill_row(r, w, rec);
+	if (rc == KL_OK)
+		return KL_OK;
+	row_set_error(w, ROW_FAILED, rc == KL_EOSERR ? "out of memory" : "internal error");
+	if (rc == KL_EOSERR)
+		return kl_err_oom(err);
+	return kl_err_set(err, rc, "row %ld could not be prepared; stopping", rec->row);
+}
+
 /* --- output ------------------------------------------------------------------- */
 
 /* The row as read, its source_uid when the input has no such column, and why. */
@@ -752,7 +768,7 @@ static int check_field_ids(struct run *r, struct kl_err *err)
 {
 	for (int a = 0; a < KL_ATTR_COUNT; a++) {
 		const struct kl_attr_info *ai = kl_attr_info(a);
-		if (ai->entity == KL_ENTITY_NONE || ai->code || r->acct.id[ai->cfg_key])
+		if (!kl_payload_needs_id(&r->acct, a))
 			continue;
 		const char *col = NULL;
 		for (size_t i = 0; i < r->cols.n && !col; i++)
@@ -924,18 +940,9 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	int got = 1;
 	const struct kl_csv_record *rec;
 	while (!r.stop && !interrupted && (got = kl_csv_next(r.csv, &rec, &err)) == 1) {
-		struct row *w = &r.rows[r.nrows++];
-		r.read++;
-		r.last_row = rec->row;
-		if ((rc = fill_row(&r, w, rec))) {
-			row_set_error(w, ROW_FAILED, rc == KL_EOSERR ? "out of memory" : "internal error");
-			if (rc == KL_EOSERR)
-				kl_err_oom(&err);
-			else
-				kl_err_set(&err, rc, "row %ld could not be prepared; stopping", rec->row);
+		if ((rc = take_row(&r, rec, &err)))
 			goto out;
-		}
-		if (w->status == ROW_PENDING)
+		if (r.rows[r.nrows - 1].status == ROW_PENDING)
 			r.nvalid++;
 		if (r.nvalid == o->batch_size || r.nrows == r.cap) {
 			if ((rc = flush(&r)))
@@ -950,13 +957,9 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 		while (kl_csv_next_buffered(r.csv, &rec) == 1) {
 			if (r.nrows == r.cap && (rc = flush(&r)))
 				goto out;
-			struct row *w = &r.rows[r.nrows++];
-			r.read++;
-			r.last_row = rec->row;
-			if ((rc = fill_row(&r, w, rec))) {
-				row_set_error(w, ROW_FAILED, "out of memory");
+			if ((rc = take_row(&r, rec, &err)))
 				goto out;
-			}
+			struct row *w = &r.rows[r.nrows - 1];
 			if (w->status == ROW_PENDING)
 				row_set_error(w, ROW_FAILED, "not sent: the import was interrupted");
 		}

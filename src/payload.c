@@ -47,6 +47,12 @@ void kl_payload_free(struct kl_payload *p)
 	free(p);
 }
 
+bool kl_payload_needs_id(const struct kl_account *acct, enum kl_attr a)
+{
+	const struct kl_attr_info *ai = kl_attr_info(a);
+	return ai->entity != KL_ENTITY_NONE && !ai->code && !acct->id[ai->cfg_key];
+}
+
 size_t kl_payload_count(const struct kl_payload *p)
 {
 	return (size_t)cJSON_GetArraySize(p->array);
@@ -183,7 +189,7 @@ static int add_custom_fields(struct build *b, cJSON *entity, enum kl_entity whic
 		unsigned long long id = b->acct->id[ai->cfg_key];
 		char l[256];
 		label_of(b, a, l, sizeof l);
-		if (!id && !ai->code) {
+		if (kl_payload_needs_id(b->acct, a)) {
 			cJSON_Delete(list);
 			return kl_err_set(b->err, KL_ECONFIG,
 					  "%s needs the id of its Kommo field: set %s in the config file or the environment (kommo-lead.1 tells where to find it)",
