@@ -16,11 +16,43 @@
 #include "kl_err.h"
 #include "kl_lead.h"
 
-enum kl_cmd { KL_CMD_SUBMIT, KL_CMD_IMPORT, KL_CMD_HELP, KL_CMD_VERSION };
+enum kl_cmd {
+	KL_CMD_SUBMIT,
+	KL_CMD_IMPORT,
+	KL_CMD_CHECK,
+	KL_CMD_FIELDS,
+	KL_CMD_LEADS,           /* "leads" without a subcommand: only with --help */
+	KL_CMD_LEADS_SEARCH,
+	KL_CMD_LEADS_CREATE,
+	KL_CMD_LEADS_UPDATE,
+	KL_CMD_CONTACTS,        /* "contacts" without a subcommand: only with --help */
+	KL_CMD_CONTACTS_SEARCH,
+	KL_CMD_CONTACTS_CREATE,
+	KL_CMD_HELP,
+	KL_CMD_VERSION
+};
+
+/* "leads create" for KL_CMD_LEADS_CREATE. */
+const char *kl_cli_command_name(enum kl_cmd c);
+
+/* What leads, contacts, check and fields were given. */
+struct kl_entity_opts {
+	char *name, *first_name, *last_name, *phone, *email; /* as given */
+	bool has_price;
+	unsigned long long price;
+	unsigned long long status, responsible, created_by; /* 0: not given */
+	unsigned long long id;  /* leads update ID */
+	struct kl_lead fields;  /* --field: only .custom is used */
+	char *query;            /* search QUERY (its words joined by spaces) */
+	unsigned long limit;    /* search --limit; 0: the default */
+	bool env;               /* fields --env */
+};
 
 struct kl_opts {
 	enum kl_cmd cmd;     /* what to do: a command, or help or version */
-	enum kl_cmd command; /* the command named (submit or import) */
+	enum kl_cmd command; /* the command named */
+	struct kl_entity_opts ent;
+	bool skip_existing;  /* submit, import: --skip-existing */
 	struct kl_lead lead; /* submit: the lead; import: defaults for every row */
 	struct kl_config flags; /* --pipeline, --source-name, --form-* */
 	char *config_path;      /* --config */
@@ -48,7 +80,7 @@ struct kl_opts {
 int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err);
 void kl_opts_free(struct kl_opts *o); /* accepts NULL */
 
-/* The text of --help. */
-const char *kl_cli_help(void);
+/* The text of --help for a command (KL_CMD_SUBMIT: the main help). */
+const char *kl_cli_help(enum kl_cmd c);
 
 #endif

@@ -10,6 +10,8 @@
 #ifndef KL_RATE_H
 #define KL_RATE_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kl_err.h"
@@ -37,5 +39,18 @@ void kl_rate_started(struct kl_rate *r, double now);
 
 /* A monotonic clock in seconds. */
 double kl_rate_now(void);
+
+/* The longest wait before a retry: longer means Kommo is not coming back
+ * soon, and a cron job should not sleep for hours. */
+#define KL_RATE_MAX_WAIT 120.0
+
+/* Seconds to wait before retry number attempt (0 first): Retry-After when
+ * Kommo gave one (at most KL_RATE_MAX_WAIT), else exponential backoff with
+ * jitter from seed, at least 1 s after a 429 (Kommo counts per second). */
+double kl_rate_backoff(unsigned *seed, int attempt, long retry_after, bool rate_limited);
+
+/* Sleeps up to secs in slices of 0.1 s, returning early once *stop is set
+ * (by a signal handler); stop may be NULL. */
+void kl_rate_sleep(double secs, const volatile sig_atomic_t *stop);
 
 #endif

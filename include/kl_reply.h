@@ -54,4 +54,20 @@ int kl_reply_parse_problem(long status, const char *content_type, const char *bo
 			   long retry_after_header, struct kl_problem *out, struct kl_err *err);
 void kl_problem_free(struct kl_problem *p);
 
+/* --- reading any JSON reply ------------------------------------------------ */
+
+struct cJSON;
+
+/* Parses a reply body; NULL when it is empty, not JSON, or nested deeper
+ * than any reply of Kommo's (a cap that keeps the parser's stack small). */
+struct cJSON *kl_reply_json(const char *body, size_t len);
+
+/* A positive integer id from a JSON number or a string of digits; 0 when v
+ * is neither (missing, null, a fraction, too large for a double's integers). */
+long long kl_reply_id(const struct cJSON *v);
+
+/* v's text fit for a terminal (kl_str_printable) when v is a string; a number
+ * as digits; NULL otherwise. */
+char *kl_reply_text(const struct cJSON *v);
+
 #endif

@@ -14,7 +14,7 @@
 #include "kl_str.h"
 
 /* "lead_id=1 contact_id=2\n", or with json the one-line object
- * {"lead_id":1,"contact_id":2,"uid":"...","source_uid":"..."}. */
+ * {"status":"created","lead_id":1,"contact_id":2,"uid":"...","source_uid":"..."}. */
 int kl_report_created(const struct kl_created *c, const char *source_uid, bool json,
 		      struct kl_buf *out);
 
@@ -23,6 +23,15 @@ int kl_report_created(const struct kl_created *c, const char *source_uid, bool j
  * Returns the exit status for that reply. */
 int kl_report_problem(const struct kl_problem *p, const struct kl_payload *payload,
 		      const char *url, struct kl_buf *out);
+
+/* Names what in the user's input a validation error's path came from, as a
+ * new string, or NULL (see kl_payload_origin). */
+typedef char *(*kl_origin_fn)(const void *ctx, const char *request_id, const char *path);
+
+/* kl_report_problem for any request: what names the thing sent ("the lead",
+ * "the contact") and origin, which may be NULL, names the paths. */
+int kl_report_problem_in(const struct kl_problem *p, const char *what, kl_origin_fn origin,
+			 const void *origin_ctx, const char *url, struct kl_buf *out);
 
 /* Appends s as a JSON string literal; 0, or -1 when memory ran out. */
 int kl_report_json_string(struct kl_buf *out, const char *s);

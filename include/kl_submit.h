@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "kl_api.h"
 #include "kl_cli.h"
 #include "kl_config.h"
 
@@ -31,6 +32,12 @@ void kl_io_log(void *io, const char *line);
 /* Writes results to io->out and flushes; KL_EIO when that fails. */
 int kl_io_write(const struct kl_io *io, const char *text, size_t len, struct kl_err *err);
 
+/* Prints text of one or more lines ('\n'), each as a message. */
+void kl_io_say_lines(const struct kl_io *io, const char *text);
+
+/* Prints v as one line of compact JSON on io->out. */
+int kl_io_json(const struct kl_io *io, const struct cJSON *v, struct kl_err *err);
+
 /* Unix time in milliseconds. */
 long long kl_now_ms(void);
 
@@ -38,5 +45,15 @@ long long kl_now_ms(void);
  * --no-config), then the environment, then --token-file, then the flags. */
 int kl_submit_load_config(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,
 			  struct kl_err *err);
+
+/* For the commands that talk to Kommo beyond submit: loads and resolves the
+ * configuration (an address and a token required) and opens a client on it,
+ * at most 7 requests a second, GETs retried twice. */
+int kl_submit_connect(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,
+		      struct kl_account *acct, struct kl_api *api, struct kl_err *err);
+
+/* The client alone, on a configuration already resolved. */
+int kl_submit_open_api(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
+		       const struct kl_account *acct, struct kl_api *api, struct kl_err *err);
 
 #endif

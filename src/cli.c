@@ -13,16 +13,20 @@ enum opt_id {
 	O_BATCH_SIZE,
 	O_COLUMNS,
 	O_CONFIG,
+	O_CREATED_BY,
 	O_DELIMITER,
 	O_DRY_RUN,
 	O_ENCODING,
+	O_ENV,
 	O_FIELD,
+	O_FIRST_NAME,
 	O_FORM_ID,
 	O_FORM_NAME,
 	O_FORM_PAGE,
 	O_HELP,
 	O_IGNORE_UNKNOWN,
 	O_JSON,
+	O_LIMIT,
 	O_MAP,
 	O_MAX_RETRIES,
 	O_NO_CONFIG,
@@ -31,8 +35,11 @@ enum opt_id {
 	O_PROGRESS,
 	O_RATE,
 	O_REJECTS,
+	O_RESPONSIBLE,
+	O_SKIP_EXISTING,
 	O_SOURCE_NAME,
 	O_STATE,
+	O_STATUS,
 	O_TIMEOUT,
 	O_TOKEN_FILE,
 	O_VERBOSE,
@@ -40,7 +47,20 @@ enum opt_id {
 };
 
 /* Which commands take an option. */
-enum { S = 1 << KL_CMD_SUBMIT, I = 1 << KL_CMD_IMPORT, A = S | I };
+enum {
+	S = 1 << KL_CMD_SUBMIT,
+	I = 1 << KL_CMD_IMPORT,
+	K = 1 << KL_CMD_CHECK,
+	F = 1 << KL_CMD_FIELDS,
+	LS = 1 << KL_CMD_LEADS_SEARCH,
+	LC = 1 << KL_CMD_LEADS_CREATE,
+	LU = 1 << KL_CMD_LEADS_UPDATE,
+	CS = 1 << KL_CMD_CONTACTS_SEARCH,
+	CC = 1 << KL_CMD_CONTACTS_CREATE,
+	A = S | I,             /* a lead for Incoming leads */
+	ENT = LC | LU | CC,    /* an entity made or changed directly */
+	ANY = 0
+};
 
 struct opt {
 	const char *name; /* without "--" */
@@ -48,58 +68,65 @@ struct opt {
 	bool has_arg;
 	enum opt_id id;
 	int attr;      /* for O_ATTR */
-	unsigned cmds; /* 0 means every command */
+	unsigned cmds; /* ANY (0) means every command */
 };
 
 /* Sorted by name; aliases are rows of their own. */
 static const struct opt opts[] = {
 	{"batch-size", 0, true, O_BATCH_SIZE, 0, I},
-	{"career", 0, true, O_ATTR, KL_ATTR_CAREER, 0},
+	{"career", 0, true, O_ATTR, KL_ATTR_CAREER, A},
 	{"columns", 0, true, O_COLUMNS, 0, I},
-	{"config", 0, true, O_CONFIG, 0, 0},
+	{"config", 0, true, O_CONFIG, 0, ANY},
+	{"created-by", 0, true, O_CREATED_BY, 0, CC},
 	{"delimiter", 0, true, O_DELIMITER, 0, I},
-	{"dry-run", 0, false, O_DRY_RUN, 0, 0},
-	{"education", 0, true, O_ATTR, KL_ATTR_EDUCATION, 0},
-	{"email", 0, true, O_ATTR, KL_ATTR_EMAIL, 0},
+	{"dry-run", 0, false, O_DRY_RUN, 0, A | ENT},
+	{"education", 0, true, O_ATTR, KL_ATTR_EDUCATION, A},
+	{"email", 0, true, O_ATTR, KL_ATTR_EMAIL, A | CC},
 	{"encoding", 0, true, O_ENCODING, 0, I},
-	{"field", 0, true, O_FIELD, 0, 0},
-	{"form-id", 0, true, O_FORM_ID, 0, 0},
-	{"form-name", 0, true, O_FORM_NAME, 0, 0},
-	{"form-page", 0, true, O_FORM_PAGE, 0, 0},
-	{"help", 'h', false, O_HELP, 0, 0},
+	{"env", 0, false, O_ENV, 0, F},
+	{"field", 0, true, O_FIELD, 0, A | LC | LU},
+	{"first-name", 0, true, O_FIRST_NAME, 0, CC},
+	{"form-id", 0, true, O_FORM_ID, 0, A},
+	{"form-name", 0, true, O_FORM_NAME, 0, A},
+	{"form-page", 0, true, O_FORM_PAGE, 0, A},
+	{"help", 'h', false, O_HELP, 0, ANY},
 	{"ignore-unknown-columns", 0, false, O_IGNORE_UNKNOWN, 0, I},
-	{"income", 0, true, O_ATTR, KL_ATTR_INCOME, 0},
-	{"json", 0, false, O_JSON, 0, 0},
-	{"last-name", 0, true, O_ATTR, KL_ATTR_LAST_NAME, 0},
-	{"lead-name", 0, true, O_ATTR, KL_ATTR_LEAD_NAME, 0},
+	{"income", 0, true, O_ATTR, KL_ATTR_INCOME, A},
+	{"json", 0, false, O_JSON, 0, ANY},
+	{"last-name", 0, true, O_ATTR, KL_ATTR_LAST_NAME, A | CC},
+	{"lead-name", 0, true, O_ATTR, KL_ATTR_LEAD_NAME, A},
+	{"limit", 0, true, O_LIMIT, 0, LS | CS},
 	{"map", 0, true, O_MAP, 0, I},
 	{"max-retries", 0, true, O_MAX_RETRIES, 0, I},
-	{"name", 0, true, O_ATTR, KL_ATTR_NAME, 0},
-	{"no-config", 0, false, O_NO_CONFIG, 0, 0},
+	{"name", 0, true, O_ATTR, KL_ATTR_NAME, A | ENT},
+	{"no-config", 0, false, O_NO_CONFIG, 0, ANY},
 	{"no-progress", 0, false, O_NO_PROGRESS, 0, I},
-	{"phone", 0, true, O_ATTR, KL_ATTR_PHONE, 0},
-	{"pipeline", 0, true, O_PIPELINE, 0, 0},
-	{"price", 0, true, O_ATTR, KL_ATTR_PRICE, 0},
+	{"phone", 0, true, O_ATTR, KL_ATTR_PHONE, A | CC},
+	{"pipeline", 0, true, O_PIPELINE, 0, A | K | LC | LU},
+	{"price", 0, true, O_ATTR, KL_ATTR_PRICE, A | LC | LU},
 	{"progress", 0, false, O_PROGRESS, 0, I},
 	{"rate", 0, true, O_RATE, 0, I},
-	{"referer", 0, true, O_ATTR, KL_ATTR_REFERER, 0},
+	{"referer", 0, true, O_ATTR, KL_ATTR_REFERER, A},
 	{"rejects", 0, true, O_REJECTS, 0, I},
-	{"source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE, 0},
-	{"source-name", 0, true, O_SOURCE_NAME, 0, 0},
+	{"responsible", 0, true, O_RESPONSIBLE, 0, ENT},
+	{"skip-existing", 0, false, O_SKIP_EXISTING, 0, A},
+	{"source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE, A},
+	{"source-name", 0, true, O_SOURCE_NAME, 0, A},
 	{"source-uid", 0, true, O_ATTR, KL_ATTR_SOURCE_UID, S},
 	{"state", 0, true, O_STATE, 0, I},
-	{"surname", 0, true, O_ATTR, KL_ATTR_LAST_NAME, 0},
-	{"telegram", 0, true, O_ATTR, KL_ATTR_TELEGRAM, 0},
-	{"timeout", 0, true, O_TIMEOUT, 0, 0},
-	{"token-file", 0, true, O_TOKEN_FILE, 0, 0},
-	{"utm-campaign", 0, true, O_ATTR, KL_ATTR_UTM_CAMPAIGN, 0},
-	{"utm-content", 0, true, O_ATTR, KL_ATTR_UTM_CONTENT, 0},
-	{"utm-medium", 0, true, O_ATTR, KL_ATTR_UTM_MEDIUM, 0},
-	{"utm-referrer", 0, true, O_ATTR, KL_ATTR_UTM_REFERRER, 0},
-	{"utm-source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE, 0},
-	{"utm-term", 0, true, O_ATTR, KL_ATTR_UTM_TERM, 0},
-	{"verbose", 'v', false, O_VERBOSE, 0, 0},
-	{"version", 'V', false, O_VERSION, 0, 0},
+	{"status", 0, true, O_STATUS, 0, LC | LU},
+	{"surname", 0, true, O_ATTR, KL_ATTR_LAST_NAME, A | CC},
+	{"telegram", 0, true, O_ATTR, KL_ATTR_TELEGRAM, A},
+	{"timeout", 0, true, O_TIMEOUT, 0, ANY},
+	{"token-file", 0, true, O_TOKEN_FILE, 0, ANY},
+	{"utm-campaign", 0, true, O_ATTR, KL_ATTR_UTM_CAMPAIGN, A},
+	{"utm-content", 0, true, O_ATTR, KL_ATTR_UTM_CONTENT, A},
+	{"utm-medium", 0, true, O_ATTR, KL_ATTR_UTM_MEDIUM, A},
+	{"utm-referrer", 0, true, O_ATTR, KL_ATTR_UTM_REFERRER, A},
+	{"utm-source", 0, true, O_ATTR, KL_ATTR_UTM_SOURCE, A},
+	{"utm-term", 0, true, O_ATTR, KL_ATTR_UTM_TERM, A},
+	{"verbose", 'v', false, O_VERBOSE, 0, ANY},
+	{"version", 'V', false, O_VERSION, 0, ANY},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -107,8 +134,19 @@ static const struct opt opts[] = {
 static const char help_text[] =
 	"Usage: kommo-lead [submit] [OPTIONS]\n"
 	"       kommo-lead import [OPTIONS] [FILE]\n"
+	"       kommo-lead check | fields | leads ... | contacts ... [OPTIONS]\n"
 	"Submit one lead, or one lead per CSV row, to Kommo's Incoming leads\n"
 	"(POST /api/v4/leads/unsorted/forms) and print the lead and contact ids.\n"
+	"\n"
+	"Commands (kommo-lead COMMAND --help for each):\n"
+	"  submit                      one lead from options (the default command)\n"
+	"  import                      one lead per CSV row\n"
+	"  check                       is the token good, and do the configured pipeline\n"
+	"                              and field ids exist in the account?\n"
+	"  fields                      the account's custom fields and pipelines (--env:\n"
+	"                              as config lines)\n"
+	"  leads search|create|update  look up, create or change leads directly\n"
+	"  contacts search|create      look up or create contacts directly\n"
 	"\n"
 	"Lead:\n"
 	"      --name NAME             first name (required)\n"
@@ -189,6 +227,9 @@ static const char help_text[] =
 	"      --dry-run               print the exact JSON that would be sent; send nothing\n"
 	"      --json                  print the result as one JSON object (import: one per\n"
 	"                              row)\n"
+	"      --skip-existing         first search Kommo's contacts for the phone, then\n"
+	"                              the email; if one matches, send nothing and print\n"
+	"                              skipped contact_id=<id> (import: per row)\n"
 	"  -v, --verbose               log the request, status and timing to stderr\n"
 	"                              (the token is never shown)\n"
 	"      --timeout SECONDS       give up on Kommo after SECONDS (default 30)\n"
@@ -198,8 +239,9 @@ static const char help_text[] =
 	"Output: lead_id=<id> contact_id=<id> on stdout. Import: one line per row, in\n"
 	"input order: row=<n> lead_id=<id> contact_id=<id>, row=<n> rejected: <reason>,\n"
 	"row=<n> failed: <reason> or row=<n> skipped lead_id=<id> contact_id=<id>\n"
-	"(--json: one object per row); a summary on stderr.\n"
-	"Exit status: 0 created (import: every row created or skipped); 64 usage;\n"
+	"(done in an earlier run with --state) or row=<n> skipped contact_id=<id>\n"
+	"(--skip-existing) (--json: one object per row); a summary on stderr.\n"
+	"Exit status: 0 created or skipped (import: every row created or skipped); 64 usage;\n"
 	"65 invalid lead data or refused by Kommo (import: some rows rejected);\n"
 	"66 the file to import cannot be opened;\n"
 	"69 Kommo unreachable or 5xx; 70 internal error; 71 out of memory; 74 cannot write\n"
@@ -215,9 +257,179 @@ static const char help_text[] =
 	"\n"
 	"See kommo-lead(1) for the configuration keys and where the field ids come from.\n";
 
-const char *kl_cli_help(void)
+#define COMMON_OPTIONS \
+	"Common options:\n" \
+	"      --json                  print the result as JSON on stdout\n" \
+	"      --config FILE, --no-config, --token-file FILE\n" \
+	"                              the configuration, as for submit (kommo-lead --help)\n" \
+	"      --timeout SECONDS       give up on a request after SECONDS (default 30)\n" \
+	"  -v, --verbose               log each request, status and timing to stderr\n" \
+	"  -h, --help                  print this help and exit\n"
+
+#define EXIT_STATUS(extra) \
+	"Exit status: 0 done; 64 usage; " extra "69 Kommo unreachable or 5xx;\n" \
+	"70 internal error; 71 out of memory; 74 cannot write output; 75 try again later\n" \
+	"(429, timeout); 76 Kommo's reply unreadable; 77 401/402/403 (token, payment,\n" \
+	"blocked); 78 configuration error.\n"
+
+static const char check_help[] =
+	"Usage: kommo-lead check [OPTIONS]\n"
+	"Check the configuration against the Kommo account: the token (GET\n"
+	"/api/v4/account), whether Incoming leads are on, and whether the configured\n"
+	"pipeline and every configured field id exist in the account, on the right\n"
+	"entity, with a type kommo-lead can fill. One line per check: ok, unset (the\n"
+	"option that needs it cannot be used) or PROBLEM, with what is wrong. Each\n"
+	"problem is also named on stderr, with where the value came from.\n"
+	"\n"
+	"Options:\n"
+	"      --pipeline ID           check this pipeline instead of KOMMO_PIPELINE_ID\n"
+	COMMON_OPTIONS
+	"\n"
+	EXIT_STATUS("")
+	"Exit 0 only when every check is ok or unset; 78 when a configured id or\n"
+	"setting is wrong.\n"
+	"\n"
+	"Examples:\n"
+	"  kommo-lead check\n"
+	"  kommo-lead check --json | jq '.checks[] | select(.result == \"problem\")'\n"
+	"  kommo-lead check && kommo-lead import --state leads.state leads.csv\n";
+
+static const char fields_help[] =
+	"Usage: kommo-lead fields [--env] [OPTIONS]\n"
+	"List the account's lead and contact custom fields (id, code, type, name, and\n"
+	"the values of select fields) and its pipelines with their statuses, reading\n"
+	"every page.\n"
+	"\n"
+	"Options:\n"
+	"      --env                   print config lines (KOMMO_PIPELINE_ID=...,\n"
+	"                              KOMMO_PHONE_FIELD_ID=...) for the fields kommo-lead\n"
+	"                              fills, matched by field code and by name (Phone,\n"
+	"                              Телефон, Email, Telegram, ...), ready to paste into\n"
+	"                              the config file; a comment for each it could not\n"
+	"                              match\n"
+	COMMON_OPTIONS
+	"  With --json: {\"lead_fields\":[...],\"contact_fields\":[...],\"pipelines\":[...]}.\n"
+	"\n"
+	EXIT_STATUS("")
+	"\n"
+	"Examples:\n"
+	"  kommo-lead fields\n"
+	"  kommo-lead fields --env >> ~/.config/kommo-lead/config.env\n"
+	"  kommo-lead fields --json | jq '.lead_fields[] | select(.type == \"select\")'\n";
+
+static const char leads_help[] =
+	"Usage: kommo-lead leads search QUERY [--limit N] [OPTIONS]\n"
+	"       kommo-lead leads create --name NAME [--price N] [--pipeline ID]\n"
+	"                  [--status ID] [--responsible USER_ID] [--field ID=VALUE ...]\n"
+	"       kommo-lead leads update ID [--name NAME] [--price N] [--pipeline ID]\n"
+	"                  [--status ID] [--responsible USER_ID] [--field ID=VALUE ...]\n"
+	"\n"
+	"search: GET /api/v4/leads?query=QUERY, the leads whose name or fields hold\n"
+	"  QUERY (several words are one query); prints id, name, price, pipeline and\n"
+	"  status. Nothing found: nothing printed ([] with --json), exit 0.\n"
+	"      --limit N               at most N leads (default 50), reading as many\n"
+	"                              pages as that takes\n"
+	"\n"
+	"create: POST /api/v4/leads. This BYPASSES the Incoming leads stage\n"
+	"  (НЕРАЗОБРАННОЕ): for a lead from a form, a person or a file use\n"
+	"  kommo-lead submit or import instead. Prints lead_id=<id>.\n"
+	"      --name NAME             the lead's name (required)\n"
+	"      --price N               price, a whole number\n"
+	"      --pipeline ID           pipeline (default KOMMO_PIPELINE_ID, else Kommo's\n"
+	"                              main pipeline)\n"
+	"      --status ID             status (stage) within that pipeline\n"
+	"      --responsible USER_ID   the responsible user\n"
+	"      --field ID=VALUE        a lead custom field (repeatable); ID:number=VALUE\n"
+	"                              sends VALUE as a number\n"
+	"      --dry-run               print the JSON that would be sent; send nothing\n"
+	"\n"
+	"update: PATCH /api/v4/leads/ID with the values given (at least one; the same\n"
+	"  options as create). Prints lead_id=<id> updated_at=<unix seconds>.\n"
+	"  WARNING: updating a lead fires Kommo's automations (digital pipeline,\n"
+	"  Salesbot, webhooks), which may move it to another stage. Never update a lead\n"
+	"  right after submit created it: give everything to submit instead.\n"
+	"\n"
+	COMMON_OPTIONS
+	"\n"
+	EXIT_STATUS("65 Kommo refused a value, or has no lead ID;\n")
+	"\n"
+	"Examples:\n"
+	"  kommo-lead leads search +79991234567\n"
+	"  kommo-lead leads search 'Петров' --limit 200 --json\n"
+	"  kommo-lead leads create --name 'Партнёрская сделка' --price 50000 --status 72000002\n"
+	"  kommo-lead leads update 8876820 --status 142\n";
+
+static const char contacts_help[] =
+	"Usage: kommo-lead contacts search QUERY [--limit N] [OPTIONS]\n"
+	"       kommo-lead contacts create --name NAME [--first-name NAME]\n"
+	"                  [--last-name NAME] [--phone PHONE] [--email EMAIL]\n"
+	"                  [--responsible USER_ID] [--created-by USER_ID]\n"
+	"\n"
+	"search: GET /api/v4/contacts?query=QUERY, the contacts whose name, phone,\n"
+	"  email or other field holds QUERY; prints id, name, phones and emails.\n"
+	"  Nothing found: nothing printed ([] with --json), exit 0.\n"
+	"      --limit N               at most N contacts (default 50), reading as many\n"
+	"                              pages as that takes\n"
+	"\n"
+	"create: POST /api/v4/contacts: a contact linked to no lead (a person who asks\n"
+	"  for something is a lead: use kommo-lead submit). Prints contact_id=<id>.\n"
+	"      --name NAME             the full name (default: FIRST-NAME LAST-NAME)\n"
+	"      --first-name NAME       first name\n"
+	"      --last-name NAME        last name (alias --surname)\n"
+	"      --phone PHONE           phone, checked as for submit\n"
+	"      --email EMAIL           email\n"
+	"      --responsible USER_ID   the responsible user\n"
+	"      --created-by USER_ID    the user shown as its author\n"
+	"      --dry-run               print the JSON that would be sent; send nothing\n"
+	"\n"
+	COMMON_OPTIONS
+	"\n"
+	EXIT_STATUS("65 Kommo refused a value;\n")
+	"\n"
+	"Examples:\n"
+	"  kommo-lead contacts search +79991234567\n"
+	"  kommo-lead contacts search anna@example.com --json\n"
+	"  kommo-lead contacts create --first-name Анна --last-name Петрова --phone +79991234567\n";
+
+const char *kl_cli_help(enum kl_cmd c)
 {
-	return help_text;
+	switch (c) {
+	case KL_CMD_CHECK:
+		return check_help;
+	case KL_CMD_FIELDS:
+		return fields_help;
+	case KL_CMD_LEADS:
+	case KL_CMD_LEADS_SEARCH:
+	case KL_CMD_LEADS_CREATE:
+	case KL_CMD_LEADS_UPDATE:
+		return leads_help;
+	case KL_CMD_CONTACTS:
+	case KL_CMD_CONTACTS_SEARCH:
+	case KL_CMD_CONTACTS_CREATE:
+		return contacts_help;
+	default:
+		return help_text;
+	}
+}
+
+const char *kl_cli_command_name(enum kl_cmd c)
+{
+	static const char *const names[] = {
+		[KL_CMD_SUBMIT] = "submit",
+		[KL_CMD_IMPORT] = "import",
+		[KL_CMD_CHECK] = "check",
+		[KL_CMD_FIELDS] = "fields",
+		[KL_CMD_LEADS] = "leads",
+		[KL_CMD_LEADS_SEARCH] = "leads search",
+		[KL_CMD_LEADS_CREATE] = "leads create",
+		[KL_CMD_LEADS_UPDATE] = "leads update",
+		[KL_CMD_CONTACTS] = "contacts",
+		[KL_CMD_CONTACTS_SEARCH] = "contacts search",
+		[KL_CMD_CONTACTS_CREATE] = "contacts create",
+		[KL_CMD_HELP] = "help",
+		[KL_CMD_VERSION] = "version",
+	};
+	return names[c];
 }
 
 void kl_opts_free(struct kl_opts *o)
@@ -226,6 +438,13 @@ void kl_opts_free(struct kl_opts *o)
 		return;
 	kl_lead_free(&o->lead);
 	kl_config_free(&o->flags);
+	free(o->ent.name);
+	free(o->ent.first_name);
+	free(o->ent.last_name);
+	free(o->ent.phone);
+	free(o->ent.email);
+	free(o->ent.query);
+	kl_lead_free(&o->ent.fields);
 	free(o->config_path);
 	free(o->token_file);
 	free(o->input);
@@ -328,10 +547,98 @@ static int parse_timeout(struct kl_opts *o, const char *v, struct kl_err *err)
 	return KL_OK;
 }
 
+static bool is_entity_cmd(enum kl_cmd c)
+{
+	return c == KL_CMD_LEADS_CREATE || c == KL_CMD_LEADS_UPDATE || c == KL_CMD_CONTACTS_CREATE;
+}
+
+static int set_id(unsigned long long *dst, const char *flag, const char *v, const char *example,
+		  struct kl_err *err)
+{
+	if (*dst)
+		return kl_err_set(err, KL_EUSAGE, "%s given twice", flag);
+	return kl_check_id(flag, v, example, dst, err) ? kl_err_as(err, KL_EUSAGE) : KL_OK;
+}
+
+/* A lead attribute's flag given to leads create/update or contacts create. */
+static int apply_entity(struct kl_opts *o, const struct opt *d, const char *flag, const char *v,
+			struct kl_err *err)
+{
+	struct kl_entity_opts *e = &o->ent;
+	char **dst = NULL;
+	if (d->id == O_FIELD) {
+		char qbuf[256];
+		if (strncmp(v, "contact:", 8) == 0)
+			return kl_err_set(err, KL_EUSAGE, "--field %s: %s takes lead fields only",
+					  kl_str_quote(v, qbuf, sizeof qbuf), kl_cli_command_name(o->command));
+		char *spec = strncmp(v, "lead:", 5) == 0 ? kl_str_dup(v) : kl_str_printf("lead:%s", v);
+		if (!spec)
+			return kl_err_oom(err);
+		int rc = kl_lead_add_field_spec(&e->fields, spec, "--field", err);
+		free(spec);
+		if (rc == KL_EUSAGE || rc == KL_EDATA)
+			return kl_err_set(err, KL_EUSAGE, "--field %s: expected ID=VALUE (or ID:number=VALUE), e.g. --field 488804=Инженер",
+					  kl_str_quote(v, qbuf, sizeof qbuf));
+		return rc;
+	}
+	switch (d->attr) {
+	case KL_ATTR_NAME:
+		dst = &e->name;
+		break;
+	case KL_ATTR_LAST_NAME:
+		dst = &e->last_name;
+		break;
+	case KL_ATTR_PHONE:
+		dst = &e->phone;
+		break;
+	case KL_ATTR_EMAIL:
+		dst = &e->email;
+		break;
+	case KL_ATTR_PRICE:
+		if (e->has_price)
+			return kl_err_set(err, KL_EUSAGE, "--price given twice");
+		if (kl_check_uint(flag, v, 0, 9007199254740991ULL, &e->price, err))
+			return kl_err_as(err, KL_EUSAGE);
+		e->has_price = true;
+		return KL_OK;
+	default:
+		return kl_err_set(err, KL_ESOFTWARE, "option %s has no handler for %s", flag,
+				  kl_cli_command_name(o->command));
+	}
+	if (*dst)
+		return kl_err_set(err, KL_EUSAGE, "%s given twice (counting its alias)", flag);
+	return (*dst = kl_str_dup(v)) ? KL_OK : kl_err_oom(err);
+}
+
 static int apply(struct kl_opts *o, const struct opt *d, const char *flag, const char *v,
 		 struct kl_err *err)
 {
+	if ((d->id == O_ATTR || d->id == O_FIELD) && is_entity_cmd(o->command))
+		return apply_entity(o, d, flag, v, err);
 	switch (d->id) {
+	case O_FIRST_NAME:
+		if (o->ent.first_name)
+			return kl_err_set(err, KL_EUSAGE, "--first-name given twice");
+		return (o->ent.first_name = kl_str_dup(v)) ? KL_OK : kl_err_oom(err);
+	case O_STATUS:
+		return set_id(&o->ent.status, flag, v, "72000002", err);
+	case O_RESPONSIBLE:
+		return set_id(&o->ent.responsible, flag, v, "11000001", err);
+	case O_CREATED_BY:
+		return set_id(&o->ent.created_by, flag, v, "11000001", err);
+	case O_LIMIT: {
+		unsigned long long n;
+		if (kl_check_uint(flag, v, 1, 1000000, &n, err))
+			return kl_err_as(err, KL_EUSAGE);
+		o->ent.limit = (unsigned long)n;
+		return KL_OK;
+	}
+	case O_ENV:
+		o->ent.env = true;
+		return KL_OK;
+	case O_SKIP_EXISTING:
+		o->skip_existing = true;
+		return KL_OK;
 	case O_ATTR: {
 		/* --source and --utm-source are one field, as are --surname and --last-name */
 		bool aliased = d->attr == KL_ATTR_UTM_SOURCE || d->attr == KL_ATTR_LAST_NAME;
@@ -464,6 +771,51 @@ static int apply(struct kl_opts *o, const struct opt *d, const char *flag, const
 	return kl_err_set(err, KL_ESOFTWARE, "option %s has no handler", flag);
 }
 
+/* True when argv[from..] asks for help. */
+static bool is_help(int argc, char **argv, int from)
+{
+	for (int i = from; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+/* What a command needs beyond single options. */
+static int check_command(const struct kl_opts *o, struct kl_err *err)
+{
+	const struct kl_entity_opts *e = &o->ent;
+	switch (o->command) {
+	case KL_CMD_LEADS_SEARCH:
+	case KL_CMD_CONTACTS_SEARCH:
+		if (!e->query)
+			return kl_err_set(err, KL_EUSAGE, "%s needs a QUERY, e.g. kommo-lead %s +79991234567",
+					  kl_cli_command_name(o->command), kl_cli_command_name(o->command));
+		return KL_OK;
+	case KL_CMD_LEADS_CREATE:
+		if (!e->name)
+			return kl_err_set(err, KL_EUSAGE, "leads create needs --name NAME");
+		return KL_OK;
+	case KL_CMD_LEADS_UPDATE:
+		if (!e->id)
+			return kl_err_set(err, KL_EUSAGE, "leads update needs the lead's ID, e.g. kommo-lead leads update 8876820 --status 142");
+		if (!e->name && !e->has_price && !e->status && !e->responsible && !e->fields.ncustom &&
+		    !o->flags.value[KL_CFG_PIPELINE_ID])
+			return kl_err_set(err, KL_EUSAGE, "leads update %llu: nothing to change: give --name, --price, --pipeline, --status, --responsible or --field",
+					  e->id);
+		return KL_OK;
+	case KL_CMD_CONTACTS_CREATE:
+		if (!e->name && !e->first_name && !e->last_name)
+			return kl_err_set(err, KL_EUSAGE, "contacts create needs --name NAME (or --first-name and --last-name)");
+		return KL_OK;
+	case KL_CMD_FIELDS:
+		if (e->env && o->json)
+			return kl_err_set(err, KL_EUSAGE, "fields: --env and --json are two outputs: give one");
+		return KL_OK;
+	default:
+		return KL_OK;
+	}
+}
+
 int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 {
 	char qbuf[256];
@@ -476,12 +828,40 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 	o->progress = -1;
 
 	if (i < argc && argv[i][0] != '-') {
-		if (strcmp(argv[i], "import") == 0)
-			o->cmd = o->command = KL_CMD_IMPORT;
-		else if (strcmp(argv[i], "submit") != 0)
-			return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit, import; see kommo-lead --help)",
+		static const struct {
+			const char *name;
+			enum kl_cmd cmd;
+		} cmds[] = {{"submit", KL_CMD_SUBMIT}, {"import", KL_CMD_IMPORT},
+			    {"check", KL_CMD_CHECK},   {"fields", KL_CMD_FIELDS},
+			    {"leads", KL_CMD_LEADS},   {"contacts", KL_CMD_CONTACTS},
+			    {"lead", KL_CMD_LEADS},    {"contact", KL_CMD_CONTACTS}};
+		size_t k = 0;
+		while (k < sizeof cmds / sizeof cmds[0] && strcmp(argv[i], cmds[k].name) != 0)
+			k++;
+		if (k == sizeof cmds / sizeof cmds[0])
+			return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit, import, check, fields, leads, contacts; see kommo-lead --help)",
 					  kl_str_quote(argv[i], qbuf, sizeof qbuf));
+		o->cmd = o->command = cmds[k].cmd;
 		i++;
+		if (o->command == KL_CMD_LEADS || o->command == KL_CMD_CONTACTS) {
+			bool leads = o->command == KL_CMD_LEADS;
+			const char *sub = i < argc ? argv[i] : "";
+			if (strcmp(sub, "search") == 0)
+				o->command = leads ? KL_CMD_LEADS_SEARCH : KL_CMD_CONTACTS_SEARCH;
+			else if (strcmp(sub, "create") == 0)
+				o->command = leads ? KL_CMD_LEADS_CREATE : KL_CMD_CONTACTS_CREATE;
+			else if (strcmp(sub, "update") == 0 && leads)
+				o->command = KL_CMD_LEADS_UPDATE;
+			else if (sub[0] != '-' || !is_help(argc, argv, i))
+				return kl_err_set(err, KL_EUSAGE, "%s %s: expected %s (see kommo-lead %s --help)",
+						  leads ? "leads" : "contacts",
+						  sub[0] ? kl_str_quote(sub, qbuf, sizeof qbuf) : "needs a subcommand",
+						  leads ? "search, create or update" : "search or create",
+						  leads ? "leads" : "contacts");
+			if (o->command != KL_CMD_LEADS && o->command != KL_CMD_CONTACTS)
+				i++;
+			o->cmd = o->command;
+		}
 	}
 	if (i == argc && o->command == KL_CMD_SUBMIT)
 		return kl_err_set(err, KL_EUSAGE,
@@ -505,9 +885,24 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 				return kl_err_oom(err);
 			continue;
 		}
+		if ((o->command == KL_CMD_LEADS_SEARCH || o->command == KL_CMD_CONTACTS_SEARCH) &&
+		    (only_positionals || arg[0] != '-' || !arg[1])) {
+			/* the words of a query: kommo-lead contacts search Анна Петрова */
+			char *q = o->ent.query ? kl_str_printf("%s %s", o->ent.query, arg) : kl_str_dup(arg);
+			if (!q)
+				return kl_err_oom(err);
+			free(o->ent.query);
+			o->ent.query = q;
+			continue;
+		}
+		if (o->command == KL_CMD_LEADS_UPDATE && !o->ent.id && (only_positionals || arg[0] != '-')) {
+			if (kl_check_id("leads update ID", arg, "8876820", &o->ent.id, err))
+				return kl_err_as(err, KL_EUSAGE);
+			continue;
+		}
 		if (only_positionals)
-			return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: submit takes only options",
-					  kl_str_quote(arg, qbuf, sizeof qbuf));
+			return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: %s takes no more arguments",
+					  kl_str_quote(arg, qbuf, sizeof qbuf), kl_cli_command_name(o->command));
 		if (arg[0] == '-' && arg[1] == '-' && arg[2]) {
 			const char *eq = strchr(arg + 2, '=');
 			size_t nl = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
@@ -544,17 +939,25 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 					  "unexpected argument %s: a value with spaces must be quoted, e.g. %s %s",
 					  kl_str_quote(arg, qbuf, sizeof qbuf), argv[i - 2], q2);
 		} else {
-			return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: submit takes only options (see kommo-lead --help)",
-					  kl_str_quote(arg, qbuf, sizeof qbuf));
+			return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: %s takes %s (see kommo-lead%s%s --help)",
+					  kl_str_quote(arg, qbuf, sizeof qbuf), kl_cli_command_name(o->command),
+					  o->command == KL_CMD_LEADS_UPDATE ? "one lead id and options" : "only options",
+					  o->command == KL_CMD_SUBMIT ? "" : " ",
+					  o->command == KL_CMD_SUBMIT ? "" : kl_cli_command_name(o->command));
 		}
 		snprintf(flag, sizeof flag, "--%s", d->name);
-		if (d->cmds && !(d->cmds & (1u << o->command))) {
-			if (d->id == O_ATTR && d->attr == KL_ATTR_SOURCE_UID)
+		if (d->cmds && !(d->cmds & (1u << o->command)) &&
+		    !(d->id == O_HELP || o->command == KL_CMD_LEADS || o->command == KL_CMD_CONTACTS)) {
+			if (d->id == O_ATTR && d->attr == KL_ATTR_SOURCE_UID && o->command == KL_CMD_IMPORT)
 				return kl_err_set(err, KL_EUSAGE,
 						  "--source-uid is for one lead; in an import each row needs its own: put them in a source_uid column");
-			return kl_err_set(err, KL_EUSAGE, "%s is an option of %s, not of %s", flag,
-					  (d->cmds & (1u << KL_CMD_IMPORT)) ? "import" : "submit",
-					  o->command == KL_CMD_IMPORT ? "import" : "submit");
+			char list[256] = "";
+			for (int c = 0; c < KL_CMD_HELP; c++)
+				if (d->cmds & (1u << c))
+					snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+						 list[0] ? ", " : "", kl_cli_command_name((enum kl_cmd)c));
+			return kl_err_set(err, KL_EUSAGE, "%s is not an option of %s (it is one of: %s)", flag,
+					  kl_cli_command_name(o->command), list);
 		}
 		if (d->has_arg && !value) {
 			if (i + 1 >= argc)
@@ -571,5 +974,7 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 	}
 	if (o->no_config && o->config_path)
 		return kl_err_set(err, KL_EUSAGE, "--config and --no-config contradict each other: give one");
-	return KL_OK;
+	if (o->cmd == KL_CMD_HELP || o->cmd == KL_CMD_VERSION)
+		return KL_OK;
+	return check_command(o, err);
 }

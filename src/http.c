@@ -200,6 +200,7 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL); /* an earlier PATCH must not stick */
 	} else {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));

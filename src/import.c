@@ -11,6 +11,7 @@
 
 #include "kl_check.h"
 #include "kl_columns.h"
+#include "kl_crm.h"
 #include "kl_csv.h"
 #include "kl_http.h"
 #include "kl_journal.h"
@@ -32,6 +33,7 @@ struct row {
 	long long lead_id, contact_id;
 	char *error;
 	bool maybe_dup; /* a request carrying it may have reached Kommo before */
+	const char *existing; /* --skip-existing matched a contact by "phone" or "email" */
 	char key[KL_JOURNAL_KEY]; /* with --state: the row's key in the journal */
 };
 
@@ -41,6 +43,7 @@ struct run {
 	struct kl_account acct;
 	struct kl_http *http;
 	struct kl_rate rate;
+	struct kl_api api; /* over http and rate: the searches of --skip-existing */
 	struct kl_columns cols;
 	struct kl_csv *csv;
 	FILE *in;
@@ -244,6 +247,35 @@ reject:
 	return KL_OK;
 }
 
+/* --skip-existing: a row whose phone or email a contact already has is not sent. */
+static void skip_if_existing(struct run *r, struct row *w)
+{
+	struct kl_err err = {0};
+	long long id = 0;
+	const char *by = NULL;
+	int rc = kl_crm_find_contact(&r->api, &r->acct, w->lead.v[KL_ATTR_PHONE], w->lead.v[KL_ATTR_EMAIL], &id,
+				     &by, &err);
+	if (rc == KL_OK && id) {
+		w->status = ROW_SKIPPED;
+		w->contact_id = id;
+		w->existing = by;
+		return;
+	}
+	if (rc == KL_OK)
+		return;
+	for (char *c = err.msg; *c; c++)
+		if (*c == '\n')
+			*c = ';';
+	char *msg = kl_str_printf("not sent: the search for an existing contact failed: %s", err.msg);
+	row_set_error(w, ROW_FAILED, msg ? msg : err.msg);
+	free(msg);
+	if (!r->stop && !interrupted) {
+		/* every row needs the search: without it nothing more can go */
+		kl_io_say(r->io, "stopping the import: searching Kommo's contacts failed: %s", err.msg);
+		r->stop = rc;
+	}
+}
+
 /* Takes a record into the batch. A row that cannot be prepared is failed
  * with its reason, and the status says why the run must stop. */
 static int take_row(struct run *r, const struct kl_csv_record *rec, struct kl_err *err)
@@ -252,6 +284,8 @@ static int take_row(struct run *r, const struct kl_csv_record *rec, struct kl_er
 	r->read++;
 	r->last_row = rec->row;
 	int rc = fill_row(r, w, rec);
+	if (rc == KL_OK && w->status == ROW_PENDING && r->o->skip_existing && r->http && !interrupted && !r->stop)
+		skip_if_existing(r, w);
 	if (rc == KL_OK)
 		return KL_OK;
 	row_set_error(w, ROW_FAILED, rc == KL_EOSERR ? "out of memory" : "internal error");
@@ -322,7 +356,9 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 	if (r->o->json) {
 		/* one object per row; strings go through the reply's printer rules */
 		fail |= kl_buf_appendf(&b, "{\"row\":%ld,\"status\":\"%s\"", w->n, status_name(w->status));
-		if (w->status == ROW_CREATED || w->status == ROW_SKIPPED)
+		if (w->existing)
+			fail |= kl_buf_appendf(&b, ",\"lead_id\":null,\"contact_id\":%lld", w->contact_id);
+		else if (w->status == ROW_CREATED || w->status == ROW_SKIPPED)
 			fail |= kl_buf_appendf(&b, ",\"lead_id\":%lld,\"contact_id\":%lld", w->lead_id,
 					       w->contact_id);
 		else
@@ -332,10 +368,14 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 		fail |= uid ? kl_report_json_string(&b, uid) : kl_buf_appendf(&b, "null");
 		fail |= kl_buf_appendf(&b, ",\"error\":");
 		fail |= w->error ? kl_report_json_string(&b, w->error) : kl_buf_appendf(&b, "null");
-		fail |= kl_buf_appendf(&b, ",\"possibly_duplicated\":%s}\n", w->maybe_dup ? "true" : "false");
+		fail |= kl_buf_appendf(&b, ",\"possibly_duplicated\":%s,\"existing\":", w->maybe_dup ? "true" : "false");
+		fail |= w->existing ? kl_buf_appendf(&b, "\"%s\"}\n", w->existing) : kl_buf_appendf(&b, "null}\n");
 	} else if (w->status == ROW_CREATED) {
 		fail |= kl_buf_appendf(&b, "row=%ld lead_id=%lld contact_id=%lld%s\n", w->n, w->lead_id,
 				       w->contact_id, w->maybe_dup ? " possibly_duplicated" : "");
+	} else if (w->existing) {
+		fail |= kl_buf_appendf(&b, "row=%ld skipped contact_id=%lld (a contact with this %s exists)\n", w->n,
+				       w->contact_id, w->existing);
 	} else if (w->status == ROW_SKIPPED) {
 		fail |= kl_buf_appendf(&b, "row=%ld skipped lead_id=%lld contact_id=%lld\n", w->n, w->lead_id,
 				       w->contact_id);
@@ -353,31 +393,9 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 
 /* --- sending ------------------------------------------------------------------ */
 
-/* Sleeps up to secs, in slices, giving up early on SIGINT/SIGTERM. */
 static void nap(double secs)
 {
-	while (secs > 0 && !interrupted) {
-		double s = secs > 0.1 ? 0.1 : secs;
-		struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-		nanosleep(&ts, NULL);
-		secs -= s;
-	}
-}
-
-/* The longest wait before a retry: longer means Kommo is not coming back soon,
- * and a cron job should not sleep for hours. */
-#define MAX_WAIT 120.0
-
-static double backoff(struct run *r, int attempt, long retry_after, bool rate_limited)
-{
-	if (retry_after >= 0)
-		return retry_after > MAX_WAIT ? MAX_WAIT : (double)retry_after;
-	double base = 0.5 * (double)(1u << (attempt < 6 ? attempt : 6));
-	if (rate_limited && base < 1.0)
-		base = 1.0; /* Kommo counts per second: sooner is wasted */
-	if (base > 30)
-		base = 30;
-	return base * (0.5 + (double)rand_r(&r->seed) / RAND_MAX); /* jitter: no herd */
+	kl_rate_sleep(secs, &interrupted);
 }
 
 /* Kommo's answer explained on one line, for a row's reason. */
@@ -562,7 +580,7 @@ static bool handle_reply(struct run *r, struct row **rows, size_t n, struct kl_p
 			for (size_t i = 0; i < n; i++)
 				rows[i]->maybe_dup = true;
 		if (*attempt < r->o->max_retries && !interrupted) {
-			double wait = backoff(r, *attempt, st == 429 ? pr.retry_after : -1, st == 429);
+			double wait = kl_rate_backoff(&r->seed, *attempt, st == 429 ? pr.retry_after : -1, st == 429);
 			if (r->o->verbose)
 				kl_io_say(r->io, "HTTP %ld: retrying rows %ld-%ld in %.1f s", st, rows[0]->n,
 					  rows[n - 1]->n, wait);
@@ -675,7 +693,7 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 					rows[i]->maybe_dup = true;
 			again = attempt < r->o->max_retries && !interrupted;
 			if (again) {
-				double wait = backoff(r, attempt, -1, false);
+				double wait = kl_rate_backoff(&r->seed, attempt, -1, false);
 				if (r->o->verbose)
 					kl_io_say(r->io, "%s: retrying in %.1f s", err.msg, wait);
 				attempt++;
@@ -872,7 +890,8 @@ static void summary(struct run *r)
 	double secs = kl_rate_now() - r->t0;
 	kl_io_say(r->io,
 		  "%llu rows read: %llu created, %llu rejected, %llu failed, %llu skipped; %llu requests, %llu retries; %.1f s",
-		  r->read, r->created, r->rejected, r->failed, r->skipped, r->requests, r->retries, secs);
+		  r->read, r->created, r->rejected, r->failed, r->skipped, r->requests + r->api.requests,
+		  r->retries + r->api.retries, secs);
 	if (r->dups)
 		kl_io_say(r->io, "%llu created rows are possibly duplicated: a request carrying them was retried after its outcome was lost",
 			  r->dups);
@@ -929,6 +948,15 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 					  o->verbose ? kl_io_log : NULL, (void *)io};
 		if ((rc = kl_http_new(&r.http, &ho, &err)))
 			goto out;
+		r.api = (struct kl_api){.http = r.http,
+					.rate = &r.rate,
+					.base_url = r.acct.base_url,
+					.token_origin = cfg.origin[KL_CFG_API_TOKEN],
+					.max_retries = o->max_retries,
+					.stop = &interrupted,
+					.log = o->verbose ? kl_io_log : NULL,
+					.log_ctx = (void *)io,
+					.seed = r.seed};
 	}
 	r.progress = o->progress == 1 || (o->progress == -1 && isatty(fileno(io->msg)));
 	r.cap = (size_t)o->batch_size * 4;

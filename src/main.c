@@ -4,8 +4,10 @@
 #include <stdlib.h>
 
 #include "kl_cli.h"
+#include "kl_crm.h"
 #include "kl_http.h"
 #include "kl_import.h"
+#include "kl_inspect.h"
 #include "kl_submit.h"
 #include "kl_version.h"
 
@@ -29,20 +31,34 @@ int main(int argc, char **argv)
 	}
 	switch (opts.cmd) {
 	case KL_CMD_HELP:
-		if (fputs(kl_cli_help(), stdout) == EOF)
+		if (fputs(kl_cli_help(opts.command), stdout) == EOF)
 			rc = KL_EIO;
 		break;
 	case KL_CMD_VERSION:
 		if (printf("kommo-lead %s\n", KL_VERSION) < 0)
 			rc = KL_EIO;
 		break;
-	case KL_CMD_SUBMIT:
-	case KL_CMD_IMPORT:
+	default:
 		if ((rc = kl_http_global_init(&err))) {
 			kl_io_say(&io, "%s", err.msg);
 			break;
 		}
-		rc = opts.cmd == KL_CMD_SUBMIT ? kl_submit_run(&opts, &io) : kl_import_run(&opts, &io);
+		switch (opts.cmd) {
+		case KL_CMD_SUBMIT:
+			rc = kl_submit_run(&opts, &io);
+			break;
+		case KL_CMD_IMPORT:
+			rc = kl_import_run(&opts, &io);
+			break;
+		case KL_CMD_CHECK:
+			rc = kl_inspect_check(&opts, &io);
+			break;
+		case KL_CMD_FIELDS:
+			rc = kl_inspect_fields(&opts, &io);
+			break;
+		default:
+			rc = kl_crm_run(&opts, &io);
+		}
 		kl_http_global_cleanup();
 		break;
 	}

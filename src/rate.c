@@ -49,3 +49,25 @@ double kl_rate_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+double kl_rate_backoff(unsigned *seed, int attempt, long retry_after, bool rate_limited)
+{
+	if (retry_after >= 0)
+		return retry_after > KL_RATE_MAX_WAIT ? KL_RATE_MAX_WAIT : (double)retry_after;
+	double base = 0.5 * (double)(1u << (attempt < 6 ? attempt : 6));
+	if (rate_limited && base < 1.0)
+		base = 1.0; /* Kommo counts per second: sooner is wasted */
+	if (base > 30)
+		base = 30;
+	return base * (0.5 + (double)rand_r(seed) / RAND_MAX); /* jitter: no herd */
+}
+
+void kl_rate_sleep(double secs, const volatile sig_atomic_t *stop)
+{
+	while (secs > 0 && !(stop && *stop)) {
+		double s = secs > 0.1 ? 0.1 : secs;
+		struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+		nanosleep(&ts, NULL);
+		secs -= s;
+	}
+}

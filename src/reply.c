@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,7 +35,7 @@ static int depth_of(const char *body, size_t len)
 	return max;
 }
 
-static cJSON *parse(const char *body, size_t len)
+cJSON *kl_reply_json(const char *body, size_t len)
 {
 	if (!body || len == 0 || depth_of(body, len) > MAX_DEPTH)
 		return NULL;
@@ -42,17 +43,19 @@ static cJSON *parse(const char *body, size_t len)
 }
 
 /* A JSON string, or a number written as text (ids are sometimes either). */
-static char *dup_scalar(const cJSON *v)
+char *kl_reply_text(const cJSON *v)
 {
 	if (cJSON_IsString(v)) /* Kommo's text goes to a terminal: no escape sequences */
 		return kl_str_printable(v->valuestring);
 	if (cJSON_IsNumber(v))
-		return kl_str_printf("%.0f", v->valuedouble);
+		return fabs(v->valuedouble) < 9007199254740992.0 && v->valuedouble == (double)(long long)v->valuedouble
+			       ? kl_str_printf("%.0f", v->valuedouble)
+			       : kl_str_printf("%.15g", v->valuedouble);
 	return NULL;
 }
 
 /* A positive integer id, from a number or a string of digits; 0 if neither. */
-static long long id_of(const cJSON *v)
+long long kl_reply_id(const cJSON *v)
 {
 	if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 9007199254740991.0 &&
 	    v->valuedouble == (double)(long long)v->valuedouble)
@@ -67,7 +70,7 @@ static long long first_id(const cJSON *embedded, const char *key)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(embedded, key);
 	const cJSON *first = cJSON_IsArray(arr) ? cJSON_GetArrayItem(arr, 0) : NULL;
-	return first ? id_of(cJSON_GetObjectItemCaseSensitive(first, "id")) : 0;
+	return first ? kl_reply_id(cJSON_GetObjectItemCaseSensitive(first, "id")) : 0;
 }
 
 void kl_created_list_free(struct kl_created_list *l)
@@ -88,7 +91,7 @@ int kl_reply_parse_unsorted(const char *body, size_t len, struct kl_created_list
 {
 	int rc = KL_OK;
 	memset(out, 0, sizeof *out);
-	cJSON *root = parse(body, len);
+	cJSON *root = kl_reply_json(body, len);
 	if (!root || !cJSON_IsObject(root)) {
 		rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is not JSON (%zu bytes)", len);
 		goto out;
@@ -115,7 +118,7 @@ int kl_reply_parse_unsorted(const char *body, size_t len, struct kl_created_list
 		c->lead_id = first_id(ue, "leads");
 		c->contact_id = first_id(ue, "contacts");
 		bool want_rid = cJSON_IsString(rid) || cJSON_IsNumber(rid);
-		if ((want_rid && !(c->request_id = dup_scalar(rid))) ||
+		if ((want_rid && !(c->request_id = kl_reply_text(rid))) ||
 		    (cJSON_IsString(uid) && !(c->uid = kl_str_printable(uid->valuestring)))) {
 			rc = kl_err_oom(err);
 			goto out;
@@ -183,7 +186,7 @@ static int add_errors(struct kl_problem *p, const cJSON *ve)
 				return -1;
 			p->errors = grown;
 			struct kl_verror *v = &p->errors[p->nerrors++];
-			v->request_id = dup_scalar(rid);
+			v->request_id = kl_reply_text(rid);
 			v->code = dup_string(e, "code");
 			v->path = dup_string(e, "path");
 			v->detail = dup_string(e, "detail");
@@ -200,7 +203,7 @@ int kl_reply_parse_problem(long status, const char *content_type, const char *bo
 	p->retry_after = retry_after_header;
 	if (!body)
 		len = 0;
-	cJSON *root = parse(body, len);
+	cJSON *root = kl_reply_json(body, len);
 	if (!root || !cJSON_IsObject(root)) {
 		p->html = len > 0 && looks_html(content_type, body, len);
 		cJSON_Delete(root);
@@ -209,7 +212,7 @@ int kl_reply_parse_problem(long status, const char *content_type, const char *bo
 	p->json = true;
 	p->title = dup_string(root, "title");
 	p->detail = dup_string(root, "detail");
-	p->trace_id = dup_scalar(cJSON_GetObjectItemCaseSensitive(root, "trace_id"));
+	p->trace_id = kl_reply_text(cJSON_GetObjectItemCaseSensitive(root, "trace_id"));
 	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(root, "retry_after");
 	if (cJSON_IsNumber(ra) && ra->valuedouble >= 0 && ra->valuedouble < 86400)
 		p->retry_after = (long)ra->valuedouble;

@@ -47,7 +47,7 @@ int kl_report_created(const struct kl_created *c, const char *source_uid, bool j
 	/* raw digits: an id never goes through a double */
 	snprintf(lead, sizeof lead, "%lld", c->lead_id);
 	snprintf(contact, sizeof contact, "%lld", c->contact_id);
-	if (o && cJSON_AddRawToObject(o, "lead_id", lead) &&
+	if (o && cJSON_AddStringToObject(o, "status", "created") && cJSON_AddRawToObject(o, "lead_id", lead) &&
 	    cJSON_AddRawToObject(o, "contact_id", contact) &&
 	    (c->uid ? cJSON_AddStringToObject(o, "uid", c->uid) : cJSON_AddNullToObject(o, "uid")) &&
 	    cJSON_AddStringToObject(o, "source_uid", source_uid) && (text = cJSON_PrintUnformatted(o)) &&
@@ -61,8 +61,6 @@ int kl_report_created(const struct kl_created *c, const char *source_uid, bool j
 static const char *advice(long s, const struct kl_problem *p)
 {
 	switch (s) {
-	case 400:
-		return "Kommo refused the lead";
 	case 401:
 		return "Kommo refused the API token: it is wrong, revoked or expired; make a new long-lived token in the integration's settings (KOMMO_API_TOKEN or --token-file)";
 	case 402:
@@ -84,11 +82,25 @@ static const char *advice(long s, const struct kl_problem *p)
 	}
 }
 
+static char *payload_origin(const void *payload, const char *request_id, const char *path)
+{
+	return kl_payload_origin(payload, request_id, path);
+}
+
 int kl_report_problem(const struct kl_problem *p, const struct kl_payload *payload,
 		      const char *url, struct kl_buf *out)
 {
+	return kl_report_problem_in(p, "the lead", payload ? payload_origin : NULL, payload, url, out);
+}
+
+int kl_report_problem_in(const struct kl_problem *p, const char *what, kl_origin_fn origin,
+			 const void *origin_ctx, const char *url, struct kl_buf *out)
+{
 	int fail = 0;
-	fail |= kl_buf_appendf(out, "%s (HTTP %ld", advice(p->status, p), p->status);
+	if (p->status == 400)
+		fail |= kl_buf_appendf(out, "Kommo refused %s (HTTP %ld", what, p->status);
+	else
+		fail |= kl_buf_appendf(out, "%s (HTTP %ld", advice(p->status, p), p->status);
 	if (p->title)
 		fail |= kl_buf_appendf(out, " %s", p->title);
 	fail |= kl_buf_appendf(out, ")");
@@ -101,7 +113,7 @@ int kl_report_problem(const struct kl_problem *p, const struct kl_payload *paylo
 	fail |= kl_buf_appendf(out, "\n");
 	for (size_t i = 0; i < p->nerrors; i++) {
 		const struct kl_verror *e = &p->errors[i];
-		char *from = e->path && payload ? kl_payload_origin(payload, e->request_id, e->path) : NULL;
+		char *from = e->path && origin ? origin(origin_ctx, e->request_id, e->path) : NULL;
 		fail |= kl_buf_appendf(out, "  %s at %s", e->code ? e->code : "error",
 				       e->path && *e->path ? e->path : "(the item)");
 		if (from)

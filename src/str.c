@@ -1,5 +1,6 @@
 #include "kl_str.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -225,6 +226,75 @@ char *kl_str_printable(const char *s)
 	}
 	*o = '\0';
 	return d;
+}
+
+char *kl_str_urlencode(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
+	char *d = malloc(3 * n + 1), *o = d;
+	if (!d)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (isalnum(*p) || strchr("-._~", *p)) {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	return d;
+}
+
+/* Appends code point cp to o as UTF-8 (cp < 0x800 here); returns the end. */
+static char *put_utf8(char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		*o++ = (char)cp;
+	} else {
+		*o++ = (char)(0xC0 | (cp >> 6));
+		*o++ = (char)(0x80 | (cp & 0x3F));
+	}
+	return o;
+}
+
+char *kl_str_fold(const char *s)
+{
+	size_t n = strlen(s);
+	char *d = malloc(n + 1), *o = d;
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	if (!d)
+		return NULL;
+	while (n) {
+		size_t k = utf8_seq(p, n, &cp);
+		if (!k) {
+			k = 1;
+			cp = '?';
+		}
+		if (cp >= 'A' && cp <= 'Z')
+			cp += 32;
+		else if (cp >= 0x410 && cp <= 0x42F) /* А..Я */
+			cp += 0x20;
+		else if (cp == 0x401 || cp == 0x451) /* Ё ё */
+			cp = 0x435;
+		if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9') || (cp >= 0x430 && cp <= 0x44F))
+			o = put_utf8(o, cp);
+		p += k;
+		n -= k;
+	}
+	*o = '\0';
+	return d;
+}
+
+size_t kl_str_width(const char *s)
+{
+	size_t w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		w += (*p & 0xC0) != 0x80;
+	return w;
 }
 
 void kl_str_free_secret(char *s)

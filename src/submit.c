@@ -5,6 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
+#include "kl_crm.h"
 #include "kl_http.h"
 #include "kl_payload.h"
 #include "kl_reply.h"
@@ -32,8 +35,7 @@ void kl_io_log(void *ctx, const char *line)
 	kl_io_say(ctx, "%s", line);
 }
 
-/* Prints text that may hold several lines, each with the prefix. */
-static void say_lines(const struct kl_io *io, const char *text)
+void kl_io_say_lines(const struct kl_io *io, const char *text)
 {
 	while (text && *text) {
 		size_t n = strcspn(text, "\n");
@@ -92,17 +94,29 @@ int kl_io_write(const struct kl_io *io, const char *text, size_t len, struct kl_
 	return KL_OK;
 }
 
-/* Sends the payload and reports what came back. */
-static int send_payload(const struct kl_opts *o, const struct kl_io *io,
-			const struct kl_account *acct, const struct kl_payload *payload,
-			const char *body, const char *source_uid, const char *token_origin,
-			struct kl_err *err)
+int kl_io_json(const struct kl_io *io, const cJSON *v, struct kl_err *err)
 {
-	struct kl_http *http = NULL;
-	struct kl_http_reply reply = {0};
-	struct kl_created_list created = {0};
-	struct kl_problem problem = {0};
-	struct kl_buf text = {0};
+	char *text = cJSON_PrintUnformatted(v);
+	if (!text)
+		return kl_err_oom(err);
+	int rc = kl_io_write(io, text, strlen(text), err);
+	free(text);
+	return rc ? rc : kl_io_write(io, "\n", 1, err);
+}
+
+int kl_submit_connect(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,
+		      struct kl_account *acct, struct kl_api *api, struct kl_err *err)
+{
+	int rc;
+	if ((rc = kl_submit_load_config(o, io, cfg, err)) || (rc = kl_config_resolve(cfg, true, acct, err)))
+		return rc;
+	return kl_submit_open_api(o, io, cfg, acct, api, err);
+}
+
+int kl_submit_open_api(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
+		       const struct kl_account *acct, struct kl_api *api, struct kl_err *err)
+{
+	int rc;
 	struct kl_http_opts ho = {
 		.base_url = acct->base_url,
 		.token = acct->token,
@@ -110,10 +124,27 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io,
 		.log = o->verbose ? kl_io_log : NULL,
 		.log_ctx = (void *)io,
 	};
-	int rc = kl_http_new(&http, &ho, err);
-	if (rc)
-		goto out;
-	rc = kl_http_request(http, "POST", UNSORTED_FORMS, body, strlen(body), &reply, err);
+	if ((rc = kl_api_open(api, &ho, 7, 2, err)))
+		return rc;
+	api->token_origin = cfg->origin[KL_CFG_API_TOKEN];
+	return KL_OK;
+}
+
+/* Sends the payload and reports what came back. */
+static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct kl_api *api,
+			const struct kl_account *acct, const struct kl_payload *payload,
+			const char *body, const char *source_uid, const char *token_origin,
+			struct kl_err *err)
+{
+	struct kl_http_reply reply = {0};
+	struct kl_created_list created = {0};
+	struct kl_problem problem = {0};
+	struct kl_buf text = {0};
+	int rc;
+	/* after the searches of --skip-existing the limit may matter */
+	kl_rate_sleep(kl_rate_wait(api->rate, kl_rate_now()), NULL);
+	kl_rate_started(api->rate, kl_rate_now());
+	rc = kl_http_request(api->http, "POST", UNSORTED_FORMS, body, strlen(body), &reply, err);
 	if (rc) {
 		if (reply.maybe_sent) {
 			kl_io_say(io, "%s", err->msg);
@@ -155,7 +186,7 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io,
 			       "the lead may or may not have been created (source_uid %s): look in Kommo's Incoming leads before sending it again\n",
 			       source_uid);
 	/* the explanation is the whole message: say it line by line */
-	say_lines(io, text.data);
+	kl_io_say_lines(io, text.data);
 	err->msg[0] = '\0';
 	err->status = rc;
 	goto out;
@@ -166,8 +197,35 @@ out:
 	kl_problem_free(&problem);
 	kl_created_list_free(&created);
 	kl_http_reply_free(&reply);
-	kl_http_free(http);
 	return rc;
+}
+
+/* skip_existing's result when a contact matched (not an exit status). */
+#define SKIPPED (-1)
+
+/* --skip-existing: is the person already among Kommo's contacts? */
+static int skip_existing(const struct kl_opts *o, const struct kl_io *io, struct kl_api *api,
+			 const struct kl_account *acct, const struct kl_lead *lead, struct kl_err *err)
+{
+	long long id = 0;
+	const char *by = NULL;
+	int rc = kl_crm_find_contact(api, acct, lead->v[KL_ATTR_PHONE], lead->v[KL_ATTR_EMAIL], &id, &by, err);
+	if (rc) {
+		kl_io_say(io, "searching Kommo's contacts for this lead failed, so nothing was sent (--skip-existing):");
+		return rc;
+	}
+	if (!id)
+		return KL_OK;
+	const char *value = lead->v[strcmp(by, "phone") == 0 ? KL_ATTR_PHONE : KL_ATTR_EMAIL];
+	kl_io_say(io, "contact %lld already has the %s %s: nothing sent (--skip-existing)", id, by, value);
+	char *text = o->json ? kl_str_printf("{\"status\":\"skipped\",\"lead_id\":null,\"contact_id\":%lld,\"existing\":\"%s\",\"source_uid\":null}\n",
+					     id, by)
+			     : kl_str_printf("skipped contact_id=%lld\n", id);
+	if (!text)
+		return kl_err_oom(err);
+	rc = kl_io_write(io, text, strlen(text), err);
+	free(text);
+	return rc ? rc : SKIPPED;
 }
 
 int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
@@ -177,6 +235,7 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 	struct kl_account acct = {0};
 	struct kl_lead lead = {0};
 	struct kl_payload *payload = NULL;
+	struct kl_api api = {0};
 	char *body = NULL;
 	int rc;
 
@@ -206,9 +265,17 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 			rc = kl_io_write(io, "\n", 1, &err);
 		goto out;
 	}
-	rc = send_payload(o, io, &acct, payload, body, lead.v[KL_ATTR_SOURCE_UID],
+	if ((rc = kl_submit_open_api(o, io, &cfg, &acct, &api, &err)))
+		goto out;
+	if (o->skip_existing && (rc = skip_existing(o, io, &api, &acct, &lead, &err)) != KL_OK) {
+		if (rc == SKIPPED)
+			rc = KL_OK;
+		goto out;
+	}
+	rc = send_payload(o, io, &api, &acct, payload, body, lead.v[KL_ATTR_SOURCE_UID],
 			  cfg.origin[KL_CFG_API_TOKEN], &err);
 out:
+	kl_api_close(&api);
 	if (rc && err.msg[0])
 		kl_io_say(io, "%s", err.msg);
 	free(body);

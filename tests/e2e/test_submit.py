@@ -107,7 +107,8 @@ class SubmitTest(SandboxTest):
                     "--source-uid", "crm-000123", "--json")
         self.assertEqual(r.code, 0, r)
         out = json.loads(r.out)
-        self.assertEqual(set(out), {"lead_id", "contact_id", "uid", "source_uid"})
+        self.assertEqual(set(out), {"status", "lead_id", "contact_id", "uid", "source_uid"})
+        self.assertEqual(out["status"], "created")
         self.assertEqual(out["source_uid"], "crm-000123")
         self.assertRegex(out["uid"], r"^[0-9a-f]{40}$")
         ents = control("GET", "entities")
@@ -475,8 +476,15 @@ class SubmitTest(SandboxTest):
         help_text = self.kl("--help", token_file=None).out
         flags = set(re.findall(r"--[a-z][a-z-]+", help_text))
         self.assertGreater(len(flags), 30)
-        man = open(os.path.join(SOURCE, "doc", "kommo-lead.1"), encoding="utf-8").read().replace("\\-", "-")
-        readme = open(os.path.join(SOURCE, "README.md"), encoding="utf-8").read()
+        for cmd in ("check", "fields", "leads", "contacts"):
+            r = self.kl(cmd, "--help", token_file=None)
+            self.assertEqual(r.code, 0, r)
+            self.assertTrue(r.out.startswith(f"Usage: kommo-lead {cmd}"), r.out)
+            flags |= set(re.findall(r"--[a-z][a-z-]+", r.out))
+        with open(os.path.join(SOURCE, "doc", "kommo-lead.1"), encoding="utf-8") as f:
+            man = f.read().replace("\\-", "-")
+        with open(os.path.join(SOURCE, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
         for flag in sorted(flags):
             self.assertTrue(flag in man, f"{flag} missing from the man page")
             self.assertTrue(flag in readme, f"{flag} missing from README.md")

@@ -21,12 +21,19 @@ import tempfile
 import time
 import unittest
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX = ROOT / "scripts" / "kommo-sandbox"
 CTL = ROOT / "scripts" / "sandbox-ctl"
 TOKEN = "test-token-7f3a"
 FORMS = "/api/v4/leads/unsorted/forms"
+LEADS = "/api/v4/leads"
+CONTACTS = "/api/v4/contacts"
+LEAD_FIELDS = "/api/v4/leads/custom_fields"
+CONTACT_FIELDS = "/api/v4/contacts/custom_fields"
+PIPELINES = "/api/v4/leads/pipelines"
+MAIN, PARTNERS = 12984871, 12984999
 
 UNAUTHORIZED = {"title": "Unauthorized", "type": "https://httpstatus.es/401",
                 "status": 401, "detail": "Invalid user name or password"}
@@ -123,6 +130,19 @@ class Sandbox:
     def control(self, method, path, body=None):
         status, _, data = self.call(method, "/_sandbox/" + path, body, token=None)
         return status, json.loads(data)
+
+    def get(self, path, **kw):
+        """GET without a Content-Type; returns (status, headers, raw body)."""
+        return self.call("GET", path, ctype=None, **kw)
+
+    def get_json(self, path, status=200):
+        """GET an API path that must answer `status` with hal+json; the body."""
+        code, headers, data = self.get(path)
+        if code != status:
+            raise AssertionError("GET %s: %d %s" % (path, code, data[:500]))
+        if headers["Content-Type"] != "application/hal+json":
+            raise AssertionError("GET %s: Content-Type %s" % (path, headers["Content-Type"]))
+        return json.loads(data)
 
     def log_lines(self):
         return [json.loads(line) for line in self.log_file.read_text().splitlines()]
@@ -477,6 +497,19 @@ class TestForms(SandboxCase):
         self.assertEqual(json.loads(data)["_embedded"]["unsorted"][0]["_embedded"]["leads"][0]["id"],
                          lead_id + 1)
 
+    def test_extra_fields_are_listed_and_survive_reset(self):
+        for _ in range(2):
+            status, _, data = self.sb.call("GET", "/api/v4/leads/custom_fields?limit=250")
+            self.assertEqual(status, 200, data)
+            lead = {f["id"]: f for f in json.loads(data)["_embedded"]["custom_fields"]}
+            self.assertEqual((lead[999001]["type"], lead[999001]["name"], lead[999001]["code"]),
+                             ("numeric", "Extra field 999001", None))
+            self.assertEqual(len(lead), 71)
+            status, _, data = self.sb.call("GET", "/api/v4/contacts/custom_fields")
+            contact = {f["id"]: f for f in json.loads(data)["_embedded"]["custom_fields"]}
+            self.assertEqual(contact[999002]["type"], "text")
+            self.sb.control("POST", "reset")
+
     def test_wrong_method_and_unknown_path(self):
         for method, path in [("GET", FORMS), ("PATCH", FORMS), ("DELETE", FORMS),
                              ("POST", "/api/v4/leads/unsorted")]:
@@ -484,7 +517,8 @@ class TestForms(SandboxCase):
                 resp = self.sb.call(method, path, [item()])
                 body = self.assertProblem(resp, 405)
                 self.assertEqual(body["title"], "Method Not Allowed")
-        for path in ("/api/v4/leads", "/api/v4/leads/complex", "/nope", FORMS + "/"):
+        for path in ("/api/v4/leads/complex", "/api/v4/leads/", "/api/v4/leads/abc",
+                     "/api/v4/companies", "/nope", FORMS + "/"):
             with self.subTest(path):
                 body = self.assertProblem(self.sb.call("POST", path, [item()]), 404)
                 self.assertEqual(body["title"], "Not Found")
@@ -733,13 +767,870 @@ class TestLog(SandboxCase):
     def test_seq_counts_and_requests_endpoint_matches_log(self):
         self.sb.post([item()], token=None)
         self.sb.call("GET", "/api/v4/account")
+        self.sb.call("GET", "/api/v4/nope")
         lines = self.sb.log_lines()
         self.assertEqual([r["seq"] for r in lines], list(range(1, len(lines) + 1)))
-        self.assertEqual([r["status"] for r in lines[-2:]], [401, 404])
+        self.assertEqual([r["status"] for r in lines[-3:]], [401, 200, 404])
         status, recs = self.sb.control("GET", "requests")
         self.assertEqual(status, 200)
         self.assertEqual(recs, lines)
         self.assertFalse(any(r["path"].startswith("/_sandbox") for r in recs))
+
+
+LEAD_GET_KEYS = ["id", "name", "price", "responsible_user_id", "group_id", "status_id",
+                 "pipeline_id", "loss_reason_id", "created_by", "updated_by", "created_at",
+                 "updated_at", "closed_at", "closest_task_at", "is_deleted",
+                 "custom_fields_values", "score", "account_id", "_links", "_embedded"]
+CONTACT_GET_KEYS = ["id", "name", "first_name", "last_name", "responsible_user_id", "group_id",
+                    "created_by", "updated_by", "created_at", "updated_at", "closest_task_at",
+                    "is_deleted", "is_unsorted", "custom_fields_values", "account_id",
+                    "_links", "_embedded"]
+
+# Every API endpoint with a method it serves and a body it accepts.
+ENDPOINTS = [
+    ("GET", "/api/v4/account", None),
+    ("GET", LEAD_FIELDS, None),
+    ("GET", CONTACT_FIELDS, None),
+    ("GET", PIPELINES, None),
+    ("GET", PIPELINES + "/12984871", None),
+    ("GET", LEADS, None),
+    ("GET", LEADS + "?query=x", None),
+    ("GET", LEADS + "/8876820", None),
+    ("GET", CONTACTS, None),
+    ("GET", CONTACTS + "/7654321", None),
+    ("POST", LEADS, [{"name": "x"}]),
+    ("PATCH", LEADS, [{"id": 8876820, "name": "x"}]),
+    ("PATCH", LEADS + "/8876820", {"name": "x"}),
+    ("POST", CONTACTS, [{"name": "x"}]),
+    ("POST", FORMS, None),
+]
+
+
+class ApiCase(SandboxCase):
+    """Resets the sandbox before each test."""
+    maxDiff = None
+
+    def setUp(self):
+        self.assertEqual(self.sb.control("POST", "reset")[0], 200)
+        self.base = "http://127.0.0.1:%d" % self.sb.port
+
+    def add(self, path, items, status=200):
+        code, headers, data = self.sb.call("POST", path, items)
+        self.assertEqual(code, status, data)
+        if status == 200:
+            self.assertEqual(headers["Content-Type"], "application/hal+json")
+            return json.loads(data)
+        return data
+
+    def add_lead(self, **lead):
+        body = self.add(LEADS, [lead])
+        return body["_embedded"]["leads"][0]["id"]
+
+    def add_contact(self, **contact):
+        body = self.add(CONTACTS, [contact])
+        return body["_embedded"]["contacts"][0]["id"]
+
+    def forms(self, *items):
+        status, _, data = self.sb.post(list(items))
+        self.assertEqual(status, 200, data)
+        return [(u["_embedded"]["leads"][0]["id"], u["_embedded"]["contacts"][0]["id"])
+                for u in json.loads(data)["_embedded"]["unsorted"]]
+
+    def assertNoContent(self, resp):
+        status, headers, data = resp
+        self.assertEqual(status, 204, data)
+        self.assertEqual(data, b"")
+        self.assertIsNone(headers.get("Content-Type"))
+
+    def assertErrors(self, resp, expected):
+        """expected: [(request_id, [(code, path), ...]), ...]"""
+        got = self.errors_of(resp)
+        self.assertEqual([(g["request_id"], [(e["code"], e["path"]) for e in g["errors"]])
+                          for g in got], expected)
+        for g in got:
+            for e in g["errors"]:
+                self.assertTrue(isinstance(e["detail"], str) and e["detail"])
+
+    def pages(self, path):
+        """Follows _links.next from path; returns the bodies of every page."""
+        out = []
+        url = path
+        while True:
+            body = self.sb.get_json(url)
+            out.append(body)
+            nxt = body["_links"].get("next")
+            if not nxt:
+                return out
+            self.assertTrue(nxt["href"].startswith(self.base))
+            url = nxt["href"][len(self.base):]
+
+
+class TestApiAuthAndRouting(ApiCase):
+    def test_every_endpoint_needs_the_token(self):
+        for method, path, body in ENDPOINTS:
+            for name, kw in [("missing", {"token": None}), ("wrong", {"token": "nope"}),
+                             ("lowercase scheme", {"token": None,
+                                                   "headers": {"Authorization": "bearer " + TOKEN}})]:
+                with self.subTest(method=method, path=path, token=name):
+                    status, headers, data = self.sb.call(method, path, body, **kw)
+                    self.assertEqual(status, 401, data)
+                    self.assertEqual(headers["Content-Type"], "application/problem+json")
+                    self.assertEqual(json.loads(data), UNAUTHORIZED)
+        self.assertEqual(self.sb.control("GET", "entities")[1], {"leads": [], "contacts": []})
+
+    def test_wrong_method_is_405_with_allow(self):
+        for method, path, allow in [
+                ("POST", "/api/v4/account", "GET"),
+                ("PATCH", "/api/v4/account", "GET"),
+                ("POST", LEAD_FIELDS, "GET"),
+                ("DELETE", CONTACT_FIELDS, "GET"),
+                ("POST", PIPELINES, "GET"),
+                ("PATCH", PIPELINES + "/12984871", "GET"),
+                ("DELETE", LEADS, "GET, POST, PATCH"),
+                ("PUT", LEADS, "GET, POST, PATCH"),
+                ("POST", LEADS + "/8876820", "GET, PATCH"),
+                ("DELETE", LEADS + "/8876820", "GET, PATCH"),
+                ("PATCH", CONTACTS, "GET, POST"),
+                ("PATCH", CONTACTS + "/7654321", "GET")]:
+            with self.subTest(method=method, path=path):
+                resp = self.sb.call(method, path, [{"name": "x"}], token=None)
+                body = self.assertProblem(resp, 405)
+                self.assertEqual(body["title"], "Method Not Allowed")
+                self.assertEqual(resp[1]["Allow"], allow)
+
+    def test_unknown_paths_are_404(self):
+        for path in ("/api/v4/leads/abc", "/api/v4/leads/12/x", "/api/v4/leads/-1",
+                     "/api/v4/contacts/x", "/api/v4/leads/pipelines/main",
+                     "/api/v4/leads/pipelines/12984871/statuses", "/api/v4/accounts",
+                     "/api/v4/account/", "/api/v4/companies", "/api/v4/leads/custom_fields/x"):
+            with self.subTest(path):
+                self.assertProblem(self.sb.get(path, token=None), 404)
+        for path in (LEADS + "/abc", LEADS + "/1.5"):
+            with self.subTest("PATCH " + path):
+                self.assertProblem(self.sb.call("PATCH", path, {"name": "x"}), 404)
+
+
+class TestAccount(ApiCase):
+    def test_account(self):
+        body = self.sb.get_json("/api/v4/account")
+        self.assertEqual(body, {"id": 31000001, "name": "intermigro", "subdomain": "intermigro",
+                                "current_user_id": 11000001, "country": "RU", "currency": "RUB",
+                                "is_unsorted_on": True,
+                                "_links": {"self": {"href": self.base + "/api/v4/account"}}})
+        self.assertEqual(list(body), ["id", "name", "subdomain", "current_user_id", "country",
+                                      "currency", "is_unsorted_on", "_links"])
+
+    def test_control_patch_merges_and_reset_restores(self):
+        status, acct = self.sb.control("PATCH", "account", {"is_unsorted_on": False,
+                                                            "name": "Другой"})
+        self.assertEqual(status, 200)
+        self.assertEqual((acct["is_unsorted_on"], acct["name"], acct["id"]),
+                         (False, "Другой", 31000001))
+        body = self.sb.get_json("/api/v4/account")
+        self.assertIs(body["is_unsorted_on"], False)
+        self.assertEqual(body["name"], "Другой")
+        self.assertEqual(self.sb.control("GET", "account")[1], acct)
+        for bad in ([1], "x", None):
+            with self.subTest(bad):
+                self.assertEqual(self.sb.control("PATCH", "account", bad)[0], 400)
+        self.sb.control("POST", "reset")
+        self.assertIs(self.sb.get_json("/api/v4/account")["is_unsorted_on"], True)
+        self.assertEqual(self.sb.get_json("/api/v4/account")["name"], "intermigro")
+
+
+FIELD_KEYS = ["id", "name", "type", "code", "sort", "is_api_only", "enums", "entity_type",
+              "account_id", "_links"]
+
+
+class TestCustomFields(ApiCase):
+    def test_lead_fields_take_two_pages_by_default(self):
+        first = self.sb.get_json(LEAD_FIELDS)
+        url = self.base + LEAD_FIELDS
+        self.assertEqual(first["_page"], 1)
+        self.assertEqual(first["_total_items"], 50)
+        self.assertEqual(len(first["_embedded"]["custom_fields"]), 50)
+        self.assertEqual(first["_links"], {"self": {"href": url + "?page=1&limit=50"},
+                                           "next": {"href": url + "?page=2&limit=50"}})
+        second = self.sb.get_json(LEAD_FIELDS + "?page=2")
+        self.assertEqual(second["_page"], 2)
+        self.assertEqual(second["_total_items"], 20)
+        self.assertEqual(second["_links"], {"self": {"href": url + "?page=2&limit=50"}})
+        self.assertNoContent(self.sb.get(LEAD_FIELDS + "?page=3"))
+        self.assertNoContent(self.sb.get(LEAD_FIELDS + "?page=1000000&limit=250"))
+        ids = [f["id"] for p in (first, second) for f in p["_embedded"]["custom_fields"]]
+        self.assertEqual(len(set(ids)), 70)
+        everything = self.sb.get_json(LEAD_FIELDS + "?limit=250")
+        self.assertEqual(everything["_total_items"], 70)
+        self.assertNotIn("next", everything["_links"])
+        self.assertEqual([f["id"] for f in everything["_embedded"]["custom_fields"]], ids)
+        # a small limit, followed to the end through next links
+        pages = self.pages(LEAD_FIELDS + "?limit=30")
+        self.assertEqual([p["_total_items"] for p in pages], [30, 30, 10])
+        self.assertEqual([f["id"] for p in pages for f in p["_embedded"]["custom_fields"]], ids)
+
+    def test_known_fields_keep_their_ids_codes_and_types(self):
+        leads = {f["id"]: f for f in self.sb.get_json(LEAD_FIELDS + "?limit=250")
+                 ["_embedded"]["custom_fields"]}
+        contacts = {f["id"]: f for f in self.sb.get_json(CONTACT_FIELDS)
+                    ["_embedded"]["custom_fields"]}
+        for fid, code, ftype in [(467714, "UTM_SOURCE", "tracking_data"),
+                                 (467710, "UTM_MEDIUM", "tracking_data"),
+                                 (467712, "UTM_CAMPAIGN", "tracking_data"),
+                                 (467708, "UTM_CONTENT", "tracking_data"),
+                                 (467716, "UTM_TERM", "tracking_data"),
+                                 (467718, "UTM_REFERRER", "tracking_data"),
+                                 (488804, None, "text"), (1711074, None, "text"),
+                                 (1709444, None, "numeric"), (1709446, None, "select"),
+                                 (1709448, None, "multiselect"), (1709450, None, "date"),
+                                 (1709452, None, "checkbox"), (1709454, None, "textarea"),
+                                 (1709456, None, "url"), (2000001, None, "text")]:
+            with self.subTest(fid):
+                self.assertEqual((leads[fid]["code"], leads[fid]["type"]), (code, ftype))
+        for fid, code, ftype in [(467700, "PHONE", "multitext"), (467702, "EMAIL", "multitext"),
+                                 (467698, "POSITION", "text"), (1709360, None, "text"),
+                                 (1709362, None, "url"), (1709364, None, "date"),
+                                 (1709366, None, "select"), (1709368, None, "checkbox")]:
+            with self.subTest(fid):
+                self.assertEqual((contacts[fid]["code"], contacts[fid]["type"]), (code, ftype))
+        country = leads[1709446]
+        self.assertEqual(list(country), FIELD_KEYS)
+        self.assertEqual(country["name"], "Страна")
+        self.assertEqual(country["enums"][:3], [{"id": 901001, "value": "Германия", "sort": 10},
+                                                {"id": 901002, "value": "Португалия", "sort": 20},
+                                                {"id": 901003, "value": "Сербия", "sort": 30}])
+        self.assertEqual((country["entity_type"], country["account_id"], country["is_api_only"]),
+                         ("leads", 31000001, False))
+        self.assertEqual(country["_links"]["self"]["href"], self.base + LEAD_FIELDS + "/1709446")
+        self.assertIsNone(leads[488804]["enums"])
+        phone = contacts[467700]
+        self.assertEqual(phone["entity_type"], "contacts")
+        self.assertIn({"id": 300005, "value": "MOB", "sort": 30}, phone["enums"])
+        self.assertEqual(leads[2000001]["name"], "Поле 1")
+        self.assertEqual(leads[2000055]["name"], "Поле 55")
+        self.assertNotIn(2000056, leads)
+        self.assertEqual(len(contacts), 8)
+
+    def test_paging_parameter_errors(self):
+        for query, detail in [("limit=251", "limit must be between 1 and 250"),
+                              ("limit=0", "limit must be between 1 and 250"),
+                              ("limit=-5", "limit must be between 1 and 250"),
+                              ("limit=abc", "limit must be an integer"),
+                              ("limit=", "limit must be an integer"),
+                              ("limit=2.5", "limit must be an integer"),
+                              ("page=0", "page must be 1 or more"),
+                              ("page=-1", "page must be 1 or more"),
+                              ("page=x", "page must be an integer"),
+                              ("page=1e3", "page must be an integer")]:
+            for path in (LEAD_FIELDS, CONTACT_FIELDS, LEADS, CONTACTS):
+                with self.subTest(path=path, query=query):
+                    body = self.assertProblem(self.sb.get(path + "?" + query), 400, detail)
+                    self.assertEqual(body["title"], "Bad Request")
+
+    def test_control_adds_filler_fields_and_reset_removes_them(self):
+        status, body = self.sb.control("POST", "fields", {"entity": "lead", "count": 200})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["total"], 270)
+        self.assertEqual(body["ids"][:2], [2000056, 2000057])
+        pages = self.pages(LEAD_FIELDS + "?limit=250")
+        self.assertEqual([p["_total_items"] for p in pages], [250, 20])
+        last = pages[1]["_embedded"]["custom_fields"][-1]
+        self.assertEqual((last["id"], last["name"], last["type"]), (2000255, "Поле 255", "text"))
+        status, body = self.sb.control("POST", "fields", {"entity": "contact", "count": 3})
+        self.assertEqual((status, body["ids"], body["total"]), (200, [2000256, 2000257, 2000258], 11))
+        self.sb.control("POST", "reset")
+        self.assertEqual(len(self.sb.get_json(LEAD_FIELDS + "?limit=250")
+                             ["_embedded"]["custom_fields"]), 70)
+        self.assertEqual(self.sb.control("GET", "fields")[1]["contact"][0]["code"], "POSITION")
+
+    def test_control_adds_one_field(self):
+        status, body = self.sb.control("POST", "fields", {
+            "entity": "lead", "id": 3000001, "name": "Тариф", "type": "select", "code": "TARIFF",
+            "enums": [{"id": 77, "value": "Базовый"}, "Премиум"]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["field"]["enums"][0], {"id": 77, "value": "Базовый", "sort": 10})
+        premium = body["field"]["enums"][1]["id"]
+        fields = {f["id"]: f for f in self.sb.get_json(LEAD_FIELDS + "?limit=250")
+                  ["_embedded"]["custom_fields"]}
+        self.assertEqual((fields[3000001]["name"], fields[3000001]["code"]), ("Тариф", "TARIFF"))
+        # the new field is usable at once, by code, enum id or enum value
+        lid = self.add_lead(name="x", custom_fields_values=[
+            {"field_code": "TARIFF", "values": [{"enum_id": premium}]}])
+        lead = self.sb.get_json("%s/%d" % (LEADS, lid))
+        self.assertEqual(lead["custom_fields_values"][0]["values"],
+                         [{"value": "Премиум", "enum_id": premium}])
+        self.assertErrors(self.sb.call("POST", LEADS, [{"custom_fields_values": [
+            {"field_id": 3000001, "values": [{"value": "Золотой"}]}]}]),
+            [("0", [("NotSupportedChoice", "custom_fields_values.0.values.0.value")])])
+        for bad in ({"entity": "deal", "type": "text"}, {"entity": "lead", "type": "color"},
+                    {"entity": "lead", "type": "select"},
+                    {"entity": "lead", "type": "text", "enums": ["a"]},
+                    {"entity": "lead", "type": "text", "code": "UTM_SOURCE"},
+                    {"entity": "lead", "id": "1"}, {"entity": "lead", "count": 0},
+                    {"entity": "lead", "count": "5"}, ["lead"]):
+            with self.subTest(bad):
+                status, body = self.sb.control("POST", "fields", bad)
+                self.assertEqual(status, 400, body)
+                self.assertIn("error", body)
+
+
+class TestPipelines(ApiCase):
+    def test_pipelines_shape(self):
+        body = self.sb.get_json(PIPELINES)
+        self.assertEqual(body["_total_items"], 2)
+        self.assertEqual(body["_links"], {"self": {"href": self.base + PIPELINES}})
+        main, partners = body["_embedded"]["pipelines"]
+        self.assertEqual(list(main), ["id", "name", "sort", "is_main", "is_unsorted_on",
+                                      "is_archive", "account_id", "_links", "_embedded"])
+        self.assertEqual((main["id"], main["name"], main["is_main"], main["is_unsorted_on"],
+                          main["is_archive"], main["account_id"]),
+                         (MAIN, "Воронка", True, True, False, 31000001))
+        self.assertEqual((partners["id"], partners["name"], partners["is_main"]),
+                         (PARTNERS, "Партнёры", False))
+        self.assertEqual(main["_links"]["self"]["href"], "%s%s/%d" % (self.base, PIPELINES, MAIN))
+        statuses = main["_embedded"]["statuses"]
+        self.assertEqual([(s["id"], s["type"]) for s in statuses],
+                         [(72000001, 1), (72000002, 0), (72000003, 0), (72000004, 0),
+                          (142, 0), (143, 0)])
+        self.assertEqual(statuses[0]["name"], "НЕРАЗОБРАННОЕ")
+        first = statuses[0]
+        self.assertEqual(list(first), ["id", "name", "sort", "is_editable", "pipeline_id", "color",
+                                       "type", "account_id", "_links"])
+        self.assertEqual((first["pipeline_id"], first["is_editable"], first["account_id"]),
+                         (MAIN, False, 31000001))
+        self.assertEqual(first["_links"]["self"]["href"],
+                         "%s%s/%d/statuses/72000001" % (self.base, PIPELINES, MAIN))
+        self.assertEqual([(s["id"], s["type"], s["pipeline_id"])
+                          for s in partners["_embedded"]["statuses"]],
+                         [(72000011, 1, PARTNERS), (72000012, 0, PARTNERS),
+                          (72000013, 0, PARTNERS), (142, 0, PARTNERS), (143, 0, PARTNERS)])
+
+    def test_one_pipeline(self):
+        whole = self.sb.get_json(PIPELINES)["_embedded"]["pipelines"][1]
+        self.assertEqual(self.sb.get_json("%s/%d" % (PIPELINES, PARTNERS)), whole)
+        body = self.assertProblem(self.sb.get(PIPELINES + "/1"), 404)
+        self.assertEqual(body["title"], "Not Found")
+
+
+class TestLeadsApi(ApiCase):
+    def test_add_leads_shape_defaults_and_stored_entity(self):
+        t0 = int(time.time())
+        body = self.add(LEADS, [
+            {"name": "Сделка А", "price": 1500, "request_id": "a",
+             "custom_fields_values": [
+                 {"field_id": 1709446, "values": [{"value": "Сербия"}]},
+                 {"field_id": 1709448, "values": [{"enum_id": 901011}, {"value": "ПМЖ"}]},
+                 {"field_id": 1709450, "values": [{"value": "2026-03-01"}]},
+                 {"field_id": 1709452, "values": [{"value": True}]},
+                 {"field_code": "UTM_SOURCE", "values": [{"value": "google"}]}]},
+            {"pipeline_id": PARTNERS, "responsible_user_id": 11000002, "created_by": 0},
+            {"status_id": 142, "pipeline_id": PARTNERS},
+        ])
+        self.assertEqual(list(body), ["_links", "_embedded"])
+        self.assertEqual(body["_links"], {"self": {"href": self.base + LEADS}})
+        a, b, c = body["_embedded"]["leads"]
+        self.assertEqual([x["request_id"] for x in (a, b, c)], ["a", "1", "2"])
+        self.assertEqual([b["id"], c["id"]], [a["id"] + 1, a["id"] + 2])
+        self.assertEqual(a["_links"], {"self": {"href": "%s%s/%d" % (self.base, LEADS, a["id"])}})
+
+        lead = self.sb.get_json("%s/%d" % (LEADS, a["id"]))
+        self.assertEqual(list(lead), LEAD_GET_KEYS)
+        self.assertEqual({k: lead[k] for k in ("name", "price", "responsible_user_id", "group_id",
+                                                "status_id", "pipeline_id", "loss_reason_id",
+                                                "created_by", "updated_by", "closed_at",
+                                                "closest_task_at", "is_deleted", "score",
+                                                "account_id")},
+                         {"name": "Сделка А", "price": 1500, "responsible_user_id": 11000001,
+                          "group_id": 0, "status_id": 72000002, "pipeline_id": MAIN,
+                          "loss_reason_id": None, "created_by": 11000001,
+                          "updated_by": 11000001, "closed_at": None, "closest_task_at": None,
+                          "is_deleted": False, "score": None, "account_id": 31000001})
+        self.assertTrue(t0 <= lead["created_at"] == lead["updated_at"] <= time.time())
+        self.assertEqual(lead["_embedded"], {"tags": [], "companies": []})
+        self.assertEqual(lead["custom_fields_values"], [
+            {"field_id": 1709446, "field_name": "Страна", "field_code": None,
+             "field_type": "select", "values": [{"value": "Сербия", "enum_id": 901003}]},
+            {"field_id": 1709448, "field_name": "Программы", "field_code": None,
+             "field_type": "multiselect", "values": [{"value": "ВНЖ", "enum_id": 901011},
+                                                     {"value": "ПМЖ", "enum_id": 901012}]},
+            {"field_id": 1709450, "field_name": "Дата консультации", "field_code": None,
+             "field_type": "date", "values": [{"value": 1772323200}]},
+            {"field_id": 1709452, "field_name": "Согласие на обработку данных",
+             "field_code": None, "field_type": "checkbox", "values": [{"value": True}]},
+            {"field_id": 467714, "field_name": "utm_source", "field_code": "UTM_SOURCE",
+             "field_type": "tracking_data", "values": [{"value": "google"}]}])
+        lb = self.sb.get_json("%s/%d" % (LEADS, b["id"]))
+        self.assertEqual((lb["pipeline_id"], lb["status_id"], lb["responsible_user_id"],
+                          lb["created_by"], lb["name"], lb["price"], lb["custom_fields_values"]),
+                         (PARTNERS, 72000012, 11000002, 0, "", 0, None))
+        lc = self.sb.get_json("%s/%d" % (LEADS, c["id"]))
+        self.assertEqual((lc["status_id"], lc["pipeline_id"]), (142, PARTNERS))
+        self.assertIsInstance(lc["closed_at"], int)
+        # /_sandbox/entities holds the same lead, plus the request_id
+        _, ents = self.sb.control("GET", "entities")
+        stored = ents["leads"][0]
+        self.assertEqual({k: stored[k] for k in LEAD_GET_KEYS}, lead)
+        self.assertEqual(stored["request_id"], "a")
+
+    def test_status_from_the_main_pipeline_only_without_pipeline_id(self):
+        lid = self.add_lead(status_id=72000004)
+        self.assertEqual(self.sb.get_json("%s/%d" % (LEADS, lid))["status_id"], 72000004)
+        lid = self.add_lead(status_id=143)
+        self.assertEqual(self.sb.get_json("%s/%d" % (LEADS, lid))["pipeline_id"], MAIN)
+
+    def test_each_validation_rule(self):
+        cases = [
+            ("name int", {"name": 5}, [("InvalidType", "name")]),
+            ("price string", {"price": "100"}, [("InvalidType", "price")]),
+            ("price negative", {"price": -1}, [("InvalidType", "price")]),
+            ("price float", {"price": 1.5}, [("InvalidType", "price")]),
+            ("pipeline unknown", {"pipeline_id": 1}, [("NotSupportedChoice", "pipeline_id")]),
+            ("pipeline string", {"pipeline_id": "12984871"}, [("InvalidType", "pipeline_id")]),
+            ("status of another pipeline", {"status_id": 72000012},
+             [("NotSupportedChoice", "status_id")]),
+            ("status of another pipeline given", {"pipeline_id": PARTNERS, "status_id": 72000002},
+             [("NotSupportedChoice", "status_id")]),
+            ("status unknown", {"status_id": 5}, [("NotSupportedChoice", "status_id")]),
+            ("incoming status", {"status_id": 72000001}, [("NotSupportedChoice", "status_id")]),
+            ("status bool", {"status_id": True}, [("InvalidType", "status_id")]),
+            ("responsible not a user", {"responsible_user_id": 123},
+             [("NotSupportedChoice", "responsible_user_id")]),
+            ("responsible 0", {"responsible_user_id": 0},
+             [("NotSupportedChoice", "responsible_user_id")]),
+            ("responsible string", {"responsible_user_id": "11000001"},
+             [("InvalidType", "responsible_user_id")]),
+            ("created_by not a user", {"created_by": 11000003},
+             [("NotSupportedChoice", "created_by")]),
+            ("request_id int", {"request_id": 3}, [("InvalidType", "request_id")]),
+            ("created_at millis", {"created_at": 1700000000000}, [("InvalidType", "created_at")]),
+            ("cfv not array", {"custom_fields_values": {}},
+             [("InvalidType", "custom_fields_values")]),
+            ("contact field", {"custom_fields_values": [
+                {"field_code": "PHONE", "values": [{"value": "+7999"}]}]},
+             [("NotSupportedChoice", "custom_fields_values.0.field_code")]),
+            ("unknown field id", {"custom_fields_values": [
+                {"field_id": 1, "values": [{"value": "x"}]}]},
+             [("NotSupportedChoice", "custom_fields_values.0.field_id")]),
+            ("select unknown value", {"custom_fields_values": [
+                {"field_id": 1709446, "values": [{"value": "Франция"}]}]},
+             [("NotSupportedChoice", "custom_fields_values.0.values.0.value")]),
+            ("select unknown enum_id", {"custom_fields_values": [
+                {"field_id": 1709446, "values": [{"enum_id": 901011}]}]},
+             [("NotSupportedChoice", "custom_fields_values.0.values.0.enum_id")]),
+            ("select without value", {"custom_fields_values": [
+                {"field_id": 1709448, "values": [{}]}]},
+             [("FieldMissing", "custom_fields_values.0.values.0.value")]),
+            ("checkbox string", {"custom_fields_values": [
+                {"field_id": 1709452, "values": [{"value": "yes"}]}]},
+             [("InvalidType", "custom_fields_values.0.values.0.value")]),
+            ("date not a date", {"custom_fields_values": [
+                {"field_id": 1709450, "values": [{"value": "tomorrow"}]}]},
+             [("InvalidType", "custom_fields_values.0.values.0.value")]),
+            ("date millis", {"custom_fields_values": [
+                {"field_id": 1709450, "values": [{"value": 1772323200000}]}]},
+             [("InvalidType", "custom_fields_values.0.values.0.value")]),
+            ("tracking_data number", {"custom_fields_values": [
+                {"field_code": "UTM_TERM", "values": [{"value": 5}]}]},
+             [("InvalidType", "custom_fields_values.0.values.0.value")]),
+            ("numeric string", {"custom_fields_values": [
+                {"field_id": 1709444, "values": [{"value": "5"}]}]},
+             [("InvalidType", "custom_fields_values.0.values.0.value")]),
+            ("enum_id on a text field", {"custom_fields_values": [
+                {"field_id": 488804, "values": [{"value": "x", "enum_id": 1}]}]},
+             [("NotSupportedChoice", "custom_fields_values.0.values.0.enum_id")]),
+        ]
+        for name, lead, expected in cases:
+            with self.subTest(name):
+                self.assertErrors(self.sb.call("POST", LEADS, [lead]), [("0", expected)])
+        self.assertEqual(self.sb.control("GET", "entities")[1]["leads"], [])
+
+    def test_all_items_are_checked_and_nothing_is_created(self):
+        self.assertErrors(self.sb.call("POST", LEADS, [
+            {"name": "ok"}, {"request_id": "r1", "pipeline_id": 5}, 7,
+            {"responsible_user_id": 1, "created_by": 2}]), [
+            ("r1", [("NotSupportedChoice", "pipeline_id")]),
+            ("2", [("InvalidType", "")]),
+            ("3", [("NotSupportedChoice", "responsible_user_id"),
+                   ("NotSupportedChoice", "created_by")])])
+        self.assertEqual(self.sb.control("GET", "entities")[1]["leads"], [])
+
+    def test_body_errors(self):
+        for body in (b"", b"[]", b"{}", b"null"):
+            with self.subTest(body):
+                self.assertProblem(self.sb.call("POST", LEADS, body), 400,
+                                   "Request data can not be empty")
+        self.assertProblem(self.sb.call("POST", LEADS, b"[{"), 400,
+                           "Request body is not valid JSON")
+        self.assertProblem(self.sb.call("POST", LEADS, [{}], ctype="text/plain"), 400,
+                           "Content-Type must be application/json")
+        self.assertErrors(self.sb.call("POST", LEADS, {"name": "x"}),
+                          [("0", [("InvalidType", "data")])])
+        body = self.assertProblem(self.sb.call("POST", LEADS, [{"name": "x"}] * 251), 422,
+                                  "Limit 250 per page")
+        self.assertEqual(body["title"], "Unprocessable Entity")
+        self.assertEqual(len(self.add(LEADS, [{"name": "x"}] * 250)["_embedded"]["leads"]), 250)
+
+    def test_patch_one_lead(self):
+        lid = self.add_lead(name="Старое", price=10, custom_fields_values=[
+            {"field_id": 488804, "values": [{"value": "Engineer"}]},
+            {"field_id": 1711074, "values": [{"value": "MSc"}]}])
+        before = self.sb.get_json("%s/%d" % (LEADS, lid))
+        time.sleep(1.01)  # updated_at is in seconds
+        status, headers, data = self.sb.call("PATCH", "%s/%d" % (LEADS, lid), {
+            "name": "Новое", "price": 20, "responsible_user_id": 11000002,
+            "custom_fields_values": [{"field_id": 1711074, "values": [{"value": "PhD"}]}]})
+        self.assertEqual(status, 200, data)
+        self.assertEqual(headers["Content-Type"], "application/hal+json")
+        body = json.loads(data)
+        self.assertEqual(list(body), ["id", "updated_at", "_links"])
+        self.assertEqual(body["id"], lid)
+        self.assertGreater(body["updated_at"], before["updated_at"])
+        self.assertEqual(body["_links"], {"self": {"href": "%s%s/%d" % (self.base, LEADS, lid)}})
+        lead = self.sb.get_json("%s/%d" % (LEADS, lid))
+        self.assertEqual((lead["name"], lead["price"], lead["responsible_user_id"],
+                          lead["updated_at"], lead["created_at"], lead["status_id"]),
+                         ("Новое", 20, 11000002, body["updated_at"], before["created_at"],
+                          72000002))
+        self.assertEqual([(f["field_id"], f["values"]) for f in lead["custom_fields_values"]],
+                         [(488804, [{"value": "Engineer"}]), (1711074, [{"value": "PhD"}])])
+
+    def test_patch_pipeline_and_status(self):
+        lid = self.add_lead(name="x")
+        path = "%s/%d" % (LEADS, lid)
+        self.sb.call("PATCH", path, {"status_id": 72000003})
+        self.assertEqual(self.sb.get_json(path)["status_id"], 72000003)
+        # only pipeline_id: the first stage after Incoming of that pipeline
+        self.assertEqual(self.sb.call("PATCH", path, {"pipeline_id": PARTNERS})[0], 200)
+        lead = self.sb.get_json(path)
+        self.assertEqual((lead["pipeline_id"], lead["status_id"]), (PARTNERS, 72000012))
+        # a status is checked against the lead's own pipeline now
+        self.assertErrors(self.sb.call("PATCH", path, {"status_id": 72000002}),
+                          [("0", [("NotSupportedChoice", "status_id")])])
+        self.sb.call("PATCH", path, {"status_id": 72000013})
+        self.sb.call("PATCH", path, {"status_id": 143})
+        lead = self.sb.get_json(path)
+        self.assertEqual((lead["pipeline_id"], lead["status_id"]), (PARTNERS, 143))
+        self.assertIsInstance(lead["closed_at"], int)
+        self.sb.call("PATCH", path, {"pipeline_id": MAIN, "status_id": 72000004})
+        lead = self.sb.get_json(path)
+        self.assertEqual((lead["pipeline_id"], lead["status_id"], lead["closed_at"]),
+                         (MAIN, 72000004, None))
+
+    def test_patch_errors(self):
+        lid = self.add_lead(name="x")
+        path = "%s/%d" % (LEADS, lid)
+        body = self.assertProblem(self.sb.call("PATCH", "%s/%d" % (LEADS, lid + 1000),
+                                               {"name": "y"}), 404, "Lead not found")
+        self.assertEqual(body["title"], "Not Found")
+        self.assertProblem(self.sb.call("PATCH", path, {}), 400, "Request data can not be empty")
+        self.assertProblem(self.sb.call("PATCH", path, b"{"), 400, "Request body is not valid JSON")
+        self.assertErrors(self.sb.call("PATCH", path, [{"name": "y"}]),
+                          [("0", [("InvalidType", "data")])])
+        self.assertErrors(self.sb.call("PATCH", path, {
+            "name": 1, "pipeline_id": 3, "responsible_user_id": 5, "request_id": "mine",
+            "custom_fields_values": [{"field_id": 1709446, "values": [{"value": "Марс"}]}]}),
+            [("0", [("InvalidType", "name"), ("NotSupportedChoice", "pipeline_id"),
+                    ("NotSupportedChoice", "responsible_user_id"),
+                    ("NotSupportedChoice", "custom_fields_values.0.values.0.value")])])
+        self.assertEqual(self.sb.get_json(path)["name"], "x")
+
+    def test_patch_many_leads(self):
+        a = self.add_lead(name="a")
+        b = self.add_lead(name="b")
+        status, _, data = self.sb.call("PATCH", LEADS, [
+            {"id": a, "name": "A"}, {"id": b, "price": 7, "request_id": "bee"}])
+        self.assertEqual(status, 200, data)
+        body = json.loads(data)
+        self.assertEqual([(x["id"], x["request_id"]) for x in body["_embedded"]["leads"]],
+                         [(a, "0"), (b, "bee")])
+        for x in body["_embedded"]["leads"]:
+            self.assertEqual(list(x), ["id", "updated_at", "request_id", "_links"])
+        self.assertEqual(self.sb.get_json("%s/%d" % (LEADS, a))["name"], "A")
+        self.assertEqual(self.sb.get_json("%s/%d" % (LEADS, b))["price"], 7)
+        self.assertErrors(self.sb.call("PATCH", LEADS, [
+            {"name": "no id"}, {"id": "1"}, {"id": b + 100, "name": "x"},
+            {"id": b, "status_id": 72000012}]), [
+            ("0", [("FieldMissing", "id")]), ("1", [("InvalidType", "id")]),
+            ("2", [("NotSupportedChoice", "id")]), ("3", [("NotSupportedChoice", "status_id")])])
+        self.assertProblem(self.sb.call("PATCH", LEADS, [{"id": a}] * 251), 422,
+                           "Limit 250 per page")
+        self.assertProblem(self.sb.call("PATCH", LEADS, []), 400, "Request data can not be empty")
+
+
+class TestContactsApi(ApiCase):
+    def test_add_contacts(self):
+        body = self.add(CONTACTS, [
+            {"first_name": "Мария", "last_name": "Иванова", "request_id": "m",
+             "custom_fields_values": [
+                 {"field_code": "PHONE", "values": [{"value": "+79990001122", "enum_code": "MOB"}]},
+                 {"field_id": 467702, "values": [{"value": "maria@example.com"}]},
+                 {"field_code": "POSITION", "values": [{"value": "CTO"}]},
+                 {"field_id": 1709366, "values": [{"value": "Казахстан"}]},
+                 {"field_id": 1709364, "values": [{"value": -86400}]}]},
+            {"name": "ООО Ромашка", "responsible_user_id": 11000002}])
+        self.assertEqual(body["_links"], {"self": {"href": self.base + CONTACTS}})
+        m, r = body["_embedded"]["contacts"]
+        self.assertEqual((m["request_id"], r["request_id"], r["id"]), ("m", "1", m["id"] + 1))
+        self.assertEqual(m["_links"], {"self": {"href": "%s%s/%d" % (self.base, CONTACTS, m["id"])}})
+        c = self.sb.get_json("%s/%d" % (CONTACTS, m["id"]))
+        self.assertEqual(list(c), CONTACT_GET_KEYS)
+        self.assertEqual((c["name"], c["first_name"], c["last_name"], c["is_unsorted"],
+                          c["responsible_user_id"], c["created_by"], c["group_id"],
+                          c["account_id"], c["is_deleted"]),
+                         ("Мария Иванова", "Мария", "Иванова", False, 11000001, 11000001, 0,
+                          31000001, False))
+        cf = {f["field_code"] or f["field_id"]: f for f in c["custom_fields_values"]}
+        self.assertEqual(cf["PHONE"]["values"],
+                         [{"value": "+79990001122", "enum_id": 300005, "enum_code": "MOB"}])
+        self.assertEqual(cf["PHONE"]["field_type"], "multitext")
+        self.assertEqual(cf[1709366]["values"], [{"value": "Казахстан", "enum_id": 902003}])
+        self.assertEqual(cf[1709364]["values"], [{"value": -86400}])
+        r = self.sb.get_json("%s/%d" % (CONTACTS, r["id"]))
+        self.assertEqual((r["name"], r["first_name"], r["last_name"], r["responsible_user_id"],
+                          r["custom_fields_values"]), ("ООО Ромашка", "", "", 11000002, None))
+
+    def test_contact_validation(self):
+        for name, contact, expected in [
+                ("no name at all", {"custom_fields_values": [
+                    {"field_code": "PHONE", "values": [{"value": "+7999"}]}]},
+                 [("FieldMissing", "name")]),
+                ("blank names", {"name": " ", "first_name": ""}, [("FieldMissing", "name")]),
+                ("name int", {"name": 5}, [("InvalidType", "name")]),
+                ("lead field", {"name": "x", "custom_fields_values": [
+                    {"field_code": "UTM_SOURCE", "values": [{"value": "g"}]}]},
+                 [("NotSupportedChoice", "custom_fields_values.0.field_code")]),
+                ("phone number", {"name": "x", "custom_fields_values": [
+                    {"field_code": "PHONE", "values": [{"value": 79991234567}]}]},
+                 [("InvalidType", "custom_fields_values.0.values.0.value")]),
+                ("phone enum_id unknown", {"name": "x", "custom_fields_values": [
+                    {"field_code": "PHONE", "values": [{"value": "1", "enum_id": 901001}]}]},
+                 [("NotSupportedChoice", "custom_fields_values.0.values.0.enum_id")]),
+                ("created_by", {"name": "x", "created_by": 5}, [("NotSupportedChoice", "created_by")]),
+                ("responsible", {"name": "x", "responsible_user_id": 5},
+                 [("NotSupportedChoice", "responsible_user_id")])]:
+            with self.subTest(name):
+                self.assertErrors(self.sb.call("POST", CONTACTS, [contact]), [("0", expected)])
+        self.assertEqual(self.sb.control("GET", "entities")[1]["contacts"], [])
+        self.assertProblem(self.sb.call("POST", CONTACTS, [{"name": "x"}] * 251), 422)
+        self.assertErrors(self.sb.call("POST", CONTACTS, {"name": "x"}),
+                          [("0", [("InvalidType", "data")])])
+
+    def test_one_contact_or_lead_by_id(self):
+        (lid, cid), = self.forms(item())
+        c = self.sb.get_json("%s/%d" % (CONTACTS, cid))
+        self.assertEqual((c["id"], c["is_unsorted"]), (cid, True))
+        self.assertNotIn("leads", c["_embedded"])
+        c = self.sb.get_json("%s/%d?with=leads" % (CONTACTS, cid))
+        self.assertEqual(c["_embedded"]["leads"],
+                         [{"id": lid, "_links": {"self": {"href": "%s%s/%d" % (self.base, LEADS, lid)}}}])
+        lead = self.sb.get_json("%s/%d?with=contacts" % (LEADS, lid))
+        self.assertEqual(lead["_embedded"]["contacts"][0]["id"], cid)
+        self.assertIs(lead["_embedded"]["contacts"][0]["is_main"], True)
+        self.assertNoContent(self.sb.get("%s/%d" % (CONTACTS, cid + 1000)))
+        self.assertNoContent(self.sb.get("%s/%d" % (LEADS, lid + 1000)))
+        self.assertNoContent(self.sb.get("%s/1" % LEADS))
+
+
+class TestListsAndSearch(ApiCase):
+    def test_forms_entities_in_get_shape(self):
+        it = item(pipeline_id=PARTNERS)
+        (lid, cid), = self.forms(it)
+        lead = self.sb.get_json("%s/%d" % (LEADS, lid))
+        self.assertEqual(list(lead), LEAD_GET_KEYS)
+        self.assertEqual((lead["name"], lead["price"], lead["pipeline_id"], lead["status_id"],
+                          lead["created_at"], lead["created_by"], lead["responsible_user_id"]),
+                         ("Заявка", 1000, PARTNERS, 72000011, 1700000000, 0, 11000001))
+        utm = [f for f in lead["custom_fields_values"] if f["field_code"] == "UTM_SOURCE"][0]
+        self.assertEqual((utm["field_type"], utm["values"]), ("tracking_data", [{"value": "google"}]))
+        contact = self.sb.get_json("%s/%d" % (CONTACTS, cid))
+        self.assertEqual(list(contact), CONTACT_GET_KEYS)
+        self.assertEqual((contact["name"], contact["first_name"], contact["last_name"],
+                          contact["is_unsorted"]), ("Иван Петров", "Иван", "Петров", True))
+        # the control view: the same, plus what the forms request carried
+        _, ents = self.sb.control("GET", "entities")
+        stored, = ents["leads"]
+        self.assertEqual({k: stored[k] for k in LEAD_GET_KEYS}, lead)
+        self.assertEqual((stored["source_uid"], stored["source_name"], stored["request_id"],
+                          stored["contacts"], stored["metadata"]["form_id"]),
+                         ("uid-1", "kommo-lead", "0", [cid], "csv"))
+        self.assertRegex(stored["unsorted_uid"], r"^[0-9a-f]{40}$")
+        self.assertEqual(ents["contacts"][0]["leads"], [lid])
+
+    def test_search_by_phone_digits_and_cyrillic_names(self):
+        other = item(source_uid="u2")
+        other["_embedded"]["contacts"][0].update(name="Ольга Смирнова", first_name="Ольга",
+                                                 last_name="Смирнова")
+        other["_embedded"]["contacts"][0]["custom_fields_values"] = [
+            {"field_code": "PHONE", "values": [{"value": "+7 (912) 555-44-33"}]}]
+        (_, ivan), (_, olga) = self.forms(item(), other)
+        api = self.add_contact(first_name="Пётр", custom_fields_values=[
+            {"field_code": "EMAIL", "values": [{"value": "Petr@Example.COM"}]}])
+
+        def found(query):
+            status, _, data = self.sb.get(CONTACTS + "?" + urlencode({"query": query}))
+            if status == 204:
+                self.assertEqual(data, b"")
+                return []
+            self.assertEqual(status, 200, data)
+            return [c["id"] for c in json.loads(data)["_embedded"]["contacts"]]
+
+        for query, expected in [
+                ("+7 999 123-45-67", [ivan]),   # digits of the query inside the phone's
+                ("8 999 1234567", []),          # 89991234567 is not in 79991234567
+                ("9991234567", [ivan]),
+                ("12345", [ivan]),
+                ("912-555-4433", [olga]),
+                ("79125554433", [olga]),
+                ("+79991234567", [ivan]),
+                ("иван", [ivan]), ("ПЕТРОВ", [ivan]), ("иВаН пЕт", [ivan]),
+                ("смирнова", [olga]), ("ольга", [olga]),
+                ("пётр", [api]), ("петр", [ivan]),  # Петров; ё is not е
+                ("petr@example.com", [api]), ("@ivan", [ivan]),
+                ("  ольга  ", [olga]),
+                ("", [ivan, olga, api]), ("   ", [ivan, olga, api]),
+                ("нет такого", []), ("00000", [])]:
+            with self.subTest(query):
+                self.assertEqual(found(query), expected)
+        self.assertNoContent(self.sb.get(CONTACTS + "?query=%D0%BD%D0%B5%D1%82"))
+
+    def test_lead_search(self):
+        (lid, _), = self.forms(item())
+        api = self.add_lead(name="Консультация по ВНЖ", custom_fields_values=[
+            {"field_id": 1709446, "values": [{"value": "Португалия"}]},
+            {"field_id": 1709444, "values": [{"value": 120000}]}])
+
+        def found(query):
+            status, _, data = self.sb.get(LEADS + "?" + urlencode({"query": query}))
+            return [] if status == 204 else [x["id"] for x in json.loads(data)["_embedded"]["leads"]]
+
+        self.assertEqual(found("заявка"), [lid])
+        self.assertEqual(found("engineer"), [lid])       # a custom field value
+        self.assertEqual(found("google"), [lid])         # a tracking field value
+        self.assertEqual(found("внж"), [api])
+        self.assertEqual(found("португал"), [api])       # a select value
+        self.assertEqual(found("120000"), [api])         # a number, as text
+        self.assertEqual(found("ничего"), [])
+        # order[], filter[] and with are accepted (and ignored but for with)
+        body = self.sb.get_json(LEADS + "?with=contacts&order%5Bid%5D=desc&filter%5Bid%5D=1")
+        self.assertEqual([x["id"] for x in body["_embedded"]["leads"]], [lid, api])
+        self.assertEqual(len(body["_embedded"]["leads"][0]["_embedded"]["contacts"]), 1)
+        self.assertEqual(body["_embedded"]["leads"][1]["_embedded"]["contacts"], [])
+
+    def test_nothing_to_list_is_204(self):
+        self.assertNoContent(self.sb.get(LEADS))
+        self.assertNoContent(self.sb.get(CONTACTS))
+        self.assertNoContent(self.sb.get(CONTACTS + "?query=x&page=2"))
+        # a 204 has no Content-Length and the connection stays usable
+        conn = self.sb.connect()
+        try:
+            status, headers, _ = self.sb.get(LEADS, conn=conn)
+            self.assertEqual((status, headers.get("Content-Length")), (204, None))
+            self.assertEqual(self.sb.get("/api/v4/account", conn=conn)[0], 200)
+            self.assertEqual(self.sb.get(CONTACTS + "/1", conn=conn)[0], 204)
+            self.assertEqual(self.sb.get(PIPELINES, conn=conn)[0], 200)
+        finally:
+            conn.close()
+
+    def test_paging_over_seeded_contacts(self):
+        seed = [{"name": "Контакт %03d" % i, "custom_fields_values": [
+            {"field_code": "PHONE", "values": [{"value": "+7900%07d" % i}]}]} for i in range(300)]
+        logged = len(self.sb.log_lines())
+        status, body = self.sb.control("POST", "contacts", seed)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(self.sb.log_lines()), logged)  # control requests are not logged
+        ids = body["ids"]
+        self.assertEqual(ids, list(range(ids[0], ids[0] + 300)))
+        pages = self.pages(CONTACTS + "?limit=250")
+        self.assertEqual([len(p["_embedded"]["contacts"]) for p in pages], [250, 50])
+        self.assertEqual([p["_page"] for p in pages], [1, 2])
+        self.assertEqual([c["id"] for p in pages for c in p["_embedded"]["contacts"]], ids)
+        self.assertEqual(pages[0]["_links"]["next"]["href"],
+                         self.base + CONTACTS + "?page=2&limit=250")
+        self.assertNoContent(self.sb.get(CONTACTS + "?limit=250&page=3"))
+        default = self.pages(CONTACTS)
+        self.assertEqual(len(default), 6)
+        self.assertEqual(default[-1]["_links"]["self"]["href"],
+                         self.base + CONTACTS + "?page=6&limit=50")
+        # the query and other parameters stay in the links
+        q = self.sb.get_json(CONTACTS + "?query=%D0%9A%D0%BE%D0%BD%D1%82%D0%B0%D0%BA%D1%82+1&limit=40&with=leads")
+        self.assertEqual(len(q["_embedded"]["contacts"]), 40)        # Контакт 100..199
+        self.assertEqual(q["_links"]["next"]["href"], self.base + CONTACTS +
+                         "?query=%D0%9A%D0%BE%D0%BD%D1%82%D0%B0%D0%BA%D1%82+1&with=leads&page=2&limit=40")
+        tail = self.pages(CONTACTS + "?query=%D0%9A%D0%BE%D0%BD%D1%82%D0%B0%D0%BA%D1%82+1&limit=40")
+        self.assertEqual(sum(len(p["_embedded"]["contacts"]) for p in tail), 100)
+        # phone digits over seeded contacts
+        found = self.sb.get_json(CONTACTS + "?query=%2B7+900+000-01-23")
+        self.assertEqual([c["name"] for c in found["_embedded"]["contacts"]], ["Контакт 123"])
+
+    def test_seeding_leads_and_bad_seeds(self):
+        status, body = self.sb.control("POST", "leads", [{"name": "L%d" % i} for i in range(260)])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(body["ids"]), 260)
+        self.assertEqual([len(p["_embedded"]["leads"]) for p in self.pages(LEADS + "?limit=250")],
+                         [250, 10])
+        status, body = self.sb.control("POST", "contacts", [{"name": "ok"}, {"first_name": 5}])
+        self.assertEqual(status, 400)
+        self.assertEqual(body["validation-errors"],
+                         [{"request_id": "1", "errors": [
+                             {"code": "InvalidType", "path": "first_name",
+                              "detail": "This value should be of type string."}]}])
+        for bad in ({"name": "x"}, [], "x"):
+            with self.subTest(bad):
+                self.assertEqual(self.sb.control("POST", "leads", bad)[0], 400)
+        self.assertEqual(self.sb.control("GET", "leads")[0], 405)
+        self.assertEqual(len(self.sb.control("GET", "entities")[1]["contacts"]), 0)
+        self.sb.control("POST", "reset")
+        self.assertNoContent(self.sb.get(LEADS))
+
+
+class TestApiLimitsFaultsLog(unittest.TestCase):
+    def test_gets_count_toward_the_rate_limit(self):
+        sb = Sandbox()  # default limit: 7 per second
+        try:
+            t0 = time.monotonic()
+            paths = ["/api/v4/account", LEAD_FIELDS, PIPELINES, LEADS, CONTACTS,
+                     LEADS + "/1", CONTACT_FIELDS, "/api/v4/account"]
+            resps = [sb.get(p) for p in paths]
+            self.assertLess(time.monotonic() - t0, 0.9, "burst too slow to test the limit")
+            self.assertEqual([r[0] for r in resps], [200, 200, 200, 204, 204, 204, 200, 429])
+            self.assertEqual(json.loads(resps[7][2]), TOO_MANY)
+            self.assertEqual(resps[7][1]["Retry-After"], "1")
+            self.assertEqual(sb.call("POST", LEADS, [{"name": "x"}])[0], 429)
+            time.sleep(1.05)
+            self.assertEqual(sb.get("/api/v4/account")[0], 200)
+        finally:
+            sb.stop()
+
+    def test_faults_apply_to_every_endpoint_and_the_log_has_queries(self):
+        sb = Sandbox("--rate-limit", "0", "--faults", "1:503")
+        try:
+            self.assertEqual(sb.get(LEADS + "?query=x")[0], 503)
+            sb.control("POST", "faults", {"faults": ["500", "truncated", "401", "garbage"]})
+            self.assertEqual(sb.get(LEAD_FIELDS, token="wrong")[0], 500)
+            status, headers, data = sb.get(PIPELINES)
+            self.assertEqual((status, headers["Content-Type"]), (200, "application/hal+json"))
+            self.assertTrue(data.startswith(b'{"_total_items":2,'))
+            with self.assertRaises(ValueError):
+                json.loads(data)
+            status, _, data = sb.get("/api/v4/account")
+            self.assertEqual((status, json.loads(data)), (401, UNAUTHORIZED))
+            status, _, data = sb.call("POST", CONTACTS, [{"name": "Garbled"}])
+            self.assertEqual((status, data), (200, b"not json at all"))
+            # garbage does the work: the contact exists
+            body = sb.get_json(CONTACTS + "?query=garbled")
+            self.assertEqual(len(body["_embedded"]["contacts"]), 1)
+            sb.control("POST", "faults", {"faults": ["reset"]})
+            with self.assertRaises((ConnectionError, http.client.RemoteDisconnected)):
+                sb.get(CONTACTS)
+            lines = sb.log_lines()
+            self.assertEqual([(r["method"], r["path"], r["status"]) for r in lines], [
+                ("GET", LEADS + "?query=x", 503), ("GET", LEAD_FIELDS, 500),
+                ("GET", PIPELINES, 200), ("GET", "/api/v4/account", 401),
+                ("POST", CONTACTS, 200), ("GET", CONTACTS + "?query=garbled", 200),
+                ("GET", CONTACTS, None)])
+            self.assertEqual(lines[0]["headers"]["authorization"], "Bearer " + TOKEN)
+            self.assertEqual(json.loads(lines[4]["body"]), [{"name": "Garbled"}])
+        finally:
+            sb.stop()
 
 
 class TestProcess(unittest.TestCase):
@@ -753,11 +1644,30 @@ class TestProcess(unittest.TestCase):
     def test_refuses_non_loopback_host_and_bad_options(self):
         for args in (["--host", "0.0.0.0"], ["--host", "10.1.2.3"], ["--host", "example.com"],
                      ["--faults", "x:500"], ["--faults", "1:teapot"],
-                     ["--extra-field", "deal:1:text"], ["--extra-field", "lead:1:date"]):
+                     ["--extra-field", "deal:1:text"], ["--extra-field", "lead:1:select"],
+                     ["--extra-field", "lead:1:bogus"], ["--extra-field", "lead:x:text"]):
             with self.subTest(args):
                 r = self.run_sandbox(*args, "--port", "0")
                 self.assertEqual(r.returncode, 2, r.stderr)
                 self.assertIn("kommo-sandbox", r.stderr)
+
+    def test_extra_field_types_and_codes(self):
+        sb = Sandbox("--rate-limit", "0", "--extra-field", "lead:1709500:text",
+                     "--extra-field", "contact:3000001:date", "--extra-field", "lead:467714:text:UTM_X")
+        try:
+            status, _, data = sb.call("GET", "/api/v4/leads/custom_fields?limit=250", ctype=None)
+            lead = {f["id"]: f for f in json.loads(data)["_embedded"]["custom_fields"]}
+            self.assertEqual(lead[1709500]["type"], "text")
+            self.assertEqual((lead[467714]["type"], lead[467714]["code"]), ("text", "UTM_X"))
+            it = item()
+            it["_embedded"]["contacts"][0]["custom_fields_values"].append(
+                {"field_id": 3000001, "values": [{"value": 631152000}]})
+            it["_embedded"]["leads"][0]["custom_fields_values"][3] = {
+                "field_code": "UTM_X", "values": [{"value": "google"}]}
+            self.assertEqual(sb.post([it])[0], 200)
+            self.assertEqual(sb.post([item()])[0], 400)  # UTM_SOURCE is gone
+        finally:
+            sb.stop()
 
     def test_port_file_pid_file_and_clean_sigterm_exit(self):
         sb = Sandbox("--host", "localhost")

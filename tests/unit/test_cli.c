@@ -119,7 +119,7 @@ static void usage_errors_name_the_argument(void **state)
 	assert_string_equal(err.msg, "--timeout given twice");
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "frobnicate"), KL_EUSAGE);
-	assert_non_null(strstr(err.msg, "unknown command \"frobnicate\" (commands: submit, import;"));
+	assert_non_null(strstr(err.msg, "unknown command \"frobnicate\" (commands: submit, import, check, fields, leads, contacts;"));
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "--timeout", "0"), KL_EUSAGE);
 	kl_opts_free(&o);
@@ -220,7 +220,7 @@ static void options_of_one_command_are_refused_by_the_other(void **state)
 	struct kl_opts o;
 	struct kl_err err = {0};
 	assert_int_equal(PARSE(&o, &err, "--name", "A", "--batch-size", "5"), KL_EUSAGE);
-	assert_string_equal(err.msg, "--batch-size is an option of import, not of submit");
+	assert_string_equal(err.msg, "--batch-size is not an option of submit (it is one of: import)");
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "import", "--source-uid", "x"), KL_EUSAGE);
 	assert_non_null(strstr(err.msg, "source_uid column"));
@@ -261,7 +261,7 @@ static void help_and_version(void **state)
 	assert_int_equal(PARSE(&o, &err, "-V"), KL_OK);
 	assert_int_equal(o.cmd, KL_CMD_VERSION);
 	kl_opts_free(&o);
-	assert_non_null(strstr(kl_cli_help(), "--token-file"));
+	assert_non_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "--token-file"));
 }
 
 static void option_table_is_documented_in_help(void **state)
@@ -282,12 +282,89 @@ static void option_table_is_documented_in_help(void **state)
 		/* as a whole word: "--source" must not pass thanks to "--source-name" */
 		bool found = false;
 		size_t n = strlen(all[i]);
-		for (const char *h = strstr(kl_cli_help(), all[i]); h && !found; h = strstr(h + 1, all[i]))
-			found = !(h[n] == '-' || (h[n] >= 'a' && h[n] <= 'z')) && (h == kl_cli_help() || h[-1] != '-');
+		for (const char *h = strstr(kl_cli_help(KL_CMD_SUBMIT), all[i]); h && !found; h = strstr(h + 1, all[i]))
+			found = !(h[n] == '-' || (h[n] >= 'a' && h[n] <= 'z')) && (h == kl_cli_help(KL_CMD_SUBMIT) || h[-1] != '-');
 		assert_true(found);
 		/* and the parser knows every one of them */
 		int rc = PARSE(&o, &err, (char *)all[i], "lead:1=x");
 		assert_true(rc == KL_OK || strstr(err.msg, "unknown option") == NULL);
+		kl_opts_free(&o);
+	}
+}
+
+static void entity_commands_and_their_arguments(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "contacts", "search", "Анна", "Петрова", "--limit", "300"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_CONTACTS_SEARCH);
+	assert_string_equal(o.ent.query, "Анна Петрова");
+	assert_int_equal(o.ent.limit, 300);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "leads", "update", "8876820", "--status", "142", "--price", "5000",
+			       "--field", "488804=Инженер", "--name", "N"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_LEADS_UPDATE);
+	assert_int_equal(o.ent.id, 8876820);
+	assert_int_equal(o.ent.status, 142);
+	assert_true(o.ent.has_price);
+	assert_int_equal(o.ent.price, 5000);
+	assert_string_equal(o.ent.name, "N");
+	assert_int_equal(o.ent.fields.ncustom, 1);
+	assert_int_equal(o.ent.fields.custom[0].id, 488804);
+	assert_null(o.lead.v[KL_ATTR_NAME]); /* --name of a lead update is not a submit's first name */
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "contacts", "create", "--first-name", "A", "--surname", "B",
+			       "--phone", "+7 999", "--created-by", "11000002"), KL_OK);
+	assert_string_equal(o.ent.first_name, "A");
+	assert_string_equal(o.ent.last_name, "B");
+	assert_string_equal(o.ent.phone, "+7 999");
+	assert_int_equal(o.ent.created_by, 11000002);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "fields", "--env"), KL_OK);
+	assert_true(o.ent.env);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "submit", "--name", "A", "--phone", "1234567", "--skip-existing"), KL_OK);
+	assert_true(o.skip_existing);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "contacts", "--help"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_HELP);
+	assert_non_null(strstr(kl_cli_help(o.command), "contacts create"));
+	kl_opts_free(&o);
+}
+
+static void entity_command_mistakes_are_usage_errors(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	static const struct {
+		const char *args[6];
+		const char *msg;
+	} cases[] = {
+		{{"leads"}, "leads needs a subcommand: expected search, create or update"},
+		{{"contacts", "update", "1"}, "contacts \"update\": expected search or create"},
+		{{"leads", "search"}, "leads search needs a QUERY"},
+		{{"leads", "create"}, "leads create needs --name NAME"},
+		{{"leads", "update", "--name", "x"}, "leads update needs the lead's ID"},
+		{{"leads", "update", "0", "--name", "x"}, "\"0\" is not an id"},
+		{{"leads", "update", "5"}, "nothing to change"},
+		{{"leads", "create", "--name", "x", "--status", "abc"}, "--status: \"abc\" is not an id"},
+		{{"leads", "create", "--name", "x", "--field", "contact:1=y"}, "takes lead fields only"},
+		{{"leads", "create", "--name", "x", "--phone", "1"}, "--phone is not an option of leads create (it is one of: submit, import, contacts create)"},
+		{{"contacts", "create"}, "contacts create needs --name NAME"},
+		{{"fields", "--env", "--json"}, "--env and --json are two outputs"},
+		{{"check", "--dry-run"}, "--dry-run is not an option of check"},
+		{{"contacts", "search", "x", "--limit", "0"}, "--limit"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[8] = {"kommo-lead"};
+		int argc = 1;
+		for (int k = 0; k < 6 && cases[i].args[k]; k++)
+			argv[argc++] = (char *)cases[i].args[k];
+		assert_int_equal(kl_cli_parse(&o, argc, argv, &err), KL_EUSAGE);
+		if (!strstr(err.msg, cases[i].msg))
+			fail_msg("case %zu: %s", i, err.msg);
 		kl_opts_free(&o);
 	}
 }
@@ -309,6 +386,8 @@ int main(void)
 		cmocka_unit_test(no_arguments_is_a_usage_error),
 		cmocka_unit_test(help_and_version),
 		cmocka_unit_test(option_table_is_documented_in_help),
+		cmocka_unit_test(entity_commands_and_their_arguments),
+		cmocka_unit_test(entity_command_mistakes_are_usage_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,7 +35,7 @@ static void created_line_and_json(void **state)
 	assert_string_equal(b.data, "lead_id=8876820 contact_id=7654321\n");
 	b.len = 0;
 	assert_int_equal(kl_report_created(&c, "uid-\"1", true, &b), KL_OK);
-	assert_string_equal(b.data, "{\"lead_id\":8876820,\"contact_id\":7654321,\"uid\":\"abc\",\"source_uid\":\"uid-\\\"1\"}\n");
+	assert_string_equal(b.data, "{\"status\":\"created\",\"lead_id\":8876820,\"contact_id\":7654321,\"uid\":\"abc\",\"source_uid\":\"uid-\\\"1\"}\n");
 	kl_buf_free(&b);
 }
 

@@ -84,6 +84,30 @@ static void trimmed_drops_ascii_space_only(void **state)
 	free(t);
 }
 
+static void urlencode_keeps_only_unreserved(void **state)
+{
+	(void)state;
+	char *e = kl_str_urlencode("+7 999&a=b/Ан~._-");
+	assert_string_equal(e, "%2B7%20999%26a%3Db%2F%D0%90%D0%BD~._-");
+	free(e);
+}
+
+static void fold_lowercases_latin_and_cyrillic_and_drops_the_rest(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"E-mail", "email"}, {"ТЕЛЕФОН", "телефон"}, {"Career/Profession", "careerprofession"},
+		{"utm_source", "utmsource"}, {"Ёлка 2", "елка2"}, {"\xff\xfeX", "x"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *f = kl_str_fold(cases[i][0]);
+		assert_string_equal(f, cases[i][1]);
+		free(f);
+	}
+	assert_int_equal(kl_str_width("Анна"), 4);
+	assert_int_equal(kl_str_width("ab"), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +117,8 @@ int main(void)
 		cmocka_unit_test(secret_buffer_grows_and_keeps_content),
 		cmocka_unit_test(distance_counts_edits),
 		cmocka_unit_test(trimmed_drops_ascii_space_only),
+		cmocka_unit_test(urlencode_keeps_only_unreserved),
+		cmocka_unit_test(fold_lowercases_latin_and_cyrillic_and_drops_the_rest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
