@@ -40,6 +40,7 @@ enum kl_cfg_key {
 	KL_CFG_FORM_ID,
 	KL_CFG_FORM_NAME,
 	KL_CFG_FORM_PAGE,
+	KL_CFG_CA_BUNDLE,
 	KL_CFG_COUNT
 };
 
@@ -99,6 +100,7 @@ struct kl_account {
 	unsigned long long pipeline_id;     /* 0: not configured */
 	unsigned long long id[KL_CFG_COUNT]; /* field ids by key; 0: not configured */
 	char *source_name, *form_id, *form_name, *form_page;
+	char *ca_bundle; /* KOMMO_CA_BUNDLE / --cacert: CA certificates to trust; NULL: the system's */
 };
 
 /* Checks every value in cfg and fills acct. With need_remote, an address and

@@ -23,6 +23,7 @@ struct kl_http_opts {
 	const char *base_url;   /* "https://intermigro.kommo.com" */
 	const char *token;
 	long timeout_ms;        /* the whole request; 0: 30 s */
+	const char *ca_bundle;  /* PEM file of CA certificates to trust; NULL: the system's */
 	kl_log_fn log;          /* NULL: no verbose log */
 	void *log_ctx;
 };

@@ -11,6 +11,7 @@
 enum opt_id {
 	O_ATTR, /* a lead attribute: see struct opt.attr */
 	O_BATCH_SIZE,
+	O_CACERT,
 	O_COLUMNS,
 	O_CONFIG,
 	O_CREATED_BY,
@@ -74,6 +75,7 @@ struct opt {
 /* Sorted by name; aliases are rows of their own. */
 static const struct opt opts[] = {
 	{"batch-size", 0, true, O_BATCH_SIZE, 0, I},
+	{"cacert", 0, true, O_CACERT, 0, ANY},
 	{"career", 0, true, O_ATTR, KL_ATTR_CAREER, A},
 	{"columns", 0, true, O_COLUMNS, 0, I},
 	{"config", 0, true, O_CONFIG, 0, ANY},
@@ -221,6 +223,9 @@ static const char help_text[] =
 	"      --no-config             read no config file\n"
 	"      --token-file FILE       read the API token from FILE (there is no flag that\n"
 	"                              takes the token itself)\n"
+	"      --cacert FILE           trust the CA certificates in FILE (PEM) instead of\n"
+	"                              the system's (KOMMO_CA_BUNDLE); certificates are\n"
+	"                              always verified\n"
 	"  Precedence: flags > environment > config file. Keys: see config.example.env.\n"
 	"\n"
 	"Behaviour:\n"
@@ -260,7 +265,7 @@ static const char help_text[] =
 #define COMMON_OPTIONS \
 	"Common options:\n" \
 	"      --json                  print the result as JSON on stdout\n" \
-	"      --config FILE, --no-config, --token-file FILE\n" \
+	"      --config FILE, --no-config, --token-file FILE, --cacert FILE\n" \
 	"                              the configuration, as for submit (kommo-lead --help)\n" \
 	"      --timeout SECONDS       give up on a request after SECONDS (default 30)\n" \
 	"  -v, --verbose               log each request, status and timing to stderr\n" \
@@ -677,6 +682,8 @@ static int apply(struct kl_opts *o, const struct opt *d, const char *flag, const
 		return parse_timeout(o, v, err);
 	case O_PIPELINE:
 		return set_flag_config(o, KL_CFG_PIPELINE_ID, "--pipeline", v, err);
+	case O_CACERT:
+		return set_flag_config(o, KL_CFG_CA_BUNDLE, "--cacert", v, err);
 	case O_BATCH_SIZE: {
 		unsigned long long n;
 		if (kl_check_uint(flag, v, 1, 250, &n, err))

@@ -35,6 +35,7 @@ static const char *const key_names[KL_CFG_COUNT] = {
 	[KL_CFG_FORM_ID] = "KOMMO_FORM_ID",
 	[KL_CFG_FORM_NAME] = "KOMMO_FORM_NAME",
 	[KL_CFG_FORM_PAGE] = "KOMMO_FORM_PAGE",
+	[KL_CFG_CA_BUNDLE] = "KOMMO_CA_BUNDLE",
 };
 
 const char *kl_config_key_name(enum kl_cfg_key key)
@@ -433,6 +434,7 @@ void kl_account_free(struct kl_account *a)
 	free(a->form_id);
 	free(a->form_name);
 	free(a->form_page);
+	free(a->ca_bundle);
 	memset(a, 0, sizeof *a);
 }
 
@@ -492,6 +494,20 @@ int kl_config_resolve(const struct kl_config *cfg, bool need_remote,
 	    (rc = dup_text(cfg, KL_CFG_FORM_NAME, a->source_name, &a->form_name, err)) ||
 	    (rc = dup_text(cfg, KL_CFG_FORM_PAGE, NULL, &a->form_page, err)))
 		goto fail;
+	if (cfg->value[KL_CFG_CA_BUNDLE]) {
+		/* read now: a missing file is a configuration error, not a failed handshake */
+		describe(cfg, KL_CFG_CA_BUNDLE, what, sizeof what);
+		FILE *f = fopen(cfg->value[KL_CFG_CA_BUNDLE], "r");
+		if (!f) {
+			rc = kl_err_set(err, KL_ECONFIG, "%s: cannot read %s: %s", what, cfg->value[KL_CFG_CA_BUNDLE],
+					strerror(errno));
+			rc = bad_value(cfg, KL_CFG_CA_BUNDLE, err);
+			goto fail;
+		}
+		fclose(f);
+		if (!(a->ca_bundle = kl_str_dup(cfg->value[KL_CFG_CA_BUNDLE])))
+			goto oom;
+	}
 
 	/* the address: a full URL wins over a domain, which wins over a subdomain */
 	const char *sub = cfg->value[KL_CFG_SUBDOMAIN], *dom = cfg->value[KL_CFG_DOMAIN];

@@ -99,6 +99,7 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_er
 	if (!e) e = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (!e && o->ca_bundle) e = curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_bundle);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);

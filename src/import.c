@@ -944,8 +944,12 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	if ((rc = check_field_ids(&r, &err)))
 		goto out;
 	if (!o->dry_run) {
-		struct kl_http_opts ho = {r.acct.base_url, r.acct.token, o->timeout_ms,
-					  o->verbose ? kl_io_log : NULL, (void *)io};
+		struct kl_http_opts ho = {.base_url = r.acct.base_url,
+					  .token = r.acct.token,
+					  .timeout_ms = o->timeout_ms,
+					  .ca_bundle = r.acct.ca_bundle,
+					  .log = o->verbose ? kl_io_log : NULL,
+					  .log_ctx = (void *)io};
 		if ((rc = kl_http_new(&r.http, &ho, &err)))
 			goto out;
 		r.api = (struct kl_api){.http = r.http,

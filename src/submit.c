@@ -121,6 +121,7 @@ int kl_submit_open_api(const struct kl_opts *o, const struct kl_io *io, const st
 		.base_url = acct->base_url,
 		.token = acct->token,
 		.timeout_ms = o->timeout_ms,
+		.ca_bundle = acct->ca_bundle,
 		.log = o->verbose ? kl_io_log : NULL,
 		.log_ctx = (void *)io,
 	};
