@@ -5,9 +5,10 @@
  *
  * A struct kl_api sends through a kl_http transport and a kl_rate limiter,
  * its own or borrowed (import shares its own, so searches count against the
- * same limit as batches). GETs are retried after 429, 502, 503, 504 and
- * lost connections (they change nothing); POST and PATCH never are, since
- * Kommo may have acted on them. Error replies are explained in err in the
+ * same limit as batches). A 429 is waited out and retried for every method
+ * (Kommo did nothing); GETs are also retried after 502, 503, 504 and lost
+ * connections (they change nothing), POST and PATCH never, since Kommo may
+ * have acted on them. Error replies are explained in err in the
  * words of kl_report, one line per '\n', with the exit status they call for.
  */
 #ifndef KL_API_H
@@ -35,6 +36,7 @@ struct kl_api {
 	void *log_ctx;
 	unsigned seed;                      /* backoff jitter */
 	unsigned long long requests, retries;
+	bool maybe_sent; /* the last request failed without a reply after it may have reached Kommo */
 
 	/* owned when made by kl_api_open */
 	struct kl_http *own_http;
@@ -59,10 +61,11 @@ int kl_api_call(struct kl_api *a, const char *method, const char *path, const ch
 
 /* GETs a list page by page (page=1,2,... with limit at most 250) while
  * Kommo's reply has _links.next, appending the items of _embedded.KEY to
- * *items (a new array, owned by the caller). max > 0 stops after max items.
- * path may carry a query. A 204 ends the list. */
+ * *items (a new array, owned by the caller). max > 0 stops after max items;
+ * *more (may be NULL) then tells whether Kommo had more. path may carry a
+ * query. A 204 ends the list. */
 int kl_api_list(struct kl_api *a, const char *path, const char *key, size_t max,
-		struct cJSON **items, struct kl_err *err);
+		struct cJSON **items, bool *more, struct kl_err *err);
 
 /* The most pages kl_api_list reads: a reply whose next never ends is not Kommo. */
 #define KL_API_MAX_PAGES 10000

@@ -66,6 +66,10 @@ struct cJSON *kl_reply_json(const char *body, size_t len);
  * is neither (missing, null, a fraction, too large for a double's integers). */
 long long kl_reply_id(const struct cJSON *v);
 
+/* obj's member key when it is an array, else NULL (a hostile reply's object
+ * in place of an array must not be walked as one). */
+const struct cJSON *kl_reply_array(const struct cJSON *obj, const char *key);
+
 /* v's text fit for a terminal (kl_str_printable) when v is a string; a number
  * as digits; NULL otherwise. */
 char *kl_reply_text(const struct cJSON *v);

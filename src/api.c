@@ -106,12 +106,13 @@ int kl_api_call(struct kl_api *a, const char *method, const char *path, const ch
 		int rc = kl_http_request(a->http, method, path, body, body ? strlen(body) : 0, &reply, err);
 		if (status)
 			*status = reply.status;
+		a->maybe_sent = reply.maybe_sent;
 		long st = reply.status;
 		double wait = -1;
 		if (rc == KL_ETEMPFAIL || rc == KL_EUNAVAILABLE) {
 			if (idempotent && attempt < a->max_retries && !stopped(a))
 				wait = kl_rate_backoff(&a->seed, attempt, -1, false);
-		} else if (rc == KL_OK && retryable(st) && idempotent && attempt < a->max_retries) {
+		} else if (rc == KL_OK && retryable(st) && (idempotent || st == 429) && attempt < a->max_retries) {
 			struct kl_problem pr = {0};
 			long ra = reply.retry_after;
 			if (st == 429 && kl_reply_parse_problem(st, reply.content_type, reply.body.data,
@@ -144,10 +145,13 @@ int kl_api_call(struct kl_api *a, const char *method, const char *path, const ch
 }
 
 int kl_api_list(struct kl_api *a, const char *path, const char *key, size_t max, cJSON **items,
-		struct kl_err *err)
+		bool *more_out, struct kl_err *err)
 {
 	size_t limit = max > 0 && max < 250 ? max : 250;
+	size_t n = 0; /* items so far (cJSON counts by walking the list) */
 	int rc = KL_OK;
+	if (more_out)
+		*more_out = false;
 	if (!(*items = cJSON_CreateArray()))
 		return kl_err_oom(err);
 	for (int page = 1;; page++) {
@@ -167,14 +171,23 @@ int kl_api_list(struct kl_api *a, const char *path, const char *key, size_t max,
 		} else {
 			cJSON *item;
 			bool got = false;
-			while ((max == 0 || (size_t)cJSON_GetArraySize(*items) < max) &&
-			       (item = cJSON_DetachItemFromArray(list, 0))) {
+			while ((max == 0 || n < max) && (item = cJSON_DetachItemFromArray(list, 0))) {
+				if (!cJSON_IsObject(item)) { /* not an entity: not Kommo's, skipped */
+					cJSON_Delete(item);
+					continue;
+				}
 				cJSON_AddItemToArray(*items, item);
+				n++;
 				got = true;
 			}
 			const cJSON *next = cJSON_GetObjectItemCaseSensitive(
 				cJSON_GetObjectItemCaseSensitive(reply, "_links"), "next");
-			bool more = got && next && (max == 0 || (size_t)cJSON_GetArraySize(*items) < max);
+			if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(next, "href")))
+				next = NULL; /* "next": null, or no address: the last page */
+			bool full = max > 0 && n >= max;
+			if (full && more_out)
+				*more_out = cJSON_GetArraySize(list) > 0 || next != NULL;
+			bool more = got && next && !full;
 			if (more && page >= KL_API_MAX_PAGES)
 				rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's list at %s goes on past %d pages; stopping",
 						path, KL_API_MAX_PAGES);

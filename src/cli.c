@@ -206,7 +206,8 @@ static const char help_text[] =
 	"  education, income, utm_source (source), utm_medium, utm_campaign, utm_content,\n"
 	"  utm_term, utm_referrer, price, lead_name, source_uid, referer, created_at (ISO\n"
 	"  8601 or Unix seconds), lead:ID, contact:ID, lead:ID:number. Case, '_', '-' and\n"
-	"  spaces in names do not matter.\n"
+	"  spaces in names do not matter. Russian headers work too: Имя, Фамилия,\n"
+	"  Телефон, Почта, Телеграм, Профессия, Образование, Доход.\n"
 	"\n"
 	"Form metadata (defaults from the configuration):\n"
 	"      --source-name NAME      KOMMO_SOURCE_NAME (default kommo-lead)\n"
@@ -778,6 +779,23 @@ static int apply(struct kl_opts *o, const struct opt *d, const char *flag, const
 	return kl_err_set(err, KL_ESOFTWARE, "option %s has no handler", flag);
 }
 
+static const struct {
+	const char *name;
+	enum kl_cmd cmd;
+} commands[] = {{"submit", KL_CMD_SUBMIT}, {"import", KL_CMD_IMPORT}, {"check", KL_CMD_CHECK},
+		{"fields", KL_CMD_FIELDS},   {"leads", KL_CMD_LEADS},   {"contacts", KL_CMD_CONTACTS},
+		{"lead", KL_CMD_LEADS},      {"contact", KL_CMD_CONTACTS}, {"help", KL_CMD_HELP}};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static bool is_command(const char *arg)
+{
+	for (size_t k = 0; k < NCOMMANDS; k++)
+		if (strcmp(arg, commands[k].name) == 0)
+			return true;
+	return false;
+}
+
 /* True when argv[from..] asks for help. */
 static bool is_help(int argc, char **argv, int from)
 {
@@ -812,7 +830,7 @@ static int check_command(const struct kl_opts *o, struct kl_err *err)
 		return KL_OK;
 	case KL_CMD_CONTACTS_CREATE:
 		if (!e->name && !e->first_name && !e->last_name)
-			return kl_err_set(err, KL_EUSAGE, "contacts create needs --name NAME (or --first-name and --last-name)");
+			return kl_err_set(err, KL_EUSAGE, "contacts create needs a name: --name NAME, or --first-name, --last-name or both");
 		return KL_OK;
 	case KL_CMD_FIELDS:
 		if (e->env && o->json)
@@ -835,20 +853,30 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 	o->progress = -1;
 
 	if (i < argc && argv[i][0] != '-') {
-		static const struct {
-			const char *name;
-			enum kl_cmd cmd;
-		} cmds[] = {{"submit", KL_CMD_SUBMIT}, {"import", KL_CMD_IMPORT},
-			    {"check", KL_CMD_CHECK},   {"fields", KL_CMD_FIELDS},
-			    {"leads", KL_CMD_LEADS},   {"contacts", KL_CMD_CONTACTS},
-			    {"lead", KL_CMD_LEADS},    {"contact", KL_CMD_CONTACTS}};
 		size_t k = 0;
-		while (k < sizeof cmds / sizeof cmds[0] && strcmp(argv[i], cmds[k].name) != 0)
+		while (k < NCOMMANDS && strcmp(argv[i], commands[k].name) != 0)
 			k++;
-		if (k == sizeof cmds / sizeof cmds[0])
+		if (k == NCOMMANDS) {
+			const char *best = NULL;
+			for (size_t c = 0; c < NCOMMANDS; c++)
+				if (kl_str_distance(argv[i], commands[c].name) <= 2)
+					best = best ? best : commands[c].name;
+			if (best)
+				return kl_err_set(err, KL_EUSAGE, "unknown command %s (did you mean %s?)",
+						  kl_str_quote(argv[i], qbuf, sizeof qbuf), best);
 			return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit, import, check, fields, leads, contacts; see kommo-lead --help)",
 					  kl_str_quote(argv[i], qbuf, sizeof qbuf));
-		o->cmd = o->command = cmds[k].cmd;
+		}
+		if (commands[k].cmd == KL_CMD_HELP) {
+			/* kommo-lead help [COMMAND] */
+			o->cmd = KL_CMD_HELP;
+			o->command = KL_CMD_SUBMIT;
+			for (size_t c = 0; i + 1 < argc && c < NCOMMANDS; c++)
+				if (strcmp(argv[i + 1], commands[c].name) == 0)
+					o->command = commands[c].cmd;
+			return KL_OK;
+		}
+		o->cmd = o->command = commands[k].cmd;
 		i++;
 		if (o->command == KL_CMD_LEADS || o->command == KL_CMD_CONTACTS) {
 			bool leads = o->command == KL_CMD_LEADS;
@@ -933,6 +961,9 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 		} else if (arg[0] == '-' && arg[1] != '-' && arg[1]) {
 			return kl_err_set(err, KL_EUSAGE, "%s: short options cannot be combined; write them apart, e.g. -v -V",
 					  kl_str_quote(arg, qbuf, sizeof qbuf));
+		} else if (o->command == KL_CMD_SUBMIT && is_command(arg)) {
+			return kl_err_set(err, KL_EUSAGE, "the command comes first: kommo-lead %s [OPTIONS] (options before it are taken as submit's)",
+					  arg);
 		} else if (i >= 2 && is_option(argv[i - 2]) && !strchr(argv[i - 2], '=') &&
 			   argv[i - 1][0] != '-') {
 			/* most often a value with a space that was not quoted */

@@ -31,6 +31,26 @@ static const struct {
 	{"error", REJECT_REASON},
 };
 
+/* Russian headers, in the form of kl_str_fold (lower case, letters and digits only). */
+static const struct {
+	const char *name;
+	int attr;
+} russian[] = {
+	{"имя", KL_ATTR_NAME},
+	{"фамилия", KL_ATTR_LAST_NAME},
+	{"телефон", KL_ATTR_PHONE},
+	{"мобильный", KL_ATTR_PHONE},
+	{"почта", KL_ATTR_EMAIL},
+	{"электроннаяпочта", KL_ATTR_EMAIL},
+	{"емейл", KL_ATTR_EMAIL},
+	{"телеграм", KL_ATTR_TELEGRAM},
+	{"телеграмм", KL_ATTR_TELEGRAM},
+	{"профессия", KL_ATTR_CAREER},
+	{"карьера", KL_ATTR_CAREER},
+	{"образование", KL_ATTR_EDUCATION},
+	{"доход", KL_ATTR_INCOME},
+};
+
 /* "Last_Name", "--last-name", "lastName" all fold to "lastname". */
 static void fold(const char *in, char *out, size_t size)
 {
@@ -56,11 +76,19 @@ int kl_columns_lookup(const char *name)
 		return CUSTOM;
 	}
 	fold(t, f, sizeof f);
-	free(t);
 	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-		if (strcmp(f, aliases[i].name) == 0)
+		if (strcmp(f, aliases[i].name) == 0) {
+			free(t);
 			return aliases[i].attr;
-	return -1;
+		}
+	char *ru = kl_str_fold(t);
+	int attr = -1;
+	for (size_t i = 0; ru && i < sizeof russian / sizeof russian[0] && attr < 0; i++)
+		if (strcmp(ru, russian[i].name) == 0)
+			attr = russian[i].attr;
+	free(ru);
+	free(t);
+	return attr;
 }
 
 void kl_columns_free(struct kl_columns *c)

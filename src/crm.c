@@ -55,13 +55,17 @@ static void each_value(const cJSON *contact, const char *code, unsigned long lon
 		       void (*fn)(void *ctx, const char *value), void *ctx)
 {
 	const cJSON *e;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(contact, "custom_fields_values"))
+	cJSON_ArrayForEach(e, kl_reply_array(contact, "custom_fields_values"))
 	{
+		if (!cJSON_IsObject(e))
+			continue;
 		const cJSON *v;
 		if (!is_field(e, code, id))
 			continue;
-		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(e, "values"))
+		cJSON_ArrayForEach(v, kl_reply_array(e, "values"))
 		{
+			if (!cJSON_IsObject(v))
+				continue;
 			const cJSON *val = cJSON_GetObjectItemCaseSensitive(v, "value");
 			if (cJSON_IsString(val))
 				fn(ctx, val->valuestring);
@@ -83,8 +87,8 @@ static void join_value(void *ctx, const char *value)
 		j->oom = true;
 }
 
-/* The digits of a phone; 8XXXXXXXXXX is +7XXXXXXXXXX (a Russian number
- * written the domestic way). */
+/* The digits of a phone, with the international prefix 00 dropped and
+ * 8XXXXXXXXXX as 7XXXXXXXXXX (a Russian number written the domestic way). */
 static void phone_digits(const char *s, char *out, size_t size)
 {
 	size_t n = 0;
@@ -92,8 +96,47 @@ static void phone_digits(const char *s, char *out, size_t size)
 		if (isdigit((unsigned char)*s))
 			out[n++] = *s;
 	out[n] = '\0';
+	if (n > 2 && out[0] == '0' && out[1] == '0')
+		memmove(out, out + 2, (n -= 2) + 1);
 	if (n == 11 && out[0] == '8')
 		out[0] = '7';
+}
+
+/* Two phones' digits (phone_digits) are one number: equal, or one is the
+ * other's last ten digits (written without the country code). */
+static bool same_phone(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	if (na > nb) {
+		const char *t = a;
+		a = b, b = t;
+		size_t tn = na;
+		na = nb, nb = tn;
+	}
+	return na > 0 && (strcmp(a, b) == 0 || (na == 10 && strcmp(a, b + nb - 10) == 0));
+}
+
+/* Whether a search QUERY is a phone number: only digits and + - ( ) . and
+ * spaces, at least seven digits. */
+static bool looks_like_phone(const char *q)
+{
+	size_t digits = 0;
+	for (; *q; q++) {
+		if (isdigit((unsigned char)*q))
+			digits++;
+		else if (!strchr("+-(). ", *q))
+			return false;
+	}
+	return digits >= 7;
+}
+
+/* What to ask Kommo for a phone: its last ten digits, which +7 999...,
+ * 8 999... and 999... all hold (Kommo keeps numbers as they were typed). */
+static const char *phone_query(const char *phone, char *digits, size_t size)
+{
+	phone_digits(phone, digits, size);
+	size_t n = strlen(digits);
+	return digits + (n > 10 ? n - 10 : 0);
 }
 
 struct match {
@@ -108,7 +151,7 @@ static void match_value(void *ctx, const char *value)
 	if (m->phone) {
 		char d[64];
 		phone_digits(value, d, sizeof d);
-		m->hit |= d[0] && strcmp(d, m->want) == 0;
+		m->hit |= same_phone(d, m->want);
 	} else {
 		char *t = kl_str_trimmed(value);
 		m->hit |= t && strcasecmp(t, m->want) == 0;
@@ -120,19 +163,17 @@ static void match_value(void *ctx, const char *value)
 static int find_by(struct kl_api *api, const struct kl_account *acct, const char *value, bool phone,
 		   long long *id, struct kl_err *err)
 {
-	char digits[64];
+	char digits[64], qd[64];
 	if (phone)
 		phone_digits(value, digits, sizeof digits);
-	/* a phone is searched by its last ten digits, which +7 999..., 8 999... and
-	 * 999... all hold: Kommo keeps numbers as they were typed */
-	size_t nd = phone ? strlen(digits) : 0;
-	const char *what = phone ? digits + (nd > 10 ? nd - 10 : 0) : value;
+	const char *what = phone ? phone_query(value, qd, sizeof qd) : value;
 	char *q = kl_str_urlencode(what), *path = q ? kl_str_printf(CONTACTS_PATH "?query=%s", q) : NULL;
 	cJSON *items = NULL;
 	free(q);
 	if (!path)
 		return kl_err_oom(err);
-	int rc = kl_api_list(api, path, "contacts", DEFAULT_LIMIT, &items, err);
+	/* one page of Kommo's largest: the loose search may find others first */
+	int rc = kl_api_list(api, path, "contacts", 250, &items, NULL, err);
 	free(path);
 	if (rc)
 		return rc;
@@ -141,6 +182,8 @@ static int find_by(struct kl_api *api, const struct kl_account *acct, const char
 	const cJSON *c;
 	cJSON_ArrayForEach(c, items)
 	{
+		if (!cJSON_IsObject(c))
+			continue;
 		m.hit = false;
 		each_value(c, phone ? "PHONE" : "EMAIL",
 			   acct->id[phone ? KL_CFG_PHONE_FIELD_ID : KL_CFG_EMAIL_FIELD_ID], match_value, &m);
@@ -181,6 +224,8 @@ static const cJSON *pipeline_by_id(const cJSON *pipelines, long long id)
 	const cJSON *p;
 	cJSON_ArrayForEach(p, pipelines)
 	{
+		if (!cJSON_IsObject(p))
+			continue;
 		if (id_of(p, "id") == id)
 			return p;
 	}
@@ -190,9 +235,10 @@ static const cJSON *pipeline_by_id(const cJSON *pipelines, long long id)
 static const char *status_name(const cJSON *pipeline, long long id)
 {
 	const cJSON *s;
-	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pipeline, "_embedded"),
-								 "statuses"))
+	cJSON_ArrayForEach(s, kl_reply_array(cJSON_GetObjectItemCaseSensitive(pipeline, "_embedded"), "statuses"))
 	{
+		if (!cJSON_IsObject(s))
+			continue;
 		if (id_of(s, "id") == id)
 			return str_of(s, "name");
 	}
@@ -205,12 +251,16 @@ static int show_leads(const cJSON *items, const cJSON *pipelines, bool json, str
 	struct kl_table t;
 	cJSON *arr = json ? cJSON_CreateArray() : NULL;
 	const char *head[] = {"ID", "NAME", "PRICE", "PIPELINE", "STATUS"};
-	int fail = json && !arr;
+	int fail = 0;
+	if (json && !arr)
+		return -1;
 	const cJSON *l;
 	kl_table_init(&t, 5);
 	fail |= kl_table_add(&t, head);
 	cJSON_ArrayForEach(l, items)
 	{
+		if (!cJSON_IsObject(l))
+			continue;
 		long long pid = id_of(l, "pipeline_id"), sid = id_of(l, "status_id");
 		const cJSON *p = pipeline_by_id(pipelines, pid);
 		const char *pname = str_of(p, "name"), *sname = status_name(p, sid), *name = str_of(l, "name");
@@ -252,12 +302,16 @@ static int show_contacts(const cJSON *items, const struct kl_account *acct, bool
 	struct kl_table t;
 	cJSON *arr = json ? cJSON_CreateArray() : NULL;
 	const char *head[] = {"ID", "NAME", "PHONES", "EMAILS"};
-	int fail = json && !arr;
+	int fail = 0;
+	if (json && !arr)
+		return -1;
 	const cJSON *c;
 	kl_table_init(&t, 4);
 	fail |= kl_table_add(&t, head);
 	cJSON_ArrayForEach(c, items)
 	{
+		if (!cJSON_IsObject(c))
+			continue;
 		cJSON *o = json ? cJSON_CreateObject() : NULL;
 		struct joined ph = {{0}, NULL, false}, em = {{0}, NULL, false};
 		if (json) {
@@ -315,14 +369,20 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 	}
 	if ((rc = open_remote(o, io, cfg, &remote, &api, err)))
 		goto out;
-	if (!(enc = kl_str_urlencode(q)) ||
+	char qd[64];
+	bool more = false;
+	/* a phone is looked up however it was typed, here and in Kommo */
+	if (!(enc = kl_str_urlencode(looks_like_phone(q) ? phone_query(q, qd, sizeof qd) : q)) ||
 	    !(path = kl_str_printf("%s?query=%s", leads ? LEADS_PATH : CONTACTS_PATH, enc))) {
 		rc = kl_err_oom(err);
 		goto out;
 	}
 	if ((rc = kl_api_list(&api, path, leads ? "leads" : "contacts", o->ent.limit ? o->ent.limit : DEFAULT_LIMIT,
-			      &items, err)))
+			      &items, &more, err)))
 		goto out;
+	if (more)
+		kl_io_say(io, "showing the first %d; Kommo has more: raise --limit (now %lu)", cJSON_GetArraySize(items),
+			  o->ent.limit ? o->ent.limit : DEFAULT_LIMIT);
 	if (leads && cJSON_GetArraySize(items) > 0) {
 		/* names for the pipeline and status ids */
 		if ((rc = kl_api_call(&api, "GET", PIPELINES_PATH, NULL, "the request", NULL, NULL, &preply, NULL, err)))
@@ -541,13 +601,13 @@ static int write_result(const struct kl_io *io, bool json, const char *key, long
 			const cJSON *updated_at, struct kl_err *err)
 {
 	char *text;
-	char *upd = updated_at ? kl_reply_text(updated_at) : NULL;
+	/* only a whole number is a time: anything else from the reply stays out of the output */
+	long long upd = kl_reply_id(updated_at);
 	if (json)
-		text = upd ? kl_str_printf("{\"%s\":%lld,\"updated_at\":%s}\n", key, id, upd)
+		text = upd ? kl_str_printf("{\"%s\":%lld,\"updated_at\":%lld}\n", key, id, upd)
 			   : kl_str_printf("{\"%s\":%lld}\n", key, id);
 	else
-		text = upd ? kl_str_printf("%s=%lld updated_at=%s\n", key, id, upd) : kl_str_printf("%s=%lld\n", key, id);
-	free(upd);
+		text = upd ? kl_str_printf("%s=%lld updated_at=%lld\n", key, id, upd) : kl_str_printf("%s=%lld\n", key, id);
 	if (!text)
 		return kl_err_oom(err);
 	int rc = kl_io_write(io, text, strlen(text), err);
@@ -578,11 +638,14 @@ static int change(const struct kl_opts *o, const struct kl_io *io, const struct 
 		body = entity; /* PATCH /leads/{id} takes one object */
 		path = kl_str_printf(LEADS_PATH "/%llu", o->ent.id);
 	} else {
-		if ((body = cJSON_CreateArray()))
-			cJSON_AddItemToArray(body, entity);
+		if ((body = cJSON_CreateArray()) && !cJSON_AddItemToArray(body, entity)) {
+			cJSON_Delete(body);
+			body = NULL;
+		}
 		path = kl_str_dup(contact ? CONTACTS_PATH : LEADS_PATH);
 	}
-	entity = NULL;
+	if (body)
+		entity = NULL; /* owned by body now */
 	if (!body || !path || !(text = cJSON_PrintUnformatted(body))) {
 		rc = kl_err_oom(err);
 		goto out;
@@ -596,16 +659,25 @@ static int change(const struct kl_opts *o, const struct kl_io *io, const struct 
 		goto out;
 	rc = kl_api_call(&api, update ? "PATCH" : "POST", path, text, what, origin_of, &sent, &reply, &status, err);
 	if (rc && update && status == 404) {
-		rc = kl_err_set(err, KL_EDATA, "Kommo has no lead %llu (HTTP 404): find the id with kommo-lead leads search",
-				o->ent.id);
+		char first[sizeof err->msg];
+		snprintf(first, sizeof first, "%s", err->msg);
+		rc = kl_err_set(err, KL_EDATA, "Kommo has no lead %llu (HTTP 404): find the id with kommo-lead leads search (if every command gets 404, the address is wrong: %.800s)",
+				o->ent.id, first);
 		goto out;
 	}
-	if ((rc == KL_ETEMPFAIL && status == 0) || (rc && status >= 500)) {
+	if ((rc && status == 0 && api.maybe_sent) || (rc && status >= 500)) {
 		/* the request may have been acted on */
 		char first[sizeof err->msg];
 		snprintf(first, sizeof first, "%s", err->msg);
 		rc = kl_err_set(err, rc, "%s\n%s may or may not have been %s: look in Kommo before trying again", first,
 				what, update ? "updated" : "created");
+		goto out;
+	}
+	if (rc == KL_EPROTOCOL && status >= 200 && status < 300) {
+		char first[sizeof err->msg];
+		snprintf(first, sizeof first, "%s", err->msg);
+		rc = kl_err_set(err, rc, "%s\nKommo answered %ld, so %s was probably %s: look in Kommo before trying again",
+				first, status, what, update ? "updated" : "created");
 		goto out;
 	}
 	if (rc)

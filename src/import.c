@@ -320,7 +320,8 @@ static int reject_line(struct run *r, const struct row *w)
 			kl_buf_free(&b);
 	}
 	if (r->add_uid) {
-		const char *uid = w->lead.v[KL_ATTR_SOURCE_UID];
+		/* a row skipped for an existing contact sent nothing under its uid */
+		const char *uid = w->existing ? NULL : w->lead.v[KL_ATTR_SOURCE_UID];
 		f[k++] = uid ? uid : "";
 	}
 	char *why = kl_str_printf("%s%s", w->error ? w->error : "",
@@ -363,7 +364,8 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 					       w->contact_id);
 		else
 			fail |= kl_buf_appendf(&b, ",\"lead_id\":null,\"contact_id\":null");
-		const char *uid = w->lead.v[KL_ATTR_SOURCE_UID];
+		/* a row skipped for an existing contact sent nothing under its uid */
+		const char *uid = w->existing ? NULL : w->lead.v[KL_ATTR_SOURCE_UID];
 		fail |= kl_buf_appendf(&b, ",\"source_uid\":");
 		fail |= uid ? kl_report_json_string(&b, uid) : kl_buf_appendf(&b, "null");
 		fail |= kl_buf_appendf(&b, ",\"error\":");

@@ -77,8 +77,8 @@ static int read_account(struct kl_api *api, bool with_account, struct account *a
 			return kl_err_set(err, KL_EPROTOCOL, "Kommo's reply to GET %s has no account id", ACCOUNT_PATH);
 	}
 	if ((rc = read_pipelines(api, a, err)) ||
-	    (rc = kl_api_list(api, LEAD_FIELDS_PATH, "custom_fields", 0, &a->fields[KL_ENTITY_LEAD], err)) ||
-	    (rc = kl_api_list(api, CONTACT_FIELDS_PATH, "custom_fields", 0, &a->fields[KL_ENTITY_CONTACT], err)))
+	    (rc = kl_api_list(api, LEAD_FIELDS_PATH, "custom_fields", 0, &a->fields[KL_ENTITY_LEAD], NULL, err)) ||
+	    (rc = kl_api_list(api, CONTACT_FIELDS_PATH, "custom_fields", 0, &a->fields[KL_ENTITY_CONTACT], NULL, err)))
 		return rc;
 	return KL_OK;
 }
@@ -88,6 +88,8 @@ static const cJSON *find_by_id(const cJSON *list, long long id)
 	const cJSON *f;
 	cJSON_ArrayForEach(f, list)
 	{
+		if (!cJSON_IsObject(f))
+			continue;
 		if (id_of(f, "id") == id)
 			return f;
 	}
@@ -99,6 +101,8 @@ static const cJSON *find_by_code(const cJSON *list, const char *code)
 	const cJSON *f;
 	cJSON_ArrayForEach(f, list)
 	{
+		if (!cJSON_IsObject(f))
+			continue;
 		const char *c = str_of(f, "code");
 		if (c && strcmp(c, code) == 0)
 			return f;
@@ -111,6 +115,8 @@ static const cJSON *main_pipeline(const cJSON *pipelines)
 	const cJSON *p;
 	cJSON_ArrayForEach(p, pipelines)
 	{
+		if (!cJSON_IsObject(p))
+			continue;
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "is_main")))
 			return p;
 	}
@@ -119,8 +125,7 @@ static const cJSON *main_pipeline(const cJSON *pipelines)
 
 static const cJSON *statuses_of(const cJSON *pipeline)
 {
-	return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pipeline, "_embedded"),
-						"statuses");
+	return kl_reply_array(cJSON_GetObjectItemCaseSensitive(pipeline, "_embedded"), "statuses");
 }
 
 /* The Incoming leads stage of a pipeline (status type 1), or NULL. */
@@ -129,6 +134,8 @@ static const cJSON *incoming_status(const cJSON *pipeline)
 	const cJSON *s;
 	cJSON_ArrayForEach(s, statuses_of(pipeline))
 	{
+		if (!cJSON_IsObject(s))
+			continue;
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "type");
 		if (cJSON_IsNumber(t) && t->valuedouble == 1)
 			return s;
@@ -230,6 +237,8 @@ static void check_pipeline(struct checks *c, const struct account *a, const stru
 		const cJSON *q;
 		cJSON_ArrayForEach(q, a->pipelines)
 		{
+			if (!cJSON_IsObject(q))
+				continue;
 			const char *n = str_of(q, "name");
 			kl_buf_appendf(&known, "%s%lld \"%s\"", known.len ? ", " : "", id_of(q, "id"), n ? n : "?");
 		}
@@ -294,7 +303,16 @@ static void check_field(struct checks *c, const struct account *a, const struct 
 	} else {
 		const cJSON *f = find_by_id(a->fields[e], (long long)id);
 		const cJSON *elsewhere = f ? NULL : find_by_id(a->fields[other], (long long)id);
-		if (f) {
+		const cJSON *coded = ai->code ? find_by_code(a->fields[e], ai->code) : NULL;
+		if (f && coded && coded != f) {
+			/* the account has the field for this (by its code), and it is another */
+			char *right = describe_field(e, coded);
+			what = describe_field(e, f);
+			detail = kl_str_printf("this id is %s, not the account's %s %lld", what ? what : "?",
+					       right ? right : "?", id_of(coded, "id"));
+			free(right);
+			r = RES_PROBLEM;
+		} else if (f) {
 			what = describe_field(e, f);
 			if (type_fits(attr, str_of(f, "type"))) {
 				detail = kl_str_printf("%s", what ? what : "?");
@@ -379,7 +397,10 @@ int kl_inspect_check(const struct kl_opts *o, const struct kl_io *io)
 			rc = kl_err_oom(&err);
 			goto out;
 		}
-		cJSON_AddItemToObject(doc, "checks", c.json);
+		if (!cJSON_AddItemToObject(doc, "checks", c.json)) {
+			rc = kl_err_oom(&err);
+			goto out;
+		}
 		c.json = NULL;
 		rc = kl_io_json(io, doc, &err);
 	} else {
@@ -389,8 +410,9 @@ int kl_inspect_check(const struct kl_opts *o, const struct kl_io *io)
 		goto out;
 	if (c.problems) {
 		kl_io_say_lines(io, c.problem_text.data);
-		rc = kl_err_set(&err, KL_ECONFIG, "%zu problem%s: fix the configuration (kommo-lead fields --env prints the account's ids)",
-				c.problems, c.problems == 1 ? "" : "s");
+		rc = kl_err_set(&err, KL_ECONFIG, "%zu problem%s: fix the configuration (kommo-lead fields --env prints the account's ids)%s",
+				c.problems, c.problems == 1 ? "" : "s",
+				cJSON_IsFalse(on) ? " and turn Incoming leads on in the account" : "");
 	}
 out:
 	if (rc && err.msg[0])
@@ -416,9 +438,11 @@ static cJSON *fields_json(const cJSON *list)
 	const cJSON *f;
 	cJSON_ArrayForEach(f, list)
 	{
+		if (!cJSON_IsObject(f))
+			continue;
 		cJSON *o = cJSON_CreateObject(), *enums = NULL;
 		const char *code = str_of(f, "code"), *type = str_of(f, "type"), *name = str_of(f, "name");
-		const cJSON *ev = cJSON_GetObjectItemCaseSensitive(f, "enums");
+		const cJSON *ev = kl_reply_array(f, "enums");
 		if (!arr || !o || !cJSON_AddItemToArray(arr, o)) {
 			cJSON_Delete(o);
 			cJSON_Delete(arr);
@@ -437,6 +461,8 @@ static cJSON *fields_json(const cJSON *list)
 		const cJSON *from = enums ? ev : NULL;
 		cJSON_ArrayForEach(e, from)
 		{
+			if (!cJSON_IsObject(e))
+				continue;
 			const char *v = str_of(e, "value");
 			cJSON *eo = cJSON_CreateObject();
 			if (!eo || !cJSON_AddItemToArray(enums, eo) ||
@@ -456,6 +482,8 @@ static cJSON *pipelines_json(const cJSON *list)
 	const cJSON *p;
 	cJSON_ArrayForEach(p, list)
 	{
+		if (!cJSON_IsObject(p))
+			continue;
 		cJSON *o = cJSON_CreateObject(), *st = NULL;
 		const char *name = str_of(p, "name");
 		if (!arr || !o || !cJSON_AddItemToArray(arr, o)) {
@@ -473,6 +501,8 @@ static cJSON *pipelines_json(const cJSON *list)
 		const cJSON *s;
 		cJSON_ArrayForEach(s, statuses_of(p))
 		{
+			if (!cJSON_IsObject(s))
+				continue;
 			const char *sn = str_of(s, "name");
 			const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "type");
 			cJSON *so = cJSON_CreateObject();
@@ -512,13 +542,17 @@ static int render_fields(struct kl_buf *out, const char *title, const cJSON *lis
 	fail |= kl_table_add(&t, head);
 	cJSON_ArrayForEach(f, list)
 	{
+		if (!cJSON_IsObject(f))
+			continue;
 		char id[32];
 		snprintf(id, sizeof id, "%lld", id_of(f, "id"));
 		const char *row[] = {id, str_of(f, "code"), str_of(f, "type"), str_of(f, "name")};
 		fail |= kl_table_add(&t, row);
 		const cJSON *e;
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "enums"))
+		cJSON_ArrayForEach(e, kl_reply_array(f, "enums"))
 		{
+			if (!cJSON_IsObject(e))
+				continue;
 			char eid[40];
 			snprintf(eid, sizeof eid, "  %lld", id_of(e, "id"));
 			const char *v = str_of(e, "value");
@@ -543,6 +577,8 @@ static int render_pipelines(struct kl_buf *out, const cJSON *list)
 	fail |= kl_table_add(&t, head);
 	cJSON_ArrayForEach(p, list)
 	{
+		if (!cJSON_IsObject(p))
+			continue;
 		char id[32];
 		snprintf(id, sizeof id, "%lld", id_of(p, "id"));
 		bool is_main = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "is_main"));
@@ -551,6 +587,8 @@ static int render_pipelines(struct kl_buf *out, const cJSON *list)
 		const cJSON *s;
 		cJSON_ArrayForEach(s, statuses_of(p))
 		{
+			if (!cJSON_IsObject(s))
+				continue;
 			char sid[40];
 			snprintf(sid, sizeof sid, "  %lld", id_of(s, "id"));
 			const char *sn = str_of(s, "name");
@@ -596,15 +634,23 @@ static const char *const *synonyms(enum kl_attr a)
 	}
 }
 
-static bool name_matches(enum kl_attr a, const char *name)
+/* Whether a field's name is a known name of a, or with prefix starts with
+ * one (of four letters or more). */
+static bool same_or_prefix(const char *folded, const char *known, bool prefix)
+{
+	size_t n = strlen(known);
+	return prefix ? kl_str_width(known) >= 4 && strncmp(folded, known, n) == 0 : strcmp(folded, known) == 0;
+}
+
+static bool name_matches(enum kl_attr a, const char *name, bool prefix)
 {
 	char *folded = name ? kl_str_fold(name) : NULL;
 	char *own = kl_str_fold(kl_attr_info(a)->name); /* "utm_source" -> "utmsource" */
 	bool hit = false;
 	if (folded && own) {
-		hit = strcmp(folded, own) == 0;
+		hit = same_or_prefix(folded, own, prefix);
 		for (const char *const *s = synonyms(a); *s && !hit; s++)
-			hit = strcmp(folded, *s) == 0;
+			hit = same_or_prefix(folded, *s, prefix);
 	}
 	free(folded);
 	free(own);
@@ -623,17 +669,23 @@ static int env_line(struct kl_buf *out, const struct account *a, enum kl_attr at
 	struct kl_buf names = {0};
 	int fail = 0;
 
-	if (!hit) {
-		how = "name";
+	/* by name: an exact known name, then one starting with it ("Доход (руб.)");
+	 * among several, those of a type that fits */
+	for (int pass = 0; !hit && pass < 4; pass++) {
+		bool prefix = pass >= 2, fits_only = pass % 2 == 0;
+		how = prefix ? "the start of its name" : "name";
+		n = 0;
+		names.len = 0;
 		cJSON_ArrayForEach(f, list)
 		{
-			if (name_matches(attr, str_of(f, "name"))) {
-				char *pn = kl_str_printable(str_of(f, "name"));
-				fail |= !pn || kl_buf_appendf(&names, "%s%lld \"%s\"", n ? ", " : "", id_of(f, "id"), pn);
-				free(pn);
-				if (!n++)
-					hit = f;
-			}
+			if (!cJSON_IsObject(f) || !name_matches(attr, str_of(f, "name"), prefix) ||
+			    (fits_only && !type_fits(attr, str_of(f, "type"))))
+				continue;
+			char *pn = kl_str_printable(str_of(f, "name"));
+			fail |= !pn || kl_buf_appendf(&names, "%s%lld \"%s\"", n ? ", " : "", id_of(f, "id"), pn);
+			free(pn);
+			if (!n++)
+				hit = f;
 		}
 	}
 	if (hit && n > 1) {
@@ -701,9 +753,14 @@ int kl_inspect_fields(const struct kl_opts *o, const struct kl_io *io)
 			rc = kl_err_oom(&err);
 			goto out;
 		}
-		cJSON_AddItemToObject(doc, "lead_fields", lf);
-		cJSON_AddItemToObject(doc, "contact_fields", cf);
-		cJSON_AddItemToObject(doc, "pipelines", pl);
+		/* each is owned by doc once added, and freed here if it could not be */
+		bool ok = cJSON_AddItemToObject(doc, "lead_fields", lf) || (cJSON_Delete(lf), false);
+		ok = (cJSON_AddItemToObject(doc, "contact_fields", cf) || (cJSON_Delete(cf), false)) && ok;
+		ok = (cJSON_AddItemToObject(doc, "pipelines", pl) || (cJSON_Delete(pl), false)) && ok;
+		if (!ok) {
+			rc = kl_err_oom(&err);
+			goto out;
+		}
 		rc = kl_io_json(io, doc, &err);
 		goto out;
 	}

@@ -1,7 +1,11 @@
 /* kommo-lead: submit leads to Kommo CRM's Incoming leads. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "kl_cli.h"
 #include "kl_crm.h"
@@ -16,6 +20,25 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
+/* Opens /dev/null on standard descriptors that were closed, so that no file
+ * or socket opened later takes their number (a result written "to stdout"
+ * would go into it); returns whether stdout was closed. */
+static bool fill_closed_fds(void)
+{
+	bool out_closed = false;
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		out_closed |= fd == 1;
+		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+	return out_closed;
+}
+
 int main(int argc, char **argv)
 {
 	struct kl_opts opts;
@@ -23,7 +46,15 @@ int main(int argc, char **argv)
 	struct kl_io io = {stdout, stderr, env_get};
 	/* a closed stdout must not kill us silently after a lead was created */
 	signal(SIGPIPE, SIG_IGN);
+	bool out_closed = fill_closed_fds();
 	int rc = kl_cli_parse(&opts, argc, argv, &err);
+
+	if (rc == KL_OK && out_closed) {
+		/* the ids of what would be created could not be told: do nothing */
+		kl_io_say(&io, "standard output is closed: results would be lost, so nothing was done");
+		rc = KL_EIO;
+		goto out;
+	}
 
 	if (rc) {
 		kl_io_say(&io, "%s", err.msg);

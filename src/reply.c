@@ -54,6 +54,12 @@ char *kl_reply_text(const cJSON *v)
 	return NULL;
 }
 
+const cJSON *kl_reply_array(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsArray(v) ? v : NULL;
+}
+
 /* A positive integer id, from a number or a string of digits; 0 if neither. */
 long long kl_reply_id(const cJSON *v)
 {

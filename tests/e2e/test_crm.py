@@ -4,13 +4,14 @@ recorded and on what was printed."""
 import json
 import os
 import re
+import subprocess
 import sys
 import unittest
 import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from kltest import EXAMPLE_CONFIG, FORMS, TOKEN, URL, SandboxTest, control  # noqa: E402
+from kltest import BIN, EXAMPLE_CONFIG, FORMS, TOKEN, TOKEN_FILE, URL, SandboxTest, control  # noqa: E402
 
 
 def api_get(path):
@@ -87,6 +88,13 @@ class CheckTest(CrmTest):
         self.assertIn(f"kommo-lead: problem: KOMMO_TELEGRAM_FIELD_ID=1709369 (from {cfg}:2): ", r.err)
         self.assertIn("kommo-lead: 4 problems: fix the configuration", r.err)
 
+    def test_a_field_id_that_is_not_the_accounts_phone_field_is_a_problem(self):
+        cfg = self.config("KOMMO_PHONE_FIELD_ID=1709360\n")
+        r = self.kl("check", "--config", cfg)
+        self.assertEqual(r.code, 78, r)
+        self.assertRegex(r.out, r"\nKOMMO_PHONE_FIELD_ID +1709360 +PROBLEM +this id is contact field \"Telegram\" "
+                                r"\(text\), not the account's contact field \"Phone\" \(multitext, code PHONE\) 467700")
+
     def test_a_flag_is_checked_in_place_of_the_config(self):
         r = self.kl("check", "--no-config", "--pipeline", "4242")
         self.assertEqual(r.code, 78, r)
@@ -136,6 +144,36 @@ class CheckTest(CrmTest):
         self.assertEqual(r.code, 77, r)
         self.assertIn("blocked by Kommo", r.err)
         self.assertEqual(r.out, "")
+
+
+class CommandLineTest(CrmTest):
+    def test_options_before_the_command_get_a_clear_message(self):
+        r = self.kl("--json", "check", token_file=None)
+        self.assertEqual(r.code, 64, r)
+        self.assertIn("the command comes first: kommo-lead check [OPTIONS]", r.err)
+        r = self.kl("chek", token_file=None)
+        self.assertIn('unknown command "chek" (did you mean check?)', r.err)
+        r = self.kl("help", "leads", token_file=None)
+        self.assertEqual(r.code, 0, r)
+        self.assertTrue(r.out.startswith("Usage: kommo-lead leads search"))
+        self.assert_nothing_sent()
+
+    def test_a_closed_stdout_exits_74_before_anything_is_sent(self):
+        proc = subprocess.run([BIN, "--no-config", "--token-file", TOKEN_FILE, "--name", "A", "--phone",
+                               "+79990000001"], env={"PATH": os.environ.get("PATH", "/bin"), "KOMMO_BASE_URL": URL,
+                                                     "HOME": self.home},
+                              stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1), timeout=60)
+        self.assertEqual(proc.returncode, 74, proc.stderr)
+        self.assertIn(b"standard output is closed", proc.stderr)
+        self.assert_nothing_sent()
+
+    def test_import_reads_russian_headers(self):
+        csv = self.write("ru.csv", "Имя;Фамилия;Телефон;Почта\nАнна;Петрова;+79991234567;anna@example.com\n")
+        r = self.kl("import", "--no-config", csv)
+        self.assertEqual(r.code, 0, r)
+        item = json.loads(self.only_request()["body"])[0]
+        contact = item["_embedded"]["contacts"][0]
+        self.assertEqual((contact["first_name"], contact["last_name"]), ("Анна", "Петрова"))
 
 
 class FieldsTest(CrmTest):
@@ -196,8 +234,8 @@ class FieldsTest(CrmTest):
         self.assertEqual(r.code, 0, r)
         self.assertIn('# several contact fields are named like telegram: 1709360 "Telegram", '
                       '1800001 "Телеграм"; pick one\n#KOMMO_TELEGRAM_FIELD_ID=\n', r.out)
-        # "Income" (numeric) is found by name before "Доход" (text): two matches, one comment
-        self.assertIn("#KOMMO_INCOME_FIELD_ID=\n", r.out)
+        # "Income" (numeric) and "Доход" (text) are both named like income: only one can take a number
+        self.assertIn('# lead field "Income" (numeric), matched by name\nKOMMO_INCOME_FIELD_ID=1709444\n', r.out)
 
     def test_401_exits_77_and_a_502_is_retried(self):
         self.fault("401")
@@ -226,7 +264,8 @@ class SearchTest(CrmTest):
         req = self.only_request()
         self.assertEqual(req["method"], "GET")
         self.assertEqual(urllib.parse.urlsplit(req["path"]).path, "/api/v4/contacts")
-        self.assertEqual(query_of(req["path"]), {"query": ["+7 999 123-45-67"], "page": ["1"], "limit": ["50"]})
+        # a phone is searched by its last ten digits, however it was typed
+        self.assertEqual(query_of(req["path"]), {"query": ["9991234567"], "page": ["1"], "limit": ["50"]})
         r = self.kl("contacts", "search", "--no-config", "петрова", "--json")
         self.assertEqual(json.loads(r.out), [{"id": cid, "name": "Анна Петрова", "first_name": "Анна",
                                               "last_name": "Петрова", "phones": ["+79991234567"],
@@ -247,10 +286,11 @@ class SearchTest(CrmTest):
         self.assertRegex(r.out, r"^ID +NAME +PRICE +PIPELINE +STATUS\n"
                                 rf"{lid} +Заявка: Олег +700 +Воронка +НЕРАЗОБРАННОЕ\n$")
         r = self.kl("leads", "search", "--no-config", "Олег", "--json")
+        lead = [x for x in control("GET", "entities")["leads"] if x["id"] == lid][0]
         self.assertEqual(json.loads(r.out), [{"id": lid, "name": "Заявка: Олег", "price": 700,
                                               "pipeline_id": 12984871, "pipeline": "Воронка",
                                               "status_id": 72000001, "status": "НЕРАЗОБРАННОЕ",
-                                              "responsible_user_id": json.loads(r.out)[0]["responsible_user_id"]}])
+                                              "responsible_user_id": lead["responsible_user_id"] or None}])
 
     def test_limit_pages_until_it_is_reached(self):
         control("POST", "leads", [{"name": f"Bulk {i}"} for i in range(300)])
@@ -268,7 +308,30 @@ class SearchTest(CrmTest):
         self.fault("429")
         r = self.kl("contacts", "search", "--no-config", "x")
         self.assertEqual(r.code, 0, r)
-        self.assertEqual([q["status"] for q in self.new_requests()], [429, 204])
+        reqs = self.new_requests()
+        self.assertEqual([q["status"] for q in reqs], [429, 204])
+        self.assertGreaterEqual(reqs[1]["time"] - reqs[0]["time"], 0.9)  # Kommo counts per second
+        # a 429 means Kommo did nothing: a create is retried too, once
+        self.seen = len(control("GET", "requests"))
+        self.fault("429")
+        r = self.kl("leads", "create", "--no-config", "--name", "After 429")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual([(q["method"], q["status"]) for q in self.new_requests()], [("POST", 429), ("POST", 200)])
+
+    def test_a_phone_is_found_however_it_was_typed(self):
+        self.submit("--name", "Анна", "--phone", "+79991234567")
+        self.kl("contacts", "create", "--no-config", "--name", "Борис", "--phone", "89165554433")
+        for q, name in (("8 (999) 123-45-67", "Анна"), ("9991234567", "Анна"), ("+7 916 555 44 33", "Борис")):
+            r = self.kl("contacts", "search", "--no-config", q, "--json")
+            self.assertEqual([c["name"] for c in json.loads(r.out)], [name], (q, r))
+
+    def test_a_cut_short_list_says_so(self):
+        control("POST", "contacts", [{"name": f"Клиент {i}"} for i in range(30)])
+        r = self.kl("contacts", "search", "--no-config", "Клиент", "--limit", "10")
+        self.assertEqual((r.code, len(r.out.splitlines())), (0, 11), r)
+        self.assertIn("showing the first 10; Kommo has more: raise --limit", r.err)
+        r = self.kl("contacts", "search", "--no-config", "Клиент", "--limit", "30")
+        self.assertEqual(r.err, "")
 
     def test_401_and_403_html_exit_77(self):
         self.fault("401")
@@ -321,6 +384,11 @@ class CreateUpdateTest(CrmTest):
                                                                      '{"status_id":142}'))
         lead = [x for x in control("GET", "entities")["leads"] if x["id"] == lid][0]
         self.assertEqual(lead["status_id"], 142)
+        r = self.kl("leads", "update", str(lid), "--no-config", "--price", "10", "--json")
+        out = json.loads(r.out)
+        self.assertEqual(set(out), {"lead_id", "updated_at"})
+        self.assertEqual(out["lead_id"], lid)
+        self.assertIsInstance(out["updated_at"], int)
 
     def test_leads_update_of_a_missing_or_invalid_id(self):
         r = self.kl("leads", "update", "99999999", "--no-config", "--name", "x")
@@ -362,6 +430,24 @@ class CreateUpdateTest(CrmTest):
         self.assertEqual(r.code, 65, r)
         self.assertIn("the value is empty", r.err)
         self.assert_nothing_sent()
+
+    def test_an_unreadable_200_on_create_says_it_was_probably_created(self):
+        for fault in ("truncated", "garbage"):
+            self.fault(fault)
+            r = self.kl("contacts", "create", "--no-config", "--name", "G " + fault)
+            self.assertEqual(r.code, 76, r)
+            self.assertIn("Kommo answered 200, so the contact was probably created", r.err)
+        names = [c["name"] for c in control("GET", "entities")["contacts"]]
+        self.assertIn("G truncated", names)
+
+    def test_401_and_403_on_create_and_update(self):
+        self.fault("401")
+        r = self.kl("leads", "create", "--no-config", "--name", "B")
+        self.assertEqual(r.code, 77, r)
+        self.fault("403html")
+        r = self.kl("leads", "update", "1", "--no-config", "--name", "B")
+        self.assertEqual(r.code, 77, r)
+        self.assertIn("blocked by Kommo", r.err)
 
     def test_a_500_on_create_warns_the_outcome_is_unknown(self):
         self.fault("500")
@@ -408,9 +494,21 @@ class SkipExistingTest(CrmTest):
     def test_a_loose_match_of_kommos_search_is_not_a_match(self):
         # Kommo's query matches parts of numbers; only the same number counts
         self.submit("--name", "Анна", "--phone", "+79991234567")
+        self.seen = len(control("GET", "requests"))
         r = self.kl("--no-config", "--name", "B", "--phone", "+7999123456", "--skip-existing")
         self.assertEqual(r.code, 0, r)
         self.assertRegex(r.out, r"^lead_id=\d+ contact_id=\d+\n$")
+        reqs = self.new_requests()
+        self.assertEqual([(q["method"], q["status"]) for q in reqs], [("GET", 200), ("POST", 200)])
+
+    def test_the_same_number_without_country_code_or_with_00_is_a_match(self):
+        self.kl("contacts", "create", "--no-config", "--name", "Old", "--phone", "999 222 33 44")
+        self.kl("contacts", "create", "--no-config", "--name", "Olga", "--phone", "+4915123456789")
+        ents = {c["name"]: c["id"] for c in control("GET", "entities")["contacts"]}
+        r = self.kl("--no-config", "--name", "Иван", "--phone", "+7 999 222-33-44", "--skip-existing")
+        self.assertEqual((r.code, r.out), (0, f"skipped contact_id={ents['Old']}\n"), r)
+        r = self.kl("--no-config", "--name", "Olga", "--phone", "0049 151 2345 6789", "--skip-existing")
+        self.assertEqual((r.code, r.out), (0, f"skipped contact_id={ents['Olga']}\n"), r)
 
     def test_a_failing_search_sends_nothing(self):
         self.fault("401")
@@ -443,10 +541,12 @@ class SkipExistingTest(CrmTest):
 
     def test_import_searches_count_against_the_rate_limit(self):
         csv = self.write("in.csv", "name,phone\n" + "".join(f"N{i},+7999000{i:04d}\n" for i in range(5)))
-        r = self.kl("import", "--no-config", "--skip-existing", "--rate", "3", csv)
+        r = self.kl("import", "--no-config", "--skip-existing", "--rate", "3", "--batch-size", "2", csv)
         self.assertEqual(r.code, 0, r)
-        times = sorted(q["time"] for q in self.new_requests())
-        self.assertEqual(len(times), 6)  # five searches and one batch
+        reqs = self.new_requests()
+        # searches and batches interleave, all under one limit
+        self.assertEqual([q["method"] for q in reqs], ["GET", "GET", "POST", "GET", "GET", "POST", "GET", "POST"])
+        times = sorted(q["time"] for q in reqs)
         for i in range(len(times) - 3):
             self.assertGreaterEqual(times[i + 3] - times[i], 1.0, times)
 

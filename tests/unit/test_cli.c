@@ -352,7 +352,7 @@ static void entity_command_mistakes_are_usage_errors(void **state)
 		{{"leads", "create", "--name", "x", "--status", "abc"}, "--status: \"abc\" is not an id"},
 		{{"leads", "create", "--name", "x", "--field", "contact:1=y"}, "takes lead fields only"},
 		{{"leads", "create", "--name", "x", "--phone", "1"}, "--phone is not an option of leads create (it is one of: submit, import, contacts create)"},
-		{{"contacts", "create"}, "contacts create needs --name NAME"},
+		{{"contacts", "create"}, "contacts create needs a name"},
 		{{"fields", "--env", "--json"}, "--env and --json are two outputs"},
 		{{"check", "--dry-run"}, "--dry-run is not an option of check"},
 		{{"contacts", "search", "x", "--limit", "0"}, "--limit"},
