@@ -600,9 +600,13 @@ static bool handle_reply(struct run *r, struct row **rows, size_t n, struct kl_p
 	} else {
 		/* 401, 402, 403, 404, 405 and the unexpected: nothing more can go through */
 		int code = kl_report_problem(&pr, p, UNSORTED_FORMS, &text);
+		if (st == 401 && r->api.token_origin)
+			kl_buf_appendf(&text, "the refused token came from %s\n", r->api.token_origin);
 		while (text.len && text.data[text.len - 1] == '\n')
 			text.data[--text.len] = '\0';
-		kl_io_say(r->io, "stopping the import: %s", text.data ? text.data : "");
+		char *m = kl_str_printf("stopping the import: %s", text.data ? text.data : "");
+		kl_io_say_lines(r->io, m ? m : "stopping the import");
+		free(m);
 		r->stop = code ? code : KL_EPROTOCOL;
 		if (text.data) {
 			char *nl = strchr(text.data, '\n');
