@@ -17,6 +17,7 @@ enum {
 	KL_EUSAGE = EX_USAGE,             /* 64: bad command line */
 	KL_EDATA = EX_DATAERR,            /* 65: invalid lead data, or Kommo refused it */
 	KL_ENOINPUT = EX_NOINPUT,         /* 66: the file to import cannot be opened */
+	KL_ETLS = EX_NOHOST,              /* 68: Kommo's certificate could not be verified */
 	KL_EUNAVAILABLE = EX_UNAVAILABLE, /* 69: Kommo unreachable or answered 5xx */
 	KL_ESOFTWARE = EX_SOFTWARE,       /* 70: internal error */
 	KL_EOSERR = EX_OSERR,             /* 71: out of memory or a system call failed */

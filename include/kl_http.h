@@ -3,9 +3,12 @@
  *
  * One struct kl_http is one connection cache with the account's address and
  * token; requests on it reuse the connection. TLS verification is always
- * on and cannot be turned off; plain http is refused by kl_check_base_url
- * before a transport is made. The token is copied into the Authorization
- * header only, never logged, and wiped when the transport is freed.
+ * on and cannot be turned off: no option, config key or environment
+ * variable does it (libcurl reads no CURL_CA_BUNDLE, and SSL_CERT_FILE /
+ * SSL_CERT_DIR are never consulted because libcurl hands OpenSSL its own CA
+ * locations). Plain http is refused by kl_check_base_url before a
+ * transport is made. The token is copied into the Authorization header
+ * only, never logged, and wiped when the transport is freed.
  */
 #ifndef KL_HTTP_H
 #define KL_HTTP_H
@@ -23,13 +26,15 @@ struct kl_http_opts {
 	const char *base_url;   /* "https://intermigro.kommo.com" */
 	const char *token;
 	long timeout_ms;        /* the whole request; 0: 30 s */
-	const char *ca_bundle;  /* PEM file of CA certificates to trust; NULL: the system's */
+	const char *ca_bundle;  /* PEM file of CA certificates to trust instead of the
+				   system's (file and directory); NULL: the system's */
 	kl_log_fn log;          /* NULL: no verbose log */
 	void *log_ctx;
 };
 
 struct kl_http_reply {
-	long status;          /* 0 when no reply came */
+	long status;          /* 0 when no reply came; also set when a failure cut
+				 the reply short after its status line */
 	struct kl_buf body;
 	char *content_type;   /* NULL when absent */
 	long retry_after;     /* the Retry-After header in seconds, or -1 */
@@ -46,14 +51,25 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *opts, struct kl
 void kl_http_free(struct kl_http *h); /* accepts NULL */
 
 /* Sends one request; path starts with '/'. Any HTTP status is KL_OK (read
- * reply->status). A failure without a reply returns KL_EUNAVAILABLE (could
- * not connect, TLS), KL_ETEMPFAIL (timeout, connection lost) or
- * KL_EPROTOCOL (a reply larger than the cap). */
+ * reply->status). A failure without a complete reply returns
+ *   KL_ETLS          the certificate could not be verified, or no TLS
+ *                    handshake: nothing was sent; retrying cannot help;
+ *   KL_EUNAVAILABLE  could not connect (nothing was sent);
+ *   KL_ETEMPFAIL     timeout, connection lost;
+ *   KL_EPROTOCOL     a reply larger than KL_HTTP_MAX_REPLY, not HTTP, or
+ *                    with a body that cannot be decoded;
+ *   KL_EOSERR        out of memory.
+ * When the status line came before the failure (a reply too large, too
+ * slow, cut short or undecodable), reply->status holds it and
+ * reply->maybe_sent is true: a 2xx there means Kommo acted on the request although its reply
+ * cannot be read. */
 int kl_http_request(struct kl_http *h, const char *method, const char *path, const char *body,
 		    size_t len, struct kl_http_reply *reply, struct kl_err *err);
 void kl_http_reply_free(struct kl_http_reply *r); /* accepts NULL */
 
-/* The largest reply body read, in bytes. */
+/* The largest reply body read, in bytes, counted decoded (a gzipped reply
+ * counts as it expands); a Content-Length above it is refused before the
+ * body is read. */
 #define KL_HTTP_MAX_REPLY (16u * 1024u * 1024u)
 
 #endif

@@ -62,9 +62,17 @@ struct cJSON;
  * than any reply of Kommo's (a cap that keeps the parser's stack small). */
 struct cJSON *kl_reply_json(const char *body, size_t len);
 
+/* Why kl_reply_json gave NULL, to follow "Kommo's reply": "is empty", "is
+ * nested more than 64 levels deep" or "is not JSON". */
+const char *kl_reply_json_problem(const char *body, size_t len);
+
 /* A positive integer id from a JSON number or a string of digits; 0 when v
  * is neither (missing, null, a fraction, too large for a double's integers). */
 long long kl_reply_id(const struct cJSON *v);
+
+/* NULL when kl_reply_id(v) is an id; else what v is instead, to follow
+ * "the id is": "missing", "null", "a string that is not a number", ... */
+const char *kl_reply_id_problem(const struct cJSON *v);
 
 /* obj's member key when it is an array, else NULL (a hostile reply's object
  * in place of an array must not be walked as one). */

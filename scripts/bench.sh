@@ -1,31 +1,143 @@
 #!/usr/bin/env bash
-# Measures kommo-lead import against the local Kommo sandbox and prints one table:
-#   - throughput on 100,000 rows with the rate limit off (rows/s, CPU microseconds per row)
-#   - peak memory on 1,000,000 rows (--dry-run: the same reading, checking and batching,
-#     without the sandbox, whose Python would take minutes)
-#   - the request rate reached against a sandbox that enforces Kommo's 7 requests/second
-# Sizes can be changed: BENCH_ROWS, BENCH_BIG_ROWS, BENCH_RATE_ROWS.
+# scripts/bench.sh: measures kommo-lead against the local Kommo sandbox and prints one markdown
+# table, ready for the README, and the machine it ran on. Not part of CI. About 3 minutes
+# (BENCH_QUICK=1: under a minute, smaller sizes).
+#
+#   (a) one submission: kommo-lead against one curl command posting the same JSON body (from
+#       kommo-lead --dry-run) with the same headers to the same endpoint; wall time and peak
+#       memory, medians of BENCH_RUNS runs of each, interleaved, and their ratio
+#   (b) import of BENCH_ROWS rows, --rate 0, batches of 50: rows/s, CPU microseconds per row
+#       (kommo-lead's user+sys only), requests sent (the sandbox's count), peak memory
+#   (c) peak memory importing BENCH_BIG_ROWS rows with --dry-run (the same reading, checking,
+#       batching and JSON building, without the Python sandbox, which would take many minutes)
+#   (d) against a sandbox enforcing Kommo's 7 requests/second, BENCH_RATE_SECONDS of batches of
+#       50 at kommo-lead's default --rate: requests/s, leads/s, 429s received
+# (a) to (c) run against a sandbox with its rate limit off.
+#
+# Environment: BENCH_BIN (default build/kommo-lead, built if missing; BENCH_BUILD=1 rebuilds it
+# first), BENCH_QUICK, BENCH_RUNS, BENCH_ROWS, BENCH_BIG_ROWS, BENCH_RATE_SECONDS.
+# Peak memory is the child's ru_maxrss as seen by a tiny C helper that forks and execs it: a
+# Python parent would not do, as Linux carries the address space the child had before exec
+# (the parent's) into its high-water mark.
 set -euo pipefail
+if [ -n "${BENCH_BIN:-}" ]; then
+    bin=$(realpath -e -- "$BENCH_BIN") || { echo "bench: BENCH_BIN=$BENCH_BIN: no such file" >&2; exit 1; }
+else
+    bin=build/kommo-lead
+fi
 cd "$(dirname "$0")/.."
+quick=${BENCH_QUICK:-0}
 
-scripts/install-deps.sh
-[ -x /usr/bin/time ] || KL_EXTRA_PACKAGES=time scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+need=()
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+    KL_NO_FUZZ=1 KL_EXTRA_PACKAGES="${need[*]}" scripts/install-deps.sh
+fi
+if [ -z "${BENCH_BIN:-}" ] && { [ "${BENCH_BUILD:-0}" = 1 ] || [ ! -x "$bin" ]; }; then
+    KL_NO_FUZZ=1 scripts/install-deps.sh
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build --target kommo-lead -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+fi
 
-work=$(mktemp -d)
-trap 'scripts/sandbox-ctl stop "$work/fast" >/dev/null; scripts/sandbox-ctl stop "$work/limited" >/dev/null; rm -rf "$work"' EXIT
+work=$(mktemp -d /tmp/bench-XXXXXX)
+cleanup() {
+    scripts/sandbox-ctl stop "$work/fast" >/dev/null 2>&1 || true
+    scripts/sandbox-ctl stop "$work/limited" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# the binary measured stays the same even if someone rebuilds build/ meanwhile
+cp "$bin" "$work/kommo-lead"
+
+cat >"$work/measure.c" <<'C'
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* measure OUT CMD [ARG]...: runs CMD and writes "wall_s cpu_s maxrss_kib exit_status" to OUT */
+int main(int argc, char **argv)
+{
+	struct timespec a, b;
+	struct rusage ru;
+	int st;
+	if (argc < 3)
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	pid_t pid = fork();
+	if (pid < 0)
+		return 2;
+	if (pid == 0) {
+		execv(argv[2], argv + 2);
+		_exit(127);
+	}
+	if (wait4(pid, &st, 0, &ru) < 0)
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	FILE *f = fopen(argv[1], "w");
+	if (!f)
+		return 2;
+	fprintf(f, "%.6f %.6f %ld %d\n",
+		(double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9,
+		(double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+			(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+		ru.ru_maxrss, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	return fclose(f) ? 2 : 0;
+}
+C
+cc -O2 -o "$work/measure" "$work/measure.c"
+
 fast=$(env -u KOMMO_SANDBOX_TOKEN scripts/sandbox-ctl start "$work/fast" --rate-limit 0)
-limited=$(env -u KOMMO_SANDBOX_TOKEN scripts/sandbox-ctl start "$work/limited")
+limited=$(env -u KOMMO_SANDBOX_TOKEN scripts/sandbox-ctl start "$work/limited" --rate-limit 7)
 
-python3 - "$work" "$fast" "$limited" <<'PY'
-import json, os, platform, subprocess, sys, time
+BENCH_QUICK=$quick BENCH_SRC_BIN=$bin python3 - "$work" "$fast" "$limited" <<'PY'
+import json, os, platform, re, shutil, statistics, subprocess, sys, time, urllib.request
 
 work, fast, limited = sys.argv[1:4]
-binary = os.path.abspath("build/kommo-lead")
-rows = int(os.environ.get("BENCH_ROWS", 100_000))
-big_rows = int(os.environ.get("BENCH_BIG_ROWS", 1_000_000))
-rate_rows = int(os.environ.get("BENCH_RATE_ROWS", 70))
+quick = os.environ.get("BENCH_QUICK", "0") == "1"
+def knob(name, full, small):
+    return int(os.environ.get(name) or (small if quick else full))
+runs = knob("BENCH_RUNS", 50, 10)
+rows = knob("BENCH_ROWS", 100_000, 10_000)
+big_rows = knob("BENCH_BIG_ROWS", 1_000_000, 100_000)
+rate_secs = knob("BENCH_RATE_SECONDS", 30, 10)
+
+binary = os.path.join(work, "kommo-lead")
+measure = os.path.join(work, "measure")
+curl = shutil.which("curl")
+forms = "/api/v4/leads/unsorted/forms"
+token_of = {fast: os.path.join(work, "fast", "token"), limited: os.path.join(work, "limited", "token")}
+
+def say(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+def run(argv, base_url=None, stdout=subprocess.DEVNULL, what=None):
+    """Runs argv under the measuring helper: wall s, CPU s (user+sys), peak RSS KiB."""
+    env = {"PATH": os.environ["PATH"], "HOME": work, "LC_ALL": "C.UTF-8"}
+    if base_url:
+        env["KOMMO_BASE_URL"] = base_url
+    usage, errf = os.path.join(work, "usage"), os.path.join(work, "stderr")
+    with open(errf, "w+b") as err:
+        p = subprocess.run([measure, usage, *argv], env=env, stdout=stdout, stderr=err)
+        wall, cpu, rss, status = open(usage).read().split()
+        if p.returncode != 0 or status != "0":
+            err.seek(0)
+            sys.exit(f"bench: {what or argv[0]} exited {status}: {err.read().decode(errors='replace')[-2000:]}")
+        err.seek(0)
+        return float(wall), float(cpu), int(rss), err.read().decode(errors="replace")
+
+def kl(args, base_url, **kw):
+    return run([binary, *args, "--no-config", "--token-file", token_of[base_url]], base_url, **kw)
+
+def sandbox_requests(base_url):
+    with urllib.request.urlopen(base_url + "/_sandbox/requests", timeout=120) as r:
+        return json.load(r)
 
 def make_csv(path, n):
     with open(path, "w", encoding="utf-8") as f:
@@ -33,77 +145,166 @@ def make_csv(path, n):
         for i in range(n):
             f.write(f"Иван{i},Петров,+7999{i:07d},ivan{i}@example.com,google,весна-2026\n")
 
-def run(args, base_url, sandbox_dir):
-    """Runs one import under GNU time (a small parent, so the peak RSS is kommo-lead's own);
-    returns wall seconds, CPU seconds and peak RSS in KiB."""
-    env = {"PATH": os.environ["PATH"], "HOME": work, "KOMMO_BASE_URL": base_url}
-    usage = os.path.join(work, "usage")
-    with open(os.path.join(work, "stderr"), "w+b") as err:
-        t = time.monotonic()
-        p = subprocess.run(["/usr/bin/time", "-o", usage, "-f", "%M %U %S", binary, "import",
-                            "--no-config", "--no-progress",
-                            "--token-file", os.path.join(sandbox_dir, "token"), *args],
-                           env=env, stdout=subprocess.DEVNULL, stderr=err)
-        wall = time.monotonic() - t
-        if p.returncode != 0:
-            err.seek(0)
-            sys.exit(f"bench: kommo-lead exited {p.returncode}: {err.read().decode()[-2000:]}")
-    rss, user, sys_ = open(usage).read().split()[-3:]
-    return wall, float(user) + float(sys_), int(rss)
+def created(stderr):
+    """The created count from kommo-lead's summary line."""
+    m = re.search(r"rows read: (\d+) created", stderr)
+    return int(m.group(1)) if m else 0
 
-def requests(sandbox_dir):
-    with open(os.path.join(sandbox_dir, "requests.jsonl"), encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+def median_gap(times):
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    return statistics.median(gaps) if gaps else float("nan")
 
-big = os.path.join(work, "big.csv")
-make_csv(big, big_rows)
-_, _, big_rss = run(["--dry-run", big], fast, os.path.join(work, "fast"))
-os.unlink(big)
+# --- the machine -----------------------------------------------------------------------------
+def first(path, pattern, default="unknown"):
+    try:
+        for line in open(path, encoding="utf-8", errors="replace"):
+            m = re.match(pattern, line)
+            if m:
+                return m.group(1).strip()
+    except OSError:
+        pass
+    return default
 
-small = os.path.join(work, "rows.csv")
-make_csv(small, rows)
-wall, cpu, rss = run(["--rate", "0", small], fast, os.path.join(work, "fast"))
-with open(os.path.join(work, "fast", "requests.jsonl"), "rb") as f:
-    sent = sum(1 for _ in f)  # counted, not parsed: parsing would swell this process
-
-# one-row requests show the request rate; batches of 50 the lead rate
-rate_csv = os.path.join(work, "rate.csv")
-make_csv(rate_csv, rate_rows)
-run(["--batch-size", "1", rate_csv], limited, os.path.join(work, "limited"))
-reqs = requests(os.path.join(work, "limited"))
-times = sorted(r["time"] for r in reqs)
-# the sustained rate: every request after the first burst of 7, over the whole run
-steady = (len(times) - 7) / (times[-1] - times[0]) if len(times) > 8 else float("nan")
-densest = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
-limited_429 = sum(1 for r in reqs if r["status"] == 429)
-time.sleep(1.1)  # the limiter counts within one run: runs back to back could together exceed 7/s
-lead_rows = 50 * rate_rows
-lead_csv = os.path.join(work, "leads.csv")
-make_csv(lead_csv, lead_rows)
-lead_wall, _, _ = run([lead_csv], limited, os.path.join(work, "limited"))
-after = requests(os.path.join(work, "limited"))
-limited_429 += sum(1 for r in after[len(reqs):] if r["status"] == 429)
-
-cpu_model = "unknown"
+cpu_model = first("/proc/cpuinfo", r"model name\s*:\s*(.*)")
+mem_gib = int(first("/proc/meminfo", r"MemTotal:\s*(\d+)", "0")) / 2**20
+debian = first("/etc/debian_version", r"(.*)")
+src_bin = os.environ.get("BENCH_SRC_BIN", "build/kommo-lead")
+cache = os.path.join(os.path.dirname(src_bin), "CMakeCache.txt")
+cc = first(cache, r"CMAKE_C_COMPILER:\w+=(.*)", shutil.which("cc") or "cc")
+build_type = first(cache, r"CMAKE_BUILD_TYPE:\w+=(.*)", "unknown build type")
 try:
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu_model = line.split(":", 1)[1].strip()
-            break
+    compiler = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+except (OSError, IndexError):
+    compiler = "unknown compiler"
+version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.split("\n")[0].strip()
+curl_version = subprocess.run([curl, "--version"], capture_output=True, text=True).stdout.split()[1]
+try:
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                            text=True).stdout.strip() or "?"
 except OSError:
+    commit = "?"
+machine = (f"Machine: {cpu_model}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, {platform.machine()}, "
+           f"Linux {platform.release()}, Debian {debian}; {compiler}, {build_type}; "
+           f"{version} (tree {commit}); curl {curl_version}; Python {platform.python_version()} (sandbox); "
+           f"{time.strftime('%Y-%m-%d')}")
+
+try:
+    load = float(open("/proc/loadavg").read().split()[0])
+    if load > 0.5:
+        say(f"warning: load average {load:.2f} before starting: other work on this machine will show in the figures")
+except (OSError, ValueError, IndexError):
     pass
 
-print(f"kommo-lead import benchmark: {platform.machine()}, {os.cpu_count()} cores, {cpu_model}")
-print(f"{'measure':<58} {'value':>14}")
-print(f"{'-' * 58} {'-' * 14}")
-print(f"{f'import {rows:,} rows, --rate 0 (sandbox, batches of 50): rows/s':<58} {rows / wall:>14,.0f}")
-print(f"{'  CPU microseconds per row (kommo-lead only)':<58} {cpu / rows * 1e6:>14.1f}")
-print(f"{'  requests sent':<58} {sent:>14,}")
-print(f"{'  wall time, s (mostly the Python sandbox)':<58} {wall:>14.1f}")
-print(f"{'  peak memory, MiB':<58} {rss / 1024:>14.1f}")
-print(f"{f'peak memory, {big_rows:,} rows (--dry-run), MiB':<58} {big_rss / 1024:>14.1f}")
-print(f"{f'against 7 req/s: {rate_rows} one-row requests, requests/s':<58} {steady:>14.2f}")
-print(f"{'  most requests in any 1 s window (Kommo allows 7)':<58} {densest:>14}")
-print(f"{f'  {lead_rows:,} rows in batches of 50: leads/s':<58} {lead_rows / lead_wall:>14.1f}")
-print(f"{'  429s received, both runs':<58} {limited_429:>14}")
+# --- (a) one submission against one curl command -------------------------------------------
+lead = ["--name", "Иван", "--last-name", "Петров", "--phone", "+79991234567",
+        "--email", "ivan@example.com", "--utm-source", "google", "--utm-campaign", "весна-2026"]
+body = os.path.join(work, "body.json")
+with open(body, "wb") as f:
+    kl([*lead, "--dry-run"], fast, stdout=f)
+with open(body, "rb") as f:
+    data = f.read().rstrip(b"\n")
+with open(body, "wb") as f:
+    f.write(data)
+headers = os.path.join(work, "headers")  # read by curl from a file: the token stays out of argv
+with open(token_of[fast], encoding="utf-8") as f:
+    token = f.read().strip()
+with os.fdopen(os.open(headers, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+    f.write(f"Authorization: Bearer {token}\nContent-Type: application/json\n"
+            f"Accept: application/json\nUser-Agent: kommo-lead/{version.split()[-1]}\nExpect:\n")
+curl_argv = [curl, "-q", "-sS", "--fail", "-o", "/dev/null", "--compressed", "-H", f"@{headers}",
+             "--data-binary", f"@{body}", fast + forms]
+say(f"(a) {runs} submissions each, kommo-lead and curl, interleaved")
+walls, rsss = {"kl": [], "curl": []}, {"kl": [], "curl": []}
+for i in range(runs + 2):
+    for who in (("kl", "curl") if i % 2 == 0 else ("curl", "kl")):
+        if who == "kl":
+            w, _, m, _ = kl(lead, fast)
+        else:
+            w, _, m, _ = run(curl_argv, what="curl")
+        if i >= 2:  # two warm-up rounds: page cache, the sandbox's first connections
+            walls[who].append(w)
+            rsss[who].append(m)
+reqs = sandbox_requests(fast)
+seq_a = max((r["seq"] for r in reqs), default=0)
+posted = [r for r in reqs if r["path"] == forms]
+if any(r["status"] != 200 for r in posted):
+    sys.exit("bench: a submission in (a) was not answered 200")
+# the last two requests are one of each; their headers must match but for the length
+def hdrs(r):
+    return {k: v for k, v in r["headers"].items() if k not in ("content-length", "host")}
+if hdrs(posted[-1]) != hdrs(posted[-2]):
+    say(f"warning: curl and kommo-lead sent different headers: {hdrs(posted[-1])} vs {hdrs(posted[-2])}")
+kl_wall, curl_wall = statistics.median(walls["kl"]), statistics.median(walls["curl"])
+kl_rss, curl_rss = statistics.median(rsss["kl"]), statistics.median(rsss["curl"])
+
+# --- (b) import with the rate limit off ------------------------------------------------------
+rows_csv = os.path.join(work, "rows.csv")
+make_csv(rows_csv, rows)
+say(f"(b) importing {rows:,} rows into the sandbox")
+b_wall, b_cpu, b_rss, b_err = kl(["import", "--no-progress", "--rate", "0", rows_csv], fast)
+os.unlink(rows_csv)
+if created(b_err) != rows:
+    sys.exit(f"bench: (b) created {created(b_err)} of {rows} rows: {b_err[-1000:]}")
+reqs = [r for r in sandbox_requests(fast) if r["seq"] > seq_a]
+b_sent = len(reqs)
+b_ok = sum(1 for r in reqs if r["status"] == 200)
+b_gap = median_gap(sorted(r["time"] for r in reqs))
+del reqs
+
+# --- (c) memory on a big input, --dry-run ----------------------------------------------------
+big_csv = os.path.join(work, "big.csv")
+make_csv(big_csv, big_rows)
+say(f"(c) {big_rows:,} rows with --dry-run")
+c_wall, c_cpu, c_rss, _ = kl(["import", "--no-progress", "--dry-run", big_csv], fast)
+os.unlink(big_csv)
+
+# --- (d) against 7 requests per second -------------------------------------------------------
+d_rows = 50 * 7 * rate_secs  # kommo-lead keeps to 7 starts per 1.03 s: about rate_secs seconds
+d_csv = os.path.join(work, "rate.csv")
+make_csv(d_csv, d_rows)
+say(f"(d) {d_rows:,} rows against a sandbox enforcing 7 requests/s")
+d_wall, _, _, d_err = kl(["import", "--no-progress", d_csv], limited)
+reqs = [r for r in sandbox_requests(limited) if r["path"] == forms]
+times = sorted(r["time"] for r in reqs)
+# Requests go in groups of 7 (Kommo counts per second), each group 1.03 s after the one before
+# (kommo-lead's 30 ms margin). Counted over whole groups: k requests from the first request to
+# the k+1st, k = all but the last 7. Ideal: 7 / 1.03 = 6.80.
+k = len(times) - 7
+d_rps = k / (times[k] - times[0]) if k > 0 and times[k] > times[0] else float("nan")
+d_densest = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
+d_429 = sum(1 for r in reqs if r["status"] == 429)
+d_created = created(d_err)
+
+# --- the table -------------------------------------------------------------------------------
+ind = "&nbsp;&nbsp;"
+def ms(s):
+    return f"{s * 1000:.1f} ms"
+def mib(k):
+    return f"{k / 1024:.1f} MiB"
+table = [
+    (f"one submission, median of {runs} runs each, interleaved: wall time, kommo-lead", ms(kl_wall)),
+    (f"{ind}wall time, `curl` posting the same body with the same headers", ms(curl_wall)),
+    (f"{ind}kommo-lead ÷ curl", f"{kl_wall / curl_wall:.2f}"),
+    (f"{ind}peak memory, kommo-lead", mib(kl_rss)),
+    (f"{ind}peak memory, `curl`", mib(curl_rss)),
+    (f"{ind}kommo-lead ÷ curl", f"{kl_rss / curl_rss:.2f}"),
+    (f"import {rows:,} rows, `--rate 0`, batches of 50: rows/s", f"{rows / b_wall:,.0f}"),
+    (f"{ind}CPU microseconds per row (kommo-lead only, user+sys)", f"{b_cpu / rows * 1e6:.1f}"),
+    (f"{ind}requests sent (the sandbox's count; answered 200)", f"{b_sent:,} ({b_ok:,})"),
+    (f"{ind}time per request, median (of it kommo-lead's CPU: {ms(b_cpu / b_sent)})", ms(b_gap)),
+    (f"{ind}peak memory", mib(b_rss)),
+    (f"peak memory, {big_rows:,} rows (`--dry-run`: no sandbox)", mib(c_rss)),
+    (f"{ind}rows/s with `--dry-run`", f"{big_rows / c_wall:,.0f}"),
+    (f"against 7 requests/s, {d_rows:,} rows in batches of 50 ({d_wall:.0f} s): requests/s, sustained",
+     f"{d_rps:.2f}"),
+    (f"{ind}leads/s, start to end", f"{d_created / d_wall:.0f}"),
+    (f"{ind}most requests in any 1 s window (Kommo allows 7)", f"{d_densest}"),
+    (f"{ind}429s received", f"{d_429}"),
+]
+print(machine)
+print()
+print("| measure | value |")
+print("|---|---:|")
+for k, v in table:
+    print(f"| {k} | {v} |")
 PY

@@ -122,8 +122,9 @@ int kl_api_call(struct kl_api *a, const char *method, const char *path, const ch
 			wait = kl_rate_backoff(&a->seed, attempt, st == 429 ? ra : -1, st == 429);
 		} else if (rc == KL_OK && st >= 200 && st < 300) {
 			if (st != 204 && reply.body.len > 0 && !(*out = kl_reply_json(reply.body.data, reply.body.len)))
-				rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered %s %s with %ld, but the reply is not JSON (%zu bytes)",
-						method, path, st, reply.body.len);
+				rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered %s %s with %ld, but the reply %s (%zu bytes)",
+						method, path, st, kl_reply_json_problem(reply.body.data, reply.body.len),
+						reply.body.len);
 		} else if (rc == KL_OK) {
 			rc = explain(a, path, &reply, what, origin, origin_ctx, err);
 			if (rc == KL_OK) /* a status kl_report calls fine, e.g. 1xx or 3xx */
@@ -171,10 +172,18 @@ int kl_api_list(struct kl_api *a, const char *path, const char *key, size_t max,
 		} else {
 			cJSON *item;
 			bool got = false;
-			while ((max == 0 || n < max) && (item = cJSON_DetachItemFromArray(list, 0))) {
+			for (size_t i = 0; (max == 0 || n < max) && (item = cJSON_DetachItemFromArray(list, 0)); i++) {
 				if (!cJSON_IsObject(item)) { /* not an entity: not Kommo's, skipped */
 					cJSON_Delete(item);
 					continue;
+				}
+				/* an entity without its id cannot be shown, matched or named in a config */
+				const char *bad = kl_reply_id_problem(cJSON_GetObjectItemCaseSensitive(item, "id"));
+				if (bad) {
+					cJSON_Delete(item);
+					rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply to GET %s has an entry without a usable id: _embedded.%s[%zu].id is %s",
+							p, key, i, bad);
+					break;
 				}
 				cJSON_AddItemToArray(*items, item);
 				n++;
@@ -188,7 +197,7 @@ int kl_api_list(struct kl_api *a, const char *path, const char *key, size_t max,
 			if (full && more_out)
 				*more_out = cJSON_GetArraySize(list) > 0 || next != NULL;
 			bool more = got && next && !full;
-			if (more && page >= KL_API_MAX_PAGES)
+			if (rc == KL_OK && more && page >= KL_API_MAX_PAGES)
 				rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's list at %s goes on past %d pages; stopping",
 						path, KL_API_MAX_PAGES);
 			else if (!more)

@@ -347,6 +347,30 @@ int kl_check_domain(const char *what, const char *v, struct kl_err *err)
 	return KL_OK;
 }
 
+/* v in quotes, every byte past ASCII as \xNN: a pasted zero-width space or
+ * Unicode line separator is invisible otherwise. */
+static const char *quote_ascii(const char *v, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[o++] = '"';
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+		if (o + 10 > size) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (*c >= 0x80)
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *c);
+		else if (*c == '"' || *c == '\\')
+			o += (size_t)snprintf(buf + o, size - o, "\\%c", *c);
+		else
+			buf[o++] = (char)*c;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
 bool kl_check_is_loopback(const char *host)
 {
 	if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0)
@@ -365,6 +389,15 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 	char qbuf[256];
 	if (kl_check_text(what, v, err))
 		return kl_err_as(err, KL_ECONFIG);
+	/* A URL is ASCII. A pasted zero-width space or Unicode line separator, or a
+	 * character RFC 3986 never allows unencoded, would reach Kommo in another
+	 * form than the one checked here (libcurl percent-encodes some, passes
+	 * others through). */
+	for (size_t i = 0; v[i]; i++)
+		if ((unsigned char)v[i] >= 0x80 || strchr("\"<>\\^`{|}", v[i]))
+			return kl_err_set(err, KL_ECONFIG,
+					  "%s: %s has a character a URL cannot hold (character %zu): write the host in ASCII (punycode for an international name) and percent-encode the path",
+					  what, quote_ascii(v, qbuf, sizeof qbuf), char_count(v, i) + 1);
 	bool https = strncmp(v, "https://", 8) == 0;
 	bool http = strncmp(v, "http://", 7) == 0;
 	if (!https && !http)

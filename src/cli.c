@@ -249,7 +249,8 @@ static const char help_text[] =
 	"(--skip-existing) (--json: one object per row); a summary on stderr.\n"
 	"Exit status: 0 created or skipped (import: every row created or skipped); 64 usage;\n"
 	"65 invalid lead data or refused by Kommo (import: some rows rejected);\n"
-	"66 the file to import cannot be opened;\n"
+	"66 the file to import cannot be opened; 68 Kommo's TLS certificate could not be\n"
+	"verified (a private CA: --cacert);\n"
 	"69 Kommo unreachable or 5xx; 70 internal error; 71 out of memory; 74 cannot write\n"
 	"output; 75 try again later (429, timeout; import: some rows failed, or\n"
 	"interrupted); 76 Kommo's reply unreadable;\n"
@@ -273,10 +274,10 @@ static const char help_text[] =
 	"  -h, --help                  print this help and exit\n"
 
 #define EXIT_STATUS(extra) \
-	"Exit status: 0 done; 64 usage; " extra "69 Kommo unreachable or 5xx;\n" \
-	"70 internal error; 71 out of memory; 74 cannot write output; 75 try again later\n" \
-	"(429, timeout); 76 Kommo's reply unreadable; 77 401/402/403 (token, payment,\n" \
-	"blocked); 78 configuration error.\n"
+	"Exit status: 0 done; 64 usage; " extra "68 Kommo's certificate not verified;\n" \
+	"69 Kommo unreachable or 5xx; 70 internal error; 71 out of memory; 74 cannot\n" \
+	"write output; 75 try again later (429, timeout); 76 Kommo's reply unreadable;\n" \
+	"77 401/402/403 (token, payment, blocked); 78 configuration error.\n"
 
 static const char check_help[] =
 	"Usage: kommo-lead check [OPTIONS]\n"

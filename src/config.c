@@ -390,6 +390,13 @@ int kl_config_load_token_file(struct kl_config *cfg, const char *path,
 		rc = kl_err_set(err, KL_ECONFIG, "--token-file %s: no such file", path);
 		goto out;
 	}
+	/* a NUL would cut the token short unseen (a UTF-16 file: "t\0o\0k\0...") */
+	if (memchr(text.data, '\0', text.len)) {
+		rc = kl_err_set(err, KL_ECONFIG,
+				"--token-file %s: the file holds a NUL byte; save the token as plain ASCII text (not UTF-16)",
+				path);
+		goto out;
+	}
 	/* the first line is the token; a final newline is the editor's, not the token's */
 	size_t n = strcspn(text.data, "\r\n");
 	if (text.data[n] != '\0' && text.data[n + strspn(text.data + n, "\r\n")] != '\0') {

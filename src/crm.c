@@ -673,7 +673,7 @@ static int change(const struct kl_opts *o, const struct kl_io *io, const struct 
 				what, update ? "updated" : "created");
 		goto out;
 	}
-	if (rc == KL_EPROTOCOL && status >= 200 && status < 300) {
+	if (rc && status >= 200 && status < 300) { /* unreadable, too slow or cut short */
 		char first[sizeof err->msg];
 		snprintf(first, sizeof first, "%s", err->msg);
 		rc = kl_err_set(err, rc, "%s\nKommo answered %ld, so %s was probably %s: look in Kommo before trying again",

@@ -15,8 +15,15 @@ struct kl_http {
 	CURL *curl;
 	struct curl_slist *headers;
 	char *base_url;
+	char *token;     /* to redact from replies; wiped on free */
+	char *host;      /* "intermigro.kommo.com", "127.0.0.1:8443": for messages */
+	char *ca_bundle; /* NULL: the system's CA certificates */
 	kl_log_fn log;
 	void *log_ctx;
+	/* the request under way */
+	struct kl_http_reply *reply;
+	bool too_large; /* the body went past KL_HTTP_MAX_REPLY */
+	bool oom;       /* the body could not be stored */
 };
 
 int kl_http_global_init(struct kl_err *err)
@@ -46,6 +53,9 @@ void kl_http_free(struct kl_http *h)
 		curl_easy_cleanup(h->curl);
 	wipe_headers(h->headers);
 	free(h->base_url);
+	kl_str_free_secret(h->token);
+	free(h->host);
+	free(h->ca_bundle);
 	free(h);
 }
 
@@ -57,6 +67,26 @@ static struct curl_slist *append(struct curl_slist *l, const char *s, bool *ok)
 		return l;
 	}
 	return n;
+}
+
+/* The host (and port, when the URL names one) of url, or a copy of url. */
+static char *host_of(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *out = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) == CURLUE_OK)
+			out = kl_str_printf("%s:%s", host, port);
+		else
+			out = kl_str_dup(host);
+	} else {
+		out = kl_str_dup(url);
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
 }
 
 int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_err *err)
@@ -72,12 +102,18 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_er
 	h->log = o->log;
 	h->log_ctx = o->log_ctx;
 	h->base_url = kl_str_dup(o->base_url);
+	h->host = host_of(o->base_url);
+	h->ca_bundle = o->ca_bundle ? kl_str_dup(o->ca_bundle) : NULL;
 	h->curl = curl_easy_init();
-	if (!h->base_url || !h->curl) {
+	if (!h->base_url || !h->host || (o->ca_bundle && !h->ca_bundle) || !h->curl) {
 		rc = kl_err_oom(err);
 		goto out;
 	}
 	if (o->token) {
+		if (!(h->token = kl_str_dup(o->token))) {
+			rc = kl_err_oom(err);
+			goto out;
+		}
 		if (!(auth = kl_str_printf("Authorization: Bearer %s", o->token))) {
 			rc = kl_err_oom(err);
 			goto out;
@@ -97,10 +133,23 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_er
 	/* only http(s), never a redirect: a 3xx is reported, the token never follows it */
 	if (!e) e = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (!e) e = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	/* Verification is on whatever the environment says: libcurl reads no
+	 * CURL_CA_BUNDLE (only the curl tool does), and because it always hands
+	 * OpenSSL its own CA file and directory, SSL_CERT_FILE and SSL_CERT_DIR
+	 * are never consulted either. */
 	if (!e) e = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (!e && o->ca_bundle) e = curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_bundle);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+	if (!e && o->ca_bundle) {
+		/* instead of the system's, as documented: not the system's
+		 * certificate directory as well */
+		e = curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_bundle);
+		if (!e) e = curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	if (!e) e = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* a Content-Length past the cap is refused before the body is read */
+	if (!e) e = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)KL_HTTP_MAX_REPLY);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_USERAGENT, "kommo-lead/" KL_VERSION);
@@ -132,10 +181,18 @@ void kl_http_reply_free(struct kl_http_reply *r)
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
-	struct kl_http_reply *r = ctx;
+	struct kl_http *h = ctx;
+	struct kl_http_reply *r = h->reply;
 	size_t len = size * n;
-	if (r->body.len + len > KL_HTTP_MAX_REPLY || kl_buf_append(&r->body, p, len))
+	/* the cap counts decoded bytes: a small compressed body cannot get past it */
+	if (len > KL_HTTP_MAX_REPLY - r->body.len) {
+		h->too_large = true;
 		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+	}
+	if (kl_buf_append(&r->body, p, len)) {
+		h->oom = true;
+		return 0;
+	}
 	return len;
 }
 
@@ -168,6 +225,32 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* A reply that quotes the token back (a proxy's error page, an echo service at
+ * a wrong KOMMO_BASE_URL) must not carry it into messages, cron mail and
+ * journals: every copy in the body becomes [redacted], in place. */
+static void redact_token(struct kl_buf *b, const char *token)
+{
+	static const char mask[] = "[redacted]";
+	size_t tl = token ? strlen(token) : 0;
+	size_t ml = tl < sizeof mask - 1 ? tl : sizeof mask - 1; /* never longer than the token */
+	if (!tl || !b->data || b->len < tl)
+		return;
+	char *w = b->data, *rd = b->data, *end = b->data + b->len, *hit;
+	while ((hit = memmem(rd, (size_t)(end - rd), token, tl))) {
+		memmove(w, rd, (size_t)(hit - rd));
+		w += hit - rd;
+		memcpy(w, mask, ml);
+		w += ml;
+		rd = hit + tl;
+	}
+	if (rd == b->data)
+		return;
+	memmove(w, rd, (size_t)(end - rd));
+	w += end - rd;
+	explicit_bzero(w, b->len - (size_t)(w - b->data)); /* the tail held the token's bytes */
+	b->len = (size_t)(w - b->data);
+}
+
 static void logf_(struct kl_http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct kl_http *h, const char *fmt, ...)
 {
@@ -179,6 +262,60 @@ static void logf_(struct kl_http *h, const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	h->log(h->log_ctx, line);
+}
+
+/* TLS could not be set up. Never worth a retry: the same certificate comes
+ * back. Never a reason to go on unverified. */
+static bool tls_failure(CURLcode e)
+{
+	switch (e) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_CLIENTCERT:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_USE_SSL_FAILED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+#define NEVER_OFF "kommo-lead never turns certificate verification off"
+
+static int tls_error(const struct kl_http *h, CURLcode e, const char *detail, struct kl_err *err)
+{
+	if (e == CURLE_SSL_CACERT_BADFILE) {
+		if (h->ca_bundle)
+			return kl_err_set(err, KL_ETLS,
+					  "cannot load the CA certificates in %s to verify the TLS certificate of %s (%s): "
+					  "--cacert and KOMMO_CA_BUNDLE take a file of PEM certificates; nothing was sent; " NEVER_OFF,
+					  h->ca_bundle, h->host, detail);
+		return kl_err_set(err, KL_ETLS,
+				  "cannot load the system's CA certificates to verify the TLS certificate of %s (%s): "
+				  "install the ca-certificates package, or name a PEM file with --cacert FILE or KOMMO_CA_BUNDLE=FILE; "
+				  "nothing was sent; " NEVER_OFF,
+				  h->host, detail);
+	}
+	if (e == CURLE_SSL_CONNECT_ERROR || e == CURLE_SSL_CIPHER || e == CURLE_USE_SSL_FAILED)
+		return kl_err_set(err, KL_ETLS,
+				  "the TLS handshake with %s failed, so its certificate could not be verified (%s): "
+				  "check that KOMMO_BASE_URL names an https server; nothing was sent; " NEVER_OFF,
+				  h->host, detail);
+	return kl_err_set(err, KL_ETLS,
+			  "the TLS certificate of %s could not be verified against %s%s (%s): nothing was sent; "
+			  "if a private CA signs it (a proxy that inspects TLS, a test server), trust that CA with "
+			  "--cacert FILE or KOMMO_CA_BUNDLE=FILE; " NEVER_OFF,
+			  h->host, h->ca_bundle ? "the CA certificates in " : "the system's CA certificates",
+			  h->ca_bundle ? h->ca_bundle : "", detail);
 }
 
 int kl_http_request(struct kl_http *h, const char *method, const char *path, const char *body,
@@ -195,8 +332,10 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 		return kl_err_oom(err);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	h->reply = r;
+	h->too_large = h->oom = false;
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	if (strcmp(method, "GET") == 0) {
@@ -211,6 +350,7 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	logf_(h, "> Authorization: Bearer [redacted]");
 
 	CURLcode e = curl_easy_perform(c);
+	redact_token(&r->body, h->token);
 
 	curl_off_t total = 0, upload = 0;
 	char *ctype = NULL;
@@ -229,43 +369,58 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 		      ctype ? ", " : "", ctype ? ctype : "");
 		goto out;
 	}
-	/* no reply: say whether the request may have got through */
-	r->maybe_sent = upload > 0 || e == CURLE_GOT_NOTHING || e == CURLE_RECV_ERROR ||
-			e == CURLE_PARTIAL_FILE;
+	/* No reply, or only its start. Whether the request may have got through:
+	 * a status line means it did, and Kommo acted on it if that was a 2xx. */
+	bool answered = r->status > 0;
+	/* something came back that is not HTTP, or not decodable: a reply all the
+	 * same (HTTP/0.9 is refused with CURLE_UNSUPPORTED_PROTOCOL; the URL's
+	 * scheme was checked before) */
+	bool unreadable = e == CURLE_WEIRD_SERVER_REPLY || e == CURLE_BAD_CONTENT_ENCODING ||
+			  e == CURLE_UNSUPPORTED_PROTOCOL;
+	r->maybe_sent = answered || unreadable || upload > 0 || e == CURLE_GOT_NOTHING ||
+			e == CURLE_RECV_ERROR || e == CURLE_PARTIAL_FILE;
 	const char *detail = ebuf[0] ? ebuf : curl_easy_strerror(e);
-	switch (e) {
-	case CURLE_WRITE_ERROR:
-		rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is larger than %u MiB; refusing to read it",
-				KL_HTTP_MAX_REPLY / (1024 * 1024));
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		rc = kl_err_set(err, KL_ETEMPFAIL, "no reply from %s within the timeout (%s)", h->base_url,
-				detail);
-		break;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
+	if (tls_failure(e)) {
+		rc = tls_error(h, e, detail, err);
+	} else if ((e == CURLE_WRITE_ERROR && h->too_large) || e == CURLE_FILESIZE_EXCEEDED) {
+		if (answered)
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered HTTP %ld with a reply larger than %u MiB; refusing to read it",
+					r->status, KL_HTTP_MAX_REPLY / (1024 * 1024));
+		else
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is larger than %u MiB; refusing to read it",
+					KL_HTTP_MAX_REPLY / (1024 * 1024));
+	} else if (unreadable) {
+		if (answered)
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered HTTP %ld, but its reply cannot be read: %s",
+					r->status, detail);
+		else
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is not HTTP: %s", detail);
+	} else if (e == CURLE_WRITE_ERROR && h->oom) {
+		rc = kl_err_set(err, KL_EOSERR, "out of memory while reading Kommo's reply (HTTP %ld)", r->status);
+	} else if (e == CURLE_OPERATION_TIMEDOUT) {
+		if (answered)
+			rc = kl_err_set(err, KL_ETEMPFAIL, "Kommo answered HTTP %ld, but the rest of its reply did not come within the timeout (%s)",
+					r->status, detail);
+		else
+			rc = kl_err_set(err, KL_ETEMPFAIL, "no reply from %s within the timeout (%s)", h->base_url, detail);
+	} else if (e == CURLE_COULDNT_RESOLVE_HOST || e == CURLE_COULDNT_RESOLVE_PROXY) {
 		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot find %s: %s (check KOMMO_SUBDOMAIN, KOMMO_DOMAIN or KOMMO_BASE_URL)",
 				h->base_url, detail);
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-		rc = kl_err_set(err, KL_EUNAVAILABLE,
-				"TLS with %s failed: %s (the certificate must verify; kommo-lead never turns that off)",
-				h->base_url, detail);
-		break;
-	case CURLE_GOT_NOTHING:
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-	case CURLE_PARTIAL_FILE:
-		rc = kl_err_set(err, r->maybe_sent ? KL_ETEMPFAIL : KL_EUNAVAILABLE,
-				"the connection to %s broke before a reply: %s", h->base_url, detail);
-		break;
-	default:
+	} else if (e == CURLE_GOT_NOTHING || e == CURLE_RECV_ERROR || e == CURLE_SEND_ERROR ||
+		   e == CURLE_PARTIAL_FILE) {
+		if (answered)
+			rc = kl_err_set(err, KL_ETEMPFAIL, "Kommo answered HTTP %ld, but the connection to %s broke before the end of its reply: %s",
+					r->status, h->base_url, detail);
+		else
+			rc = kl_err_set(err, r->maybe_sent ? KL_ETEMPFAIL : KL_EUNAVAILABLE,
+					"the connection to %s broke before a reply: %s", h->base_url, detail);
+	} else {
 		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot reach %s: %s", h->base_url, detail);
 	}
-	logf_(h, "< no reply after %.3f s: %s", r->seconds, detail);
+	if (answered)
+		logf_(h, "< %ld, then no complete reply after %.3f s: %s", r->status, r->seconds, detail);
+	else
+		logf_(h, "< no reply after %.3f s: %s", r->seconds, detail);
 out:
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	free(url);

@@ -185,8 +185,10 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 		const char *v = rec->field[i];
 		if (c->kind == KL_COL_IGNORED)
 			continue;
-		snprintf(what, sizeof what, "row %ld, column \"%s\"", rec->row, c->name);
+		if (c->kind != KL_COL_ATTR)
+			snprintf(what, sizeof what, "row %ld, column \"%s\"", rec->row, c->name);
 		if (strlen(v) != rec->len[i]) {
+			snprintf(what, sizeof what, "row %ld, column \"%s\"", rec->row, c->name);
 			kl_err_set(&err, KL_EDATA, "%s: contains a NUL byte", what);
 			goto reject;
 		}
@@ -687,6 +689,26 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 			if (r->journal && refused)
 				journal_not_created(r, rows, n);
 			again = handle_reply(r, rows, n, p, &reply, &attempt);
+		} else if (rc == KL_ETLS) {
+			/* nothing was sent, and every request would meet the same certificate */
+			if (r->journal)
+				journal_not_created(r, rows, n);
+			fail_rows(rows, n, "not sent: Kommo's certificate could not be verified");
+			if (!r->stop) {
+				kl_io_say(r->io, "stopping the import: %s", err.msg);
+				r->stop = KL_ETLS;
+			}
+			again = false;
+		} else if (reply.status >= 200 && reply.status < 300) {
+			/* answered 2xx, but the reply was too large, too slow or cut short:
+			 * the leads were probably created, so they are not sent again */
+			char msg[1200];
+			snprintf(msg, sizeof msg, "%s; Kommo answered %ld, so the leads were probably created: look in Incoming leads before importing these rows again",
+				 err.msg, reply.status);
+			for (size_t i = 0; i < n; i++)
+				rows[i]->maybe_dup = true;
+			fail_rows(rows, n, msg);
+			again = false;
 		} else if (rc == KL_EOSERR || rc == KL_EPROTOCOL) {
 			for (size_t i = 0; rc == KL_EPROTOCOL && i < n; i++)
 				rows[i]->maybe_dup = true; /* answered, too long to read: sent all the same */

@@ -48,6 +48,34 @@ static const char *entity_word(enum kl_entity e)
 	return e == KL_ENTITY_CONTACT ? "contact" : "lead";
 }
 
+static const cJSON *statuses_of(const cJSON *pipeline);
+
+/* Pipeline and status ids are shown and compared with the configuration: a
+ * reply with one that is not an id is not Kommo's. */
+static int check_pipeline_ids(const cJSON *pipelines, struct kl_err *err)
+{
+	size_t i = 0;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, pipelines)
+	{
+		const char *bad = cJSON_IsObject(p) ? kl_reply_id_problem(cJSON_GetObjectItemCaseSensitive(p, "id")) : NULL;
+		if (bad)
+			return kl_err_set(err, KL_EPROTOCOL, "Kommo's reply to GET %s has an entry without a usable id: _embedded.pipelines[%zu].id is %s",
+					  PIPELINES_PATH, i, bad);
+		size_t j = 0;
+		const cJSON *s;
+		cJSON_ArrayForEach(s, statuses_of(p))
+		{
+			if (cJSON_IsObject(s) && (bad = kl_reply_id_problem(cJSON_GetObjectItemCaseSensitive(s, "id"))))
+				return kl_err_set(err, KL_EPROTOCOL, "Kommo's reply to GET %s has an entry without a usable id: _embedded.pipelines[%zu]._embedded.statuses[%zu].id is %s",
+						  PIPELINES_PATH, i, j, bad);
+			j++;
+		}
+		i++;
+	}
+	return KL_OK;
+}
+
 static int read_pipelines(struct kl_api *api, struct account *a, struct kl_err *err)
 {
 	cJSON *reply = NULL;
@@ -63,7 +91,7 @@ static int read_pipelines(struct kl_api *api, struct account *a, struct kl_err *
 	/* a 204 is an account without pipelines */
 	a->pipelines = list ? cJSON_DetachItemViaPointer(emb, list) : cJSON_CreateArray();
 	cJSON_Delete(reply);
-	return a->pipelines ? KL_OK : kl_err_oom(err);
+	return a->pipelines ? check_pipeline_ids(a->pipelines, err) : kl_err_oom(err);
 }
 
 /* Reads what the commands need: the account (check only), pipelines, fields. */

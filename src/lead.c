@@ -174,7 +174,9 @@ int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_
 		char *in = lead->v[a], *out = NULL;
 		if (!in)
 			continue;
-		label(ctx, a, what, sizeof what);
+		bool relabel = false;
+		snprintf(what, sizeof what, "%s", attrs[a].flag);
+	again:
 		switch (attrs[a].kind) {
 		case KL_KIND_NAME:
 			rc = kl_check_name(what, in, &out, err);
@@ -200,6 +202,11 @@ int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_
 		}
 		default:
 			rc = kl_err_set(err, KL_ESOFTWARE, "%s: unknown kind", what);
+		}
+		if (rc && rc != KL_EOSERR && !relabel) {
+			relabel = true;
+			label(ctx, a, what, sizeof what);
+			goto again;
 		}
 		if (rc)
 			return rc;

@@ -42,6 +42,18 @@ cJSON *kl_reply_json(const char *body, size_t len)
 	return cJSON_ParseWithLength(body, len);
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char *kl_reply_json_problem(const char *body, size_t len)
+{
+	if (!body || len == 0)
+		return "is empty";
+	if (depth_of(body, len) > MAX_DEPTH)
+		return "is nested more than " STR(MAX_DEPTH) " levels deep";
+	return "is not JSON";
+}
+
 /* A JSON string, or a number written as text (ids are sometimes either). */
 char *kl_reply_text(const cJSON *v)
 {
@@ -67,9 +79,31 @@ long long kl_reply_id(const cJSON *v)
 	    v->valuedouble == (double)(long long)v->valuedouble)
 		return (long long)v->valuedouble;
 	if (cJSON_IsString(v) && v->valuestring[0] && strlen(v->valuestring) < 17 &&
-	    strspn(v->valuestring, "0123456789") == strlen(v->valuestring))
-		return atoll(v->valuestring);
+	    strspn(v->valuestring, "0123456789") == strlen(v->valuestring)) {
+		/* the same range as a number: an id is one whatever way it is written */
+		long long id = atoll(v->valuestring);
+		return id >= 1 && id <= 9007199254740991LL ? id : 0;
+	}
 	return 0;
+}
+
+const char *kl_reply_id_problem(const cJSON *v)
+{
+	if (kl_reply_id(v))
+		return NULL;
+	if (!v)
+		return "missing";
+	if (cJSON_IsNull(v))
+		return "null";
+	if (cJSON_IsString(v))
+		return "a string that is not a number";
+	if (cJSON_IsNumber(v))
+		return "a number that is not a whole number from 1 to 2^53";
+	if (cJSON_IsObject(v))
+		return "an object";
+	if (cJSON_IsArray(v))
+		return "an array";
+	return "true or false";
 }
 
 static long long first_id(const cJSON *embedded, const char *key)
@@ -99,7 +133,8 @@ int kl_reply_parse_unsorted(const char *body, size_t len, struct kl_created_list
 	memset(out, 0, sizeof *out);
 	cJSON *root = kl_reply_json(body, len);
 	if (!root || !cJSON_IsObject(root)) {
-		rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is not JSON (%zu bytes)", len);
+		rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply %s (%zu bytes)",
+				root ? "is not a JSON object" : kl_reply_json_problem(body, len), len);
 		goto out;
 	}
 	const cJSON *emb = cJSON_GetObjectItemCaseSensitive(root, "_embedded");

@@ -147,7 +147,12 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct 
 	kl_rate_started(api->rate, kl_rate_now());
 	rc = kl_http_request(api->http, "POST", UNSORTED_FORMS, body, strlen(body), &reply, err);
 	if (rc) {
-		if (reply.maybe_sent) {
+		if (reply.status >= 200 && reply.status < 300) {
+			/* the status came, the rest of the reply did not (too large, too slow, cut short) */
+			kl_io_say(io, "%s", err->msg);
+			kl_err_set(err, rc, "Kommo answered %ld, so the lead was probably created (source_uid %s), but its ids cannot be read",
+				   reply.status, source_uid);
+		} else if (reply.maybe_sent) {
 			kl_io_say(io, "%s", err->msg);
 			kl_err_set(err, rc, "the lead may or may not have been created (source_uid %s): look in Kommo's Incoming leads before sending it again",
 				   source_uid);

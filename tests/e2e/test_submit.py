@@ -488,7 +488,7 @@ class SubmitTest(SandboxTest):
         for flag in sorted(flags):
             self.assertTrue(flag in man, f"{flag} missing from the man page")
             self.assertTrue(flag in readme, f"{flag} missing from README.md")
-        for code in ("64", "65", "69", "75", "76", "77", "78"):
+        for code in ("64", "65", "68", "69", "75", "76", "77", "78"):
             self.assertRegex(man, rf"\b{code}\b")
             self.assertRegex(readme, rf"\b{code}\b")
 

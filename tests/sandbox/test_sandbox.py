@@ -7,6 +7,7 @@ Every class starts its own sandbox on an ephemeral loopback port.
 
 import base64
 import copy
+import gzip
 import http.client
 import json
 import os
@@ -14,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -62,6 +64,28 @@ def wait_gone(pid, timeout=5.0):
             return True
         time.sleep(0.05)
     return False
+
+
+def make_certs(directory):
+    """A throwaway CA and a server certificate for 127.0.0.1 and localhost
+    that it signs, made with the openssl CLI: {"ca", "cert", "key"} paths."""
+    d = Path(directory)
+    paths = {"ca": d / "ca.pem", "cert": d / "server.pem", "key": d / "server.key"}
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(d / "ca.key"), "-out", str(paths["ca"]), "-subj", "/CN=sandbox test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(paths["key"]),
+            "-out", str(d / "server.csr"), "-subj", "/CN=127.0.0.1")
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                               "extendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", str(d / "server.csr"), "-CA", str(paths["ca"]),
+            "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2",
+            "-extfile", str(d / "ext.cnf"), "-out", str(paths["cert"]))
+    return {k: str(v) for k, v in paths.items()}
 
 
 class Sandbox:
@@ -709,6 +733,238 @@ class TestFaults(SandboxCase):
             hung.close()
         statuses = [r["status"] for r in self.sb.log_lines()[-2:]]
         self.assertEqual(statuses, [None, 200])
+
+
+class TestHostileFaults(SandboxCase):
+    """huge, deep, ids=HOW, trickle, and faults aimed at one path."""
+
+    def setUp(self):
+        self.sb.control("POST", "reset")
+
+    def queue(self, *faults):
+        status, body = self.sb.control("POST", "faults", {"faults": list(faults)})
+        self.assertEqual(status, 200, body)
+
+    def created(self):
+        return len(self.sb.control("GET", "entities")[1]["leads"])
+
+    def test_huge_is_the_real_answer_padded_past_16_mib(self):
+        self.queue("huge")
+        status, headers, data = self.sb.post([item()], timeout=30)
+        self.assertEqual((status, headers["Content-Type"]), (200, "application/hal+json"))
+        self.assertEqual(int(headers["Content-Length"]), len(data))
+        self.assertEqual(len(data), 17 * 1024 * 1024)
+        body = json.loads(data)  # whitespace padding: valid JSON, only too large
+        self.assertEqual(body["_total_items"], 1)
+        self.assertEqual(self.created(), 1, "the work is done before the answer is spoilt")
+
+    def test_zipbomb_is_small_on_the_wire_and_huge_decoded(self):
+        self.queue("zipbomb")
+        status, headers, data = self.sb.post([item()])  # http.client does not decode
+        self.assertEqual((status, headers["Content-Type"], headers["Content-Encoding"]),
+                         (200, "application/hal+json", "gzip"))
+        self.assertEqual(int(headers["Content-Length"]), len(data))
+        self.assertLess(len(data), 64 * 1024)
+        decoded = gzip.decompress(data)
+        self.assertEqual(len(decoded), 17 * 1024 * 1024)
+        self.assertEqual(json.loads(decoded)["_total_items"], 1)
+        self.assertEqual(self.created(), 1)
+
+    def test_badgzip_and_nothttp(self):
+        self.queue("badgzip", "nothttp")
+        status, headers, data = self.sb.post([item()])
+        self.assertEqual((status, headers["Content-Encoding"], data), (200, "gzip", b"this is not gzip"))
+        with socket.create_connection(("127.0.0.1", self.sb.port), timeout=5) as raw:
+            body = json.dumps([item()]).encode()
+            raw.sendall(b"POST " + FORMS.encode() + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                        TOKEN.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: " +
+                        str(len(body)).encode() + b"\r\n\r\n" + body)
+            got = b""
+            while True:
+                chunk = raw.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        self.assertEqual(got, b"this is not HTTP\r\n\r\n")
+        self.assertEqual([r["status"] for r in self.sb.log_lines()[-2:]], [200, None])
+        self.assertEqual(self.created(), 2)
+
+    def test_deep_is_100000_nested_arrays(self):
+        self.queue("deep")
+        status, headers, data = self.sb.post([item()])
+        self.assertEqual((status, headers["Content-Type"]), (200, "application/hal+json"))
+        self.assertEqual(data, b"[" * 100000 + b"]" * 100000)
+        self.assertEqual(self.created(), 1)
+
+    def test_ids_spoil_every_id_key_and_nothing_else(self):
+        expect = {"letters": lambda n: "abcdefg", "negative": lambda n: -n,
+                  "float": lambda n: n + 0.5, "object": lambda n: {"id": n},
+                  "null": lambda n: None, "big": lambda n: 2 ** 64 + n}
+        for how in ("letters", "negative", "float", "object", "null", "big", "missing"):
+            with self.subTest(how):
+                self.sb.control("POST", "reset")
+                self.queue("ids=" + how)
+                status, headers, data = self.sb.post([item(request_id="r1")])
+                self.assertEqual((status, headers["Content-Type"]), (200, "application/hal+json"))
+                u, = json.loads(data)["_embedded"]["unsorted"]
+                lead, = u["_embedded"]["leads"]
+                contact, = u["_embedded"]["contacts"]
+                ents = self.sb.control("GET", "entities")[1]
+                lid, cid = ents["leads"][0]["id"], ents["contacts"][0]["id"]
+                if how == "missing":
+                    self.assertNotIn("id", lead)
+                    self.assertNotIn("id", contact)
+                else:
+                    self.assertEqual((lead["id"], contact["id"]), (expect[how](lid), expect[how](cid)))
+                self.assertEqual((u["request_id"], u["account_id"]), ("r1", 31000001))
+                self.assertIn("_links", lead)
+
+    def test_ids_in_lists_and_nested_entities(self):
+        self.sb.call("POST", "/_sandbox/contacts", [{"name": "Ivan"}], token=None)
+        self.queue("ids=null")
+        body = self.sb.get_json(CONTACTS + "?query=ivan")
+        c, = body["_embedded"]["contacts"]
+        self.assertIsNone(c["id"])
+        self.assertEqual(body["_page"], 1)
+        self.queue("ids=letters")
+        body = self.sb.get_json(PIPELINES)
+        for p in body["_embedded"]["pipelines"]:
+            self.assertEqual(p["id"], "abcdefg")
+            self.assertEqual({s["id"] for s in p["_embedded"]["statuses"]}, {"abcdefg"})
+            self.assertIn("pipeline_id", p["_embedded"]["statuses"][0])  # only "id" keys change
+        # nothing to spoil: a 204 stays a 204
+        self.queue("ids=missing")
+        self.assertEqual(self.sb.get(LEADS + "?query=nobody")[0], 204)
+        self.assertEqual(self.sb.control("GET", "faults")[1]["faults"], [])
+
+    def test_trickle_sends_headers_then_a_byte_a_second(self):
+        self.queue("trickle")
+        conn = self.sb.connect(timeout=5)
+        try:
+            body = json.dumps([item()]).encode()
+            conn.request("POST", FORMS, body=body, headers={
+                "Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
+            t0 = time.monotonic()
+            resp = conn.getresponse()
+            self.assertLess(time.monotonic() - t0, 1.0, "the headers come at once")
+            self.assertEqual((resp.status, resp.headers["Content-Type"]), (200, "application/hal+json"))
+            length = int(resp.headers["Content-Length"])
+            self.assertGreater(length, 86400)
+            got = b""
+            while time.monotonic() - t0 < 2.6:
+                got += resp.read(1)
+            self.assertIn(len(got), (2, 3))
+            self.assertEqual(got, b'{"_total_items"'[:len(got)])
+        finally:
+            conn.close()
+        self.assertEqual(self.created(), 1)
+        self.assertEqual(self.sb.log_lines()[-1]["status"], 200)
+        self.assertEqual(self.sb.post([item()], timeout=2)[0], 200, "others are served meanwhile")
+
+    def test_no_tls_counts_without_a_certificate(self):
+        self.assertEqual(self.sb.control("GET", "tls"), (200, {"tls": False, "ok": 0, "failed": 0}))
+
+    def test_a_fault_for_a_path_lets_other_requests_pass(self):
+        self.queue("500@" + LEAD_FIELDS, "garbage")
+        self.assertEqual(self.sb.control("GET", "faults")[1]["faults"],
+                         ["500@" + LEAD_FIELDS, "garbage"])
+        status, _, data = self.sb.get("/api/v4/account")
+        self.assertEqual((status, data), (200, b"not json at all"))  # the first for any path
+        self.assertEqual(self.sb.get("/api/v4/account")[0], 200)
+        self.assertEqual(self.sb.get(LEAD_FIELDS + "?page=2")[0], 500)  # the query does not count
+        self.assertEqual(self.sb.get(LEAD_FIELDS)[0], 200)
+        self.assertEqual(self.sb.control("GET", "faults")[1]["faults"], [])
+
+    def test_bad_hostile_faults_are_refused(self):
+        for bad in ("ids", "ids=", "ids=words", "huge=1", "zipbomb=1", "deep=2", "nothttp=1", "trickle=1", "500@",
+                    "500@api/v4/account", "500@/api/v4/leads?query=x", "teapot@/api/v4/account"):
+            with self.subTest(bad):
+                status, body = self.sb.control("POST", "faults", {"faults": [bad]})
+                self.assertEqual(status, 400, body)
+        self.assertEqual(self.sb.control("GET", "faults")[1]["faults"], [])
+
+
+@unittest.skipUnless(shutil.which("openssl"), "the openssl CLI is needed to make test certificates "
+                     "(scripts/install-deps.sh installs it)")
+class TestTls(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.certdir = tempfile.mkdtemp(prefix="kommo-sandbox-tls-")
+        cls.certs = make_certs(cls.certdir)
+        cls.sb = Sandbox("--rate-limit", "0", "--tls-cert", cls.certs["cert"],
+                         "--tls-key", cls.certs["key"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sb.stop()
+        shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    def https(self, method, path, body=None, ca=True, token=TOKEN, timeout=5):
+        ctx = ssl.create_default_context(cafile=self.certs["ca"] if ca else None)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.sb.port, timeout=timeout, context=ctx)
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        try:
+            conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                         headers=headers)
+            resp = conn.getresponse()
+            return resp.status, resp.headers, resp.read()
+        finally:
+            conn.close()
+
+    def test_api_and_control_over_https(self):
+        status, _, data = self.https("POST", FORMS, [item()])
+        self.assertEqual(status, 200, data)
+        u, = json.loads(data)["_embedded"]["unsorted"]
+        self.assertTrue(u["_links"]["self"]["href"].startswith(
+            "https://127.0.0.1:%d/api/v4/leads/unsorted/" % self.sb.port), u)
+        status, _, data = self.https("GET", "/_sandbox/faults", token=None)
+        self.assertEqual((status, json.loads(data)), (200, {"faults": [], "schedule": {}}))
+
+    def handshakes(self):
+        status, _, data = self.https("GET", "/_sandbox/tls", token=None)
+        self.assertEqual(status, 200)
+        return json.loads(data)
+
+    def test_a_client_that_does_not_trust_the_ca_is_refused_and_others_go_on(self):
+        before = len(self.sb.log_lines())
+        counts = self.handshakes()
+        self.assertTrue(counts["tls"])
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            self.https("POST", FORMS, [item()], ca=False)
+        self.assertEqual(self.https("GET", "/api/v4/account")[0], 200)
+        self.assertEqual([r["path"] for r in self.sb.log_lines()[before:]], ["/api/v4/account"])
+        after = self.handshakes()
+        # the refused one, then the account and this control request
+        self.assertEqual((after["failed"], after["ok"]), (counts["failed"] + 1, counts["ok"] + 2))
+
+    def test_plain_http_gets_no_answer(self):
+        with self.assertRaises((ConnectionError, http.client.HTTPException)):
+            self.sb.call("GET", "/api/v4/account")
+        self.assertEqual(self.https("GET", "/api/v4/account")[0], 200)
+
+    def test_a_client_that_never_says_hello_holds_up_no_one(self):
+        idle = socket.create_connection(("127.0.0.1", self.sb.port), timeout=5)
+        try:
+            t0 = time.monotonic()
+            self.assertEqual(self.https("GET", "/api/v4/account")[0], 200)
+            self.assertLess(time.monotonic() - t0, 2)
+        finally:
+            idle.close()
+
+    def test_key_inside_the_certificate_file(self):
+        both = Path(self.certdir) / "both.pem"
+        both.write_text(Path(self.certs["cert"]).read_text() + Path(self.certs["key"]).read_text())
+        sb = Sandbox("--tls-cert", str(both))
+        try:
+            ctx = ssl.create_default_context(cafile=self.certs["ca"])
+            conn = http.client.HTTPSConnection("localhost", sb.port, timeout=5, context=ctx)
+            conn.request("GET", "/_sandbox/faults")
+            self.assertEqual(conn.getresponse().status, 200)
+            conn.close()
+        finally:
+            sb.stop()
 
 
 class TestFaultSchedule(SandboxCase):
@@ -1644,6 +1900,8 @@ class TestProcess(unittest.TestCase):
     def test_refuses_non_loopback_host_and_bad_options(self):
         for args in (["--host", "0.0.0.0"], ["--host", "10.1.2.3"], ["--host", "example.com"],
                      ["--faults", "x:500"], ["--faults", "1:teapot"],
+                     ["--faults", "1:500@/api/v4/account"], ["--tls-key", "key.pem"],
+                     ["--tls-cert", "/nonexistent/cert.pem"],
                      ["--extra-field", "deal:1:text"], ["--extra-field", "lead:1:select"],
                      ["--extra-field", "lead:1:bogus"], ["--extra-field", "lead:x:text"]):
             with self.subTest(args):
@@ -1778,6 +2036,14 @@ class TestSandboxCtl(unittest.TestCase):
         r = self.ctl("start", str(self.dir), "--host", "192.0.2.1")
         self.assertEqual(r.returncode, 1)
         self.assertIn("not a loopback address", r.stderr)
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl CLI")
+    def test_start_with_tls_prints_an_https_url(self):
+        certs = make_certs(self.tmp)
+        r = self.ctl("start", str(self.dir), "--tls-cert", certs["cert"], "--tls-key", certs["key"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        port = int((self.dir / "port").read_text())
+        self.assertEqual(r.stdout, "https://127.0.0.1:%d\n" % port)
 
     def test_stop_without_sandbox_and_usage(self):
         self.assertEqual(self.ctl("stop", str(self.tmp / "never")).returncode, 0)
