@@ -4,9 +4,13 @@ set -euo pipefail
 
 packages=(gcc make cmake pkg-config python3 libcurl4-openssl-dev libcjson-dev libssl-dev
           libcsv-dev libcmocka-dev)
+# the tests: memcheck over the end-to-end tests; the openssl CLI makes the TLS
+# test's certificates; the .deb test runs cpack (dpkg-shlibdeps, file) and
+# renders the man page (man-db, groff); the completion is tried with and
+# without bash-completion
+packages+=(valgrind openssl dpkg-dev file man-db groff-base bash-completion)
 # the fuzz targets are built with clang and its libFuzzer runtime
 [ "${KL_NO_FUZZ:-0}" = 1 ] || packages+=(clang libclang-rt-dev)
-[ "${KL_WITH_VALGRIND:-0}" = 1 ] && packages+=(valgrind)
 # shellcheck disable=SC2206
 packages+=(${KL_EXTRA_PACKAGES:-})
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test twice: as built, and
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# under AddressSanitizer + UndefinedBehaviorSanitizer. In between, the submit
+# and crm end-to-end suites run again under valgrind memcheck (KL_NO_VALGRIND=1
+# skips it; scripts/valgrind-e2e.sh -B build runs every suite, ~10 min), and
+# each fuzz target runs for KL_FUZZ_SECONDS (default 10; KL_NO_FUZZ=1 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,22 +15,14 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure
 
+if [ "${KL_NO_VALGRIND:-0}" != 1 ]; then
+    echo "== valgrind memcheck over the submit and crm end-to-end suites"
+    scripts/valgrind-e2e.sh -B build submit crm
+fi
+
 if [ "${KL_NO_FUZZ:-0}" != 1 ]; then
-    echo "== build-fuzz/ (libFuzzer, a short run of each target on its seed corpus)"
-    CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKL_FUZZ=ON -DKL_TESTS=OFF >/dev/null
-    cmake --build build-fuzz -j "$jobs"
-    for target in csv; do
-        corpus=build-fuzz/corpus-$target
-        mkdir -p "$corpus"
-        cp tests/fuzz/corpus/$target/* "$corpus"/
-        if ! build-fuzz/fuzz_$target -max_total_time="${KL_FUZZ_SECONDS:-15}" -max_len=4096 -artifact_prefix=build-fuzz/ \
-                -print_final_stats=1 "$corpus" >build-fuzz/fuzz_$target.log 2>&1; then
-            tail -n 60 build-fuzz/fuzz_$target.log
-            echo "fuzz_$target found a crash: the input is saved as build-fuzz/crash-*" >&2
-            exit 1
-        fi
-        grep -E '^Done|stat::number_of_executed_units' build-fuzz/fuzz_$target.log
-    done
+    echo "== build-fuzz/ (libFuzzer: each target briefly, from its seed corpus)"
+    scripts/fuzz.sh --seconds "${KL_FUZZ_SECONDS:-10}" --jobs "$jobs" --build-dir build-fuzz
 fi
 
 echo "== build-asan/ (ASan + UBSan)"
