@@ -74,6 +74,16 @@ long long kl_reply_id(const struct cJSON *v);
  * "the id is": "missing", "null", "a string that is not a number", ... */
 const char *kl_reply_id_problem(const struct cJSON *v);
 
+/* obj's member key when it is a string, else NULL (the text as Kommo sent it:
+ * make it printable before it reaches a terminal). */
+const char *kl_reply_str(const struct cJSON *obj, const char *key);
+
+/* kl_reply_id of obj's member key. */
+long long kl_reply_key_id(const struct cJSON *obj, const char *key);
+
+/* The first object of list whose "id" is id, or NULL. */
+const struct cJSON *kl_reply_find_id(const struct cJSON *list, long long id);
+
 /* obj's member key when it is an array, else NULL (a hostile reply's object
  * in place of an array must not be walked as one). */
 const struct cJSON *kl_reply_array(const struct cJSON *obj, const char *key);

@@ -18,16 +18,6 @@
 #define PIPELINES_PATH "/api/v4/leads/pipelines"
 #define DEFAULT_LIMIT 50
 
-static const char *str_of(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static long long id_of(const cJSON *o, const char *key)
-{
-	return kl_reply_id(cJSON_GetObjectItemCaseSensitive(o, key));
-}
 
 /* Adds key: the id as a number, or null when there is none. */
 static bool add_id(cJSON *o, const char *key, long long id)
@@ -46,8 +36,8 @@ static bool add_str(cJSON *o, const char *key, const char *v)
  * by its code or by the configured id. */
 static bool is_field(const cJSON *entry, const char *code, unsigned long long id)
 {
-	const char *c = str_of(entry, "field_code");
-	return (c && strcmp(c, code) == 0) || (id && id_of(entry, "field_id") == (long long)id);
+	const char *c = kl_reply_str(entry, "field_code");
+	return (c && strcmp(c, code) == 0) || (id && kl_reply_key_id(entry, "field_id") == (long long)id);
 }
 
 /* Calls fn for every value of the contact's field for code. */
@@ -187,7 +177,7 @@ static int find_by(struct kl_api *api, const struct kl_account *acct, const char
 		m.hit = false;
 		each_value(c, phone ? "PHONE" : "EMAIL",
 			   acct->id[phone ? KL_CFG_PHONE_FIELD_ID : KL_CFG_EMAIL_FIELD_ID], match_value, &m);
-		if (m.hit && (*id = id_of(c, "id")) != 0)
+		if (m.hit && (*id = kl_reply_key_id(c, "id")) != 0)
 			break;
 	}
 	cJSON_Delete(items);
@@ -219,19 +209,6 @@ static int open_remote(const struct kl_opts *o, const struct kl_io *io, const st
 
 /* --- search --------------------------------------------------------------------- */
 
-static const cJSON *pipeline_by_id(const cJSON *pipelines, long long id)
-{
-	const cJSON *p;
-	cJSON_ArrayForEach(p, pipelines)
-	{
-		if (!cJSON_IsObject(p))
-			continue;
-		if (id_of(p, "id") == id)
-			return p;
-	}
-	return NULL;
-}
-
 static const char *status_name(const cJSON *pipeline, long long id)
 {
 	const cJSON *s;
@@ -239,8 +216,8 @@ static const char *status_name(const cJSON *pipeline, long long id)
 	{
 		if (!cJSON_IsObject(s))
 			continue;
-		if (id_of(s, "id") == id)
-			return str_of(s, "name");
+		if (kl_reply_key_id(s, "id") == id)
+			return kl_reply_str(s, "name");
 	}
 	return NULL;
 }
@@ -261,23 +238,23 @@ static int show_leads(const cJSON *items, const cJSON *pipelines, bool json, str
 	{
 		if (!cJSON_IsObject(l))
 			continue;
-		long long pid = id_of(l, "pipeline_id"), sid = id_of(l, "status_id");
-		const cJSON *p = pipeline_by_id(pipelines, pid);
-		const char *pname = str_of(p, "name"), *sname = status_name(p, sid), *name = str_of(l, "name");
+		long long pid = kl_reply_key_id(l, "pipeline_id"), sid = kl_reply_key_id(l, "status_id");
+		const cJSON *p = kl_reply_find_id(pipelines, pid);
+		const char *pname = kl_reply_str(p, "name"), *sname = status_name(p, sid), *name = kl_reply_str(l, "name");
 		const cJSON *price = cJSON_GetObjectItemCaseSensitive(l, "price");
 		char *ptext = kl_reply_text(price);
 		if (json) {
 			cJSON *o = cJSON_CreateObject();
-			fail |= !o || !cJSON_AddItemToArray(arr, o) || !add_id(o, "id", id_of(l, "id")) ||
+			fail |= !o || !cJSON_AddItemToArray(arr, o) || !add_id(o, "id", kl_reply_key_id(l, "id")) ||
 				!add_str(o, "name", name) ||
 				!(cJSON_IsNumber(price) ? cJSON_AddNumberToObject(o, "price", price->valuedouble) != NULL
 							: cJSON_AddNullToObject(o, "price") != NULL) ||
 				!add_id(o, "pipeline_id", pid) || !add_str(o, "pipeline", pname) ||
 				!add_id(o, "status_id", sid) || !add_str(o, "status", sname) ||
-				!add_id(o, "responsible_user_id", id_of(l, "responsible_user_id"));
+				!add_id(o, "responsible_user_id", kl_reply_key_id(l, "responsible_user_id"));
 		} else {
 			char id[32], pbuf[32], sbuf[32];
-			snprintf(id, sizeof id, "%lld", id_of(l, "id"));
+			snprintf(id, sizeof id, "%lld", kl_reply_key_id(l, "id"));
 			snprintf(pbuf, sizeof pbuf, "%lld", pid);
 			snprintf(sbuf, sizeof sbuf, "%lld", sid);
 			const char *row[] = {id, name, ptext, pname ? pname : pbuf, sname ? sname : sbuf};
@@ -315,10 +292,10 @@ static int show_contacts(const cJSON *items, const struct kl_account *acct, bool
 		cJSON *o = json ? cJSON_CreateObject() : NULL;
 		struct joined ph = {{0}, NULL, false}, em = {{0}, NULL, false};
 		if (json) {
-			fail |= !o || !cJSON_AddItemToArray(arr, o) || !add_id(o, "id", id_of(c, "id")) ||
-				!add_str(o, "name", str_of(c, "name")) ||
-				!add_str(o, "first_name", str_of(c, "first_name")) ||
-				!add_str(o, "last_name", str_of(c, "last_name")) ||
+			fail |= !o || !cJSON_AddItemToArray(arr, o) || !add_id(o, "id", kl_reply_key_id(c, "id")) ||
+				!add_str(o, "name", kl_reply_str(c, "name")) ||
+				!add_str(o, "first_name", kl_reply_str(c, "first_name")) ||
+				!add_str(o, "last_name", kl_reply_str(c, "last_name")) ||
 				!(ph.arr = cJSON_AddArrayToObject(o, "phones")) ||
 				!(em.arr = cJSON_AddArrayToObject(o, "emails"));
 		}
@@ -329,8 +306,8 @@ static int show_contacts(const cJSON *items, const struct kl_account *acct, bool
 		}
 		if (!json && !fail) {
 			char id[32];
-			snprintf(id, sizeof id, "%lld", id_of(c, "id"));
-			const char *row[] = {id, str_of(c, "name"), ph.text.data, em.text.data};
+			snprintf(id, sizeof id, "%lld", kl_reply_key_id(c, "id"));
+			const char *row[] = {id, kl_reply_str(c, "name"), ph.text.data, em.text.data};
 			fail |= kl_table_add(&t, row);
 		}
 		kl_buf_free(&ph.text);
@@ -594,7 +571,7 @@ out:
 static long long created_id(const cJSON *reply, const char *key)
 {
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(reply, "_embedded"), key);
-	return id_of(cJSON_GetArrayItem(list, 0), "id");
+	return kl_reply_key_id(cJSON_GetArrayItem(list, 0), "id");
 }
 
 static int write_result(const struct kl_io *io, bool json, const char *key, long long id,
@@ -682,7 +659,7 @@ static int change(const struct kl_opts *o, const struct kl_io *io, const struct 
 	}
 	if (rc)
 		goto out;
-	long long id = update ? id_of(reply, "id") : created_id(reply, contact ? "contacts" : "leads");
+	long long id = update ? kl_reply_key_id(reply, "id") : created_id(reply, contact ? "contacts" : "leads");
 	if (!id) {
 		rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered %ld, so %s was probably %s, but the reply has no id: look in Kommo before trying again",
 				status, what, update ? "updated" : "created");

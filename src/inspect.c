@@ -32,16 +32,6 @@ static void account_free(struct account *a)
 	memset(a, 0, sizeof *a);
 }
 
-static const char *str_of(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static long long id_of(const cJSON *o, const char *key)
-{
-	return kl_reply_id(cJSON_GetObjectItemCaseSensitive(o, key));
-}
 
 static const char *entity_word(enum kl_entity e)
 {
@@ -101,7 +91,7 @@ static int read_account(struct kl_api *api, bool with_account, struct account *a
 	if (with_account) {
 		if ((rc = kl_api_call(api, "GET", ACCOUNT_PATH, NULL, "the request", NULL, NULL, &a->account, NULL, err)))
 			return rc;
-		if (!cJSON_IsObject(a->account) || id_of(a->account, "id") == 0)
+		if (!cJSON_IsObject(a->account) || kl_reply_key_id(a->account, "id") == 0)
 			return kl_err_set(err, KL_EPROTOCOL, "Kommo's reply to GET %s has no account id", ACCOUNT_PATH);
 	}
 	if ((rc = read_pipelines(api, a, err)) ||
@@ -111,19 +101,6 @@ static int read_account(struct kl_api *api, bool with_account, struct account *a
 	return KL_OK;
 }
 
-static const cJSON *find_by_id(const cJSON *list, long long id)
-{
-	const cJSON *f;
-	cJSON_ArrayForEach(f, list)
-	{
-		if (!cJSON_IsObject(f))
-			continue;
-		if (id_of(f, "id") == id)
-			return f;
-	}
-	return NULL;
-}
-
 static const cJSON *find_by_code(const cJSON *list, const char *code)
 {
 	const cJSON *f;
@@ -131,7 +108,7 @@ static const cJSON *find_by_code(const cJSON *list, const char *code)
 	{
 		if (!cJSON_IsObject(f))
 			continue;
-		const char *c = str_of(f, "code");
+		const char *c = kl_reply_str(f, "code");
 		if (c && strcmp(c, code) == 0)
 			return f;
 	}
@@ -204,7 +181,7 @@ static const char *type_wanted(enum kl_attr a)
 /* "contact field "Phone" (multitext, code PHONE)" */
 static char *describe_field(enum kl_entity e, const cJSON *f)
 {
-	const char *name = str_of(f, "name"), *type = str_of(f, "type"), *code = str_of(f, "code");
+	const char *name = kl_reply_str(f, "name"), *type = kl_reply_str(f, "type"), *code = kl_reply_str(f, "code");
 	char *pn = kl_str_printable(name ? name : "?");
 	char *out = pn ? kl_str_printf("%s field \"%s\" (%s%s%s)", entity_word(e), pn, type ? type : "no type",
 				       code ? ", code " : "", code ? code : "")
@@ -258,7 +235,7 @@ static void check_pipeline(struct checks *c, const struct account *a, const stru
 	char value[32], *detail = NULL;
 	enum result r = RES_OK;
 	const cJSON *main = main_pipeline(a->pipelines);
-	const cJSON *p = acct->pipeline_id ? find_by_id(a->pipelines, (long long)acct->pipeline_id) : main;
+	const cJSON *p = acct->pipeline_id ? kl_reply_find_id(a->pipelines, (long long)acct->pipeline_id) : main;
 	snprintf(value, sizeof value, "%llu", acct->pipeline_id);
 	if (!p && acct->pipeline_id) {
 		struct kl_buf known = {0};
@@ -267,8 +244,8 @@ static void check_pipeline(struct checks *c, const struct account *a, const stru
 		{
 			if (!cJSON_IsObject(q))
 				continue;
-			const char *n = str_of(q, "name");
-			kl_buf_appendf(&known, "%s%lld \"%s\"", known.len ? ", " : "", id_of(q, "id"), n ? n : "?");
+			const char *n = kl_reply_str(q, "name");
+			kl_buf_appendf(&known, "%s%lld \"%s\"", known.len ? ", " : "", kl_reply_key_id(q, "id"), n ? n : "?");
 		}
 		detail = kl_str_printf("the account has no pipeline with this id (it has %s); see kommo-lead fields",
 				       known.data ? known.data : "none");
@@ -278,19 +255,19 @@ static void check_pipeline(struct checks *c, const struct account *a, const stru
 		detail = kl_str_printf("not set, and the account has no main pipeline");
 		r = RES_PROBLEM;
 	} else {
-		const char *name = str_of(p, "name");
+		const char *name = kl_reply_str(p, "name");
 		const cJSON *in = incoming_status(p);
 		if (!in) {
 			detail = kl_str_printf("%spipeline \"%s\" has no Incoming leads stage (status type 1): submitted leads have nowhere to land",
 					       acct->pipeline_id ? "" : "not set: the main ", name ? name : "?");
 			r = RES_PROBLEM;
 		} else {
-			const char *sn = str_of(in, "name");
+			const char *sn = kl_reply_str(in, "name");
 			detail = acct->pipeline_id
 					 ? kl_str_printf("pipeline \"%s\"%s, Incoming leads stage \"%s\" (%lld)", name ? name : "?",
-							 p == main ? " (main)" : "", sn ? sn : "?", id_of(in, "id"))
+							 p == main ? " (main)" : "", sn ? sn : "?", kl_reply_key_id(in, "id"))
 					 : kl_str_printf("not set: leads go to the main pipeline \"%s\" (%lld), Incoming leads stage \"%s\" (%lld)",
-							 name ? name : "?", id_of(p, "id"), sn ? sn : "?", id_of(in, "id"));
+							 name ? name : "?", kl_reply_key_id(p, "id"), sn ? sn : "?", kl_reply_key_id(in, "id"));
 		}
 	}
 	char *pd = detail ? kl_str_printable(detail) : NULL;
@@ -319,7 +296,7 @@ static void check_field(struct checks *c, const struct account *a, const struct 
 		if (ai->code && f) {
 			what = describe_field(e, f);
 			detail = kl_str_printf("not set: %s is sent by field_code %s, to %s %lld", ai->flag, ai->code,
-					       what ? what : "?", id_of(f, "id"));
+					       what ? what : "?", kl_reply_key_id(f, "id"));
 		} else if (ai->code) {
 			detail = kl_str_printf("not set, and the account has no %s field with code %s: set it (kommo-lead fields --env)",
 					       entity_word(e), ai->code);
@@ -329,20 +306,20 @@ static void check_field(struct checks *c, const struct account *a, const struct 
 			r = RES_UNSET;
 		}
 	} else {
-		const cJSON *f = find_by_id(a->fields[e], (long long)id);
-		const cJSON *elsewhere = f ? NULL : find_by_id(a->fields[other], (long long)id);
+		const cJSON *f = kl_reply_find_id(a->fields[e], (long long)id);
+		const cJSON *elsewhere = f ? NULL : kl_reply_find_id(a->fields[other], (long long)id);
 		const cJSON *coded = ai->code ? find_by_code(a->fields[e], ai->code) : NULL;
 		if (f && coded && coded != f) {
 			/* the account has the field for this (by its code), and it is another */
 			char *right = describe_field(e, coded);
 			what = describe_field(e, f);
 			detail = kl_str_printf("this id is %s, not the account's %s %lld", what ? what : "?",
-					       right ? right : "?", id_of(coded, "id"));
+					       right ? right : "?", kl_reply_key_id(coded, "id"));
 			free(right);
 			r = RES_PROBLEM;
 		} else if (f) {
 			what = describe_field(e, f);
-			if (type_fits(attr, str_of(f, "type"))) {
+			if (type_fits(attr, kl_reply_str(f, "type"))) {
 				detail = kl_str_printf("%s", what ? what : "?");
 			} else {
 				detail = kl_str_printf("%s: %s needs %s", what ? what : "?", ai->flag, type_wanted(attr));
@@ -389,9 +366,9 @@ int kl_inspect_check(const struct kl_opts *o, const struct kl_io *io)
 	    (rc = read_account(&api, true, &a, &err)))
 		goto out;
 
-	const char *name = str_of(a.account, "name"), *sub = str_of(a.account, "subdomain");
+	const char *name = kl_reply_str(a.account, "name"), *sub = kl_reply_str(a.account, "subdomain");
 	char idtext[32], *detail;
-	snprintf(idtext, sizeof idtext, "%lld", id_of(a.account, "id"));
+	snprintf(idtext, sizeof idtext, "%lld", kl_reply_key_id(a.account, "id"));
 	detail = kl_str_printf("token accepted: account \"%s\", subdomain %s, id %s", name ? name : "?",
 			       sub ? sub : "?", idtext);
 	add_check(&c, "account", name ? name : idtext, RES_OK, detail ? detail : "", KL_CFG_API_TOKEN);
@@ -417,7 +394,7 @@ int kl_inspect_check(const struct kl_opts *o, const struct kl_io *io)
 		cJSON *acc = NULL;
 		if (!(doc = cJSON_CreateObject()) || !cJSON_AddBoolToObject(doc, "ok", c.problems == 0) ||
 		    !(acc = cJSON_AddObjectToObject(doc, "account")) ||
-		    !cJSON_AddNumberToObject(acc, "id", (double)id_of(a.account, "id")) ||
+		    !cJSON_AddNumberToObject(acc, "id", (double)kl_reply_key_id(a.account, "id")) ||
 		    !(name ? cJSON_AddStringToObject(acc, "name", name) : cJSON_AddNullToObject(acc, "name")) ||
 		    !(sub ? cJSON_AddStringToObject(acc, "subdomain", sub) : cJSON_AddNullToObject(acc, "subdomain")) ||
 		    !(cJSON_IsBool(on) ? cJSON_AddBoolToObject(acc, "is_unsorted_on", cJSON_IsTrue(on))
@@ -469,14 +446,14 @@ static cJSON *fields_json(const cJSON *list)
 		if (!cJSON_IsObject(f))
 			continue;
 		cJSON *o = cJSON_CreateObject(), *enums = NULL;
-		const char *code = str_of(f, "code"), *type = str_of(f, "type"), *name = str_of(f, "name");
+		const char *code = kl_reply_str(f, "code"), *type = kl_reply_str(f, "type"), *name = kl_reply_str(f, "name");
 		const cJSON *ev = kl_reply_array(f, "enums");
 		if (!arr || !o || !cJSON_AddItemToArray(arr, o)) {
 			cJSON_Delete(o);
 			cJSON_Delete(arr);
 			return NULL;
 		}
-		if (!cJSON_AddNumberToObject(o, "id", (double)id_of(f, "id")) ||
+		if (!cJSON_AddNumberToObject(o, "id", (double)kl_reply_key_id(f, "id")) ||
 		    !(code ? cJSON_AddStringToObject(o, "code", code) : cJSON_AddNullToObject(o, "code")) ||
 		    !(type ? cJSON_AddStringToObject(o, "type", type) : cJSON_AddNullToObject(o, "type")) ||
 		    !(name ? cJSON_AddStringToObject(o, "name", name) : cJSON_AddNullToObject(o, "name")) ||
@@ -491,10 +468,10 @@ static cJSON *fields_json(const cJSON *list)
 		{
 			if (!cJSON_IsObject(e))
 				continue;
-			const char *v = str_of(e, "value");
+			const char *v = kl_reply_str(e, "value");
 			cJSON *eo = cJSON_CreateObject();
 			if (!eo || !cJSON_AddItemToArray(enums, eo) ||
-			    !cJSON_AddNumberToObject(eo, "id", (double)id_of(e, "id")) ||
+			    !cJSON_AddNumberToObject(eo, "id", (double)kl_reply_key_id(e, "id")) ||
 			    !(v ? cJSON_AddStringToObject(eo, "value", v) : cJSON_AddNullToObject(eo, "value"))) {
 				cJSON_Delete(arr);
 				return NULL;
@@ -513,13 +490,13 @@ static cJSON *pipelines_json(const cJSON *list)
 		if (!cJSON_IsObject(p))
 			continue;
 		cJSON *o = cJSON_CreateObject(), *st = NULL;
-		const char *name = str_of(p, "name");
+		const char *name = kl_reply_str(p, "name");
 		if (!arr || !o || !cJSON_AddItemToArray(arr, o)) {
 			cJSON_Delete(o);
 			cJSON_Delete(arr);
 			return NULL;
 		}
-		if (!cJSON_AddNumberToObject(o, "id", (double)id_of(p, "id")) ||
+		if (!cJSON_AddNumberToObject(o, "id", (double)kl_reply_key_id(p, "id")) ||
 		    !(name ? cJSON_AddStringToObject(o, "name", name) : cJSON_AddNullToObject(o, "name")) ||
 		    !cJSON_AddBoolToObject(o, "is_main", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "is_main"))) ||
 		    !(st = cJSON_AddArrayToObject(o, "statuses"))) {
@@ -531,11 +508,11 @@ static cJSON *pipelines_json(const cJSON *list)
 		{
 			if (!cJSON_IsObject(s))
 				continue;
-			const char *sn = str_of(s, "name");
+			const char *sn = kl_reply_str(s, "name");
 			const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "type");
 			cJSON *so = cJSON_CreateObject();
 			if (!so || !cJSON_AddItemToArray(st, so) ||
-			    !cJSON_AddNumberToObject(so, "id", (double)id_of(s, "id")) ||
+			    !cJSON_AddNumberToObject(so, "id", (double)kl_reply_key_id(s, "id")) ||
 			    !(sn ? cJSON_AddStringToObject(so, "name", sn) : cJSON_AddNullToObject(so, "name")) ||
 			    !cJSON_AddNumberToObject(so, "type", cJSON_IsNumber(t) ? t->valuedouble : 0)) {
 				cJSON_Delete(arr);
@@ -550,7 +527,7 @@ static const char *status_kind(const cJSON *s)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "type");
 	double v = cJSON_IsNumber(t) ? t->valuedouble : 0;
-	long long id = id_of(s, "id");
+	long long id = kl_reply_key_id(s, "id");
 	if (v == 1)
 		return "incoming";
 	if (id == 142)
@@ -573,8 +550,8 @@ static int render_fields(struct kl_buf *out, const char *title, const cJSON *lis
 		if (!cJSON_IsObject(f))
 			continue;
 		char id[32];
-		snprintf(id, sizeof id, "%lld", id_of(f, "id"));
-		const char *row[] = {id, str_of(f, "code"), str_of(f, "type"), str_of(f, "name")};
+		snprintf(id, sizeof id, "%lld", kl_reply_key_id(f, "id"));
+		const char *row[] = {id, kl_reply_str(f, "code"), kl_reply_str(f, "type"), kl_reply_str(f, "name")};
 		fail |= kl_table_add(&t, row);
 		const cJSON *e;
 		cJSON_ArrayForEach(e, kl_reply_array(f, "enums"))
@@ -582,8 +559,8 @@ static int render_fields(struct kl_buf *out, const char *title, const cJSON *lis
 			if (!cJSON_IsObject(e))
 				continue;
 			char eid[40];
-			snprintf(eid, sizeof eid, "  %lld", id_of(e, "id"));
-			const char *v = str_of(e, "value");
+			snprintf(eid, sizeof eid, "  %lld", kl_reply_key_id(e, "id"));
+			const char *v = kl_reply_str(e, "value");
 			char *ind = kl_str_printf("  %s", v ? v : "");
 			const char *er[] = {eid, NULL, "enum", ind};
 			fail |= !ind || kl_table_add(&t, er);
@@ -608,9 +585,9 @@ static int render_pipelines(struct kl_buf *out, const cJSON *list)
 		if (!cJSON_IsObject(p))
 			continue;
 		char id[32];
-		snprintf(id, sizeof id, "%lld", id_of(p, "id"));
+		snprintf(id, sizeof id, "%lld", kl_reply_key_id(p, "id"));
 		bool is_main = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "is_main"));
-		const char *row[] = {id, is_main ? "pipeline (main)" : "pipeline", str_of(p, "name")};
+		const char *row[] = {id, is_main ? "pipeline (main)" : "pipeline", kl_reply_str(p, "name")};
 		fail |= kl_table_add(&t, row);
 		const cJSON *s;
 		cJSON_ArrayForEach(s, statuses_of(p))
@@ -618,8 +595,8 @@ static int render_pipelines(struct kl_buf *out, const cJSON *list)
 			if (!cJSON_IsObject(s))
 				continue;
 			char sid[40];
-			snprintf(sid, sizeof sid, "  %lld", id_of(s, "id"));
-			const char *sn = str_of(s, "name");
+			snprintf(sid, sizeof sid, "  %lld", kl_reply_key_id(s, "id"));
+			const char *sn = kl_reply_str(s, "name");
 			char *ind = kl_str_printf("  %s", sn ? sn : "");
 			const char *sr[] = {sid, status_kind(s), ind};
 			fail |= !ind || kl_table_add(&t, sr);
@@ -706,11 +683,11 @@ static int env_line(struct kl_buf *out, const struct account *a, enum kl_attr at
 		names.len = 0;
 		cJSON_ArrayForEach(f, list)
 		{
-			if (!cJSON_IsObject(f) || !name_matches(attr, str_of(f, "name"), prefix) ||
-			    (fits_only && !type_fits(attr, str_of(f, "type"))))
+			if (!cJSON_IsObject(f) || !name_matches(attr, kl_reply_str(f, "name"), prefix) ||
+			    (fits_only && !type_fits(attr, kl_reply_str(f, "type"))))
 				continue;
-			char *pn = kl_str_printable(str_of(f, "name"));
-			fail |= !pn || kl_buf_appendf(&names, "%s%lld \"%s\"", n ? ", " : "", id_of(f, "id"), pn);
+			char *pn = kl_str_printable(kl_reply_str(f, "name"));
+			fail |= !pn || kl_buf_appendf(&names, "%s%lld \"%s\"", n ? ", " : "", kl_reply_key_id(f, "id"), pn);
 			free(pn);
 			if (!n++)
 				hit = f;
@@ -719,7 +696,7 @@ static int env_line(struct kl_buf *out, const struct account *a, enum kl_attr at
 	if (hit && n > 1) {
 		fail |= kl_buf_appendf(out, "# several %s fields are named like %s: %s; pick one\n#%s=\n", word,
 				       ai->name, names.data, key);
-	} else if (hit && !type_fits(attr, str_of(hit, "type"))) {
+	} else if (hit && !type_fits(attr, kl_reply_str(hit, "type"))) {
 		char *what = describe_field(ai->entity, hit);
 		fail |= !what || kl_buf_appendf(out, "# %s matches by %s, but %s needs %s\n#%s=\n",
 						what, how, ai->flag, type_wanted(attr), key);
@@ -727,7 +704,7 @@ static int env_line(struct kl_buf *out, const struct account *a, enum kl_attr at
 	} else if (hit) {
 		char *what = describe_field(ai->entity, hit);
 		fail |= !what || kl_buf_appendf(out, "# %s, matched by %s\n%s=%lld\n", what, how, key,
-						id_of(hit, "id"));
+						kl_reply_key_id(hit, "id"));
 		free(what);
 	} else {
 		fail |= kl_buf_appendf(out, "# no %s field %s%s%s: find its id with kommo-lead fields%s\n#%s=\n",
@@ -744,9 +721,9 @@ static int render_env(struct kl_buf *out, const struct account *a)
 	int fail = kl_buf_appendf(out, "# kommo-lead configuration, from kommo-lead fields --env\n");
 	const cJSON *p = main_pipeline(a->pipelines);
 	if (p) {
-		char *pn = kl_str_printable(str_of(p, "name") ? str_of(p, "name") : "?");
+		char *pn = kl_str_printable(kl_reply_str(p, "name") ? kl_reply_str(p, "name") : "?");
 		fail |= !pn || kl_buf_appendf(out, "# the main pipeline \"%s\"\nKOMMO_PIPELINE_ID=%lld\n", pn,
-					      id_of(p, "id"));
+					      kl_reply_key_id(p, "id"));
 		free(pn);
 	} else {
 		fail |= kl_buf_appendf(out, "# no main pipeline: pick one with kommo-lead fields\n#KOMMO_PIPELINE_ID=\n");

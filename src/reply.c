@@ -66,6 +66,28 @@ char *kl_reply_text(const cJSON *v)
 	return NULL;
 }
 
+const char *kl_reply_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+long long kl_reply_key_id(const cJSON *obj, const char *key)
+{
+	return kl_reply_id(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+const cJSON *kl_reply_find_id(const cJSON *list, long long id)
+{
+	const cJSON *o;
+	cJSON_ArrayForEach(o, list)
+	{
+		if (cJSON_IsObject(o) && kl_reply_key_id(o, "id") == id)
+			return o;
+	}
+	return NULL;
+}
+
 const cJSON *kl_reply_array(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
