@@ -49,6 +49,11 @@ int kl_api_open(struct kl_api *a, const struct kl_http_opts *ho, double rate, in
 		struct kl_err *err);
 void kl_api_close(struct kl_api *a); /* only what kl_api_open made */
 
+/* Waits until the limit lets the next request start and counts it as
+ * started; false when a signal stopped the wait (nothing may be sent). Every
+ * request sent on a's transport goes through here. */
+bool kl_api_pace(struct kl_api *a);
+
 /* Sends one request (body: JSON text or NULL). On a 2xx, *out is the parsed
  * reply, or NULL for 204 and an empty body; a 2xx that is not JSON is
  * KL_EPROTOCOL. Otherwise err explains Kommo's answer and the exit status

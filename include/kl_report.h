@@ -33,6 +33,14 @@ typedef char *(*kl_origin_fn)(const void *ctx, const char *request_id, const cha
 int kl_report_problem_in(const struct kl_problem *p, const char *what, kl_origin_fn origin,
 			 const void *origin_ctx, const char *url, struct kl_buf *out);
 
+struct cJSON;
+
+/* Adds key to o: v as a string, or null when v is NULL; false when memory ran out. */
+bool kl_report_add_text(struct cJSON *o, const char *key, const char *v);
+
+/* Adds key to o: id as a number, or null when id is 0; false when memory ran out. */
+bool kl_report_add_id(struct cJSON *o, const char *key, long long id);
+
 /* Appends s as a JSON string literal; 0, or -1 when memory ran out. */
 int kl_report_json_string(struct kl_buf *out, const char *s);
 

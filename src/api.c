@@ -82,6 +82,18 @@ static int explain(struct kl_api *a, const char *path, const struct kl_http_repl
 	return rc;
 }
 
+bool kl_api_pace(struct kl_api *a)
+{
+	if (a->rate) {
+		kl_rate_sleep(kl_rate_wait(a->rate, kl_rate_now()), a->stop);
+		if (stopped(a))
+			return false;
+		kl_rate_started(a->rate, kl_rate_now());
+	}
+	a->requests++;
+	return true;
+}
+
 static bool retryable(long status)
 {
 	return status == 429 || status == 502 || status == 503 || status == 504;
@@ -96,13 +108,8 @@ int kl_api_call(struct kl_api *a, const char *method, const char *path, const ch
 	*out = NULL;
 	for (;;) {
 		struct kl_http_reply reply = {0};
-		if (a->rate) {
-			kl_rate_sleep(kl_rate_wait(a->rate, kl_rate_now()), a->stop);
-			if (stopped(a))
-				return kl_err_set(err, KL_ETEMPFAIL, "interrupted before %s %s", method, path);
-			kl_rate_started(a->rate, kl_rate_now());
-		}
-		a->requests++;
+		if (!kl_api_pace(a))
+			return kl_err_set(err, KL_ETEMPFAIL, "interrupted before %s %s", method, path);
 		int rc = kl_http_request(a->http, method, path, body, body ? strlen(body) : 0, &reply, err);
 		if (status)
 			*status = reply.status;

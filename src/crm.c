@@ -19,17 +19,6 @@
 #define DEFAULT_LIMIT 50
 
 
-/* Adds key: the id as a number, or null when there is none. */
-static bool add_id(cJSON *o, const char *key, long long id)
-{
-	return id ? cJSON_AddNumberToObject(o, key, (double)id) != NULL : cJSON_AddNullToObject(o, key) != NULL;
-}
-
-static bool add_str(cJSON *o, const char *key, const char *v)
-{
-	return v ? cJSON_AddStringToObject(o, key, v) != NULL : cJSON_AddNullToObject(o, key) != NULL;
-}
-
 /* --- values of a contact's multitext fields --------------------------------------- */
 
 /* Whether a custom_fields_values entry is the field for code (PHONE, EMAIL),
@@ -245,13 +234,13 @@ static int show_leads(const cJSON *items, const cJSON *pipelines, bool json, str
 		char *ptext = kl_reply_text(price);
 		if (json) {
 			cJSON *o = cJSON_CreateObject();
-			fail |= !o || !cJSON_AddItemToArray(arr, o) || !add_id(o, "id", kl_reply_key_id(l, "id")) ||
-				!add_str(o, "name", name) ||
+			fail |= !o || !cJSON_AddItemToArray(arr, o) || !kl_report_add_id(o, "id", kl_reply_key_id(l, "id")) ||
+				!kl_report_add_text(o, "name", name) ||
 				!(cJSON_IsNumber(price) ? cJSON_AddNumberToObject(o, "price", price->valuedouble) != NULL
 							: cJSON_AddNullToObject(o, "price") != NULL) ||
-				!add_id(o, "pipeline_id", pid) || !add_str(o, "pipeline", pname) ||
-				!add_id(o, "status_id", sid) || !add_str(o, "status", sname) ||
-				!add_id(o, "responsible_user_id", kl_reply_key_id(l, "responsible_user_id"));
+				!kl_report_add_id(o, "pipeline_id", pid) || !kl_report_add_text(o, "pipeline", pname) ||
+				!kl_report_add_id(o, "status_id", sid) || !kl_report_add_text(o, "status", sname) ||
+				!kl_report_add_id(o, "responsible_user_id", kl_reply_key_id(l, "responsible_user_id"));
 		} else {
 			char id[32], pbuf[32], sbuf[32];
 			snprintf(id, sizeof id, "%lld", kl_reply_key_id(l, "id"));
@@ -292,10 +281,10 @@ static int show_contacts(const cJSON *items, const struct kl_account *acct, bool
 		cJSON *o = json ? cJSON_CreateObject() : NULL;
 		struct joined ph = {{0}, NULL, false}, em = {{0}, NULL, false};
 		if (json) {
-			fail |= !o || !cJSON_AddItemToArray(arr, o) || !add_id(o, "id", kl_reply_key_id(c, "id")) ||
-				!add_str(o, "name", kl_reply_str(c, "name")) ||
-				!add_str(o, "first_name", kl_reply_str(c, "first_name")) ||
-				!add_str(o, "last_name", kl_reply_str(c, "last_name")) ||
+			fail |= !o || !cJSON_AddItemToArray(arr, o) || !kl_report_add_id(o, "id", kl_reply_key_id(c, "id")) ||
+				!kl_report_add_text(o, "name", kl_reply_str(c, "name")) ||
+				!kl_report_add_text(o, "first_name", kl_reply_str(c, "first_name")) ||
+				!kl_report_add_text(o, "last_name", kl_reply_str(c, "last_name")) ||
 				!(ph.arr = cJSON_AddArrayToObject(o, "phones")) ||
 				!(em.arr = cJSON_AddArrayToObject(o, "emails"));
 		}

@@ -212,10 +212,10 @@ static void add_check(struct checks *c, const char *name, const char *value, enu
 	const char *origin = cfg_key >= 0 ? c->cfg->origin[cfg_key] : NULL;
 	cJSON *o = cJSON_CreateObject();
 	if (kl_table_add(&c->table, cells) || !o || !cJSON_AddStringToObject(o, "check", name) ||
-	    !(value ? cJSON_AddStringToObject(o, "value", value) : cJSON_AddNullToObject(o, "value")) ||
+	    !kl_report_add_text(o, "value", value) ||
 	    !cJSON_AddStringToObject(o, "result", json_words[r]) ||
 	    !cJSON_AddStringToObject(o, "detail", detail ? detail : "") ||
-	    !(origin ? cJSON_AddStringToObject(o, "origin", origin) : cJSON_AddNullToObject(o, "origin")) ||
+	    !kl_report_add_text(o, "origin", origin) ||
 	    !cJSON_AddItemToArray(c->json, o)) {
 		cJSON_Delete(o);
 		c->oom = true;
@@ -395,8 +395,8 @@ int kl_inspect_check(const struct kl_opts *o, const struct kl_io *io)
 		if (!(doc = cJSON_CreateObject()) || !cJSON_AddBoolToObject(doc, "ok", c.problems == 0) ||
 		    !(acc = cJSON_AddObjectToObject(doc, "account")) ||
 		    !cJSON_AddNumberToObject(acc, "id", (double)kl_reply_key_id(a.account, "id")) ||
-		    !(name ? cJSON_AddStringToObject(acc, "name", name) : cJSON_AddNullToObject(acc, "name")) ||
-		    !(sub ? cJSON_AddStringToObject(acc, "subdomain", sub) : cJSON_AddNullToObject(acc, "subdomain")) ||
+		    !kl_report_add_text(acc, "name", name) ||
+		    !kl_report_add_text(acc, "subdomain", sub) ||
 		    !(cJSON_IsBool(on) ? cJSON_AddBoolToObject(acc, "is_unsorted_on", cJSON_IsTrue(on))
 				       : cJSON_AddNullToObject(acc, "is_unsorted_on"))) {
 			rc = kl_err_oom(&err);
@@ -454,9 +454,9 @@ static cJSON *fields_json(const cJSON *list)
 			return NULL;
 		}
 		if (!cJSON_AddNumberToObject(o, "id", (double)kl_reply_key_id(f, "id")) ||
-		    !(code ? cJSON_AddStringToObject(o, "code", code) : cJSON_AddNullToObject(o, "code")) ||
-		    !(type ? cJSON_AddStringToObject(o, "type", type) : cJSON_AddNullToObject(o, "type")) ||
-		    !(name ? cJSON_AddStringToObject(o, "name", name) : cJSON_AddNullToObject(o, "name")) ||
+		    !kl_report_add_text(o, "code", code) ||
+		    !kl_report_add_text(o, "type", type) ||
+		    !kl_report_add_text(o, "name", name) ||
 		    !(cJSON_IsArray(ev) ? (enums = cJSON_AddArrayToObject(o, "enums")) != NULL
 					: cJSON_AddNullToObject(o, "enums") != NULL)) {
 			cJSON_Delete(arr);
@@ -472,7 +472,7 @@ static cJSON *fields_json(const cJSON *list)
 			cJSON *eo = cJSON_CreateObject();
 			if (!eo || !cJSON_AddItemToArray(enums, eo) ||
 			    !cJSON_AddNumberToObject(eo, "id", (double)kl_reply_key_id(e, "id")) ||
-			    !(v ? cJSON_AddStringToObject(eo, "value", v) : cJSON_AddNullToObject(eo, "value"))) {
+			    !kl_report_add_text(eo, "value", v)) {
 				cJSON_Delete(arr);
 				return NULL;
 			}
@@ -497,7 +497,7 @@ static cJSON *pipelines_json(const cJSON *list)
 			return NULL;
 		}
 		if (!cJSON_AddNumberToObject(o, "id", (double)kl_reply_key_id(p, "id")) ||
-		    !(name ? cJSON_AddStringToObject(o, "name", name) : cJSON_AddNullToObject(o, "name")) ||
+		    !kl_report_add_text(o, "name", name) ||
 		    !cJSON_AddBoolToObject(o, "is_main", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "is_main"))) ||
 		    !(st = cJSON_AddArrayToObject(o, "statuses"))) {
 			cJSON_Delete(arr);
@@ -513,7 +513,7 @@ static cJSON *pipelines_json(const cJSON *list)
 			cJSON *so = cJSON_CreateObject();
 			if (!so || !cJSON_AddItemToArray(st, so) ||
 			    !cJSON_AddNumberToObject(so, "id", (double)kl_reply_key_id(s, "id")) ||
-			    !(sn ? cJSON_AddStringToObject(so, "name", sn) : cJSON_AddNullToObject(so, "name")) ||
+			    !kl_report_add_text(so, "name", sn) ||
 			    !cJSON_AddNumberToObject(so, "type", cJSON_IsNumber(t) ? t->valuedouble : 0)) {
 				cJSON_Delete(arr);
 				return NULL;

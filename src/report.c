@@ -16,6 +16,16 @@ int kl_report_json_string(struct kl_buf *out, const char *s)
 	return rc;
 }
 
+bool kl_report_add_text(cJSON *o, const char *key, const char *v)
+{
+	return (v ? cJSON_AddStringToObject(o, key, v) : cJSON_AddNullToObject(o, key)) != NULL;
+}
+
+bool kl_report_add_id(cJSON *o, const char *key, long long id)
+{
+	return (id ? cJSON_AddNumberToObject(o, key, (double)id) : cJSON_AddNullToObject(o, key)) != NULL;
+}
+
 int kl_report_status_exit(long s)
 {
 	if (s >= 200 && s < 300)

@@ -143,8 +143,7 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct 
 	struct kl_buf text = {0};
 	int rc;
 	/* after the searches of --skip-existing the limit may matter */
-	kl_rate_sleep(kl_rate_wait(api->rate, kl_rate_now()), NULL);
-	kl_rate_started(api->rate, kl_rate_now());
+	kl_api_pace(api); /* submit sets no stop flag: the wait always ends in sending */
 	rc = kl_http_request(api->http, "POST", UNSORTED_FORMS, body, strlen(body), &reply, err);
 	if (rc) {
 		if (reply.status >= 200 && reply.status < 300) {
