@@ -1,9 +1,12 @@
 /*
  * kl_payload: the body of POST /api/v4/leads/unsorted/forms.
  *
- * A payload is a JSON array with one item per lead. It remembers which
- * input each part of an item came from, so that a validation error's path
- * from Kommo can be named in the user's terms ("--telegram (field 1709360)").
+ * A payload is a JSON array with one item per lead. It can tell which input
+ * each part of an item came from, so that a validation error's path from
+ * Kommo can be named in the user's terms ("--telegram (field 1709360)"): it
+ * keeps what each item was built from and, when asked, builds the item again
+ * noting the origins. Building a payload thus costs nothing for messages that
+ * are never written.
  */
 #ifndef KL_PAYLOAD_H
 #define KL_PAYLOAD_H
@@ -24,6 +27,8 @@ void kl_payload_free(struct kl_payload *p); /* accepts NULL */
  * request_id is echoed by Kommo in replies and errors; now is Unix seconds,
  * used for created_at and form_sent_at when the lead has no created_at.
  * label names the lead's values as in kl_lead_check (NULL: flags).
+ * lead, acct and label_ctx are read again by kl_payload_origin: they must
+ * stay unchanged until p is freed.
  * Fails with KL_ECONFIG when a value needs a field id that is not configured. */
 int kl_payload_add(struct kl_payload *p, const struct kl_lead *lead, const struct kl_account *acct,
 		   const char *request_id, long long now, kl_label_fn label, void *label_ctx,

@@ -24,9 +24,17 @@
 
 enum row_status { ROW_PENDING, ROW_CREATED, ROW_REJECTED, ROW_FAILED, ROW_CHECKED, ROW_SKIPPED };
 
+/* --- a row and a run ---------------------------------------------------------- */
+
+struct label_ctx {
+	const struct kl_columns *cols;
+	long row;
+};
+
 struct row {
 	long n;
 	struct kl_lead lead;
+	struct label_ctx label; /* how messages name its values; the payload reads it too */
 	char **raw; /* the fields as read, kept for --rejects */
 	size_t nraw;
 	enum row_status status;
@@ -72,13 +80,7 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-/* --- labels: "row 12, column "phone"" ----------------------------------------- */
-
-struct label_ctx {
-	const struct kl_columns *cols;
-	long row;
-};
-
+/* How messages name a row's values: "row 12, column "phone"". */
 static void row_label(void *ctx, enum kl_attr a, char *buf, size_t size)
 {
 	const struct label_ctx *l = ctx;
@@ -145,11 +147,11 @@ static void drop_default_field(struct kl_lead *l, const char *spec)
 static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *rec)
 {
 	struct kl_err err = {0};
-	struct label_ctx lc = {&r->cols, rec->row};
 	char what[300];
 	int rc;
 
 	w->n = rec->row;
+	w->label = (struct label_ctx){&r->cols, rec->row};
 	if (r->rejects) {
 		if (!(w->raw = calloc(rec->nfields ? rec->nfields : 1, sizeof *w->raw)))
 			return kl_err_oom(NULL);
@@ -222,7 +224,7 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 			break;
 		}
 	}
-	if ((rc = kl_lead_check(&w->lead, row_label, &lc, &err)) == KL_EOSERR)
+	if ((rc = kl_lead_check(&w->lead, row_label, &w->label, &err)) == KL_EOSERR)
 		return rc;
 	if (rc)
 		goto reject;
@@ -638,9 +640,9 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 		long long now = (long long)time(NULL);
 		for (size_t i = 0; i < n; i++) {
 			char rid[24];
-			struct label_ctx lc = {&r->cols, rows[i]->n};
 			snprintf(rid, sizeof rid, "%ld", rows[i]->n);
-			int rc = kl_payload_add(p, &rows[i]->lead, &r->acct, rid, now, row_label, &lc, &err);
+			int rc = kl_payload_add(p, &rows[i]->lead, &r->acct, rid, now, row_label,
+						&rows[i]->label, &err);
 			if (rc == KL_EOSERR) {
 				r->stop = rc;
 			} else if (rc) {

@@ -8,17 +8,31 @@
 
 #include "kl_str.h"
 
+/* What an item was built from: enough to build it again. */
+struct item {
+	char *request_id; /* NULL when none */
+	const struct kl_lead *lead;
+	const struct kl_account *acct;
+	long long now;
+	kl_label_fn label;
+	void *label_ctx;
+};
+
 /* Where one part of an item came from. */
 struct origin {
-	char *request_id;
 	char *path;  /* from the item: "_embedded.contacts.0.custom_fields_values.1" */
 	char *label; /* "--email (field code EMAIL)" */
 };
 
+struct origins {
+	struct origin *o;
+	size_t n, cap;
+};
+
 struct kl_payload {
 	cJSON *array;
-	struct origin *origins;
-	size_t norigins, cap;
+	struct item *items;
+	size_t nitems, cap;
 };
 
 struct kl_payload *kl_payload_new(void)
@@ -38,12 +52,9 @@ void kl_payload_free(struct kl_payload *p)
 	if (!p)
 		return;
 	cJSON_Delete(p->array);
-	for (size_t i = 0; i < p->norigins; i++) {
-		free(p->origins[i].request_id);
-		free(p->origins[i].path);
-		free(p->origins[i].label);
-	}
-	free(p->origins);
+	for (size_t i = 0; i < p->nitems; i++)
+		free(p->items[i].request_id);
+	free(p->items);
 	free(p);
 }
 
@@ -55,7 +66,7 @@ bool kl_payload_needs_id(const struct kl_account *acct, enum kl_attr a)
 
 size_t kl_payload_count(const struct kl_payload *p)
 {
-	return (size_t)cJSON_GetArraySize(p->array);
+	return p->nitems;
 }
 
 char *kl_payload_render(const struct kl_payload *p)
@@ -63,36 +74,44 @@ char *kl_payload_render(const struct kl_payload *p)
 	return cJSON_PrintUnformatted(p->array);
 }
 
-static int remember(struct kl_payload *p, const char *rid, const char *path, const char *label)
+static void origins_free(struct origins *os)
 {
-	if (p->norigins == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 32;
-		struct origin *o = realloc(p->origins, cap * sizeof *o);
+	for (size_t i = 0; i < os->n; i++) {
+		free(os->o[i].path);
+		free(os->o[i].label);
+	}
+	free(os->o);
+}
+
+static int remember(struct origins *os, const char *path, const char *label)
+{
+	if (os->n == os->cap) {
+		size_t cap = os->cap ? os->cap * 2 : 32;
+		struct origin *o = realloc(os->o, cap * sizeof *o);
 		if (!o)
 			return -1;
-		p->origins = o;
-		p->cap = cap;
+		os->o = o;
+		os->cap = cap;
 	}
-	struct origin *o = &p->origins[p->norigins];
-	o->request_id = kl_str_dup(rid);
+	struct origin *o = &os->o[os->n];
 	o->path = kl_str_dup(path);
 	o->label = kl_str_dup(label);
-	if (!o->request_id || !o->path || !o->label) {
-		free(o->request_id);
+	if (!o->path || !o->label) {
 		free(o->path);
 		free(o->label);
 		return -1;
 	}
-	p->norigins++;
+	os->n++;
 	return 0;
 }
 
-/* Builds the item; any NULL from cJSON is out of memory, found at the end. */
+/* Builds one item; any NULL from cJSON is out of memory, found at the end.
+ * With notes, it also records where each part came from: the same code
+ * builds the item and tells its origins, so the two cannot drift apart. */
 struct build {
-	struct kl_payload *p;
+	struct origins *notes; /* NULL: not recorded (the usual case) */
 	const struct kl_lead *lead;
 	const struct kl_account *acct;
-	const char *rid;
 	kl_label_fn label;
 	void *ctx;
 	bool oom;
@@ -109,13 +128,15 @@ static void label_of(struct build *b, enum kl_attr a, char *buf, size_t size)
 
 static void note(struct build *b, const char *path, const char *label)
 {
-	if (remember(b->p, b->rid, path, label))
+	if (b->notes && remember(b->notes, path, label))
 		b->oom = true;
 }
 
 static void note_attr(struct build *b, const char *path, enum kl_attr a)
 {
 	char l[256];
+	if (!b->notes)
+		return;
 	label_of(b, a, l, sizeof l);
 	note(b, path, l);
 }
@@ -175,7 +196,7 @@ static int add_custom_fields(struct build *b, cJSON *entity, enum kl_entity whic
 			     const char *prefix)
 {
 	cJSON *list = cJSON_CreateArray();
-	char path[128], label[400];
+	char path[128], label[400], l[256];
 	int n = 0;
 	if (!list) {
 		b->oom = true;
@@ -187,21 +208,24 @@ static int add_custom_fields(struct build *b, cJSON *entity, enum kl_entity whic
 		if (!v || ai->entity != which)
 			continue;
 		unsigned long long id = b->acct->id[ai->cfg_key];
-		char l[256];
-		label_of(b, a, l, sizeof l);
 		if (kl_payload_needs_id(b->acct, a)) {
+			label_of(b, a, l, sizeof l);
 			cJSON_Delete(list);
 			return kl_err_set(b->err, KL_ECONFIG,
 					  "%s needs the id of its Kommo field: set %s in the config file or the environment (kommo-lead.1 tells where to find it)",
 					  l, kl_config_key_name(ai->cfg_key));
 		}
 		cf_entry(b, list, id, ai->code, v, ai->kind == KL_KIND_NUMBER);
-		snprintf(path, sizeof path, "%s.custom_fields_values.%d", prefix, n++);
-		if (id)
-			snprintf(label, sizeof label, "%s (field %llu)", l, id);
-		else
-			snprintf(label, sizeof label, "%s (field code %s)", l, ai->code);
-		note(b, path, label);
+		if (b->notes) {
+			snprintf(path, sizeof path, "%s.custom_fields_values.%d", prefix, n);
+			label_of(b, a, l, sizeof l);
+			if (id)
+				snprintf(label, sizeof label, "%s (field %llu)", l, id);
+			else
+				snprintf(label, sizeof label, "%s (field code %s)", l, ai->code);
+			note(b, path, label);
+		}
+		n++;
 	}
 	for (size_t i = 0; i < b->lead->ncustom; i++) {
 		const struct kl_custom *c = &b->lead->custom[i];
@@ -211,7 +235,6 @@ static int add_custom_fields(struct build *b, cJSON *entity, enum kl_entity whic
 		for (int a = 0; a < KL_ATTR_COUNT; a++) {
 			const struct kl_attr_info *ai = kl_attr_info(a);
 			if (b->lead->v[a] && ai->entity == which && b->acct->id[ai->cfg_key] == c->id) {
-				char l[256];
 				label_of(b, a, l, sizeof l);
 				cJSON_Delete(list);
 				return kl_err_set(b->err, KL_EDATA, "%s sets field %llu, which %s already sets",
@@ -224,8 +247,11 @@ static int add_custom_fields(struct build *b, cJSON *entity, enum kl_entity whic
 				return kl_err_set(b->err, KL_EDATA, "%s is given twice", c->label);
 			}
 		cf_entry(b, list, c->id, NULL, c->value, c->numeric);
-		snprintf(path, sizeof path, "%s.custom_fields_values.%d", prefix, n++);
-		note(b, path, c->label);
+		if (b->notes) {
+			snprintf(path, sizeof path, "%s.custom_fields_values.%d", prefix, n);
+			note(b, path, c->label);
+		}
+		n++;
 	}
 	if (n == 0)
 		cJSON_Delete(list);
@@ -251,17 +277,23 @@ static cJSON *add_entity(struct build *b, cJSON *embedded, const char *key)
 static void note_config(struct build *b, const char *path, enum kl_cfg_key key, const char *flag)
 {
 	char l[128];
+	if (!b->notes)
+		return;
 	snprintf(l, sizeof l, "%s or %s", flag, kl_config_key_name(key));
 	note(b, path, l);
 }
 
-int kl_payload_add(struct kl_payload *p, const struct kl_lead *lead, const struct kl_account *acct,
-		   const char *request_id, long long now, kl_label_fn label, void *label_ctx,
-		   struct kl_err *err)
+/* Builds the item it describes into *out (the caller's), recording its
+ * origins in notes when not NULL. */
+static int build_item(const struct item *it, struct origins *notes, cJSON **out,
+		      struct kl_err *err)
 {
-	struct build b = {p, lead, acct, request_id, label, label_ctx, false, err};
+	const struct kl_lead *lead = it->lead;
+	const struct kl_account *acct = it->acct;
+	const char *request_id = it->request_id;
+	struct build b = {notes, lead, acct, it->label, it->label_ctx, false, err};
 	const char *const *v = (const char *const *)lead->v;
-	long long when = lead->created_at ? lead->created_at : now;
+	long long when = lead->created_at ? lead->created_at : it->now;
 	int rc = KL_OK;
 	char *contact_name = NULL, *lead_name = NULL;
 
@@ -343,16 +375,43 @@ check:
 		rc = kl_err_oom(err);
 		goto out;
 	}
-	if (!cJSON_AddItemToArray(p->array, item)) {
-		rc = kl_err_oom(err);
-		goto out;
-	}
+	*out = item;
 	item = NULL;
 out:
 	cJSON_Delete(item);
 	free(contact_name);
 	free(lead_name);
 	return rc;
+}
+
+int kl_payload_add(struct kl_payload *p, const struct kl_lead *lead, const struct kl_account *acct,
+		   const char *request_id, long long now, kl_label_fn label, void *label_ctx,
+		   struct kl_err *err)
+{
+	struct item it = {NULL, lead, acct, now, label, label_ctx};
+	cJSON *item = NULL;
+	int rc;
+	if (p->nitems == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct item *items = realloc(p->items, cap * sizeof *items);
+		if (!items)
+			return kl_err_oom(err);
+		p->items = items;
+		p->cap = cap;
+	}
+	if (request_id && !(it.request_id = kl_str_dup(request_id)))
+		return kl_err_oom(err);
+	if ((rc = build_item(&it, NULL, &item, err))) {
+		free(it.request_id);
+		return rc;
+	}
+	if (!cJSON_AddItemToArray(p->array, item)) {
+		cJSON_Delete(item);
+		free(it.request_id);
+		return kl_err_oom(err);
+	}
+	p->items[p->nitems++] = it;
+	return KL_OK;
 }
 
 /* True when prefix is path itself or path continues it after a '.'. */
@@ -374,15 +433,30 @@ static const char *entity_relative(const char *path)
 
 char *kl_payload_origin(const struct kl_payload *p, const char *request_id, const char *path)
 {
+	struct origins notes = {0};
 	struct kl_buf out = {0};
 	const char *found[8];
 	size_t nfound = 0;
 
+	if (!request_id || !path)
+		return NULL;
+	/* the items are built again, this time telling where each part came from */
+	for (size_t i = 0; i < p->nitems; i++) {
+		const struct item *it = &p->items[i];
+		struct kl_err err = {0};
+		cJSON *item = NULL;
+		if (!it->request_id || strcmp(it->request_id, request_id) != 0)
+			continue;
+		int rc = build_item(it, &notes, &item, &err);
+		cJSON_Delete(item);
+		if (rc) {
+			origins_free(&notes);
+			return NULL;
+		}
+	}
 	for (int pass = 0; pass < 2 && nfound == 0; pass++) {
-		for (size_t i = 0; i < p->norigins && nfound < 8; i++) {
-			const struct origin *o = &p->origins[i];
-			if (!request_id || strcmp(o->request_id, request_id) != 0)
-				continue;
+		for (size_t i = 0; i < notes.n && nfound < 8; i++) {
+			const struct origin *o = &notes.o[i];
 			/* pass 0: paths from the item; pass 1: from inside an entity */
 			const char *mine = pass == 0 ? o->path : entity_relative(o->path);
 			if (!mine || !path_starts(path, mine))
@@ -397,7 +471,8 @@ char *kl_payload_origin(const struct kl_payload *p, const char *request_id, cons
 	for (size_t j = 0; j < nfound; j++)
 		if (kl_buf_appendf(&out, "%s%s", j ? " or " : "", found[j])) {
 			kl_buf_free(&out);
-			return NULL;
+			break;
 		}
+	origins_free(&notes);
 	return out.data;
 }

@@ -232,6 +232,63 @@ static void leads_are_appended_as_array_items(void **state)
 	kl_payload_free(p);
 }
 
+static void row_label(void *ctx, enum kl_attr a, char *buf, size_t size)
+{
+	snprintf(buf, size, "row %d %s", *(const int *)ctx, kl_attr_info(a)->name);
+}
+
+/* Origins are told from each item's own lead and label context, asked after
+ * the whole payload is built, and a failed add leaves nothing behind. */
+static void origins_name_the_item_asked_about(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_err err = {0};
+	struct kl_lead l[3];
+	memset(l, 0, sizeof l);
+	int rows[3] = {2, 3, 4};
+	intermigro(&a);
+	struct kl_payload *p = kl_payload_new();
+	for (int i = 0; i < 3; i++) {
+		char rid[8];
+		set(&l[i], KL_ATTR_NAME, "N");
+		set(&l[i], KL_ATTR_SOURCE_UID, "u");
+		if (i != 1)
+			set(&l[i], KL_ATTR_EMAIL, "n@example.com");
+		else
+			set(&l[i], KL_ATTR_PHONE, "+79991234567");
+		assert_int_equal(kl_lead_check(&l[i], NULL, NULL, &err), KL_OK);
+		snprintf(rid, sizeof rid, "%d", rows[i]);
+		assert_int_equal(kl_payload_add(p, &l[i], &a, rid, 1, row_label, &rows[i], &err), KL_OK);
+	}
+	/* a lead needing an id that is not configured is refused and not kept */
+	struct kl_account bare = a;
+	bare.id[KL_CFG_TELEGRAM_FIELD_ID] = 0;
+	struct kl_lead t = {0};
+	set(&t, KL_ATTR_NAME, "T");
+	set(&t, KL_ATTR_EMAIL, "t@example.com");
+	set(&t, KL_ATTR_TELEGRAM, "@t");
+	set(&t, KL_ATTR_SOURCE_UID, "u");
+	assert_int_equal(kl_payload_add(p, &t, &bare, "5", 1, row_label, &rows[0], &err), KL_ECONFIG);
+	assert_int_equal(kl_payload_count(p), 3);
+	assert_null(kl_payload_origin(p, "5", "source_uid"));
+
+	char *o = kl_payload_origin(p, "3", "_embedded.contacts.0.custom_fields_values.0.values.0.value");
+	assert_string_equal(o, "row 3 phone (field 467700)");
+	free(o);
+	o = kl_payload_origin(p, "4", "custom_fields_values.0");
+	assert_string_equal(o, "row 4 email (field 467702)");
+	free(o);
+	o = kl_payload_origin(p, "2", "_embedded.contacts.0.name");
+	assert_string_equal(o, "row 2 name");
+	free(o);
+	assert_null(kl_payload_origin(p, NULL, "source_uid"));
+	kl_payload_free(p);
+	for (int i = 0; i < 3; i++)
+		kl_lead_free(&l[i]);
+	kl_lead_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +298,7 @@ int main(void)
 		cmocka_unit_test(custom_field_clashing_with_a_known_one_is_refused),
 		cmocka_unit_test(error_paths_map_back_to_flags),
 		cmocka_unit_test(leads_are_appended_as_array_items),
+		cmocka_unit_test(origins_name_the_item_asked_about),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
