@@ -1,6 +1,5 @@
 #include "kl_payload.h"
 
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +28,12 @@ struct origins {
 	size_t n, cap;
 };
 
+/* The items are written straight into one buffer, "[item,item", as cJSON's
+ * compact printer would write them (tests/unit/test_payload.c holds the two
+ * to the same bytes): a tree of nodes for each lead cost more than the rest
+ * of an import's work per row. */
 struct kl_payload {
-	cJSON *array;
+	struct kl_buf json;
 	struct item *items;
 	size_t nitems, cap;
 };
@@ -38,9 +41,7 @@ struct kl_payload {
 struct kl_payload *kl_payload_new(void)
 {
 	struct kl_payload *p = calloc(1, sizeof *p);
-	if (!p)
-		return NULL;
-	if (!(p->array = cJSON_CreateArray())) {
+	if (p && kl_buf_append(&p->json, "[", 1)) {
 		free(p);
 		return NULL;
 	}
@@ -51,7 +52,7 @@ void kl_payload_free(struct kl_payload *p)
 {
 	if (!p)
 		return;
-	cJSON_Delete(p->array);
+	kl_buf_free(&p->json);
 	for (size_t i = 0; i < p->nitems; i++)
 		free(p->items[i].request_id);
 	free(p->items);
@@ -71,7 +72,12 @@ size_t kl_payload_count(const struct kl_payload *p)
 
 char *kl_payload_render(const struct kl_payload *p)
 {
-	return cJSON_PrintUnformatted(p->array);
+	char *s = malloc(p->json.len + 2);
+	if (s) {
+		memcpy(s, p->json.data, p->json.len);
+		memcpy(s + p->json.len, "]", 2);
+	}
+	return s;
 }
 
 static void origins_free(struct origins *os)
@@ -105,16 +111,18 @@ static int remember(struct origins *os, const char *path, const char *label)
 	return 0;
 }
 
-/* Builds one item; any NULL from cJSON is out of memory, found at the end.
+/* Writes one item; a failed append is out of memory, found at the end.
  * With notes, it also records where each part came from: the same code
- * builds the item and tells its origins, so the two cannot drift apart. */
+ * writes the item and tells its origins, so the two cannot drift apart. */
 struct build {
+	struct kl_buf *out;
 	struct origins *notes; /* NULL: not recorded (the usual case) */
 	const struct kl_lead *lead;
 	const struct kl_account *acct;
 	kl_label_fn label;
 	void *ctx;
 	bool oom;
+	const char *missing; /* a string that should have been there */
 	struct kl_err *err;
 };
 
@@ -141,67 +149,106 @@ static void note_attr(struct build *b, const char *path, enum kl_attr a)
 	note(b, path, l);
 }
 
-static cJSON *add_string(struct build *b, cJSON *obj, const char *key, const char *v)
+static void put(struct build *b, const char *s, size_t n)
 {
-	cJSON *s = cJSON_AddStringToObject(obj, key, v);
-	if (!s)
-		b->oom = true;
-	return s;
-}
-
-static void add_raw_number(struct build *b, cJSON *obj, const char *key, const char *digits)
-{
-	/* raw, so the number goes out exactly as checked, never through a double */
-	if (!cJSON_AddRawToObject(obj, key, digits))
+	if (kl_buf_append(b->out, s, n))
 		b->oom = true;
 }
 
-static void add_int(struct build *b, cJSON *obj, const char *key, unsigned long long v)
+#define PUT(b, literal) put((b), (literal), sizeof(literal) - 1)
+
+/* s as a JSON string, escaped exactly as cJSON escapes: '"', '\\' and the
+ * C0 controls (\b \f \n \r \t by name, the others as \u00xx); everything
+ * else, UTF-8 included, as it is. key names the member for a NULL s. */
+static void put_string(struct build *b, const char *key, const char *s)
 {
-	char d[32];
-	snprintf(d, sizeof d, "%llu", v);
-	add_raw_number(b, obj, key, d);
+	static const char hex[] = "0123456789abcdef";
+	if (!s) {
+		b->missing = key;
+		return;
+	}
+	const char *run = s;
+	PUT(b, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		char e[6] = {'\\', (char)c, '0', '0', hex[c >> 4], hex[c & 15]};
+		size_t n = 2;
+		switch (c) {
+		case '"': case '\\': break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		default: e[1] = 'u'; n = 6; break;
+		}
+		put(b, run, (size_t)(s - run));
+		put(b, e, n);
+		run = s + 1;
+	}
+	put(b, run, (size_t)(s - run));
+	PUT(b, "\"");
+}
+
+/* A member ',"key":' (without the comma when first). */
+static void put_key(struct build *b, const char *key, bool first)
+{
+	if (!first)
+		PUT(b, ",");
+	PUT(b, "\"");
+	put(b, key, strlen(key));
+	PUT(b, "\":");
+}
+
+static void add_string(struct build *b, const char *key, bool first, const char *v)
+{
+	put_key(b, key, first);
+	put_string(b, key, v);
+}
+
+/* digits as checked, never through a double */
+static void add_raw_number(struct build *b, const char *key, bool first, const char *digits)
+{
+	put_key(b, key, first);
+	put(b, digits, strlen(digits));
+}
+
+static void add_int(struct build *b, const char *key, bool first, unsigned long long v)
+{
+	char d[24], *e = d + sizeof d, *q = e;
+	do /* by hand: snprintf was a tenth of a row's cost */
+		*--q = (char)('0' + v % 10);
+	while (v /= 10);
+	put_key(b, key, first);
+	put(b, q, (size_t)(e - q));
 }
 
 /* One custom_fields_values entry: by id when configured, else by code. */
-static cJSON *cf_entry(struct build *b, cJSON *list, unsigned long long id, const char *code,
-		       const char *value, bool numeric)
+static void cf_entry(struct build *b, bool first, unsigned long long id, const char *code,
+		     const char *value, bool numeric)
 {
-	cJSON *e = cJSON_CreateObject();
-	if (!e || !cJSON_AddItemToArray(list, e)) {
-		cJSON_Delete(e);
-		b->oom = true;
-		return NULL;
-	}
+	if (!first)
+		PUT(b, ",");
+	PUT(b, "{");
 	if (id)
-		add_int(b, e, "field_id", id);
+		add_int(b, "field_id", true, id);
 	else
-		add_string(b, e, "field_code", code);
-	cJSON *values = cJSON_AddArrayToObject(e, "values");
-	cJSON *v = cJSON_CreateObject();
-	if (!values || !v || !cJSON_AddItemToArray(values, v)) {
-		cJSON_Delete(v);
-		b->oom = true;
-		return NULL;
-	}
+		add_string(b, "field_code", true, code);
+	PUT(b, ",\"values\":[{");
 	if (numeric)
-		add_raw_number(b, v, "value", value);
+		add_raw_number(b, "value", true, value);
 	else
-		add_string(b, v, "value", value);
-	return e;
+		add_string(b, "value", true, value);
+	PUT(b, "}]}");
 }
 
-/* Adds the custom fields of one entity; returns the status. */
-static int add_custom_fields(struct build *b, cJSON *entity, enum kl_entity which,
-			     const char *prefix)
+/* Writes the custom fields of one entity, if any; returns the status. */
+static int add_custom_fields(struct build *b, enum kl_entity which, const char *prefix)
 {
-	cJSON *list = cJSON_CreateArray();
 	char path[128], label[400], l[256];
 	int n = 0;
-	if (!list) {
-		b->oom = true;
-		return KL_OK;
-	}
 	for (int a = 0; a < KL_ATTR_COUNT; a++) {
 		const struct kl_attr_info *ai = kl_attr_info(a);
 		const char *v = b->lead->v[a];
@@ -210,12 +257,13 @@ static int add_custom_fields(struct build *b, cJSON *entity, enum kl_entity whic
 		unsigned long long id = b->acct->id[ai->cfg_key];
 		if (kl_payload_needs_id(b->acct, a)) {
 			label_of(b, a, l, sizeof l);
-			cJSON_Delete(list);
 			return kl_err_set(b->err, KL_ECONFIG,
 					  "%s needs the id of its Kommo field: set %s in the config file or the environment (kommo-lead.1 tells where to find it)",
 					  l, kl_config_key_name(ai->cfg_key));
 		}
-		cf_entry(b, list, id, ai->code, v, ai->kind == KL_KIND_NUMBER);
+		if (n == 0)
+			PUT(b, ",\"custom_fields_values\":[");
+		cf_entry(b, n == 0, id, ai->code, v, ai->kind == KL_KIND_NUMBER);
 		if (b->notes) {
 			snprintf(path, sizeof path, "%s.custom_fields_values.%d", prefix, n);
 			label_of(b, a, l, sizeof l);
@@ -236,42 +284,25 @@ static int add_custom_fields(struct build *b, cJSON *entity, enum kl_entity whic
 			const struct kl_attr_info *ai = kl_attr_info(a);
 			if (b->lead->v[a] && ai->entity == which && b->acct->id[ai->cfg_key] == c->id) {
 				label_of(b, a, l, sizeof l);
-				cJSON_Delete(list);
 				return kl_err_set(b->err, KL_EDATA, "%s sets field %llu, which %s already sets",
 						  c->label, c->id, l);
 			}
 		}
 		for (size_t j = 0; j < i; j++)
-			if (b->lead->custom[j].entity == which && b->lead->custom[j].id == c->id) {
-				cJSON_Delete(list);
+			if (b->lead->custom[j].entity == which && b->lead->custom[j].id == c->id)
 				return kl_err_set(b->err, KL_EDATA, "%s is given twice", c->label);
-			}
-		cf_entry(b, list, c->id, NULL, c->value, c->numeric);
+		if (n == 0)
+			PUT(b, ",\"custom_fields_values\":[");
+		cf_entry(b, n == 0, c->id, NULL, c->value, c->numeric);
 		if (b->notes) {
 			snprintf(path, sizeof path, "%s.custom_fields_values.%d", prefix, n);
 			note(b, path, c->label);
 		}
 		n++;
 	}
-	if (n == 0)
-		cJSON_Delete(list);
-	else if (!cJSON_AddItemToObject(entity, "custom_fields_values", list)) {
-		cJSON_Delete(list);
-		b->oom = true;
-	}
+	if (n)
+		PUT(b, "]");
 	return KL_OK;
-}
-
-static cJSON *add_entity(struct build *b, cJSON *embedded, const char *key)
-{
-	cJSON *arr = cJSON_AddArrayToObject(embedded, key);
-	cJSON *e = cJSON_CreateObject();
-	if (!arr || !e || !cJSON_AddItemToArray(arr, e)) {
-		cJSON_Delete(e);
-		b->oom = true;
-		return NULL;
-	}
-	return e;
 }
 
 static void note_config(struct build *b, const char *path, enum kl_cfg_key key, const char *flag)
@@ -283,23 +314,19 @@ static void note_config(struct build *b, const char *path, enum kl_cfg_key key, 
 	note(b, path, l);
 }
 
-/* Builds the item it describes into *out (the caller's), recording its
- * origins in notes when not NULL. */
-static int build_item(const struct item *it, struct origins *notes, cJSON **out,
+/* Writes the item it describes at the end of out, noting its origins in
+ * notes when not NULL. On failure out may hold part of it: the caller cuts
+ * it off. */
+static int build_item(const struct item *it, struct kl_buf *out, struct origins *notes,
 		      struct kl_err *err)
 {
 	const struct kl_lead *lead = it->lead;
 	const struct kl_account *acct = it->acct;
-	const char *request_id = it->request_id;
-	struct build b = {notes, lead, acct, it->label, it->label_ctx, false, err};
+	struct build b = {out, notes, lead, acct, it->label, it->label_ctx, false, NULL, err};
 	const char *const *v = (const char *const *)lead->v;
 	long long when = lead->created_at ? lead->created_at : it->now;
 	int rc = KL_OK;
 	char *contact_name = NULL, *lead_name = NULL;
-
-	cJSON *item = cJSON_CreateObject();
-	if (!item)
-		return kl_err_oom(err);
 
 	if (v[KL_ATTR_LAST_NAME])
 		contact_name = kl_str_printf("%s %s", v[KL_ATTR_NAME], v[KL_ATTR_LAST_NAME]);
@@ -312,73 +339,60 @@ static int build_item(const struct item *it, struct origins *notes, cJSON **out,
 		goto out;
 	}
 
-	add_string(&b, item, "source_uid", v[KL_ATTR_SOURCE_UID]);
+	PUT(&b, "{");
+	add_string(&b, "source_uid", true, v[KL_ATTR_SOURCE_UID]);
 	note_attr(&b, "source_uid", KL_ATTR_SOURCE_UID);
-	add_string(&b, item, "source_name", acct->source_name);
+	add_string(&b, "source_name", false, acct->source_name);
 	note_config(&b, "source_name", KL_CFG_SOURCE_NAME, "--source-name");
 	if (acct->pipeline_id) {
-		add_int(&b, item, "pipeline_id", acct->pipeline_id);
+		add_int(&b, "pipeline_id", false, acct->pipeline_id);
 		note_config(&b, "pipeline_id", KL_CFG_PIPELINE_ID, "--pipeline");
 	}
-	add_int(&b, item, "created_at", (unsigned long long)when);
-	if (request_id)
-		add_string(&b, item, "request_id", request_id);
+	add_int(&b, "created_at", false, (unsigned long long)when);
+	if (it->request_id)
+		add_string(&b, "request_id", false, it->request_id);
 
-	cJSON *meta = cJSON_AddObjectToObject(item, "metadata");
-	if (!meta) {
-		b.oom = true;
-		goto check;
-	}
-	add_string(&b, meta, "form_id", acct->form_id);
+	PUT(&b, ",\"metadata\":{");
+	add_string(&b, "form_id", true, acct->form_id);
 	note_config(&b, "metadata.form_id", KL_CFG_FORM_ID, "--form-id");
-	add_string(&b, meta, "form_name", acct->form_name);
+	add_string(&b, "form_name", false, acct->form_name);
 	note_config(&b, "metadata.form_name", KL_CFG_FORM_NAME, "--form-name");
 	if (acct->form_page) {
-		add_string(&b, meta, "form_page", acct->form_page);
+		add_string(&b, "form_page", false, acct->form_page);
 		note_config(&b, "metadata.form_page", KL_CFG_FORM_PAGE, "--form-page");
 	}
-	add_int(&b, meta, "form_sent_at", (unsigned long long)when);
+	add_int(&b, "form_sent_at", false, (unsigned long long)when);
 	if (v[KL_ATTR_REFERER]) {
-		add_string(&b, meta, "referer", v[KL_ATTR_REFERER]);
+		add_string(&b, "referer", false, v[KL_ATTR_REFERER]);
 		note_attr(&b, "metadata.referer", KL_ATTR_REFERER);
 	}
 
-	cJSON *embedded = cJSON_AddObjectToObject(item, "_embedded");
-	if (!embedded) {
-		b.oom = true;
-		goto check;
-	}
-	cJSON *l = add_entity(&b, embedded, "leads");
-	if (l) {
-		add_string(&b, l, "name", lead_name);
-		note_attr(&b, "_embedded.leads.0.name", KL_ATTR_LEAD_NAME);
-		add_raw_number(&b, l, "price", v[KL_ATTR_PRICE] ? v[KL_ATTR_PRICE] : "0");
-		note_attr(&b, "_embedded.leads.0.price", KL_ATTR_PRICE);
-		if ((rc = add_custom_fields(&b, l, KL_ENTITY_LEAD, "_embedded.leads.0")))
-			goto out;
-	}
-	cJSON *c = add_entity(&b, embedded, "contacts");
-	if (c) {
-		add_string(&b, c, "name", contact_name);
-		note_attr(&b, "_embedded.contacts.0.name", KL_ATTR_NAME);
-		add_string(&b, c, "first_name", v[KL_ATTR_NAME]);
-		note_attr(&b, "_embedded.contacts.0.first_name", KL_ATTR_NAME);
-		if (v[KL_ATTR_LAST_NAME]) {
-			add_string(&b, c, "last_name", v[KL_ATTR_LAST_NAME]);
-			note_attr(&b, "_embedded.contacts.0.last_name", KL_ATTR_LAST_NAME);
-		}
-		if ((rc = add_custom_fields(&b, c, KL_ENTITY_CONTACT, "_embedded.contacts.0")))
-			goto out;
-	}
-check:
-	if (b.oom) {
-		rc = kl_err_oom(err);
+	PUT(&b, "},\"_embedded\":{\"leads\":[{");
+	add_string(&b, "name", true, lead_name);
+	note_attr(&b, "_embedded.leads.0.name", KL_ATTR_LEAD_NAME);
+	add_raw_number(&b, "price", false, v[KL_ATTR_PRICE] ? v[KL_ATTR_PRICE] : "0");
+	note_attr(&b, "_embedded.leads.0.price", KL_ATTR_PRICE);
+	if ((rc = add_custom_fields(&b, KL_ENTITY_LEAD, "_embedded.leads.0")))
 		goto out;
+
+	PUT(&b, "}],\"contacts\":[{");
+	add_string(&b, "name", true, contact_name);
+	note_attr(&b, "_embedded.contacts.0.name", KL_ATTR_NAME);
+	add_string(&b, "first_name", false, v[KL_ATTR_NAME]);
+	note_attr(&b, "_embedded.contacts.0.first_name", KL_ATTR_NAME);
+	if (v[KL_ATTR_LAST_NAME]) {
+		add_string(&b, "last_name", false, v[KL_ATTR_LAST_NAME]);
+		note_attr(&b, "_embedded.contacts.0.last_name", KL_ATTR_LAST_NAME);
 	}
-	*out = item;
-	item = NULL;
+	if ((rc = add_custom_fields(&b, KL_ENTITY_CONTACT, "_embedded.contacts.0")))
+		goto out;
+	PUT(&b, "}]}}");
+
+	if (b.missing)
+		rc = kl_err_set(err, KL_ESOFTWARE, "internal error: the lead has no %s", b.missing);
+	else if (b.oom)
+		rc = kl_err_oom(err);
 out:
-	cJSON_Delete(item);
 	free(contact_name);
 	free(lead_name);
 	return rc;
@@ -389,7 +403,7 @@ int kl_payload_add(struct kl_payload *p, const struct kl_lead *lead, const struc
 		   struct kl_err *err)
 {
 	struct item it = {NULL, lead, acct, now, label, label_ctx};
-	cJSON *item = NULL;
+	size_t len = p->json.len;
 	int rc;
 	if (p->nitems == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
@@ -401,14 +415,15 @@ int kl_payload_add(struct kl_payload *p, const struct kl_lead *lead, const struc
 	}
 	if (request_id && !(it.request_id = kl_str_dup(request_id)))
 		return kl_err_oom(err);
-	if ((rc = build_item(&it, NULL, &item, err))) {
-		free(it.request_id);
-		return rc;
-	}
-	if (!cJSON_AddItemToArray(p->array, item)) {
-		cJSON_Delete(item);
+	if (p->nitems && kl_buf_append(&p->json, ",", 1)) {
 		free(it.request_id);
 		return kl_err_oom(err);
+	}
+	if ((rc = build_item(&it, &p->json, NULL, err))) {
+		free(it.request_id);
+		p->json.len = len; /* the item is cut off whole */
+		p->json.data[len] = '\0';
+		return rc;
 	}
 	p->items[p->nitems++] = it;
 	return KL_OK;
@@ -444,11 +459,11 @@ char *kl_payload_origin(const struct kl_payload *p, const char *request_id, cons
 	for (size_t i = 0; i < p->nitems; i++) {
 		const struct item *it = &p->items[i];
 		struct kl_err err = {0};
-		cJSON *item = NULL;
+		struct kl_buf scratch = {0};
 		if (!it->request_id || strcmp(it->request_id, request_id) != 0)
 			continue;
-		int rc = build_item(it, &notes, &item, &err);
-		cJSON_Delete(item);
+		int rc = build_item(it, &scratch, &notes, &err);
+		kl_buf_free(&scratch);
 		if (rc) {
 			origins_free(&notes);
 			return NULL;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "kl_payload.h"
 
 static void intermigro(struct kl_account *a)
@@ -289,6 +291,107 @@ static void origins_name_the_item_asked_about(void **state)
 	kl_lead_free(&t);
 }
 
+static void put_value(struct kl_lead *l, enum kl_attr a, const char *v)
+{
+	free(l->v[a]);
+	l->v[a] = strdup(v);
+	assert_non_null(l->v[a]);
+}
+
+/* The payload is written without cJSON; cJSON reading it back and printing it
+ * again must give the same bytes and the same values, whatever the values
+ * hold: every byte from 1 to 255, quotes, backslashes, an empty string. */
+static void payload_bytes_are_what_cjson_prints(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_err err = {0};
+	char every[256];
+	for (int i = 1; i < 256; i++)
+		every[i - 1] = (char)i;
+	every[255] = '\0';
+	const char *odd[] = {every, "\"\\/\b\f\n\r\t\x7f\x1f", "", "Иван \"Ваня\" Петров\\"};
+	intermigro(&a);
+	struct kl_payload *p = kl_payload_new();
+	for (size_t i = 0; i < 4; i++) {
+		struct kl_lead l = {0};
+		set(&l, KL_ATTR_NAME, "N");
+		set(&l, KL_ATTR_PHONE, "+79991234567");
+		set(&l, KL_ATTR_SOURCE_UID, "u");
+		if (i != 2)
+			set(&l, KL_ATTR_INCOME, "150000");
+		assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+		put_value(&l, KL_ATTR_NAME, odd[i]);
+		put_value(&l, KL_ATTR_LAST_NAME, odd[(i + 1) % 4]);
+		put_value(&l, KL_ATTR_CAREER, odd[(i + 2) % 4]);
+		put_value(&l, KL_ATTR_REFERER, odd[(i + 3) % 4]);
+		assert_int_equal(kl_payload_add(p, &l, &a, odd[i], 1732180000, NULL, NULL, &err), KL_OK);
+		kl_lead_free(&l);
+	}
+	char *json = kl_payload_render(p);
+	cJSON *tree = cJSON_Parse(json);
+	assert_non_null(tree);
+	char *again = cJSON_PrintUnformatted(tree);
+	assert_string_equal(json, again);
+	assert_int_equal(cJSON_GetArraySize(tree), 4);
+	for (int i = 0; i < 4; i++) {
+		cJSON *item = cJSON_GetArrayItem(tree, i);
+		cJSON *contact = cJSON_GetArrayItem(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(item, "_embedded"), "contacts"), 0);
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(contact, "first_name")), odd[i]);
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(item, "request_id")), odd[i]);
+		assert_string_equal(
+			cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(item, "metadata"), "referer")),
+			odd[(i + 3) % 4]);
+	}
+	free(again);
+	cJSON_Delete(tree);
+	free(json);
+	kl_payload_free(p);
+}
+
+/* An empty payload is an empty array; an item refused half-way leaves no
+ * trace in the body. */
+static void refused_items_leave_the_body_whole(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_err err = {0};
+	intermigro(&a);
+	struct kl_payload *p = kl_payload_new();
+	char *json = kl_payload_render(p);
+	assert_string_equal(json, "[]");
+	free(json);
+	struct kl_lead l = {0};
+	set(&l, KL_ATTR_NAME, "N");
+	set(&l, KL_ATTR_EMAIL, "n@example.com");
+	set(&l, KL_ATTR_SOURCE_UID, "u");
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+	/* the contact's custom fields come last: the item is nearly written when refused */
+	assert_int_equal(kl_lead_add_field_spec(&l, "contact:467702=x", "--field", &err), KL_OK);
+	assert_int_equal(kl_payload_add(p, &l, &a, "2", 1, NULL, NULL, &err), KL_EDATA);
+	json = kl_payload_render(p);
+	assert_string_equal(json, "[]");
+	free(json);
+	l.ncustom = 0;
+	assert_int_equal(kl_payload_add(p, &l, &a, "3", 1, NULL, NULL, &err), KL_OK);
+	l.ncustom = 1;
+	assert_int_equal(kl_payload_add(p, &l, &a, "4", 1, NULL, NULL, &err), KL_EDATA);
+	l.ncustom = 0;
+	assert_int_equal(kl_payload_add(p, &l, &a, "5", 1, NULL, NULL, &err), KL_OK);
+	l.ncustom = 1;
+	json = kl_payload_render(p);
+	cJSON *tree = cJSON_Parse(json);
+	assert_non_null(tree);
+	assert_int_equal(cJSON_GetArraySize(tree), 2);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(tree, 1), "request_id")), "5");
+	assert_int_equal(kl_payload_count(p), 2);
+	cJSON_Delete(tree);
+	free(json);
+	kl_payload_free(p);
+	kl_lead_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +402,8 @@ int main(void)
 		cmocka_unit_test(error_paths_map_back_to_flags),
 		cmocka_unit_test(leads_are_appended_as_array_items),
 		cmocka_unit_test(origins_name_the_item_asked_about),
+		cmocka_unit_test(payload_bytes_are_what_cjson_prints),
+		cmocka_unit_test(refused_items_leave_the_body_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
