@@ -1,6 +1,6 @@
 # bash completion for kommo-lead                           -*- shell-script -*-
 #
-# Completes the commands (submit import check fields leads contacts), the
+# Completes the commands (submit import check fields leads contacts help), the
 # subcommands of leads and contacts, each command's options, and file names
 # where an option or import takes a FILE. Installed as
 # share/bash-completion/completions/kommo-lead; works with or without the
@@ -122,7 +122,15 @@ _kommo_lead()
     fi
 
     if ((cword == 1)) && [[ $cur != -* ]]; then
-        COMPREPLY=($(compgen -W "submit import check fields leads contacts" -- "$cur"))
+        COMPREPLY=($(compgen -W "submit import check fields leads contacts help" -- "$cur"))
+        return 0
+    fi
+    if [[ $first == help ]]; then # help [COMMAND [SUBCOMMAND]]
+        case $cword:$second in
+        2:*) COMPREPLY=($(compgen -W "submit import check fields leads contacts" -- "$cur")) ;;
+        3:leads | 3:lead) COMPREPLY=($(compgen -W "search create update" -- "$cur")) ;;
+        3:contacts | 3:contact) COMPREPLY=($(compgen -W "search create" -- "$cur")) ;;
+        esac
         return 0
     fi
     if ((cword == 2)) && [[ $cur != -* ]]; then

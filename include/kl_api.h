@@ -30,7 +30,7 @@ struct kl_api {
 	struct kl_rate *rate;               /* NULL: no limit */
 	const char *base_url;               /* for messages */
 	const char *token_origin;           /* named when Kommo refuses the token; may be NULL */
-	int max_retries;                    /* of a GET */
+	int max_retries;                    /* of a GET, and of anything after a 429 */
 	const volatile sig_atomic_t *stop;  /* set by a signal: stop waiting; may be NULL */
 	kl_log_fn log;                      /* retries are told here; may be NULL */
 	void *log_ctx;

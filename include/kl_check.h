@@ -43,7 +43,12 @@ int kl_check_id(const char *what, const char *v, const char *example, unsigned l
 
 /* A moment: Unix seconds, or ISO 8601 (2026-11-21, 2026-11-21 10:30,
  * 2026-11-21T10:30:00Z, ...+03:00); without a zone, local time ($TZ).
- * Milliseconds are refused as such. */
+ * Milliseconds are refused as such; so is a zone offset outside -12:00 to
+ * +14:00, and a moment at or before 1970-01-01T00:00:00Z or after
+ * 2100-01-01T00:00:00Z (KL_CHECK_TIME_MAX; Kommo takes a larger number for
+ * milliseconds): *out is always from 1 to KL_CHECK_TIME_MAX, never 0, which
+ * callers take for "not given". */
+#define KL_CHECK_TIME_MAX 4102444800LL
 int kl_check_time(const char *what, const char *v, long long *out, struct kl_err *err);
 
 /* [a-z0-9-], not starting or ending with '-'. */
@@ -56,8 +61,15 @@ int kl_check_domain(const char *what, const char *v, struct kl_err *err);
  * *out is the URL without a trailing '/'. */
 int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err *err);
 
-/* True for localhost, 127.0.0.0/8 and ::1 (bracketed or not). */
+/* True for localhost (any case; not "localhost."), ::1 (bracketed or not)
+ * and 127.0.0.0/8 written strictly as four decimal numbers 0-255 without
+ * signs or leading zeros: any other spelling (127.-0.-0.1, 0x7f.0.0.1,
+ * 2130706433, 127.1) would be resolved as a name. */
 bool kl_check_is_loopback(const char *host);
+
+/* True when ip, a numeric address as the socket reports it ("127.0.0.1",
+ * "::1", "::ffff:127.0.0.1"), is in 127.0.0.0/8 or is ::1. */
+bool kl_check_is_loopback_addr(const char *ip);
 
 /* A bearer token: printable ASCII, no white space. The value itself is
  * never put in the message. */

@@ -7,8 +7,10 @@
  * variable does it (libcurl reads no CURL_CA_BUNDLE, and SSL_CERT_FILE /
  * SSL_CERT_DIR are never consulted because libcurl hands OpenSSL its own CA
  * locations). Plain http is refused by kl_check_base_url before a
- * transport is made. The token is copied into the Authorization header
- * only, never logged, and wiped when the transport is freed.
+ * transport is made unless the host is loopback, and again once connected
+ * unless the peer's address is (127.0.0.0/8, ::1): a name that led
+ * elsewhere gets no request. The token is copied into the Authorization
+ * header only, never logged, and wiped when the transport is freed.
  */
 #ifndef KL_HTTP_H
 #define KL_HTTP_H
@@ -58,6 +60,8 @@ void kl_http_free(struct kl_http *h); /* accepts NULL */
  *   KL_ETEMPFAIL     timeout, connection lost;
  *   KL_EPROTOCOL     a reply larger than KL_HTTP_MAX_REPLY, not HTTP, or
  *                    with a body that cannot be decoded;
+ *   KL_ECONFIG       a plain http base URL led to a peer that is not
+ *                    loopback: nothing was sent; retrying cannot help;
  *   KL_EOSERR        out of memory.
  * When the status line came before the failure (a reply too large, too
  * slow, cut short or undecodable), reply->status holds it and

@@ -35,11 +35,15 @@ int kl_journal_open(struct kl_journal **out, const char *path, struct kl_err *er
 void kl_journal_close(struct kl_journal *j); /* accepts NULL */
 
 /* The key of a row: its fields, and how many identical rows came before it
- * in this run (so two identical rows stay two rows). */
+ * in this run (so two identical rows stay two rows). The count goes by 63
+ * bits of the content's MD5: should two different contents share them (odds
+ * of about 1 in 18,000,000 in a million rows), their keys still differ, but
+ * a rerun over an input that reorders the two, or drops one, may not find
+ * the other in the journal and send it again. It never skips a row not sent. */
 int kl_journal_row_key(struct kl_journal *j, const char *const *fields, const size_t *lens,
 		       size_t n, char key[KL_JOURNAL_KEY], struct kl_err *err);
 
-/* What an earlier run recorded for key, or NULL. */
+/* What an earlier run recorded for key, or NULL; valid until kl_journal_close. */
 const struct kl_journal_entry *kl_journal_find(const struct kl_journal *j, const char *key);
 
 /* Records, durably, that these rows are about to be sent with these uids. */

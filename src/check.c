@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+
+#include <arpa/inet.h>
 
 #include "kl_str.h"
 
@@ -243,22 +246,25 @@ int kl_check_time(const char *what, const char *v, long long *out, struct kl_err
 		return kl_err_oom(err);
 	size_t n = strlen(t);
 	int rc = KL_OK;
+	long long x;
 	if (n > 0 && n <= 11 && strspn(t, "0123456789") == n) {
-		*out = atoll(t);
-		goto out;
+		x = atoll(t);
+		goto range;
 	}
 	if (n >= 12 && n <= 14 && strspn(t, "0123456789") == n) {
 		rc = kl_err_set(err, KL_EDATA, "%s: %s looks like Unix milliseconds: Kommo takes seconds (drop the last three digits)",
 				what, Q(v));
 		goto out;
 	}
-	/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM] */
+	/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[[:]MM]] */
 	struct tm tm = {0};
 	const char *p = t;
 	bool ok = n >= 10 && digits_at(p, 4) && p[4] == '-' && digits_at(p + 5, 2) && p[7] == '-' &&
 		  digits_at(p + 8, 2);
 	bool zone = false;
 	long offset = 0;
+	char zbuf[8] = "";
+	int hh = 0, mm = 0;
 	if (ok) {
 		tm.tm_year = num_at(p, 4) - 1900;
 		tm.tm_mon = num_at(p + 5, 2) - 1;
@@ -281,7 +287,8 @@ int kl_check_time(const char *what, const char *v, long long *out, struct kl_err
 			p++;
 		} else if ((*p == '+' || *p == '-') && digits_at(p + 1, 2)) {
 			int sign = *p == '-' ? -1 : 1;
-			int hh = num_at(p + 1, 2), mm = 0;
+			zbuf[0] = *p;
+			hh = num_at(p + 1, 2);
 			p += 3;
 			if (*p == ':')
 				p++;
@@ -301,15 +308,39 @@ int kl_check_time(const char *what, const char *v, long long *out, struct kl_err
 				what, Q(v));
 		goto out;
 	}
+	/* the zones in use run from -12:00 to +14:00: "+99:00" is a typo that
+	 * would move the moment by four days */
+	if (mm >= 60 || offset < -12 * 3600L || offset > 14 * 3600L) {
+		snprintf(zbuf + 1, sizeof zbuf - 1, "%02d:%02d", hh, mm);
+		rc = kl_err_set(err, KL_EDATA,
+				"%s: %s has the time-zone offset %s: an offset runs from -12:00 to +14:00, with minutes below 60, e.g. 2026-11-21T10:30:00+03:00",
+				what, Q(v), zbuf);
+		goto out;
+	}
 	int mday = tm.tm_mday;
 	if (zone) {
-		*out = (long long)timegm(&tm) - offset;
+		x = (long long)timegm(&tm) - offset;
 	} else {
 		tm.tm_isdst = -1;
-		*out = (long long)mktime(&tm);
+		x = (long long)mktime(&tm); /* -1 when it cannot: refused below */
 	}
-	if (tm.tm_mday != mday) /* 2026-02-30 rolled over */
+	if (tm.tm_mday != mday) { /* 2026-02-30 rolled over */
 		rc = kl_err_set(err, KL_EDATA, "%s: %s is not a calendar date", what, Q(v));
+		goto out;
+	}
+range:
+	/* 0 means "not given" to the callers (created_at: the time of sending),
+	 * so a moment that comes to 0 or before would vanish without a word */
+	if (x <= 0)
+		rc = kl_err_set(err, KL_EDATA,
+				"%s: %s is at or before 1970-01-01T00:00:00Z (Unix time 0): give a later moment, e.g. 2026-11-21 10:30 or 1795257000",
+				what, Q(v));
+	else if (x > KL_CHECK_TIME_MAX)
+		rc = kl_err_set(err, KL_EDATA,
+				"%s: %s is after 2100-01-01T00:00:00Z, where Kommo takes a number for milliseconds: give a moment before it, e.g. 2026-11-21 10:30 or 1795257000",
+				what, Q(v));
+	else
+		*out = x;
 out:
 	free(t);
 	return rc;
@@ -371,17 +402,69 @@ static const char *quote_ascii(const char *v, char *buf, size_t size)
 	return buf;
 }
 
+/* One octet of a dotted quad, strictly: 1 to 3 decimal digits, no leading
+ * zero, at most 255. Anything looser is a spelling the resolver may read
+ * otherwise: sscanf's %u takes "-0" and "+0"; inet_aton and libcurl read
+ * "010" as octal and send "08" to DNS as a name. Returns the characters
+ * used, 0 for none. */
+static size_t octet(const char *s, unsigned *out)
+{
+	size_t n = 0;
+	unsigned v = 0;
+	while (n < 3 && s[n] >= '0' && s[n] <= '9')
+		v = v * 10 + (unsigned)(s[n++] - '0');
+	if (n == 0 || (n > 1 && s[0] == '0') || v > 255 || (s[n] >= '0' && s[n] <= '9'))
+		return 0;
+	*out = v;
+	return n;
+}
+
+/* host is exactly a dotted quad in 127.0.0.0/8, written as above. */
+static bool loopback_quad(const char *host)
+{
+	const char *p = host;
+	unsigned first = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v;
+		size_t n = octet(p, &v);
+		if (!n)
+			return false;
+		if (i == 0)
+			first = v;
+		p += n;
+		if (i < 3 && *p++ != '.')
+			return false;
+	}
+	return *p == '\0' && first == 127;
+}
+
 bool kl_check_is_loopback(const char *host)
 {
-	if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0)
+	/* "localhost." is not taken: with the dot it is a name for the DNS
+	 * (and the hosts file need not list it); localhost is what to write */
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0)
 		return true;
-	/* 127.0.0.0/8 written as a dotted quad */
-	unsigned parts[4];
-	int used = 0;
-	if (sscanf(host, "%3u.%3u.%3u.%3u%n", &parts[0], &parts[1], &parts[2], &parts[3], &used) == 4 &&
-	    host[used] == '\0')
-		return parts[0] == 127 && parts[1] < 256 && parts[2] < 256 && parts[3] < 256;
-	return false;
+	return loopback_quad(host);
+}
+
+bool kl_check_is_loopback_addr(const char *ip)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		return false;
+	static const unsigned char one[16] = {[15] = 1};
+	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+	return memcmp(a, one, 16) == 0 || (memcmp(a, mapped, 12) == 0 && a[12] == 127);
+}
+
+/* A host that looks like an attempt at an IPv4 address (a sign, hex, one
+ * number for all four parts): the message then says how to write one. */
+static bool numeric_looking(const char *host)
+{
+	return (isdigit((unsigned char)host[0]) || host[0] == '+' || host[0] == '-') &&
+	       host[strspn(host, "0123456789abcdefABCDEFxX.+-")] == '\0';
 }
 
 int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err *err)
@@ -413,7 +496,8 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 		hl = strcspn(h, ":/?#");
 	}
 	const char *rest = h + hl;
-	bool ok = hl > 0 && strpbrk(v, " @?#") == NULL;
+	/* after "[::1]" only a port or the path: "[::1].evil.com" is not ::1 */
+	bool ok = hl > 0 && strpbrk(v, " @?#") == NULL && (*rest == '\0' || *rest == ':' || *rest == '/');
 	if (ok && *rest == ':') {
 		unsigned long long port;
 		size_t pl = strcspn(rest + 1, "/");
@@ -431,6 +515,17 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 	if (!host)
 		return kl_err_oom(err);
 	bool loop = kl_check_is_loopback(host);
+	if (http && !loop && numeric_looking(host)) {
+		/* 127.-0.-0.1, 0x7f.0.0.1, 2130706433: libcurl would hand such a
+		 * spelling to the resolver as a name, and the token would follow
+		 * wherever that leads */
+		char hbuf[128];
+		int rc = kl_err_set(err, KL_ECONFIG,
+				    "%s: %s uses plain http, and its host %s is not a loopback address as written: write it as four decimal numbers from 0 to 255 without signs or leading zeros, e.g. http://127.0.0.1:8080 (or use https)",
+				    what, Q(v), kl_str_quote(host, hbuf, sizeof hbuf));
+		free(host);
+		return rc;
+	}
 	free(host);
 	if (http && !loop)
 		return kl_err_set(err, KL_ECONFIG,
@@ -454,6 +549,16 @@ int kl_check_token(const char *what, const char *v, struct kl_err *err)
 {
 	if (!*v)
 		return kl_err_set(err, KL_ECONFIG, "%s: the API token is empty", what);
+	if (strncasecmp(v, "Bearer ", 7) == 0)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: the API token starts with \"Bearer \": give the token alone, kommo-lead writes the Authorization header itself",
+				  what);
+	/* a JWT, as Kommo's long-lived tokens are, is letters, digits, '-', '_' and '.' */
+	size_t q = strcspn(v, "\"'`");
+	if (v[q])
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: the API token has a quote character at position %zu: a stray quote from the config file or the shell? Give the token without quotes, or quote it whole (KOMMO_API_TOKEN=\"...\")",
+				  what, q + 1);
 	for (const unsigned char *c = (const unsigned char *)v; *c; c++)
 		if (*c <= 0x20 || *c >= 0x7F)
 			return kl_err_set(err, KL_ECONFIG,

@@ -149,6 +149,7 @@ static const char help_text[] =
 	"                              as config lines)\n"
 	"  leads search|create|update  look up, create or change leads directly\n"
 	"  contacts search|create      look up or create contacts directly\n"
+	"  help [COMMAND]              this text, or a command's (as COMMAND --help)\n"
 	"\n"
 	"Lead:\n"
 	"      --name NAME             first name (required)\n"
@@ -789,12 +790,32 @@ static const struct {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+/* The index of the command called arg, or NCOMMANDS. */
+static size_t command_index(const char *arg)
+{
+	size_t k = 0;
+	while (k < NCOMMANDS && strcmp(arg, commands[k].name) != 0)
+		k++;
+	return k;
+}
+
 static bool is_command(const char *arg)
 {
-	for (size_t k = 0; k < NCOMMANDS; k++)
-		if (strcmp(arg, commands[k].name) == 0)
-			return true;
-	return false;
+	return command_index(arg) < NCOMMANDS;
+}
+
+static int unknown_command(const char *arg, struct kl_err *err)
+{
+	char qbuf[128];
+	const char *best = NULL;
+	for (size_t c = 0; c < NCOMMANDS && !best; c++)
+		if (kl_str_distance(arg, commands[c].name) <= 2)
+			best = commands[c].name;
+	if (best)
+		return kl_err_set(err, KL_EUSAGE, "unknown command %s (did you mean %s?)",
+				  kl_str_quote(arg, qbuf, sizeof qbuf), best);
+	return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit, import, check, fields, leads, contacts, help; see kommo-lead --help)",
+			  kl_str_quote(arg, qbuf, sizeof qbuf));
 }
 
 /* True when argv[from..] asks for help. */
@@ -854,27 +875,28 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 	o->progress = -1;
 
 	if (i < argc && argv[i][0] != '-') {
-		size_t k = 0;
-		while (k < NCOMMANDS && strcmp(argv[i], commands[k].name) != 0)
-			k++;
-		if (k == NCOMMANDS) {
-			const char *best = NULL;
-			for (size_t c = 0; c < NCOMMANDS; c++)
-				if (kl_str_distance(argv[i], commands[c].name) <= 2)
-					best = best ? best : commands[c].name;
-			if (best)
-				return kl_err_set(err, KL_EUSAGE, "unknown command %s (did you mean %s?)",
-						  kl_str_quote(argv[i], qbuf, sizeof qbuf), best);
-			return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit, import, check, fields, leads, contacts; see kommo-lead --help)",
-					  kl_str_quote(argv[i], qbuf, sizeof qbuf));
-		}
+		size_t k = command_index(argv[i]);
+		if (k == NCOMMANDS)
+			return unknown_command(argv[i], err);
 		if (commands[k].cmd == KL_CMD_HELP) {
-			/* kommo-lead help [COMMAND] */
+			/* kommo-lead help [COMMAND [SUBCOMMAND]] */
 			o->cmd = KL_CMD_HELP;
 			o->command = KL_CMD_SUBMIT;
-			for (size_t c = 0; i + 1 < argc && c < NCOMMANDS; c++)
-				if (strcmp(argv[i + 1], commands[c].name) == 0)
-					o->command = commands[c].cmd;
+			if (i + 1 >= argc)
+				return KL_OK;
+			size_t c = command_index(argv[i + 1]);
+			if (c == NCOMMANDS)
+				return unknown_command(argv[i + 1], err);
+			o->command = commands[c].cmd;
+			bool leads = o->command == KL_CMD_LEADS, contacts = o->command == KL_CMD_CONTACTS;
+			int extra = i + 2;
+			if ((leads || contacts) && extra < argc &&
+			    (strcmp(argv[extra], "search") == 0 || strcmp(argv[extra], "create") == 0 ||
+			     (leads && strcmp(argv[extra], "update") == 0)))
+				extra++;
+			if (extra < argc)
+				return kl_err_set(err, KL_EUSAGE, "help: unexpected %s (kommo-lead help [COMMAND])",
+						  kl_str_quote(argv[extra], qbuf, sizeof qbuf));
 			return KL_OK;
 		}
 		o->cmd = o->command = commands[k].cmd;

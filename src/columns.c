@@ -136,6 +136,15 @@ static const char *mapped(const char *name, const struct kl_colmap *maps, size_t
 	return name;
 }
 
+/* What to say of a header that is not UTF-8: most likely Excel's cp1251. */
+static const char *encoding_hint(const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!kl_str_utf8_valid(names[i], strlen(names[i])))
+			return "; the header is not UTF-8 text: a file saved by Excel on Russian Windows needs --encoding cp1251";
+	return "";
+}
+
 int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
 		   const struct kl_colmap *maps, size_t nmaps, bool ignore_unknown, struct kl_err *err)
 {
@@ -152,9 +161,9 @@ int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
 		for (size_t j = 0; j < n && !used; j++)
 			used = strcmp(names[j], maps[i].column) == 0;
 		if (!used) {
-			rc = kl_err_set(err, KL_EUSAGE, "--map %s=%s: there is no column %s",
+			rc = kl_err_set(err, KL_EUSAGE, "--map %s=%s: there is no column %s%s",
 					maps[i].column, maps[i].field,
-					kl_str_quote(maps[i].column, qbuf, sizeof qbuf));
+					kl_str_quote(maps[i].column, qbuf, sizeof qbuf), encoding_hint(names, n));
 			goto out;
 		}
 	}
@@ -204,8 +213,8 @@ int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
 	}
 	if (nunknown) {
 		rc = kl_err_set(err, KL_EDATA,
-				"unknown column%s %s: name lead fields as in kommo-lead(1) (name, last_name, phone, email, ..., lead:ID, contact:ID), rename with --map COLUMN=FIELD, or pass --ignore-unknown-columns",
-				nunknown > 1 ? "s" : "", unknown.data);
+				"unknown column%s %s: name lead fields as in kommo-lead(1) (name, last_name, phone, email, ..., lead:ID, contact:ID), rename with --map COLUMN=FIELD, or pass --ignore-unknown-columns%s",
+				nunknown > 1 ? "s" : "", unknown.data, encoding_hint(names, n));
 		goto out;
 	}
 out:

@@ -2,10 +2,12 @@
 
 #include <csv.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <iconv.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kl_str.h"
 
@@ -337,8 +339,12 @@ int kl_csv_writer_open(struct kl_csv_writer **out, const char *path, char delimi
 		free(w);
 		return kl_err_set(err, KL_ESOFTWARE, "this system's iconv cannot convert to CP1251");
 	}
-	if (!(w->f = fopen(path, "wb"))) {
+	/* the rows hold names, phones and emails: a new file is the user's alone */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !(w->f = fdopen(fd, "wb"))) {
 		int e = errno;
+		if (fd >= 0)
+			close(fd);
 		if (w->cd != (iconv_t)-1)
 			iconv_close(w->cd);
 		free(w);
@@ -378,7 +384,7 @@ int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t 
 	size_t il = w->line.len;
 	while (il > 0) {
 		char *op = out;
-		size_t ol = sizeof out;
+		size_t ol = sizeof out - 1; /* room for a '?' after a full buffer */
 		if (iconv(w->cd, &ip, &il, &op, &ol) == (size_t)-1 && errno != E2BIG) {
 			if (errno != EILSEQ)
 				return -1;
@@ -390,7 +396,8 @@ int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t 
 			while (il > 0 && ((unsigned char)*ip & 0xC0) == 0x80)
 				ip++, il--;
 		}
-		if (fwrite(out, 1, sizeof out - ol, w->f) != sizeof out - ol)
+		size_t len = (size_t)(op - out);
+		if (fwrite(out, 1, len, w->f) != len)
 			return -1;
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "kl_check.h"
 #include "kl_version.h"
 
 struct kl_http {
@@ -24,6 +25,7 @@ struct kl_http {
 	struct kl_http_reply *reply;
 	bool too_large; /* the body went past KL_HTTP_MAX_REPLY */
 	bool oom;       /* the body could not be stored */
+	char peer[64];  /* set when the peer of a plain http request was not loopback */
 };
 
 int kl_http_global_init(struct kl_err *err)
@@ -87,6 +89,23 @@ static char *host_of(const char *url)
 	curl_free(port);
 	curl_url_cleanup(u);
 	return out;
+}
+
+/* Called once the connection is made (or reused), before a byte of the
+ * request is sent. kl_check_base_url lets plain http through for a loopback
+ * host name only; this checks where the name actually led, so that no
+ * resolver, hosts file or spelling kl_check_is_loopback misjudged can carry
+ * the token in the clear off the machine. */
+static int on_connected(void *ctx, char *peer_ip, char *local_ip, int peer_port, int local_port)
+{
+	struct kl_http *h = ctx;
+	(void)local_ip;
+	(void)peer_port;
+	(void)local_port;
+	if (peer_ip && kl_check_is_loopback_addr(peer_ip))
+		return CURL_PREREQFUNC_OK;
+	snprintf(h->peer, sizeof h->peer, "%s", peer_ip && *peer_ip ? peer_ip : "an unknown address");
+	return CURL_PREREQFUNC_ABORT;
 }
 
 int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_err *err)
@@ -155,9 +174,14 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_er
 	if (!e) e = curl_easy_setopt(c, CURLOPT_USERAGENT, "kommo-lead/" KL_VERSION);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	/* plain http is loopback only; a proxy there would carry the token in the clear */
-	if (!e && strncmp(o->base_url, "http://", 7) == 0)
+	/* plain http is loopback only; a proxy there would carry the token in the
+	 * clear, and so would a host name that does not lead to loopback
+	 * (on_connected). https is left alone: TLS verifies the peer. */
+	if (!e && strncmp(o->base_url, "http://", 7) == 0) {
 		e = curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+		if (!e) e = curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_connected);
+		if (!e) e = curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
+	}
 	if (e) {
 		rc = kl_err_set(err, KL_ESOFTWARE, "libcurl refused an option: %s", curl_easy_strerror(e));
 		goto out;
@@ -334,6 +358,7 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	h->reply = r;
 	h->too_large = h->oom = false;
+	h->peer[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -380,7 +405,13 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	r->maybe_sent = answered || unreadable || upload > 0 || e == CURLE_GOT_NOTHING ||
 			e == CURLE_RECV_ERROR || e == CURLE_PARTIAL_FILE;
 	const char *detail = ebuf[0] ? ebuf : curl_easy_strerror(e);
-	if (tls_failure(e)) {
+	if (e == CURLE_ABORTED_BY_CALLBACK && h->peer[0]) {
+		r->maybe_sent = false; /* stopped before the request was written */
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s led to %s, which is not a loopback address: plain http is allowed only within this machine, "
+				"where the token cannot be overheard, so nothing was sent; use https, or a loopback address such as 127.0.0.1",
+				h->base_url, h->peer);
+	} else if (tls_failure(e)) {
 		rc = tls_error(h, e, detail, err);
 	} else if ((e == CURLE_WRITE_ERROR && h->too_large) || e == CURLE_FILESIZE_EXCEEDED) {
 		if (answered)

@@ -691,14 +691,16 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 			if (r->journal && refused)
 				journal_not_created(r, rows, n);
 			again = handle_reply(r, rows, n, p, &reply, &attempt);
-		} else if (rc == KL_ETLS) {
-			/* nothing was sent, and every request would meet the same certificate */
+		} else if (rc == KL_ETLS || rc == KL_ECONFIG) {
+			/* nothing was sent, and every request would meet the same certificate,
+			 * or the same non-loopback address behind a plain http URL */
 			if (r->journal)
 				journal_not_created(r, rows, n);
-			fail_rows(rows, n, "not sent: Kommo's certificate could not be verified");
+			fail_rows(rows, n, rc == KL_ETLS ? "not sent: Kommo's certificate could not be verified"
+							 : "not sent: plain http led away from this machine");
 			if (!r->stop) {
 				kl_io_say(r->io, "stopping the import: %s", err.msg);
-				r->stop = KL_ETLS;
+				r->stop = rc;
 			}
 			again = false;
 		} else if (reply.status >= 200 && reply.status < 300) {
@@ -809,6 +811,23 @@ static void show_progress(struct run *r, bool last)
 }
 
 /* --- set-up ------------------------------------------------------------------- */
+
+/* Whether base_url ("scheme://host[:port][/path]") names a loopback host: the
+ * sandbox, where any --rate is the tester's business. */
+static bool base_url_is_loopback(const char *base_url)
+{
+	const char *h = base_url ? strstr(base_url, "://") : NULL;
+	char host[256];
+	if (!h)
+		return false;
+	h += 3;
+	size_t n = *h == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+	if (n >= sizeof host)
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return kl_check_is_loopback(host);
+}
 
 /* A value the lead needs a field id for that is not configured stops the run
  * before anything is sent, rather than at the first row that has one. */
@@ -948,6 +967,9 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	    (rc = kl_config_resolve(&cfg, !o->dry_run, &r.acct, &err)) ||
 	    (rc = kl_rate_init(&r.rate, o->rate, &err)))
 		goto out;
+	if (!o->dry_run && (o->rate == 0 || o->rate > 7) && !base_url_is_loopback(r.acct.base_url))
+		kl_io_say(io, "warning: %s Kommo's limit of 7 requests a second: expect 429s, and an account that keeps sending through them can be blocked (403)",
+			  o->rate == 0 ? "--rate 0 sends without a limit, above" : "--rate is above");
 
 	r.in_name = o->input && strcmp(o->input, "-") != 0 ? o->input : "standard input";
 	if (o->input && strcmp(o->input, "-") != 0) {
@@ -1051,8 +1073,16 @@ out:
 		kl_io_say(io, "%s", err.msg);
 	if (r.csv && (r.read || r.requests))
 		summary(&r);
-	if (r.failed && !r.stop && rc == KL_ETEMPFAIL)
-		kl_io_say(io, "%llu rows failed: import them again later (with --rejects, from that file)", r.failed);
+	if (r.failed && !r.stop && rc == KL_ETEMPFAIL) {
+		if (o->rejects)
+			kl_io_say(io, "%llu rows failed: import them again later from %s", r.failed, o->rejects);
+		else if (o->state)
+			kl_io_say(io, "%llu rows failed: run the same import again later with the same --state: it sends only what was not created",
+				  r.failed);
+		else
+			kl_io_say(io, "%llu rows failed: import them again later (they are listed above; --rejects FILE writes them to a file)",
+				  r.failed);
+	}
 	free(r.rows);
 	if (kl_csv_writer_close(r.rejects) != 0 && rc == KL_OK) {
 		kl_io_say(io, "--rejects %s: cannot write: %s", o->rejects, strerror(errno));

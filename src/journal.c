@@ -14,30 +14,282 @@
 #include "kl_str.h"
 
 #define MAGIC "kommo-lead-state 1\n"
+#define MAGIC_LEN (sizeof MAGIC - 1)
 
-/* An open-addressing table from a 32-hex key to a value. */
-struct slot {
-	char key[KL_JOURNAL_KEY];
-	bool used;
+/*
+ * Memory. Every distinct content among the rows read costs a count slot of
+ * 8 bytes (the table at most 3/4 full: 10.7 to 21 bytes), and a content that
+ * repeats 16 bytes more in the overflow table. Every row an earlier run
+ * recorded costs an entry of 49 bytes (in blocks that never move), 4 bytes
+ * of index (at most 3/4 full: 5.3 to 10.7 bytes) and its uid in a string
+ * pool (33 bytes for the usual 32 hex digits). While a table doubles, the
+ * old one and the new are both held. The state file is read a chunk at a
+ * time, never whole.
+ */
+
+/* --- what earlier runs recorded ---------------------------------------- */
+
+#define BLOCK 1024 /* entries a block */
+
+struct entry {
+	unsigned char key[16]; /* the key's 32 hex digits as bytes */
 	struct kl_journal_entry e;
-	bool released;      /* Kommo surely did not create it: as if never sent */
+};
+
+struct block {
+	struct entry e[BLOCK];
+	bool released[BLOCK]; /* Kommo surely did not create it: as if never sent */
+};
+
+/* Strings that live as long as the journal, packed end to end. */
+#define POOL_BLOCK 60000
+
+struct pool_block {
+	struct pool_block *next;
+	size_t used, cap;
+	char data[];
 };
 
 struct table {
-	struct slot *s;
-	size_t cap, n;
+	uint32_t *idx;         /* open addressing: 1 + an entry's number; 0: empty */
+	size_t cap, n;         /* idx slots (a power of 2), entries */
+	struct block **blocks; /* entry i is blocks[i / BLOCK]->e[i % BLOCK] */
+	size_t nblocks;
+	struct pool_block *uids;
 };
 
-/* Rows seen per content, 16 bytes a slot: every row of the input has one. */
-struct count_slot {
-	uint64_t h; /* 64 bits of the content's MD5; 0: empty */
-	uint64_t n;
+static struct entry *entry_at(const struct table *t, size_t i)
+{
+	return &t->blocks[i / BLOCK]->e[i % BLOCK];
+}
+
+/* The key is already a digest: any 64 of its bits are hash enough. */
+static size_t key_hash(const unsigned char key[16])
+{
+	uint64_t h;
+	memcpy(&h, key, sizeof h);
+	return (size_t)h;
+}
+
+/* The number of key's entry, or SIZE_MAX. */
+static size_t lookup(const struct table *t, const unsigned char key[16])
+{
+	if (!t->cap)
+		return SIZE_MAX;
+	for (size_t i = key_hash(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		uint32_t v = t->idx[i];
+		if (!v)
+			return SIZE_MAX;
+		if (memcmp(entry_at(t, v - 1)->key, key, 16) == 0)
+			return v - 1;
+	}
+}
+
+static void place(uint32_t *idx, size_t cap, const unsigned char key[16], size_t i)
+{
+	size_t k = key_hash(key) & (cap - 1);
+	while (idx[k])
+		k = (k + 1) & (cap - 1);
+	idx[k] = (uint32_t)(i + 1);
+}
+
+/* The number of key's entry, a new one if need be; SIZE_MAX when out of memory. */
+static size_t insert(struct table *t, const unsigned char key[16])
+{
+	size_t found = lookup(t, key);
+	if (found != SIZE_MAX)
+		return found;
+	if (t->n >= UINT32_MAX - 1)
+		return SIZE_MAX;
+	if ((t->n + 1) * 4 > t->cap * 3) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		uint32_t *idx = calloc(cap, sizeof *idx);
+		if (!idx)
+			return SIZE_MAX;
+		for (size_t i = 0; i < t->n; i++)
+			place(idx, cap, entry_at(t, i)->key, i);
+		free(t->idx);
+		t->idx = idx;
+		t->cap = cap;
+	}
+	if (t->n / BLOCK == t->nblocks) {
+		struct block **bs = realloc(t->blocks, (t->nblocks + 1) * sizeof *bs);
+		if (!bs)
+			return SIZE_MAX;
+		t->blocks = bs;
+		if (!(bs[t->nblocks] = malloc(sizeof **bs)))
+			return SIZE_MAX;
+		t->nblocks++;
+	}
+	size_t i = t->n++;
+	struct entry *e = entry_at(t, i);
+	memcpy(e->key, key, 16);
+	e->e = (struct kl_journal_entry){0};
+	t->blocks[i / BLOCK]->released[i % BLOCK] = false;
+	place(t->idx, t->cap, key, i);
+	return i;
+}
+
+static const char *pool_dup(struct pool_block **pool, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct pool_block *b = *pool;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > POOL_BLOCK / 4 ? n : POOL_BLOCK; /* a long one: a block of its own */
+		if (!(b = malloc(sizeof *b + cap)))
+			return NULL;
+		b->used = 0;
+		b->cap = cap;
+		if (cap == n && *pool) { /* the current block keeps taking short ones */
+			b->next = (*pool)->next;
+			(*pool)->next = b;
+		} else {
+			b->next = *pool;
+			*pool = b;
+		}
+	}
+	char *d = b->data + b->used;
+	memcpy(d, s, n);
+	b->used += n;
+	return d;
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->nblocks; i++)
+		free(t->blocks[i]);
+	free(t->blocks);
+	free(t->idx);
+	for (struct pool_block *b = t->uids, *next; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	memset(t, 0, sizeof *t);
+}
+
+/* --- identical rows in this run -------------------------------------------
+ *
+ * A slot is 8 bytes: 63 bits of the content's MD5 (the tag; never 0, which
+ * marks an empty slot) and one bit saying the content came more than once:
+ * then its count is in the overflow table, 16 bytes a slot, one for each
+ * content that repeats. Inputs without repeated rows need no more.
+ *
+ * Two different contents with the same tag (for a million distinct rows,
+ * odds of about 1 in 18,000,000 that any pair does) share a count, as they
+ * did when the slot held the count itself: the numbering is the same as it
+ * was, and state files written before read the same. Their keys still
+ * differ (a key holds the whole MD5 of its content), and come out the same
+ * in every run over the same input in the same order. Only if the input
+ * changes the order of the two, or drops one, are keys numbered differently
+ * from the earlier run's: then a row is not found in the journal and is
+ * sent again. A row that was not sent is never skipped: a key found means a
+ * row with that content was sent, and no two rows of a run get the same key,
+ * so no more rows with a content are skipped than were created before.
+ */
+
+#define MORE ((uint64_t)1) /* the content came more than once */
+
+struct big_count {
+	uint64_t tag, n; /* tag 0: empty */
 };
 
 struct counts {
-	struct count_slot *s;
+	uint64_t *s; /* tag | MORE */
 	size_t cap, n;
+	struct big_count *big;
+	size_t bigcap, bign;
 };
+
+static size_t tag_home(uint64_t tag, size_t cap)
+{
+	return (size_t)(tag >> 1) & (cap - 1);
+}
+
+static struct big_count *big_find(struct counts *c, uint64_t tag, bool add)
+{
+	if (add && (c->bign + 1) * 4 > c->bigcap * 3) {
+		size_t cap = c->bigcap ? c->bigcap * 2 : 64;
+		struct big_count *s = calloc(cap, sizeof *s);
+		if (!s)
+			return NULL;
+		for (size_t i = 0; i < c->bigcap; i++) {
+			if (!c->big[i].tag)
+				continue;
+			size_t k = tag_home(c->big[i].tag, cap);
+			while (s[k].tag)
+				k = (k + 1) & (cap - 1);
+			s[k] = c->big[i];
+		}
+		free(c->big);
+		c->big = s;
+		c->bigcap = cap;
+	}
+	if (!c->bigcap)
+		return NULL;
+	size_t k = tag_home(tag, c->bigcap);
+	while (c->big[k].tag && c->big[k].tag != tag)
+		k = (k + 1) & (c->bigcap - 1);
+	if (!c->big[k].tag) {
+		if (!add)
+			return NULL;
+		c->big[k].tag = tag;
+		c->big[k].n = 0;
+		c->bign++;
+	}
+	return &c->big[k];
+}
+
+/* Sets *before to the number of rows with this content hash seen before, and
+ * counts this one. -1: out of memory, nothing counted. */
+static int count_row(struct counts *c, uint64_t h, uint64_t *before)
+{
+	uint64_t tag = h & ~MORE;
+	if (!tag) /* one hash in 2^63 */
+		tag = 2;
+	if ((c->n + 1) * 4 > c->cap * 3) {
+		size_t cap = c->cap ? c->cap * 2 : 4096;
+		uint64_t *s = calloc(cap, sizeof *s);
+		if (!s)
+			return -1;
+		for (size_t i = 0; i < c->cap; i++) {
+			if (!c->s[i])
+				continue;
+			size_t k = tag_home(c->s[i], cap);
+			while (s[k])
+				k = (k + 1) & (cap - 1);
+			s[k] = c->s[i];
+		}
+		free(c->s);
+		c->s = s;
+		c->cap = cap;
+	}
+	size_t i = tag_home(tag, c->cap);
+	while (c->s[i] && (c->s[i] & ~MORE) != tag)
+		i = (i + 1) & (c->cap - 1);
+	if (!c->s[i]) {
+		c->s[i] = tag;
+		c->n++;
+		*before = 0;
+		return 0;
+	}
+	bool first_repeat = !(c->s[i] & MORE);
+	struct big_count *b = big_find(c, tag, first_repeat);
+	if (!b)
+		return -1; /* out of memory (a MORE without its count cannot happen) */
+	if (first_repeat) {
+		b->n = 1;
+		c->s[i] |= MORE;
+	}
+	*before = b->n++;
+	return 0;
+}
+
+static void counts_free(struct counts *c)
+{
+	free(c->s);
+	free(c->big);
+	memset(c, 0, sizeof *c);
+}
 
 struct kl_journal {
 	int fd;
@@ -47,36 +299,21 @@ struct kl_journal {
 	struct kl_buf out;    /* lines waiting to be written */
 };
 
-/* Returns the number of identical rows seen before, and counts this one. */
-static int count_row(struct counts *c, uint64_t h, uint64_t *before)
+static int hex_digit(char c)
 {
-	h |= 1; /* never 0, the empty mark */
-	if ((c->n + 1) * 2 > c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 4096;
-		struct count_slot *s = calloc(cap, sizeof *s);
-		if (!s)
-			return -1;
-		for (size_t i = 0; i < c->cap; i++) {
-			if (!c->s[i].h)
-				continue;
-			size_t j = c->s[i].h & (cap - 1);
-			while (s[j].h)
-				j = (j + 1) & (cap - 1);
-			s[j] = c->s[i];
-		}
-		free(c->s);
-		c->s = s;
-		c->cap = cap;
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A key as written (32 lower-case hex digits) as bytes; false if s is none. */
+static bool parse_key(const char *s, unsigned char key[16])
+{
+	for (int i = 0; i < 16; i++) {
+		int hi = hex_digit(s[2 * i]), lo = hi < 0 ? -1 : hex_digit(s[2 * i + 1]);
+		if (lo < 0)
+			return false;
+		key[i] = (unsigned char)(hi << 4 | lo);
 	}
-	size_t i = h & (c->cap - 1);
-	while (c->s[i].h && c->s[i].h != h)
-		i = (i + 1) & (c->cap - 1);
-	if (!c->s[i].h) {
-		c->s[i].h = h;
-		c->n++;
-	}
-	*before = c->s[i].n++;
-	return 0;
+	return s[32] == '\0';
 }
 
 /* The first 64 bits of a hex digest. */
@@ -84,151 +321,111 @@ static uint64_t hash64(const char *hex)
 {
 	uint64_t h = 0;
 	for (int i = 0; i < 16; i++)
-		h = h * 16 + (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
+		h = h * 16 + (uint64_t)hex_digit(hex[i]);
 	return h;
-}
-
-static size_t hash(const char *key)
-{
-	/* the key is already a digest: its first hex digits are hash enough */
-	size_t h = 0;
-	for (int i = 0; i < 15; i++)
-		h = h * 16 + (size_t)(key[i] <= '9' ? key[i] - '0' : key[i] - 'a' + 10);
-	return h;
-}
-
-static struct slot *lookup(const struct table *t, const char *key)
-{
-	if (!t->cap)
-		return NULL;
-	for (size_t i = hash(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-		if (!t->s[i].used)
-			return NULL;
-		if (strcmp(t->s[i].key, key) == 0)
-			return &t->s[i];
-	}
-}
-
-static struct slot *insert(struct table *t, const char *key)
-{
-	struct slot *found = lookup(t, key);
-	if (found)
-		return found;
-	if ((t->n + 1) * 2 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct slot *s = calloc(cap, sizeof *s);
-		if (!s)
-			return NULL;
-		for (size_t i = 0; i < t->cap; i++) {
-			if (!t->s[i].used)
-				continue;
-			size_t j = hash(t->s[i].key) & (cap - 1);
-			while (s[j].used)
-				j = (j + 1) & (cap - 1);
-			s[j] = t->s[i];
-		}
-		free(t->s);
-		t->s = s;
-		t->cap = cap;
-	}
-	size_t i = hash(key) & (t->cap - 1);
-	while (t->s[i].used)
-		i = (i + 1) & (t->cap - 1);
-	memcpy(t->s[i].key, key, KL_JOURNAL_KEY);
-	t->s[i].used = true;
-	t->n++;
-	return &t->s[i];
-}
-
-static void table_free(struct table *t)
-{
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->s[i].used)
-			free((char *)t->s[i].e.uid);
-	free(t->s);
-	memset(t, 0, sizeof *t);
-}
-
-static bool is_key(const char *s)
-{
-	return strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
 }
 
 /* Applies one line; a line that does not parse (torn by a crash) is skipped. */
-static int apply_line(struct kl_journal *j, char *line)
+static int apply_line(struct kl_journal *j, char *line, size_t len)
 {
 	char *f[4];
 	size_t n = 0;
+	unsigned char key[16];
+	if (memchr(line, '\0', len))
+		return 0; /* not a line we wrote */
 	for (char *save = NULL, *t = strtok_r(line, "\t", &save); t && n < 4; t = strtok_r(NULL, "\t", &save))
 		f[n++] = t;
-	if (n == 3 && strcmp(f[0], "S") == 0 && is_key(f[1])) {
-		struct slot *s = insert(&j->entries, f[1]);
-		char *uid = kl_str_dup(f[2]);
-		if (!s || !uid) {
-			free(uid);
+	if (n < 2 || !parse_key(f[1], key))
+		return 0;
+	struct table *t = &j->entries;
+	if (n == 3 && strcmp(f[0], "S") == 0) {
+		size_t i = insert(t, key);
+		if (i == SIZE_MAX)
 			return -1;
+		struct entry *e = entry_at(t, i);
+		/* sent again: mostly with the same uid, which is kept */
+		if (!e->e.uid || strcmp(e->e.uid, f[2]) != 0) {
+			const char *uid = pool_dup(&t->uids, f[2]);
+			if (!uid)
+				return -1;
+			e->e.uid = uid;
 		}
-		free((char *)s->e.uid);
-		s->e.uid = uid;
-		s->released = false;
-	} else if (n == 2 && strcmp(f[0], "N") == 0 && is_key(f[1])) {
-		struct slot *s = lookup(&j->entries, f[1]);
-		if (s && !s->e.created)
-			s->released = true;
-	} else if (n == 4 && strcmp(f[0], "C") == 0 && is_key(f[1])) {
-		struct slot *s = lookup(&j->entries, f[1]);
-		if (s) { /* a C without its S is a torn file: ignored */
-			s->e.created = true;
-			s->e.lead_id = atoll(f[2]);
-			s->e.contact_id = atoll(f[3]);
+		t->blocks[i / BLOCK]->released[i % BLOCK] = false;
+	} else if (n == 2 && strcmp(f[0], "N") == 0) {
+		size_t i = lookup(t, key);
+		if (i != SIZE_MAX && !entry_at(t, i)->e.created)
+			t->blocks[i / BLOCK]->released[i % BLOCK] = true;
+	} else if (n == 4 && strcmp(f[0], "C") == 0) {
+		size_t i = lookup(t, key);
+		if (i != SIZE_MAX) { /* a C without its S is a torn file: ignored */
+			struct entry *e = entry_at(t, i);
+			e->e.created = true;
+			e->e.lead_id = atoll(f[2]);
+			e->e.contact_id = atoll(f[3]);
 		}
 	}
 	return 0;
 }
 
+/* Reads the file a chunk at a time: memory for the longest line, not the file. */
 static int read_all(struct kl_journal *j, struct kl_err *err)
 {
-	struct kl_buf text = {0};
+	struct kl_buf text = {0}; /* the part of a line the last chunk ended in, and a chunk */
 	char chunk[65536];
-	ssize_t got;
+	size_t good = 0; /* bytes of the file up to the end of its last whole line */
+	bool header = false, eof = false;
 	int rc = KL_OK;
-	while ((got = read(j->fd, chunk, sizeof chunk)) != 0) {
+	while (!eof) {
+		ssize_t got = read(j->fd, chunk, sizeof chunk);
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got < 0 || kl_buf_append(&text, chunk, (size_t)got)) {
-			rc = got < 0 ? kl_err_set(err, KL_EIO, "--state %s: cannot read: %s", j->path, strerror(errno))
-				     : kl_err_oom(err);
+		if (got < 0) {
+			rc = kl_err_set(err, KL_EIO, "--state %s: cannot read: %s", j->path, strerror(errno));
 			goto out;
 		}
-	}
-	if (text.len == 0)
-		goto out;
-	if (text.len < sizeof MAGIC - 1 && memcmp(text.data, MAGIC, text.len) == 0) {
-		/* the very first write was cut short: nothing was recorded yet */
-		if (ftruncate(j->fd, 0) != 0)
-			rc = kl_err_set(err, KL_EIO, "--state %s: cannot repair: %s", j->path, strerror(errno));
-		goto out;
-	}
-	if (text.len < sizeof MAGIC - 1 || memcmp(text.data, MAGIC, sizeof MAGIC - 1) != 0) {
-		rc = kl_err_set(err, KL_EDATA, "--state %s: not a kommo-lead state file; give a new file name or the one an earlier import made",
-				j->path);
-		goto out;
-	}
-	char *p = text.data + sizeof MAGIC - 1;
-	for (;;) {
-		char *nl = strchr(p, '\n');
-		if (!nl) /* the last line without its newline was cut short: ignore it */
-			break;
-		*nl = '\0';
-		if (apply_line(j, p)) {
+		if (got == 0)
+			eof = true;
+		else if (kl_buf_append(&text, chunk, (size_t)got)) {
 			rc = kl_err_oom(err);
 			goto out;
 		}
-		p = nl + 1;
+		size_t from = 0;
+		if (!header) {
+			if (text.len < MAGIC_LEN && !eof)
+				continue;
+			if (text.len == 0)
+				goto out;
+			if (text.len < MAGIC_LEN && memcmp(text.data, MAGIC, text.len) == 0) {
+				/* the very first write was cut short: nothing was recorded yet */
+				if (ftruncate(j->fd, 0) != 0)
+					rc = kl_err_set(err, KL_EIO, "--state %s: cannot repair: %s", j->path,
+							strerror(errno));
+				goto out;
+			}
+			if (text.len < MAGIC_LEN || memcmp(text.data, MAGIC, MAGIC_LEN) != 0) {
+				rc = kl_err_set(err, KL_EDATA, "--state %s: not a kommo-lead state file; give a new file name or the one an earlier import made",
+						j->path);
+				goto out;
+			}
+			header = true;
+			from = good = MAGIC_LEN;
+		}
+		char *p = text.data + from, *end = text.data + text.len, *nl;
+		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+			*nl = '\0';
+			if (apply_line(j, p, (size_t)(nl - p))) {
+				rc = kl_err_oom(err);
+				goto out;
+			}
+			good += (size_t)(nl + 1 - p);
+			p = nl + 1;
+		}
+		/* the start of a line the next chunk ends, or at the end a line cut short */
+		memmove(text.data, p, (size_t)(end - p));
+		text.len = (size_t)(end - p);
 	}
 	/* a torn tail is cut off, so that the next line starts on a line of its own */
-	size_t good = (size_t)(p - text.data);
-	if (good < text.len && ftruncate(j->fd, (off_t)good) != 0)
+	if (text.len > 0 && ftruncate(j->fd, (off_t)good) != 0)
 		rc = kl_err_set(err, KL_EIO, "--state %s: cannot repair the torn last line: %s", j->path,
 				strerror(errno));
 out:
@@ -281,7 +478,7 @@ void kl_journal_close(struct kl_journal *j)
 	if (j->fd >= 0)
 		close(j->fd); /* releases the lock */
 	table_free(&j->entries);
-	free(j->counts.s);
+	counts_free(&j->counts);
 	kl_buf_free(&j->out);
 	free(j->path);
 	free(j);
@@ -310,7 +507,7 @@ int kl_journal_row_key(struct kl_journal *j, const char *const *fields, const si
 	fail = kl_buf_appendf(&b, "%s#%llu", content, (unsigned long long)nth);
 	if (fail || kl_digest_md5_hex(b.data, b.len, key)) {
 		kl_buf_free(&b);
-		return kl_err_oom(err);
+		return fail ? kl_err_oom(err) : kl_err_set(err, KL_ESOFTWARE, "MD5 from libcrypto failed");
 	}
 	kl_buf_free(&b);
 	return KL_OK;
@@ -318,8 +515,12 @@ int kl_journal_row_key(struct kl_journal *j, const char *const *fields, const si
 
 const struct kl_journal_entry *kl_journal_find(const struct kl_journal *j, const char *key)
 {
-	const struct slot *s = lookup(&j->entries, key);
-	return s && !s->released ? &s->e : NULL;
+	unsigned char k[16];
+	size_t i;
+	if (!parse_key(key, k) || (i = lookup(&j->entries, k)) == SIZE_MAX ||
+	    j->entries.blocks[i / BLOCK]->released[i % BLOCK] || !entry_at(&j->entries, i)->e.uid)
+		return NULL;
+	return &entry_at(&j->entries, i)->e;
 }
 
 int kl_journal_sending(struct kl_journal *j, const char *const *keys, const char *const *uids,

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "kl_cli.h"
 #include "kl_crm.h"
@@ -44,6 +47,11 @@ int main(int argc, char **argv)
 	struct kl_opts opts;
 	struct kl_err err = {0};
 	struct kl_io io = {stdout, stderr, env_get};
+#ifdef __linux__
+	/* the token is in memory: no core file of it, no other process reading it
+	 * (/proc/PID/environ, mem) or attaching to us, as ssh-agent does */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 	/* a closed stdout must not kill us silently after a lead was created */
 	signal(SIGPIPE, SIG_IGN);
 	bool out_closed = fill_closed_fds();

@@ -142,9 +142,26 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct 
 	struct kl_problem problem = {0};
 	struct kl_buf text = {0};
 	int rc;
-	/* after the searches of --skip-existing the limit may matter */
-	kl_api_pace(api); /* submit sets no stop flag: the wait always ends in sending */
-	rc = kl_http_request(api->http, "POST", UNSORTED_FORMS, body, strlen(body), &reply, err);
+	for (int attempt = 0;; attempt++) {
+		/* after the searches of --skip-existing the limit may matter */
+		kl_api_pace(api); /* submit sets no stop flag: the wait always ends in sending */
+		rc = kl_http_request(api->http, "POST", UNSORTED_FORMS, body, strlen(body), &reply, err);
+		if (rc || reply.status != 429 || attempt >= api->max_retries)
+			break;
+		/* a 429 means Kommo did nothing: the same lead goes again after the wait it asks for */
+		long ra = reply.retry_after;
+		if (kl_reply_parse_problem(429, reply.content_type, reply.body.data, reply.body.len,
+					   reply.retry_after, &problem, err) == KL_OK)
+			ra = problem.retry_after;
+		kl_problem_free(&problem);
+		memset(&problem, 0, sizeof problem);
+		double wait = kl_rate_backoff(&api->seed, attempt, ra, true);
+		if (o->verbose)
+			kl_io_say(io, "HTTP 429: sending the lead again in %.1f s", wait);
+		kl_http_reply_free(&reply);
+		memset(&reply, 0, sizeof reply);
+		kl_rate_sleep(wait, NULL);
+	}
 	if (rc) {
 		if (reply.status >= 200 && reply.status < 300) {
 			/* the status came, the rest of the reply did not (too large, too slow, cut short) */

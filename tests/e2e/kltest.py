@@ -9,15 +9,19 @@ valgrind each run's report goes to a file of its own (--log-file), so the
 binary's stderr stays what the tests expect; KL_WRAPPER_LOG_DIR keeps those
 files (scripts/valgrind-e2e.sh reads them), else they go with the test's
 temporary directory."""
+import fcntl
 import itertools
 import json
 import os
 import re
 import shlex
+import signal
 import socket
 import stat
+import struct
 import subprocess
 import tempfile
+import termios
 import time
 import unittest
 import urllib.request
@@ -117,6 +121,8 @@ class Result:
 
 
 _DEFAULT = object()
+# kl(stdout=CLOSED): the binary starts with descriptor 1 closed
+CLOSED = object()
 
 
 class SandboxTest(unittest.TestCase):
@@ -158,17 +164,22 @@ class SandboxTest(unittest.TestCase):
         e.update(env or {})
         return e
 
-    def wrapped(self, argv):
-        """argv with KL_WRAPPER in front, and the file the wrapper reports to (or None)."""
+    def wrapped(self, argv, log_fd=False):
+        """argv with KL_WRAPPER in front, the file the wrapper reports to (or None), and a
+        descriptor the run must inherit (or None). log_fd: valgrind gets that file as a
+        descriptor opened here (--log-fd) rather than a name (--log-file): it opens a name at
+        the lowest free descriptor, which is 1 when the binary is to find stdout closed."""
         if not WRAPPER:
-            return list(argv), None
-        log = None
+            return list(argv), None, None
         if _VALGRIND and not any(a.startswith(("--log-file", "--log-fd", "--log-socket")) for a in WRAPPER):
             d = os.environ.get("KL_WRAPPER_LOG_DIR") or self.tmp.name
             os.makedirs(d, exist_ok=True)
             log = os.path.join(d, f"{type(self).__name__}.{self._testMethodName}.{os.getpid()}.{next(_runs)}.log")
-            return [WRAPPER[0], f"--log-file={log}", *WRAPPER[1:], *argv], log
-        return [*WRAPPER, *argv], None
+            if log_fd:
+                fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                return [WRAPPER[0], f"--log-fd={fd}", *WRAPPER[1:], *argv], log, fd
+            return [WRAPPER[0], f"--log-file={log}", *WRAPPER[1:], *argv], log, None
+        return [*WRAPPER, *argv], None, None
 
     def check_wrapper(self, argv, code, log, result=""):
         """Fails the test when the wrapper flagged the run; returns its report."""
@@ -177,21 +188,30 @@ class SandboxTest(unittest.TestCase):
             with open(log, encoding="utf-8", errors="replace") as f:
                 text = f.read()
         if WRAPPER and WRAPPER_ERROR is not None and code == WRAPPER_ERROR:
-            self.fail(f"{WRAPPER[0]} found errors (exit {code}) in: {shlex.join(argv)}\n"
+            self.fail(f"{WRAPPER[0]} found errors (exit {code}) in: {shlex.join(map(os.fsdecode, argv))}\n"
                       f"{text or '(its report went to stderr)'}\n{result}")
         return text
 
     def kl(self, *args, env=None, base_url=_DEFAULT, token_file=_DEFAULT, stdout=subprocess.PIPE, stdin=None,
            cwd=None):
+        """Runs the binary (under KL_WRAPPER, if set) and waits for it. stdout: PIPE (r.out),
+        a file or descriptor, or CLOSED."""
         e = self.environment(env, base_url)
         if token_file is _DEFAULT:
             token_file = self.token_file
         argv = [BIN, *args]
         if token_file:
             argv += ["--token-file", token_file]
-        full, log = self.wrapped(argv)
-        proc = subprocess.run(full, env=e, stdout=stdout, stderr=subprocess.PIPE, timeout=RUN_TIMEOUT,
-                              input=stdin, cwd=cwd)
+        closed = stdout is CLOSED
+        full, log, log_fd = self.wrapped(argv, log_fd=closed)
+        try:
+            proc = subprocess.run(full, env=e, stdout=None if closed else stdout, stderr=subprocess.PIPE,
+                                  timeout=RUN_TIMEOUT, input=stdin, cwd=cwd,
+                                  pass_fds=() if log_fd is None else (log_fd,),
+                                  preexec_fn=(lambda: os.close(1)) if closed else None)
+        finally:
+            if log_fd is not None:
+                os.close(log_fd)
         if stdout != subprocess.PIPE:
             proc.stdout = b""
         r = Result(proc)
@@ -199,14 +219,16 @@ class SandboxTest(unittest.TestCase):
         return r
 
     def start(self, *args, env=None, base_url=_DEFAULT, token_file=_DEFAULT, cwd=None, **popen):
-        """Starts the binary without waiting (for signals, /proc, races); finish() collects it."""
+        """Starts the binary without waiting (for signals, /proc, races); finish() collects it.
+        Under valgrind p.pid is kommo-lead itself: valgrind runs its client in the process it
+        was started as, and delivers the signals sent to it to the client (see interrupt())."""
         e = self.environment(env, base_url)
         if token_file is _DEFAULT:
             token_file = self.token_file
         argv = [BIN, *args]
         if token_file:
             argv += ["--token-file", token_file]
-        full, log = self.wrapped(argv)
+        full, log, _ = self.wrapped(argv)
         popen.setdefault("stdout", subprocess.PIPE)
         popen.setdefault("stderr", subprocess.PIPE)
         p = subprocess.Popen(full, env=e, cwd=cwd, **popen)
@@ -220,6 +242,50 @@ class SandboxTest(unittest.TestCase):
         r = Result(p)
         r.wrapper_log = self.check_wrapper(p.kl_argv, r.code, p.kl_log, r)
         return r
+
+    def _abandon(self, p, why):
+        """Fails the test over a start()ed run, killing it first if it still runs."""
+        if p.poll() is None:
+            p.kill()
+            why += " (killed)"
+        if p.stdin:
+            p.stdin.close()
+            p.stdin = None
+        self.fail(f"{why}: {self.finish(p, timeout=30)}")
+
+    def wait_for_requests(self, p, n, timeout=30):
+        """Waits until n requests reached the sandbox since the test began, with the
+        start()ed run p still running; fails the test if p ends first or it takes longer
+        than timeout seconds (scaled by SLOWDOWN)."""
+        deadline = time.monotonic() + timeout * SLOWDOWN
+        while len(self.new_requests()) < n:
+            if p.poll() is not None:
+                self._abandon(p, f"the run ended before {n} requests reached the sandbox")
+            if time.monotonic() > deadline:
+                self._abandon(p, f"{n} requests did not reach the sandbox in {timeout * SLOWDOWN:g} s")
+            time.sleep(0.01)
+
+    def wait_for_stdin_read(self, p, timeout=30):
+        """Waits until the start()ed run p (started with stdin=subprocess.PIPE) has read
+        every byte written to its standard input so far."""
+        p.stdin.flush()
+        deadline = time.monotonic() + timeout * SLOWDOWN
+        while struct.unpack("i", fcntl.ioctl(p.stdin.fileno(), termios.FIONREAD, b"\0" * 4))[0]:
+            if p.poll() is not None:
+                self._abandon(p, "the run ended before it read its standard input")
+            if time.monotonic() > deadline:
+                self._abandon(p, f"the run did not read its standard input in {timeout * SLOWDOWN:g} s")
+            time.sleep(0.02)
+
+    def interrupt(self, p, sig=signal.SIGINT):
+        """Sends sig to the start()ed run p, which must still be running. It goes to p.pid:
+        the binary itself, or under valgrind the process valgrind runs it in, which delivers
+        it to the binary's handler. (A wrapper that ran the binary as a child process of its
+        own would have to pass it on.) Wait first until the binary is past installing its
+        handler (wait_for_requests, wait_for_stdin_read): before that, sig kills it."""
+        if p.poll() is not None:
+            self._abandon(p, f"the run ended before it was sent signal {sig}")
+        p.send_signal(sig)
 
     def new_requests(self):
         return self.recorded()[self.seen:]

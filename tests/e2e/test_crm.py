@@ -4,14 +4,13 @@ recorded and on what was printed."""
 import json
 import os
 import re
-import subprocess
 import sys
 import unittest
 import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from kltest import BIN, EXAMPLE_CONFIG, FORMS, TOKEN, TOKEN_FILE, URL, SandboxTest, control  # noqa: E402
+from kltest import CLOSED, EXAMPLE_CONFIG, FORMS, TOKEN, URL, SandboxTest, control  # noqa: E402
 
 
 def api_get(path):
@@ -159,12 +158,9 @@ class CommandLineTest(CrmTest):
         self.assert_nothing_sent()
 
     def test_a_closed_stdout_exits_74_before_anything_is_sent(self):
-        proc = subprocess.run([BIN, "--no-config", "--token-file", TOKEN_FILE, "--name", "A", "--phone",
-                               "+79990000001"], env={"PATH": os.environ.get("PATH", "/bin"), "KOMMO_BASE_URL": URL,
-                                                     "HOME": self.home},
-                              stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1), timeout=60)
-        self.assertEqual(proc.returncode, 74, proc.stderr)
-        self.assertIn(b"standard output is closed", proc.stderr)
+        r = self.kl("--no-config", "--name", "A", "--phone", "+79990000001", stdout=CLOSED)
+        self.assertEqual(r.code, 74, r)
+        self.assertIn("standard output is closed", r.err)
         self.assert_nothing_sent()
 
     def test_import_reads_russian_headers(self):

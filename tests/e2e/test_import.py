@@ -8,7 +8,7 @@ import tempfile
 import time
 import unittest
 
-from kltest import EXAMPLE_CONFIG, SOURCE, TOKEN_FILE, URL, SandboxTest, control
+from kltest import SOURCE, SandboxTest, control
 
 
 def items(req):
@@ -381,6 +381,25 @@ class ImportTest(SandboxTest):
         self.assertIn("a closing quote (\") is missing", r.err)
         self.assertIn("reading stopped after row 2", r.err)
 
+    def test_a_rate_above_kommos_limit_is_warned_of_except_against_loopback(self):
+        # the missing file stops the run before anything could go out: nothing leaves loopback
+        nope = os.path.join(self.tmp.name, "nope.csv")
+        warning = "Kommo's limit of 7 requests a second: expect 429s"
+        for rate in ("10", "0"):
+            r = self.kl("import", "--no-config", "--rate", rate, nope, base_url=None,
+                        env={"KOMMO_SUBDOMAIN": "intermigro"})
+            self.assertEqual(r.code, 66, r)
+            self.assertIn(warning, r.err)
+            self.assertIn("blocked (403)", r.err)
+        r = self.kl("import", "--no-config", "--rate", "7", nope, base_url=None,
+                    env={"KOMMO_SUBDOMAIN": "intermigro"})
+        self.assertEqual(r.code, 66, r)
+        self.assertNotIn(warning, r.err)
+        r = self.kl("import", "--no-config", "--rate", "0", nope)  # the sandbox: the tester's business
+        self.assertEqual(r.code, 66, r)
+        self.assertNotIn(warning, r.err)
+        self.assert_nothing_sent()
+
 
 
 class StateTest(SandboxTest):
@@ -460,16 +479,15 @@ class StateTest(SandboxTest):
     def test_a_second_run_on_the_same_state_exits_75_at_once(self):
         self.write_csv(1)
         self.fault("slow=3")
-        first = subprocess.Popen([os.environ["KL_BIN"], "import", "--no-config", "--state", self.state,
-                                  "--token-file", TOKEN_FILE, self.csv],
-                                 env={"PATH": os.environ["PATH"], "HOME": self.home, "KOMMO_BASE_URL": URL},
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = self.start("import", "--no-config", "--state", self.state, self.csv)
         try:
             # the first run is mid-request once its journal says it is sending
             deadline = time.time() + 10
             while time.time() < deadline:
-                if os.path.exists(self.state) and "\nS\t" in open(self.state, encoding="utf-8").read():
-                    break
+                if os.path.exists(self.state):
+                    with open(self.state, encoding="utf-8") as f:
+                        if "\nS\t" in f.read():
+                            break
                 time.sleep(0.02)
             t = time.monotonic()
             second = self.run_import()
@@ -477,25 +495,21 @@ class StateTest(SandboxTest):
             self.assertEqual(second.code, 75, second)
             self.assertIn("another kommo-lead import is using this state file", second.err)
         finally:
-            out, err = first.communicate(timeout=30)
-        self.assertEqual(first.returncode, 0, err)
+            first = self.finish(first, timeout=30)
+        self.assertEqual(first.code, 0, first)
 
     def test_sigint_finishes_the_request_in_flight_and_the_rerun_does_the_rest(self):
         self.write_csv(6)
         control("POST", "faults", {"faults": ["slow=0.7"] * 6})
-        p = subprocess.Popen([os.environ["KL_BIN"], "import", "--no-config", "--state", self.state,
-                              "--batch-size", "1", "--token-file", TOKEN_FILE, self.csv],
-                             env={"PATH": os.environ["PATH"], "HOME": self.home, "KOMMO_BASE_URL": URL},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.time() + 10
-        while len(self.new_requests()) < 1 and time.time() < deadline:
-            time.sleep(0.02)
-        p.send_signal(2)
-        out, err = p.communicate(timeout=30)
-        self.assertEqual(p.returncode, 75, err)
-        self.assertIn(b"interrupted", err)
-        self.assertIn(b"rows read", err)  # the summary
-        done = [l for l in out.decode().splitlines() if "lead_id=" in l]
+        p = self.start("import", "--no-config", "--state", self.state, "--batch-size", "1", self.csv)
+        # a request reached the sandbox: the run is past setting up its signal handler
+        self.wait_for_requests(p, 1)
+        self.interrupt(p)
+        r = self.finish(p, timeout=30)
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("interrupted", r.err)
+        self.assertIn("rows read", r.err)  # the summary
+        done = [l for l in r.out.splitlines() if "lead_id=" in l]
         self.assertGreaterEqual(len(done), 1, "the request in flight was finished")
         control("DELETE", "faults")
         second = self.run_import("--batch-size", "1")
@@ -503,35 +517,30 @@ class StateTest(SandboxTest):
         self.assertEqual(sorted(self.leads_per_uid().values()), [1] * 6)
 
     def test_sigint_reports_rows_already_taken_from_a_pipe(self):
-        p = subprocess.Popen([os.environ["KL_BIN"], "import", "--no-config", "--token-file", TOKEN_FILE, "-"],
-                             env={"PATH": os.environ["PATH"], "HOME": self.home, "KOMMO_BASE_URL": URL},
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p = self.start("import", "--no-config", "-", stdin=subprocess.PIPE)
         p.stdin.write("name,phone\nAnna,+79990000111\nBoris,+79990000112\n".encode())
         p.stdin.flush()
-        time.sleep(0.5)
-        p.send_signal(2)
+        # the rows left the pipe: the run is reading them, so past setting up its signal handler
+        self.wait_for_stdin_read(p)
+        self.interrupt(p)
         p.stdin.close()
         p.stdin = None  # closed: communicate() must not flush it
-        out, err = p.communicate(timeout=30)
-        self.assertEqual(p.returncode, 75, err)
-        self.assertEqual(out.decode().splitlines(),
+        r = self.finish(p, timeout=30)
+        self.assertEqual(r.code, 75, r)
+        self.assertEqual(r.out.splitlines(),
                          ["row=2 failed: not sent: the import was interrupted",
                           "row=3 failed: not sent: the import was interrupted"])
-        self.assertIn(b"2 rows read: 0 created, 0 rejected, 2 failed", err)
+        self.assertIn("2 rows read: 0 created, 0 rejected, 2 failed", r.err)
         self.assert_nothing_sent()
 
     def test_kill_9_mid_import_then_rerun_creates_every_row_once(self):
         self.write_csv(2000, prefix="+7994")
         control("POST", "faults", {"faults": ["slow=0.05"] * 40})
-        p = subprocess.Popen([os.environ["KL_BIN"], "import", "--no-config", "--state", self.state,
-                              "--rate", "0", "--token-file", TOKEN_FILE, self.csv],
-                             env={"PATH": os.environ["PATH"], "HOME": self.home, "KOMMO_BASE_URL": URL},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while len(self.new_requests()) < 12 and time.time() < deadline:
-            time.sleep(0.01)
+        p = self.start("import", "--no-config", "--state", self.state, "--rate", "0", self.csv,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_for_requests(p, 12)
         p.kill()
-        p.wait(timeout=10)
+        self.assertEqual(self.finish(p, timeout=10).code, -9, "killed, not finished")
         control("DELETE", "faults")
         created_before = len(control("GET", "entities")["leads"])
         self.assertGreater(created_before, 0, "killed after some requests")

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 from kltest import EXAMPLE_CONFIG, SLOWDOWN, SandboxTest, closed_port, start_sandbox, stop_sandbox
 
@@ -468,6 +469,40 @@ class SecretsTest(SandboxTest):
                     r = self.run_kl("--config", path, "--name", "A", "--phone", "1234567", "-v", base_url=None)
                     self.assert_refused_unsent(r, path)
                     self.assertEqual(r.code, 78, r)
+
+    def test_plain_http_to_a_loopback_address_spelled_otherwise_is_refused_unsent(self):
+        """127.-0.-0.1 once passed for loopback (a sign is a digit to sscanf's %u),
+        and libcurl hands such a spelling to the resolver as a name: the token
+        would go in the clear to wherever the name led. The others reach this
+        machine through libcurl's or the C library's reading of them, and are
+        refused all the same: only the strict spelling is taken for loopback."""
+        port = urllib.parse.urlsplit(self.url).port
+        hosts = ["127.-0.-0.1", "127.+0.+0.+1", "127.000.000.001", "0x7f.0.0.1", "2130706433", "127.1",
+                 "127.0.0.08"]
+        for host in hosts:
+            url = f"http://{host}:{port}"
+            with self.subTest(source="environment", url=url):
+                r = self.run_kl("--no-config", "--name", "A", "--phone", "1234567", "-v",
+                                env={"KOMMO_BASE_URL": url}, base_url=None)
+                self.assert_refused_unsent(r, f'KOMMO_BASE_URL (from environment): "{url}" uses plain http',
+                                           f'its host "{host}" is not a loopback address as written',
+                                           "e.g. http://127.0.0.1:8080")
+                self.assertEqual(r.code, 78, r)
+                self.assert_clean(r)
+            if host not in hosts[:2]:
+                continue
+            with self.subTest(source="config file", url=url):
+                cfg = self.config(f"KOMMO_API_TOKEN={TOKEN}\nKOMMO_BASE_URL={url}\n")
+                r = self.run_kl("leads", "search", "x", "--config", cfg, "-v", token_file=None, base_url=None)
+                self.assert_refused_unsent(r, f"KOMMO_BASE_URL (from {cfg}:2)", "uses plain http",
+                                           "not a loopback address as written")
+                self.assertEqual(r.code, 78, r)
+                self.assert_clean(r)
+        # the strict spelling of the same address goes through: the refusals are the spelling's
+        self.seen = len(self.recorded())
+        r = self.run_kl("--no-config", "--name", "A", "--phone", "1234567", base_url=f"http://127.0.0.1:{port}")
+        self.assertEqual(r.code, 0, r)
+        self.assert_token_was_sent()
 
     def test_url_parts_from_the_command_line_cannot_add_headers(self):
         # a search query is percent-encoded or refused; an id must be a number

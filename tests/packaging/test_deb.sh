@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the .deb with cpack from a build directory and checks it without
-# installing it: its control fields and Depends, exactly which files it holds
+# installing it: its control fields and Depends (and that apt, simulating,
+# could install it here), exactly which files it holds
 # and their modes, that its md5sums are right, and, unpacked into a temporary
 # directory, that its kommo-lead runs and its man page renders.
 #
@@ -57,6 +58,17 @@ for want in "libcurl4 libcurl4t64" "libcjson1" "libssl3 libssl3t64" "libcsv3" "l
     [[ -n $found ]] || fail "Depends names none of: $want ($depends)"
 done
 [[ $names != *asan* && $names != *ubsan* ]] || fail "Depends names a sanitizer runtime: $depends"
+# CURLOPT_PROTOCOLS_STR and the rest need libcurl 7.85: an older one would install and then fail
+grep -Eq '(^|, )libcurl4(t64)? \(>= 7\.85\.0\)' <<<"$depends" ||
+    fail "Depends does not ask for libcurl 7.85 or later: $depends"
+# apt can satisfy what it asks for here (a simulation: nothing is installed)
+if command -v apt-get >/dev/null; then
+    if apt-get install -s "$deb" >"$tmp/apt.log" 2>&1; then
+        grep -q '^Inst kommo-lead ' "$tmp/apt.log" || fail "apt-get install -s would not install kommo-lead: $(cat "$tmp/apt.log")"
+    else
+        fail "apt-get install -s refuses the package: $(tail -5 "$tmp/apt.log")"
+    fi
+fi
 
 # --- contents: exactly these files, owned by root ----------------------------
 dpkg-deb -c "$deb" >"$tmp/contents"

@@ -119,7 +119,7 @@ static void usage_errors_name_the_argument(void **state)
 	assert_string_equal(err.msg, "--timeout given twice");
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "frobnicate"), KL_EUSAGE);
-	assert_non_null(strstr(err.msg, "unknown command \"frobnicate\" (commands: submit, import, check, fields, leads, contacts;"));
+	assert_non_null(strstr(err.msg, "unknown command \"frobnicate\" (commands: submit, import, check, fields, leads, contacts, help;"));
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "--timeout", "0"), KL_EUSAGE);
 	kl_opts_free(&o);
@@ -262,6 +262,33 @@ static void help_and_version(void **state)
 	assert_int_equal(o.cmd, KL_CMD_VERSION);
 	kl_opts_free(&o);
 	assert_non_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "--token-file"));
+	assert_non_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "help [COMMAND]"));
+}
+
+/* help [COMMAND [SUBCOMMAND]]: a command it does not know is a usage error,
+ * never the general help with exit 0. */
+static void help_command_names_a_known_command(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "help", "leads", "create"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_HELP);
+	assert_int_equal(o.command, KL_CMD_LEADS);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "help", "import"), KL_OK);
+	assert_int_equal(o.command, KL_CMD_IMPORT);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "help", "bogus"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "unknown command \"bogus\""));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "help", "imprt"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "did you mean import?"));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "help", "contacts", "update"), KL_EUSAGE);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "help", "import", "x"), KL_EUSAGE);
+	kl_opts_free(&o);
 }
 
 static void option_table_is_documented_in_help(void **state)
@@ -385,6 +412,7 @@ int main(void)
 		cmocka_unit_test(options_of_one_command_are_refused_by_the_other),
 		cmocka_unit_test(no_arguments_is_a_usage_error),
 		cmocka_unit_test(help_and_version),
+		cmocka_unit_test(help_command_names_a_known_command),
 		cmocka_unit_test(option_table_is_documented_in_help),
 		cmocka_unit_test(entity_commands_and_their_arguments),
 		cmocka_unit_test(entity_command_mistakes_are_usage_errors),

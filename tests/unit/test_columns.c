@@ -59,6 +59,24 @@ static void unknown_columns_stop_the_run_naming_all_of_them(void **state)
 	kl_columns_free(&c);
 }
 
+/* A cp1251 header read as UTF-8 (Excel on Russian Windows, no --encoding)
+ * says which option reads it; a UTF-8 header does not. */
+static void a_header_that_is_not_utf8_suggests_cp1251(void **state)
+{
+	(void)state;
+	const char *h[] = {"\xC8\xEC\xFF", "phone"}; /* "Имя" in cp1251 */
+	struct kl_colmap m[] = {{"Имя", "name"}};
+	struct kl_columns c;
+	struct kl_err err = {0};
+	assert_int_equal(kl_columns_map(&c, h, N(h), NULL, 0, false, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "the header is not UTF-8 text: a file saved by Excel on Russian Windows needs --encoding cp1251"));
+	assert_int_equal(kl_columns_map(&c, h, N(h), m, N(m), false, &err), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "there is no column \"Имя\"; the header is not UTF-8 text"));
+	const char *u[] = {"name", "Город"};
+	assert_int_equal(kl_columns_map(&c, u, N(u), NULL, 0, false, &err), KL_EDATA);
+	assert_null(strstr(err.msg, "cp1251"));
+}
+
 static void map_renames_before_matching(void **state)
 {
 	(void)state;
@@ -96,6 +114,7 @@ int main(void)
 		cmocka_unit_test(guide_flag_and_attribute_spellings_all_match),
 		cmocka_unit_test(header_maps_each_column),
 		cmocka_unit_test(unknown_columns_stop_the_run_naming_all_of_them),
+		cmocka_unit_test(a_header_that_is_not_utf8_suggests_cp1251),
 		cmocka_unit_test(map_renames_before_matching),
 		cmocka_unit_test(two_columns_for_one_field_are_refused),
 	};

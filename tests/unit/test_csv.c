@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kl_csv.h"
 
@@ -216,9 +218,45 @@ static void csv_keeps_nul_bytes_visible_through_len(void **state)
 	close_reader(&r);
 }
 
+/* The rejects file holds names, phones and emails: a new one is created
+ * readable by its owner alone, whatever the umask; an existing one keeps its
+ * mode. What it is given is written back as CSV, quoted where needed. */
+static void rejects_file_is_private_and_holds_the_rows(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kl-test-csv-XXXXXX", path[64], text[256] = {0};
+	struct kl_csv_writer *w = NULL;
+	struct kl_err err = {0};
+	struct stat st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/rejects.csv", dir);
+	mode_t old = umask(022);
+	assert_int_equal(kl_csv_writer_open(&w, path, ',', KL_CSV_UTF8, &err), 0);
+	const char *row[] = {"Иван", "+7 999", "a,\"b\""};
+	assert_int_equal(kl_csv_write_row(w, row, 3), 0);
+	assert_int_equal(kl_csv_writer_close(w), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	assert_string_equal(text, "Иван,+7 999,\"a,\"\"b\"\"\"\r\n");
+	(void)n;
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(kl_csv_writer_open(&w, path, ',', KL_CSV_UTF8, &err), 0);
+	assert_int_equal(kl_csv_writer_close(w), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	umask(old);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(rejects_file_is_private_and_holds_the_rows),
 		cmocka_unit_test(csv_keeps_quotes_commas_and_newlines_inside_quotes),
 		cmocka_unit_test(csv_skips_bom_and_blank_lines),
 		cmocka_unit_test(csv_guesses_tab_and_honours_a_given_delimiter),
