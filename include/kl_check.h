@@ -67,6 +67,10 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
  * 2130706433, 127.1) would be resolved as a name. */
 bool kl_check_is_loopback(const char *host);
 
+/* True when url (a base URL as kl_check_base_url gives it) names a loopback
+ * host as kl_check_is_loopback takes it: the sandbox. */
+bool kl_check_url_is_loopback(const char *url);
+
 /* True when ip, a numeric address as the socket reports it ("127.0.0.1",
  * "::1", "::ffff:127.0.0.1"), is in 127.0.0.0/8 or is ::1. */
 bool kl_check_is_loopback_addr(const char *ip);

@@ -419,23 +419,29 @@ static size_t octet(const char *s, unsigned *out)
 	return n;
 }
 
-/* host is exactly a dotted quad in 127.0.0.0/8, written as above. */
-static bool loopback_quad(const char *host)
+/* host is exactly a dotted quad, written as above; *first gets its first number. */
+static bool dotted_quad(const char *host, unsigned *first)
 {
 	const char *p = host;
-	unsigned first = 0;
 	for (int i = 0; i < 4; i++) {
 		unsigned v;
 		size_t n = octet(p, &v);
 		if (!n)
 			return false;
 		if (i == 0)
-			first = v;
+			*first = v;
 		p += n;
 		if (i < 3 && *p++ != '.')
 			return false;
 	}
-	return *p == '\0' && first == 127;
+	return *p == '\0';
+}
+
+/* host is exactly a dotted quad in 127.0.0.0/8. */
+static bool loopback_quad(const char *host)
+{
+	unsigned first = 0;
+	return dotted_quad(host, &first) && first == 127;
 }
 
 bool kl_check_is_loopback(const char *host)
@@ -459,12 +465,33 @@ bool kl_check_is_loopback_addr(const char *ip)
 	return memcmp(a, one, 16) == 0 || (memcmp(a, mapped, 12) == 0 && a[12] == 127);
 }
 
-/* A host that looks like an attempt at an IPv4 address (a sign, hex, one
- * number for all four parts): the message then says how to write one. */
-static bool numeric_looking(const char *host)
+/* A host that is an IPv4 address spelled in a way libcurl would not take
+ * as one (a sign, hex, octal, fewer than four parts, a part above 255): the
+ * message then says how to write one. A well-written address (192.168.1.10)
+ * or a name made of hex letters (3dcafe.be) is not one of them. */
+static bool odd_ipv4_spelling(const char *host)
 {
-	return (isdigit((unsigned char)host[0]) || host[0] == '+' || host[0] == '-') &&
-	       host[strspn(host, "0123456789abcdefABCDEFxX.+-")] == '\0';
+	unsigned first;
+	if (!(isdigit((unsigned char)host[0]) || host[0] == '+' || host[0] == '-') || dotted_quad(host, &first))
+		return false;
+	if (host[strspn(host, "0123456789.")] == '\0')
+		return true; /* 2130706433, 127.1, 127.0.0.01, 127.0.0.256 */
+	return host[strspn(host, "0123456789abcdefABCDEFxX.+-")] == '\0' && strpbrk(host, "xX+-") != NULL;
+}
+
+bool kl_check_url_is_loopback(const char *url)
+{
+	const char *h = url ? strstr(url, "://") : NULL;
+	char host[256];
+	if (!h)
+		return false;
+	h += 3;
+	size_t n = *h == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+	if (n >= sizeof host)
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return kl_check_is_loopback(host);
 }
 
 int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err *err)
@@ -515,7 +542,7 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 	if (!host)
 		return kl_err_oom(err);
 	bool loop = kl_check_is_loopback(host);
-	if (http && !loop && numeric_looking(host)) {
+	if (http && !loop && odd_ipv4_spelling(host)) {
 		/* 127.-0.-0.1, 0x7f.0.0.1, 2130706433: libcurl would hand such a
 		 * spelling to the resolver as a name, and the token would follow
 		 * wherever that leads */

@@ -882,17 +882,23 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 			/* kommo-lead help [COMMAND [SUBCOMMAND]] */
 			o->cmd = KL_CMD_HELP;
 			o->command = KL_CMD_SUBMIT;
-			if (i + 1 >= argc)
+			/* -h and --help after it ask for the same thing */
+			int n = i + 1;
+			while (n < argc && (strcmp(argv[n], "-h") == 0 || strcmp(argv[n], "--help") == 0))
+				n++;
+			if (n >= argc)
 				return KL_OK;
-			size_t c = command_index(argv[i + 1]);
+			size_t c = command_index(argv[n]);
 			if (c == NCOMMANDS)
-				return unknown_command(argv[i + 1], err);
+				return unknown_command(argv[n], err);
 			o->command = commands[c].cmd;
 			bool leads = o->command == KL_CMD_LEADS, contacts = o->command == KL_CMD_CONTACTS;
-			int extra = i + 2;
+			int extra = n + 1;
 			if ((leads || contacts) && extra < argc &&
 			    (strcmp(argv[extra], "search") == 0 || strcmp(argv[extra], "create") == 0 ||
 			     (leads && strcmp(argv[extra], "update") == 0)))
+				extra++;
+			while (extra < argc && (strcmp(argv[extra], "-h") == 0 || strcmp(argv[extra], "--help") == 0))
 				extra++;
 			if (extra < argc)
 				return kl_err_set(err, KL_EUSAGE, "help: unexpected %s (kommo-lead help [COMMAND])",

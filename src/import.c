@@ -812,23 +812,6 @@ static void show_progress(struct run *r, bool last)
 
 /* --- set-up ------------------------------------------------------------------- */
 
-/* Whether base_url ("scheme://host[:port][/path]") names a loopback host: the
- * sandbox, where any --rate is the tester's business. */
-static bool base_url_is_loopback(const char *base_url)
-{
-	const char *h = base_url ? strstr(base_url, "://") : NULL;
-	char host[256];
-	if (!h)
-		return false;
-	h += 3;
-	size_t n = *h == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
-	if (n >= sizeof host)
-		return false;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	return kl_check_is_loopback(host);
-}
-
 /* A value the lead needs a field id for that is not configured stops the run
  * before anything is sent, rather than at the first row that has one. */
 static int check_field_ids(struct run *r, struct kl_err *err)
@@ -967,7 +950,8 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	    (rc = kl_config_resolve(&cfg, !o->dry_run, &r.acct, &err)) ||
 	    (rc = kl_rate_init(&r.rate, o->rate, &err)))
 		goto out;
-	if (!o->dry_run && (o->rate == 0 || o->rate > 7) && !base_url_is_loopback(r.acct.base_url))
+	/* 7.x still starts 7 requests a window (floor), as the default does */
+	if (!o->dry_run && (o->rate == 0 || o->rate >= 8) && !kl_check_url_is_loopback(r.acct.base_url))
 		kl_io_say(io, "warning: %s Kommo's limit of 7 requests a second: expect 429s, and an account that keeps sending through them can be blocked (403)",
 			  o->rate == 0 ? "--rate 0 sends without a limit, above" : "--rate is above");
 

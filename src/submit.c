@@ -153,6 +153,8 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct 
 		if (kl_reply_parse_problem(429, reply.content_type, reply.body.data, reply.body.len,
 					   reply.retry_after, &problem, err) == KL_OK)
 			ra = problem.retry_after;
+		err->msg[0] = '\0'; /* an unreadable 429 body still means: wait and send again */
+		api->retries++;
 		kl_problem_free(&problem);
 		memset(&problem, 0, sizeof problem);
 		double wait = kl_rate_backoff(&api->seed, attempt, ra, true);

@@ -233,6 +233,13 @@ static void base_url_refuses_tricky_loopback_spellings_for_http(void **state)
 				     "(or use https)");
 	assert_int_equal(kl_check_base_url("KOMMO_BASE_URL", "http://localhost.:9", &out, &err), KL_ECONFIG);
 	assert_non_null(strstr(err.msg, "uses plain http: Kommo must be reached over https"));
+	/* a well-written address elsewhere, or a name of hex letters, is just not loopback */
+	static const char *const plain[] = {"http://192.168.1.10:9", "http://3dcafe.be/", "http://10.0.0.1"};
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		assert_int_equal(kl_check_base_url("KOMMO_BASE_URL", plain[i], &out, &err), KL_ECONFIG);
+		assert_non_null(strstr(err.msg, "uses plain http: Kommo must be reached over https"));
+		assert_null(strstr(err.msg, "as written"));
+	}
 	/* the same spellings are only names over https: TLS checks the peer */
 	assert_int_equal(kl_check_base_url("KOMMO_BASE_URL", "https://127.-0.-0.1:9", &out, &err), KL_OK);
 	free(out);
@@ -245,6 +252,18 @@ static void base_url_refuses_tricky_loopback_spellings_for_http(void **state)
 			fail_msg("%s should be accepted: %s", good[i], err.msg);
 		free(out);
 	}
+}
+
+static void url_is_loopback_by_its_host(void **state)
+{
+	(void)state;
+	assert_true(kl_check_url_is_loopback("http://127.0.0.1:8080"));
+	assert_true(kl_check_url_is_loopback("https://[::1]:9/api"));
+	assert_true(kl_check_url_is_loopback("http://localhost"));
+	assert_false(kl_check_url_is_loopback("https://intermigro.kommo.com"));
+	assert_false(kl_check_url_is_loopback("https://127.0.0.1.evil.com/"));
+	assert_false(kl_check_url_is_loopback("127.0.0.1"));
+	assert_false(kl_check_url_is_loopback(NULL));
 }
 
 static void loopback_addr_is_what_the_socket_reports(void **state)
@@ -419,6 +438,7 @@ int main(void)
 		cmocka_unit_test(loopback_host_is_spelled_strictly),
 		cmocka_unit_test(base_url_refuses_tricky_loopback_spellings_for_http),
 		cmocka_unit_test(loopback_addr_is_what_the_socket_reports),
+		cmocka_unit_test(url_is_loopback_by_its_host),
 		cmocka_unit_test(token_with_whitespace_or_controls_is_refused_without_echo),
 		cmocka_unit_test(time_takes_iso_8601_and_unix_seconds),
 		cmocka_unit_test(time_zone_offsets_run_from_minus_12_to_plus_14),

@@ -289,6 +289,17 @@ static void help_command_names_a_known_command(void **state)
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "help", "import", "x"), KL_EUSAGE);
 	kl_opts_free(&o);
+	/* help --help, help import -h: still help */
+	assert_int_equal(PARSE(&o, &err, "help", "--help"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_HELP);
+	assert_int_equal(o.command, KL_CMD_SUBMIT);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "help", "import", "-h"), KL_OK);
+	assert_int_equal(o.command, KL_CMD_IMPORT);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "help", "leads", "update", "--help"), KL_OK);
+	assert_int_equal(o.command, KL_CMD_LEADS);
+	kl_opts_free(&o);
 }
 
 static void option_table_is_documented_in_help(void **state)

@@ -313,20 +313,21 @@ static void payload_bytes_are_what_cjson_prints(void **state)
 	const char *odd[] = {every, "\"\\/\b\f\n\r\t\x7f\x1f", "", "Иван \"Ваня\" Петров\\"};
 	intermigro(&a);
 	struct kl_payload *p = kl_payload_new();
+	struct kl_lead leads[4]; /* the payload reads them again until it is freed */
+	memset(leads, 0, sizeof leads);
 	for (size_t i = 0; i < 4; i++) {
-		struct kl_lead l = {0};
-		set(&l, KL_ATTR_NAME, "N");
-		set(&l, KL_ATTR_PHONE, "+79991234567");
-		set(&l, KL_ATTR_SOURCE_UID, "u");
+		struct kl_lead *l = &leads[i];
+		set(l, KL_ATTR_NAME, "N");
+		set(l, KL_ATTR_PHONE, "+79991234567");
+		set(l, KL_ATTR_SOURCE_UID, "u");
 		if (i != 2)
-			set(&l, KL_ATTR_INCOME, "150000");
-		assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
-		put_value(&l, KL_ATTR_NAME, odd[i]);
-		put_value(&l, KL_ATTR_LAST_NAME, odd[(i + 1) % 4]);
-		put_value(&l, KL_ATTR_CAREER, odd[(i + 2) % 4]);
-		put_value(&l, KL_ATTR_REFERER, odd[(i + 3) % 4]);
-		assert_int_equal(kl_payload_add(p, &l, &a, odd[i], 1732180000, NULL, NULL, &err), KL_OK);
-		kl_lead_free(&l);
+			set(l, KL_ATTR_INCOME, "150000");
+		assert_int_equal(kl_lead_check(l, NULL, NULL, &err), KL_OK);
+		put_value(l, KL_ATTR_NAME, odd[i]);
+		put_value(l, KL_ATTR_LAST_NAME, odd[(i + 1) % 4]);
+		put_value(l, KL_ATTR_CAREER, odd[(i + 2) % 4]);
+		put_value(l, KL_ATTR_REFERER, odd[(i + 3) % 4]);
+		assert_int_equal(kl_payload_add(p, l, &a, odd[i], 1732180000, NULL, NULL, &err), KL_OK);
 	}
 	char *json = kl_payload_render(p);
 	cJSON *tree = cJSON_Parse(json);
@@ -348,6 +349,8 @@ static void payload_bytes_are_what_cjson_prints(void **state)
 	cJSON_Delete(tree);
 	free(json);
 	kl_payload_free(p);
+	for (size_t i = 0; i < 4; i++)
+		kl_lead_free(&leads[i]);
 }
 
 /* An empty payload is an empty array; an item refused half-way leaves no
