@@ -54,6 +54,11 @@ void kl_api_close(struct kl_api *a); /* only what kl_api_open made */
  * request sent on a's transport goes through here. */
 bool kl_api_pace(struct kl_api *a);
 
+/* How long to wait before sending again after reply (attempt: retries so
+ * far): for a 429 what Kommo asks (Retry-After, in the header or the body),
+ * else a backoff with jitter. */
+double kl_api_retry_wait(struct kl_api *a, int attempt, const struct kl_http_reply *reply);
+
 /* Sends one request (body: JSON text or NULL). On a 2xx, *out is the parsed
  * reply, or NULL for 204 and an empty body; a 2xx that is not JSON is
  * KL_EPROTOCOL. Otherwise err explains Kommo's answer and the exit status

@@ -94,6 +94,21 @@ bool kl_api_pace(struct kl_api *a)
 	return true;
 }
 
+double kl_api_retry_wait(struct kl_api *a, int attempt, const struct kl_http_reply *reply)
+{
+	if (reply->status != 429)
+		return kl_rate_backoff(&a->seed, attempt, -1, false);
+	/* Retry-After, from the header or Kommo's body; an unreadable body only loses it */
+	struct kl_problem pr = {0};
+	struct kl_err ignored = {0};
+	long ra = reply->retry_after;
+	if (kl_reply_parse_problem(429, reply->content_type, reply->body.data, reply->body.len,
+				   reply->retry_after, &pr, &ignored) == KL_OK)
+		ra = pr.retry_after;
+	kl_problem_free(&pr);
+	return kl_rate_backoff(&a->seed, attempt, ra, true);
+}
+
 static bool retryable(long status)
 {
 	return status == 429 || status == 502 || status == 503 || status == 504;
@@ -120,13 +135,7 @@ int kl_api_call(struct kl_api *a, const char *method, const char *path, const ch
 			if (idempotent && attempt < a->max_retries && !stopped(a))
 				wait = kl_rate_backoff(&a->seed, attempt, -1, false);
 		} else if (rc == KL_OK && retryable(st) && (idempotent || st == 429) && attempt < a->max_retries) {
-			struct kl_problem pr = {0};
-			long ra = reply.retry_after;
-			if (st == 429 && kl_reply_parse_problem(st, reply.content_type, reply.body.data,
-								reply.body.len, reply.retry_after, &pr, err) == KL_OK)
-				ra = pr.retry_after;
-			kl_problem_free(&pr);
-			wait = kl_rate_backoff(&a->seed, attempt, st == 429 ? ra : -1, st == 429);
+			wait = kl_api_retry_wait(a, attempt, &reply);
 		} else if (rc == KL_OK && st >= 200 && st < 300) {
 			if (st != 204 && reply.body.len > 0 && !(*out = kl_reply_json(reply.body.data, reply.body.len)))
 				rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered %s %s with %ld, but the reply %s (%zu bytes)",

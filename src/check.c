@@ -479,6 +479,17 @@ static bool odd_ipv4_spelling(const char *host)
 	return host[strspn(host, "0123456789abcdefABCDEFxX.+-")] == '\0' && strpbrk(host, "xX+-") != NULL;
 }
 
+/* The length of the host at h, just after "scheme://": "[...]" whole, or up
+ * to a port, path, query or fragment; 0 for a '[' never closed. */
+static size_t url_host_len(const char *h)
+{
+	if (*h == '[') {
+		const char *close = strchr(h, ']');
+		return close ? (size_t)(close - h) + 1 : 0;
+	}
+	return strcspn(h, ":/?#");
+}
+
 bool kl_check_url_is_loopback(const char *url)
 {
 	const char *h = url ? strstr(url, "://") : NULL;
@@ -486,7 +497,7 @@ bool kl_check_url_is_loopback(const char *url)
 	if (!h)
 		return false;
 	h += 3;
-	size_t n = *h == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+	size_t n = url_host_len(h);
 	if (n >= sizeof host)
 		return false;
 	memcpy(host, h, n);
@@ -515,13 +526,7 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 				  "%s: %s is not a URL: expected https://HOST, e.g. https://intermigro.kommo.com",
 				  what, Q(v));
 	const char *h = v + (https ? 8 : 7);
-	size_t hl;
-	if (*h == '[') {
-		const char *close = strchr(h, ']');
-		hl = close ? (size_t)(close - h) + 1 : 0;
-	} else {
-		hl = strcspn(h, ":/?#");
-	}
+	size_t hl = url_host_len(h);
 	const char *rest = h + hl;
 	/* after "[::1]" only a port or the path: "[::1].evil.com" is not ::1 */
 	bool ok = hl > 0 && strpbrk(v, " @?#") == NULL && (*rest == '\0' || *rest == ':' || *rest == '/');

@@ -819,10 +819,15 @@ static int unknown_command(const char *arg, struct kl_err *err)
 }
 
 /* True when argv[from..] asks for help. */
+static bool is_help_flag(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
 static bool is_help(int argc, char **argv, int from)
 {
 	for (int i = from; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		if (is_help_flag(argv[i]))
 			return true;
 	return false;
 }
@@ -884,7 +889,7 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 			o->command = KL_CMD_SUBMIT;
 			/* -h and --help after it ask for the same thing */
 			int n = i + 1;
-			while (n < argc && (strcmp(argv[n], "-h") == 0 || strcmp(argv[n], "--help") == 0))
+			while (n < argc && is_help_flag(argv[n]))
 				n++;
 			if (n >= argc)
 				return KL_OK;
@@ -898,7 +903,7 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 			    (strcmp(argv[extra], "search") == 0 || strcmp(argv[extra], "create") == 0 ||
 			     (leads && strcmp(argv[extra], "update") == 0)))
 				extra++;
-			while (extra < argc && (strcmp(argv[extra], "-h") == 0 || strcmp(argv[extra], "--help") == 0))
+			while (extra < argc && is_help_flag(argv[extra]))
 				extra++;
 			if (extra < argc)
 				return kl_err_set(err, KL_EUSAGE, "help: unexpected %s (kommo-lead help [COMMAND])",

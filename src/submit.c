@@ -149,15 +149,8 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct 
 		if (rc || reply.status != 429 || attempt >= api->max_retries)
 			break;
 		/* a 429 means Kommo did nothing: the same lead goes again after the wait it asks for */
-		long ra = reply.retry_after;
-		if (kl_reply_parse_problem(429, reply.content_type, reply.body.data, reply.body.len,
-					   reply.retry_after, &problem, err) == KL_OK)
-			ra = problem.retry_after;
-		err->msg[0] = '\0'; /* an unreadable 429 body still means: wait and send again */
+		double wait = kl_api_retry_wait(api, attempt, &reply);
 		api->retries++;
-		kl_problem_free(&problem);
-		memset(&problem, 0, sizeof problem);
-		double wait = kl_rate_backoff(&api->seed, attempt, ra, true);
 		if (o->verbose)
 			kl_io_say(io, "HTTP 429: sending the lead again in %.1f s", wait);
 		kl_http_reply_free(&reply);

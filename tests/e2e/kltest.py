@@ -164,6 +164,12 @@ class SandboxTest(unittest.TestCase):
         e.update(env or {})
         return e
 
+    def argv(self, args, token_file=_DEFAULT):
+        """The binary and its arguments, with --token-file (the test's token unless given; None: none)."""
+        if token_file is _DEFAULT:
+            token_file = self.token_file
+        return [BIN, *args] + (["--token-file", token_file] if token_file else [])
+
     def wrapped(self, argv, log_fd=False):
         """argv with KL_WRAPPER in front, the file the wrapper reports to (or None), and a
         descriptor the run must inherit (or None). log_fd: valgrind gets that file as a
@@ -197,11 +203,7 @@ class SandboxTest(unittest.TestCase):
         """Runs the binary (under KL_WRAPPER, if set) and waits for it. stdout: PIPE (r.out),
         a file or descriptor, or CLOSED."""
         e = self.environment(env, base_url)
-        if token_file is _DEFAULT:
-            token_file = self.token_file
-        argv = [BIN, *args]
-        if token_file:
-            argv += ["--token-file", token_file]
+        argv = self.argv(args, token_file)
         closed = stdout is CLOSED
         full, log, log_fd = self.wrapped(argv, log_fd=closed)
         try:
@@ -223,11 +225,7 @@ class SandboxTest(unittest.TestCase):
         Under valgrind p.pid is kommo-lead itself: valgrind runs its client in the process it
         was started as, and delivers the signals sent to it to the client (see interrupt())."""
         e = self.environment(env, base_url)
-        if token_file is _DEFAULT:
-            token_file = self.token_file
-        argv = [BIN, *args]
-        if token_file:
-            argv += ["--token-file", token_file]
+        argv = self.argv(args, token_file)
         full, log, _ = self.wrapped(argv)
         popen.setdefault("stdout", subprocess.PIPE)
         popen.setdefault("stderr", subprocess.PIPE)
