@@ -178,7 +178,7 @@ def csv_rows(path):
             yield line.rstrip("\n").split(",")
 
 def state_keys(path):
-    """The row keys of a CSV as kommo-lead's journal makes them (src/journal.c): the MD5 of the
+    """The row keys of a CSV as kommo-lead's journal makes them (src/core/journal.c): the MD5 of the
     hex MD5 of the row's fields, each as its length in bytes, ':' and itself, then '#' and how
     many identical rows came before it (none: make_csv's rows all differ)."""
     for fields in csv_rows(path):
@@ -323,7 +323,7 @@ if skipped(e_err) != rows or e_sent:
 with open(e_state, encoding="ascii") as f:
     real_keys = list(dict.fromkeys(line.split("\t")[1] for line in f if line.startswith("S\t")))
 if real_keys != list(state_keys(rows_csv)):
-    sys.exit("bench: (e) the bench's row keys are not kommo-lead's: update state_keys() to match src/journal.c")
+    sys.exit("bench: (e) the bench's row keys are not kommo-lead's: update state_keys() to match src/core/journal.c")
 del real_keys
 os.unlink(rows_csv)
 

@@ -10,13 +10,13 @@
 #include <sys/prctl.h>
 #endif
 
-#include "kl_cli.h"
-#include "kl_crm.h"
-#include "kl_http.h"
-#include "kl_import.h"
-#include "kl_inspect.h"
-#include "kl_submit.h"
-#include "kl_version.h"
+#include "cli/kl_cli.h"
+#include "cmd/kl_crm.h"
+#include "kommo/kl_http.h"
+#include "cmd/kl_import.h"
+#include "cmd/kl_inspect.h"
+#include "cmd/kl_submit.h"
+#include "util/kl_version.h"
 
 static const char *env_get(const char *name)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kl_cli.h"
+#include "cli/kl_cli.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

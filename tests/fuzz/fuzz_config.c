@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kl_config.h"
-#include "kl_str.h"
+#include "core/kl_config.h"
+#include "util/kl_str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

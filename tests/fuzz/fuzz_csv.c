@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kl_columns.h"
-#include "kl_csv.h"
+#include "core/kl_columns.h"
+#include "core/kl_csv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kl_reply.h"
-#include "kl_str.h"
+#include "kommo/kl_reply.h"
+#include "util/kl_str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -31,7 +31,7 @@ fi
 debs=("$tmp"/out/*.deb)
 [[ ${#debs[@]} -eq 1 && -f ${debs[0]} ]] || { echo "FAIL: expected one .deb, got: ${debs[*]}" >&2; exit 1; }
 deb=${debs[0]}
-version=$(sed -n 's/^#define KL_VERSION "\(.*\)"$/\1/p' "$src/include/kl_version.h")
+version=$(sed -n 's/^#define KL_VERSION "\(.*\)"$/\1/p' "$src/include/util/kl_version.h")
 arch=$(dpkg --print-architecture)
 [[ $(basename "$deb") == "kommo-lead_${version}_${arch}.deb" ]] ||
     fail "the package file is $(basename "$deb"), expected kommo-lead_${version}_${arch}.deb"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "kl_check.h"
+#include "core/kl_check.h"
 
 static void phone_is_normalised_to_plus_and_digits(void **state)
 {

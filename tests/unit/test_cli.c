@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "kl_cli.h"
+#include "cli/kl_cli.h"
 
 #define ARGV(...) ((char *[]){"kommo-lead", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((char *[]){"kommo-lead", __VA_ARGS__}) / sizeof(char *)))

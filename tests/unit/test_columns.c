@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "kl_columns.h"
+#include "core/kl_columns.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

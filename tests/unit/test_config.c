@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kl_config.h"
+#include "core/kl_config.h"
 
 struct warnings {
 	int n;

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kl_csv.h"
+#include "core/kl_csv.h"
 
 struct reader {
 	FILE *f;

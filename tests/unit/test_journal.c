@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kl_digest.h"
-#include "kl_journal.h"
+#include "util/kl_digest.h"
+#include "core/kl_journal.h"
 
 static char path[512];
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kl_digest.h"
-#include "kl_lead.h"
+#include "util/kl_digest.h"
+#include "core/kl_lead.h"
 
 static void check_requires_name_and_phone_or_email(void **state)
 {

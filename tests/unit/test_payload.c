@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "kl_payload.h"
+#include "kommo/kl_payload.h"
 
 static void intermigro(struct kl_account *a)
 {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "kl_rate.h"
+#include "kommo/kl_rate.h"
 
 /* Sends n requests as fast as the limiter allows from t = 0; returns the
  * start times in t. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kl_reply.h"
+#include "kommo/kl_reply.h"
 
 #define S(x) x, strlen(x)
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kl_report.h"
+#include "kommo/kl_report.h"
 
 static void statuses_map_to_sysexits(void **state)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kl_str.h"
+#include "util/kl_str.h"
 
 static void quote_escapes_controls_quotes_and_invalid_bytes(void **state)
 {

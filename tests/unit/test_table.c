@@ -5,7 +5,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "kl_table.h"
+#include "util/kl_table.h"
 
 static void columns_align_by_code_points_not_bytes(void **state)
 {

@@ -1,0 +1,82 @@
+/*
+ * kl_check: validation and normalisation of values from outside.
+ *
+ * `what` names where the value came from ("--phone", "KOMMO_PIPELINE_ID",
+ * later "row 12, column \"phone\"") and starts every error message, so the
+ * user sees the place, the value and what would be right. Functions that
+ * hand back a normalised value store a new string in *out, owned by the
+ * caller; *out is untouched on failure.
+ */
+#ifndef KL_CHECK_H
+#define KL_CHECK_H
+
+#include <stdbool.h>
+
+#include "util/kl_err.h"
+
+/* Valid UTF-8, no control characters. */
+int kl_check_text(const char *what, const char *v, struct kl_err *err);
+
+/* kl_check_text, then trimmed; empty after trimming is an error. */
+int kl_check_name(const char *what, const char *v, char **out, struct kl_err *err);
+
+/* Spaces, dashes, dots and parentheses removed; then an optional leading +
+ * and 7 to 15 digits. *out is that normalised form. */
+int kl_check_phone(const char *what, const char *v, char **out, struct kl_err *err);
+
+/* A plausible local@domain.tld, trimmed. */
+int kl_check_email(const char *what, const char *v, char **out, struct kl_err *err);
+
+/* A non-negative decimal number (income): digits with an optional fraction
+ * after '.' or ','. *out is its JSON spelling: no leading zeros, '.' as the
+ * separator. */
+int kl_check_number(const char *what, const char *v, char **out, struct kl_err *err);
+
+/* A whole number from min to max, digits only. */
+int kl_check_uint(const char *what, const char *v, unsigned long long min,
+		  unsigned long long max, unsigned long long *out, struct kl_err *err);
+
+/* A Kommo entity id (field, pipeline, user): a positive integer. example
+ * is shown in the message ("467700"). */
+int kl_check_id(const char *what, const char *v, const char *example, unsigned long long *out,
+		struct kl_err *err);
+
+/* A moment: Unix seconds, or ISO 8601 (2026-11-21, 2026-11-21 10:30,
+ * 2026-11-21T10:30:00Z, ...+03:00); without a zone, local time ($TZ).
+ * Milliseconds are refused as such; so is a zone offset outside -12:00 to
+ * +14:00, and a moment at or before 1970-01-01T00:00:00Z or after
+ * 2100-01-01T00:00:00Z (KL_CHECK_TIME_MAX; Kommo takes a larger number for
+ * milliseconds): *out is always from 1 to KL_CHECK_TIME_MAX, never 0, which
+ * callers take for "not given". */
+#define KL_CHECK_TIME_MAX 4102444800LL
+int kl_check_time(const char *what, const char *v, long long *out, struct kl_err *err);
+
+/* [a-z0-9-], not starting or ending with '-'. */
+int kl_check_subdomain(const char *what, const char *v, struct kl_err *err);
+
+/* A host name such as acme.amocrm.ru: letters, digits, '-' and '.'. */
+int kl_check_domain(const char *what, const char *v, struct kl_err *err);
+
+/* http(s)://host[:port][/path]; plain http only when host is loopback.
+ * *out is the URL without a trailing '/'. */
+int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err *err);
+
+/* True for localhost (any case; not "localhost."), ::1 (bracketed or not)
+ * and 127.0.0.0/8 written strictly as four decimal numbers 0-255 without
+ * signs or leading zeros: any other spelling (127.-0.-0.1, 0x7f.0.0.1,
+ * 2130706433, 127.1) would be resolved as a name. */
+bool kl_check_is_loopback(const char *host);
+
+/* True when url (a base URL as kl_check_base_url gives it) names a loopback
+ * host as kl_check_is_loopback takes it: the sandbox. */
+bool kl_check_url_is_loopback(const char *url);
+
+/* True when ip, a numeric address as the socket reports it ("127.0.0.1",
+ * "::1", "::ffff:127.0.0.1"), is in 127.0.0.0/8 or is ::1. */
+bool kl_check_is_loopback_addr(const char *ip);
+
+/* A bearer token: printable ASCII, no white space. The value itself is
+ * never put in the message. */
+int kl_check_token(const char *what, const char *v, struct kl_err *err);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * kl_columns: which lead field each CSV column fills.
+ *
+ * Column names are matched case-insensitively, ignoring '_', '-', spaces
+ * and leading dashes, against the attribute names, the flag names and the
+ * integration guide's names (lastName, surname, source, ...); "lead:ID",
+ * "contact:ID" and "lead:ID:number" name other custom fields. --map renames
+ * a column before matching. A struct kl_columns owns its strings.
+ */
+#ifndef KL_COLUMNS_H
+#define KL_COLUMNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/kl_err.h"
+#include "core/kl_lead.h"
+
+enum kl_col_kind {
+	KL_COL_ATTR,       /* a lead attribute */
+	KL_COL_CUSTOM,     /* lead:ID or contact:ID */
+	KL_COL_CREATED_AT, /* ISO 8601 or Unix seconds */
+	KL_COL_IGNORED     /* unknown, with --ignore-unknown-columns */
+};
+
+struct kl_column {
+	char *name; /* as in the header (or --columns) */
+	enum kl_col_kind kind;
+	enum kl_attr attr;
+	char *spec; /* for KL_COL_CUSTOM: "lead:1709500" or "lead:1709444:number" */
+};
+
+struct kl_columns {
+	struct kl_column *col;
+	size_t n;
+};
+
+/* One --map COLUMN=FIELD. */
+struct kl_colmap {
+	const char *column;
+	const char *field;
+};
+
+/* Maps a header. Unknown columns stop with KL_EDATA naming them all, unless
+ * ignore_unknown; a field filled by two columns is an error too. */
+int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
+		   const struct kl_colmap *maps, size_t nmaps, bool ignore_unknown, struct kl_err *err);
+void kl_columns_free(struct kl_columns *c); /* accepts NULL */
+
+/* The lead field a column name means: >= 0 an attribute, or -1 (unknown),
+ * -2 (created_at), -3 (a custom field spec), -4 (the "error" column that
+ * --rejects adds, skipped so the file imports again). */
+int kl_columns_lookup(const char *name);
+
+#endif

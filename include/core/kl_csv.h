@@ -1,0 +1,75 @@
+/*
+ * kl_csv: a streaming CSV reader (the only user of libcsv).
+ *
+ * RFC 4180 as spreadsheets write it: quoted fields, doubled quotes, line
+ * breaks inside quotes, CRLF or LF, a UTF-8 byte order mark. Lines that are
+ * empty or hold only delimiters are skipped. Records are read a chunk at a
+ * time, so memory stays flat however long the input. Fields are handed back
+ * as they are: checking them (UTF-8, emptiness) is the caller's business.
+ */
+#ifndef KL_CSV_H
+#define KL_CSV_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/kl_err.h"
+
+enum kl_csv_encoding { KL_CSV_UTF8, KL_CSV_CP1251 };
+
+struct kl_csv_opts {
+	char delimiter; /* ',', ';' or '\t'; 0: guessed from the first line */
+	enum kl_csv_encoding encoding;
+};
+
+struct kl_csv_record {
+	long row;       /* 1-based as in a spreadsheet: the header and blank lines
+			 * count, a quoted value spanning lines counts once */
+	size_t nfields;
+	char **field;   /* NUL-terminated; a field may hold a NUL byte: see len */
+	size_t *len;
+};
+
+/* The longest record read, in bytes; a longer one is most often a quote
+ * that was never closed. */
+#define KL_CSV_MAX_RECORD (1024 * 1024)
+
+struct kl_csv;
+
+/* name is used in messages ("leads.csv", "standard input"). The stream stays
+ * the caller's to close. */
+int kl_csv_open(struct kl_csv **out, FILE *in, const char *name, const struct kl_csv_opts *opts,
+		struct kl_err *err);
+void kl_csv_free(struct kl_csv *r); /* accepts NULL */
+
+/* Reads the next record into *rec, valid until the next call. Returns 1 for
+ * a record, 0 at the end of input, or an error status (KL_EDATA for input
+ * that is not CSV, KL_EIO for a read error). */
+int kl_csv_next(struct kl_csv *r, const struct kl_csv_record **rec, struct kl_err *err);
+
+/* Like kl_csv_next, but only records already read: 1 or 0, never reads more.
+ * For an interrupted run, to account for every row taken from a pipe. */
+int kl_csv_next_buffered(struct kl_csv *r, const struct kl_csv_record **rec);
+
+/* Reads ahead so that the delimiter is guessed (before any record is taken). */
+int kl_csv_peek(struct kl_csv *r, struct kl_err *err);
+
+/* The delimiter in use (after guessing). */
+char kl_csv_delimiter(const struct kl_csv *r);
+
+/* Bytes of input consumed so far (for progress). */
+unsigned long long kl_csv_offset(const struct kl_csv *r);
+
+/* A CSV writer in the same dialect: the delimiter given, CRLF line ends,
+ * quotes only where needed, and the encoding of the input (CP1251 output
+ * replaces what CP1251 cannot hold with '?'). */
+struct kl_csv_writer;
+
+int kl_csv_writer_open(struct kl_csv_writer **out, const char *path, char delimiter,
+		       enum kl_csv_encoding encoding, struct kl_err *err);
+/* 0, or -1 with errno set. */
+int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t n);
+/* Flushes and closes; 0, or -1 with errno set. Accepts NULL. */
+int kl_csv_writer_close(struct kl_csv_writer *w);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * kl_lead: one lead as the user gave it, its attributes, and their checks.
+ *
+ * The attribute table is the single description of every lead field: its
+ * name (CSV column, JSON key), its flag, how it is checked, and which Kommo
+ * custom field carries it. The command line, CSV import and the payload
+ * builder all read it.
+ *
+ * A struct kl_lead owns every string in it; kl_lead_free releases them.
+ */
+#ifndef KL_LEAD_H
+#define KL_LEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/kl_config.h"
+#include "util/kl_err.h"
+
+enum kl_attr {
+	KL_ATTR_NAME,
+	KL_ATTR_LAST_NAME,
+	KL_ATTR_PHONE,
+	KL_ATTR_EMAIL,
+	KL_ATTR_TELEGRAM,
+	KL_ATTR_CAREER,
+	KL_ATTR_EDUCATION,
+	KL_ATTR_INCOME,
+	KL_ATTR_UTM_SOURCE,
+	KL_ATTR_UTM_MEDIUM,
+	KL_ATTR_UTM_CAMPAIGN,
+	KL_ATTR_UTM_CONTENT,
+	KL_ATTR_UTM_TERM,
+	KL_ATTR_UTM_REFERRER,
+	KL_ATTR_PRICE,
+	KL_ATTR_LEAD_NAME,
+	KL_ATTR_SOURCE_UID,
+	KL_ATTR_REFERER,
+	KL_ATTR_COUNT
+};
+
+enum kl_kind {
+	KL_KIND_NAME,   /* text, trimmed, not empty */
+	KL_KIND_TEXT,   /* text */
+	KL_KIND_PHONE,  /* separators removed: [+]digits */
+	KL_KIND_EMAIL,
+	KL_KIND_NUMBER, /* a decimal number, sent as a JSON number */
+	KL_KIND_PRICE   /* a whole number, sent as a JSON number */
+};
+
+enum kl_entity { KL_ENTITY_NONE, KL_ENTITY_CONTACT, KL_ENTITY_LEAD };
+
+struct kl_attr_info {
+	const char *name;      /* "last_name" */
+	const char *flag;      /* "--last-name" */
+	enum kl_kind kind;
+	enum kl_entity entity; /* the entity whose custom field carries it, if any */
+	int cfg_key;           /* the config key holding that field's id, or -1 */
+	const char *code;      /* field_code sent when no id is configured, or NULL */
+};
+
+const struct kl_attr_info *kl_attr_info(enum kl_attr a);
+
+/* Names a value's place in messages: "--phone", or row and column. */
+typedef void (*kl_label_fn)(void *ctx, enum kl_attr a, char *buf, size_t size);
+
+/* Another custom field, by id (--field lead:ID=VALUE). */
+struct kl_custom {
+	enum kl_entity entity;
+	unsigned long long id;
+	bool numeric; /* lead:ID:number=VALUE: sent as a JSON number */
+	char *value;
+	char *label; /* "--field lead:1709500" */
+};
+
+struct kl_lead {
+	char *v[KL_ATTR_COUNT]; /* NULL when not given */
+	struct kl_custom *custom;
+	size_t ncustom;
+	long long created_at; /* Unix seconds; 0: the time of sending */
+};
+
+void kl_lead_free(struct kl_lead *lead); /* leaves it empty; accepts NULL */
+
+/* Makes dst (empty) a deep copy of src. */
+int kl_lead_copy(struct kl_lead *dst, const struct kl_lead *src, struct kl_err *err);
+
+/* Stores a copy of value. Setting an attribute twice is an error. */
+int kl_lead_set(struct kl_lead *lead, enum kl_attr a, const char *value, const char *label,
+		struct kl_err *err);
+
+/* Parses "lead:ID=VALUE" or "contact:ID=VALUE" and adds the field; with
+ * ":number" after the id ("lead:1709444:number=5000") the value is a number. */
+int kl_lead_add_field_spec(struct kl_lead *lead, const char *spec, const char *label,
+			   struct kl_err *err);
+
+/* Checks every value and replaces it with its normalised form; also
+ * requires a name and a phone or an email. label may be NULL (flags). */
+int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_err *err);
+
+/* When no source_uid was given: MD5 hex of "<email or phone>-<now_ms>" (the
+ * integration guide's recipe); salt, when not NULL, is appended after
+ * another '-' so leads made in the same millisecond differ. */
+int kl_lead_default_uid(struct kl_lead *lead, long long now_ms, const char *salt,
+			struct kl_err *err);
+
+#endif

@@ -1,0 +1,689 @@
+/* The leads and contacts commands, and the search behind --skip-existing. */
+#include "cmd/kl_crm.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/kl_check.h"
+#include "kommo/kl_reply.h"
+#include "util/kl_str.h"
+#include "util/kl_table.h"
+
+#define LEADS_PATH "/api/v4/leads"
+#define CONTACTS_PATH "/api/v4/contacts"
+#define PIPELINES_PATH "/api/v4/leads/pipelines"
+#define DEFAULT_LIMIT 50
+
+
+/* --- values of a contact's multitext fields --------------------------------------- */
+
+/* Whether a custom_fields_values entry is the field for code (PHONE, EMAIL),
+ * by its code or by the configured id. */
+static bool is_field(const cJSON *entry, const char *code, unsigned long long id)
+{
+	const char *c = kl_reply_str(entry, "field_code");
+	return (c && strcmp(c, code) == 0) || (id && kl_reply_key_id(entry, "field_id") == (long long)id);
+}
+
+/* Calls fn for every value of the contact's field for code. */
+static void each_value(const cJSON *contact, const char *code, unsigned long long id,
+		       void (*fn)(void *ctx, const char *value), void *ctx)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, kl_reply_array(contact, "custom_fields_values"))
+	{
+		if (!cJSON_IsObject(e))
+			continue;
+		const cJSON *v;
+		if (!is_field(e, code, id))
+			continue;
+		cJSON_ArrayForEach(v, kl_reply_array(e, "values"))
+		{
+			if (!cJSON_IsObject(v))
+				continue;
+			const cJSON *val = cJSON_GetObjectItemCaseSensitive(v, "value");
+			if (cJSON_IsString(val))
+				fn(ctx, val->valuestring);
+		}
+	}
+}
+
+struct joined {
+	struct kl_buf text; /* "a, b" */
+	cJSON *arr;         /* ["a", "b"] */
+	bool oom;
+};
+
+static void join_value(void *ctx, const char *value)
+{
+	struct joined *j = ctx;
+	if (kl_buf_appendf(&j->text, "%s%s", j->text.len ? ", " : "", value) ||
+	    (j->arr && !cJSON_AddItemToArray(j->arr, cJSON_CreateString(value))))
+		j->oom = true;
+}
+
+/* The digits of a phone, with the international prefix 00 dropped and
+ * 8XXXXXXXXXX as 7XXXXXXXXXX (a Russian number written the domestic way). */
+static void phone_digits(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+	for (; *s && n + 1 < size; s++)
+		if (isdigit((unsigned char)*s))
+			out[n++] = *s;
+	out[n] = '\0';
+	if (n > 2 && out[0] == '0' && out[1] == '0')
+		memmove(out, out + 2, (n -= 2) + 1);
+	if (n == 11 && out[0] == '8')
+		out[0] = '7';
+}
+
+/* Two phones' digits (phone_digits) are one number: equal, or one is the
+ * other's last ten digits (written without the country code). */
+static bool same_phone(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	if (na > nb) {
+		const char *t = a;
+		a = b, b = t;
+		size_t tn = na;
+		na = nb, nb = tn;
+	}
+	return na > 0 && (strcmp(a, b) == 0 || (na == 10 && strcmp(a, b + nb - 10) == 0));
+}
+
+/* Whether a search QUERY is a phone number: only digits and + - ( ) . and
+ * spaces, at least seven digits. */
+static bool looks_like_phone(const char *q)
+{
+	size_t digits = 0;
+	for (; *q; q++) {
+		if (isdigit((unsigned char)*q))
+			digits++;
+		else if (!strchr("+-(). ", *q))
+			return false;
+	}
+	return digits >= 7;
+}
+
+/* What to ask Kommo for a phone: its last ten digits, which +7 999...,
+ * 8 999... and 999... all hold (Kommo keeps numbers as they were typed). */
+static const char *phone_query(const char *phone, char *digits, size_t size)
+{
+	phone_digits(phone, digits, size);
+	size_t n = strlen(digits);
+	return digits + (n > 10 ? n - 10 : 0);
+}
+
+struct match {
+	const char *want; /* the phone's digits, or the email */
+	bool phone;
+	bool hit;
+};
+
+static void match_value(void *ctx, const char *value)
+{
+	struct match *m = ctx;
+	if (m->phone) {
+		char d[64];
+		phone_digits(value, d, sizeof d);
+		m->hit |= same_phone(d, m->want);
+	} else {
+		char *t = kl_str_trimmed(value);
+		m->hit |= t && strcasecmp(t, m->want) == 0;
+		free(t);
+	}
+}
+
+/* Searches contacts for value; *id: the first that really holds it. */
+static int find_by(struct kl_api *api, const struct kl_account *acct, const char *value, bool phone,
+		   long long *id, struct kl_err *err)
+{
+	char digits[64], qd[64];
+	if (phone)
+		phone_digits(value, digits, sizeof digits);
+	const char *what = phone ? phone_query(value, qd, sizeof qd) : value;
+	char *q = kl_str_urlencode(what), *path = q ? kl_str_printf(CONTACTS_PATH "?query=%s", q) : NULL;
+	cJSON *items = NULL;
+	free(q);
+	if (!path)
+		return kl_err_oom(err);
+	/* one page of Kommo's largest: the loose search may find others first */
+	int rc = kl_api_list(api, path, "contacts", 250, &items, NULL, err);
+	free(path);
+	if (rc)
+		return rc;
+	/* Kommo's search is loose (any field, parts of words): only an equal value counts */
+	struct match m = {phone ? digits : value, phone, false};
+	const cJSON *c;
+	cJSON_ArrayForEach(c, items)
+	{
+		if (!cJSON_IsObject(c))
+			continue;
+		m.hit = false;
+		each_value(c, phone ? "PHONE" : "EMAIL",
+			   acct->id[phone ? KL_CFG_PHONE_FIELD_ID : KL_CFG_EMAIL_FIELD_ID], match_value, &m);
+		if (m.hit && (*id = kl_reply_key_id(c, "id")) != 0)
+			break;
+	}
+	cJSON_Delete(items);
+	return KL_OK;
+}
+
+int kl_crm_find_contact(struct kl_api *api, const struct kl_account *acct, const char *phone,
+			const char *email, long long *contact_id, const char **matched, struct kl_err *err)
+{
+	int rc = KL_OK;
+	*contact_id = 0;
+	*matched = NULL;
+	if (phone && (rc = find_by(api, acct, phone, true, contact_id, err)) == KL_OK && *contact_id)
+		*matched = "phone";
+	if (rc == KL_OK && !*contact_id && email &&
+	    (rc = find_by(api, acct, email, false, contact_id, err)) == KL_OK && *contact_id)
+		*matched = "email";
+	return rc;
+}
+
+/* The configuration checked for sending (an address and a token), and a
+ * client on it; remote must outlive api. */
+static int open_remote(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
+		       struct kl_account *remote, struct kl_api *api, struct kl_err *err)
+{
+	int rc = kl_config_resolve(cfg, true, remote, err);
+	return rc ? rc : kl_submit_open_api(o, io, cfg, remote, api, err);
+}
+
+/* --- search --------------------------------------------------------------------- */
+
+static const char *status_name(const cJSON *pipeline, long long id)
+{
+	const cJSON *s;
+	cJSON_ArrayForEach(s, kl_reply_array(cJSON_GetObjectItemCaseSensitive(pipeline, "_embedded"), "statuses"))
+	{
+		if (!cJSON_IsObject(s))
+			continue;
+		if (kl_reply_key_id(s, "id") == id)
+			return kl_reply_str(s, "name");
+	}
+	return NULL;
+}
+
+/* The leads found, as the table or the JSON array. */
+static int show_leads(const cJSON *items, const cJSON *pipelines, bool json, struct kl_buf *out)
+{
+	struct kl_table t;
+	cJSON *arr = json ? cJSON_CreateArray() : NULL;
+	const char *head[] = {"ID", "NAME", "PRICE", "PIPELINE", "STATUS"};
+	int fail = 0;
+	if (json && !arr)
+		return -1;
+	const cJSON *l;
+	kl_table_init(&t, 5);
+	fail |= kl_table_add(&t, head);
+	cJSON_ArrayForEach(l, items)
+	{
+		if (!cJSON_IsObject(l))
+			continue;
+		long long pid = kl_reply_key_id(l, "pipeline_id"), sid = kl_reply_key_id(l, "status_id");
+		const cJSON *p = kl_reply_find_id(pipelines, pid);
+		const char *pname = kl_reply_str(p, "name"), *sname = status_name(p, sid), *name = kl_reply_str(l, "name");
+		const cJSON *price = cJSON_GetObjectItemCaseSensitive(l, "price");
+		char *ptext = kl_reply_text(price);
+		if (json) {
+			cJSON *o = cJSON_CreateObject();
+			fail |= !o || !cJSON_AddItemToArray(arr, o) || !kl_report_add_id(o, "id", kl_reply_key_id(l, "id")) ||
+				!kl_report_add_text(o, "name", name) ||
+				!(cJSON_IsNumber(price) ? cJSON_AddNumberToObject(o, "price", price->valuedouble) != NULL
+							: cJSON_AddNullToObject(o, "price") != NULL) ||
+				!kl_report_add_id(o, "pipeline_id", pid) || !kl_report_add_text(o, "pipeline", pname) ||
+				!kl_report_add_id(o, "status_id", sid) || !kl_report_add_text(o, "status", sname) ||
+				!kl_report_add_id(o, "responsible_user_id", kl_reply_key_id(l, "responsible_user_id"));
+		} else {
+			char id[32], pbuf[32], sbuf[32];
+			snprintf(id, sizeof id, "%lld", kl_reply_key_id(l, "id"));
+			snprintf(pbuf, sizeof pbuf, "%lld", pid);
+			snprintf(sbuf, sizeof sbuf, "%lld", sid);
+			const char *row[] = {id, name, ptext, pname ? pname : pbuf, sname ? sname : sbuf};
+			fail |= kl_table_add(&t, row);
+		}
+		free(ptext);
+	}
+	if (json) {
+		char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
+		fail |= !text || kl_buf_appendf(out, "%s\n", text);
+		free(text);
+	} else if (t.nrows > 1) {
+		fail |= kl_table_render(&t, out);
+	}
+	cJSON_Delete(arr);
+	kl_table_free(&t);
+	return fail;
+}
+
+static int show_contacts(const cJSON *items, const struct kl_account *acct, bool json, struct kl_buf *out)
+{
+	struct kl_table t;
+	cJSON *arr = json ? cJSON_CreateArray() : NULL;
+	const char *head[] = {"ID", "NAME", "PHONES", "EMAILS"};
+	int fail = 0;
+	if (json && !arr)
+		return -1;
+	const cJSON *c;
+	kl_table_init(&t, 4);
+	fail |= kl_table_add(&t, head);
+	cJSON_ArrayForEach(c, items)
+	{
+		if (!cJSON_IsObject(c))
+			continue;
+		cJSON *o = json ? cJSON_CreateObject() : NULL;
+		struct joined ph = {{0}, NULL, false}, em = {{0}, NULL, false};
+		if (json) {
+			fail |= !o || !cJSON_AddItemToArray(arr, o) || !kl_report_add_id(o, "id", kl_reply_key_id(c, "id")) ||
+				!kl_report_add_text(o, "name", kl_reply_str(c, "name")) ||
+				!kl_report_add_text(o, "first_name", kl_reply_str(c, "first_name")) ||
+				!kl_report_add_text(o, "last_name", kl_reply_str(c, "last_name")) ||
+				!(ph.arr = cJSON_AddArrayToObject(o, "phones")) ||
+				!(em.arr = cJSON_AddArrayToObject(o, "emails"));
+		}
+		if (!fail) {
+			each_value(c, "PHONE", acct->id[KL_CFG_PHONE_FIELD_ID], join_value, &ph);
+			each_value(c, "EMAIL", acct->id[KL_CFG_EMAIL_FIELD_ID], join_value, &em);
+			fail |= ph.oom || em.oom;
+		}
+		if (!json && !fail) {
+			char id[32];
+			snprintf(id, sizeof id, "%lld", kl_reply_key_id(c, "id"));
+			const char *row[] = {id, kl_reply_str(c, "name"), ph.text.data, em.text.data};
+			fail |= kl_table_add(&t, row);
+		}
+		kl_buf_free(&ph.text);
+		kl_buf_free(&em.text);
+	}
+	if (json) {
+		char *text = arr && !fail ? cJSON_PrintUnformatted(arr) : NULL;
+		fail |= !text || kl_buf_appendf(out, "%s\n", text);
+		free(text);
+	} else if (t.nrows > 1) {
+		fail |= kl_table_render(&t, out);
+	}
+	cJSON_Delete(arr);
+	kl_table_free(&t);
+	return fail;
+}
+
+static int search(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
+		  const struct kl_account *acct, bool leads, struct kl_err *err)
+{
+	char *q = kl_str_trimmed(o->ent.query), *enc = NULL, *path = NULL;
+	cJSON *items = NULL, *pipelines = NULL, *preply = NULL;
+	struct kl_buf out = {0};
+	struct kl_api api = {0};
+	struct kl_account remote = {0};
+	int rc;
+	if (!q)
+		return kl_err_oom(err);
+	if (!*q) {
+		rc = kl_err_set(err, KL_EUSAGE, "%s: the QUERY is empty", kl_cli_command_name(o->command));
+		goto out;
+	}
+	if ((rc = kl_check_text("QUERY", q, err))) {
+		rc = kl_err_as(err, KL_EUSAGE);
+		goto out;
+	}
+	if ((rc = open_remote(o, io, cfg, &remote, &api, err)))
+		goto out;
+	char qd[64];
+	bool more = false;
+	/* a phone is looked up however it was typed, here and in Kommo */
+	if (!(enc = kl_str_urlencode(looks_like_phone(q) ? phone_query(q, qd, sizeof qd) : q)) ||
+	    !(path = kl_str_printf("%s?query=%s", leads ? LEADS_PATH : CONTACTS_PATH, enc))) {
+		rc = kl_err_oom(err);
+		goto out;
+	}
+	if ((rc = kl_api_list(&api, path, leads ? "leads" : "contacts", o->ent.limit ? o->ent.limit : DEFAULT_LIMIT,
+			      &items, &more, err)))
+		goto out;
+	if (more)
+		kl_io_say(io, "showing the first %d; Kommo has more: raise --limit (now %lu)", cJSON_GetArraySize(items),
+			  o->ent.limit ? o->ent.limit : DEFAULT_LIMIT);
+	if (leads && cJSON_GetArraySize(items) > 0) {
+		/* names for the pipeline and status ids */
+		if ((rc = kl_api_call(&api, "GET", PIPELINES_PATH, NULL, "the request", NULL, NULL, &preply, NULL, err)))
+			goto out;
+		pipelines = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(preply, "_embedded"),
+							     "pipelines");
+	}
+	int fail = leads ? show_leads(items, pipelines, o->json, &out) : show_contacts(items, acct, o->json, &out);
+	if (fail)
+		rc = kl_err_oom(err);
+	else if (out.len)
+		rc = kl_io_write(io, out.data, out.len, err);
+out:
+	free(q);
+	free(enc);
+	free(path);
+	cJSON_Delete(items);
+	cJSON_Delete(preply);
+	kl_buf_free(&out);
+	kl_api_close(&api);
+	kl_account_free(&remote);
+	return rc;
+}
+
+/* --- create and update ------------------------------------------------------------ */
+
+/* What was sent, to name validation errors' paths in the user's terms. */
+struct sent {
+	const char *labels[8]; /* custom_fields_values.N -> label */
+	size_t nlabels;
+	const struct kl_lead *fields;
+};
+
+static char *origin_of(const void *ctx, const char *request_id, const char *path)
+{
+	static const struct {
+		const char *key, *flag;
+	} keys[] = {{"name", "--name"},
+		    {"first_name", "--first-name"},
+		    {"last_name", "--last-name"},
+		    {"price", "--price"},
+		    {"pipeline_id", "--pipeline"},
+		    {"status_id", "--status"},
+		    {"responsible_user_id", "--responsible"},
+		    {"created_by", "--created-by"}};
+	const struct sent *s = ctx;
+	(void)request_id;
+	/* "0.status_id" or "status_id": the item's index may lead */
+	while (isdigit((unsigned char)*path)) {
+		path += strspn(path, "0123456789");
+		path += *path == '.';
+	}
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		size_t n = strlen(keys[i].key);
+		if (strncmp(path, keys[i].key, n) == 0 && (path[n] == '\0' || path[n] == '.'))
+			return kl_str_dup(keys[i].flag);
+	}
+	static const char cfv[] = "custom_fields_values.";
+	if (strncmp(path, cfv, sizeof cfv - 1) == 0) {
+		char *end;
+		unsigned long k = strtoul(path + sizeof cfv - 1, &end, 10);
+		if (end != path + sizeof cfv - 1) {
+			if (k < s->nlabels)
+				return kl_str_dup(s->labels[k]);
+			k -= s->nlabels;
+			if (s->fields && k < s->fields->ncustom)
+				return kl_str_dup(s->fields->custom[k].label);
+		}
+	}
+	return NULL;
+}
+
+static int add_value_field(cJSON *cfv, unsigned long long id, const char *code, const char *value,
+			   const char *numeric)
+{
+	cJSON *e = cJSON_CreateObject(), *vals, *v;
+	if (!e || !cJSON_AddItemToArray(cfv, e)) {
+		cJSON_Delete(e);
+		return -1;
+	}
+	if (!(id ? cJSON_AddNumberToObject(e, "field_id", (double)id) != NULL
+		 : cJSON_AddStringToObject(e, "field_code", code) != NULL) ||
+	    !(vals = cJSON_AddArrayToObject(e, "values")) || !(v = cJSON_CreateObject()) ||
+	    !cJSON_AddItemToArray(vals, v))
+		return -1;
+	/* a number goes out as the digits given, never through a double */
+	return (numeric ? cJSON_AddRawToObject(v, "value", numeric) : cJSON_AddStringToObject(v, "value", value))
+		       ? 0
+		       : -1;
+}
+
+/* The --field values, checked, into custom_fields_values. */
+static int add_fields(cJSON *entity, const struct kl_lead *fields, struct kl_err *err)
+{
+	if (!fields->ncustom)
+		return KL_OK;
+	cJSON *cfv = cJSON_GetObjectItemCaseSensitive(entity, "custom_fields_values");
+	if (!cfv && !(cfv = cJSON_AddArrayToObject(entity, "custom_fields_values")))
+		return kl_err_oom(err);
+	for (size_t i = 0; i < fields->ncustom; i++) {
+		const struct kl_custom *c = &fields->custom[i];
+		char *num = NULL;
+		if (!c->value[0])
+			return kl_err_set(err, KL_EDATA, "%s: the value is empty; give one, e.g. --field %llu=text", c->label,
+					  c->id);
+		int rc = c->numeric ? kl_check_number(c->label, c->value, &num, err) : kl_check_text(c->label, c->value, err);
+		if (rc)
+			return kl_err_as(err, KL_EDATA);
+		rc = add_value_field(cfv, c->id, NULL, c->value, num);
+		free(num);
+		if (rc)
+			return kl_err_oom(err);
+	}
+	return KL_OK;
+}
+
+/* A name option, checked and trimmed, into the entity. */
+static int add_name(cJSON *entity, const char *key, const char *flag, const char *v, struct kl_err *err)
+{
+	char *clean = NULL;
+	if (!v)
+		return KL_OK;
+	if (kl_check_name(flag, v, &clean, err))
+		return kl_err_as(err, KL_EDATA);
+	int ok = cJSON_AddStringToObject(entity, key, clean) != NULL;
+	free(clean);
+	return ok ? KL_OK : kl_err_oom(err);
+}
+
+static int add_num(cJSON *entity, const char *key, unsigned long long v, struct kl_err *err)
+{
+	if (v && !cJSON_AddNumberToObject(entity, key, (double)v))
+		return kl_err_oom(err);
+	return KL_OK;
+}
+
+/* The lead of leads create or leads update. */
+static int build_lead(const struct kl_opts *o, const struct kl_account *acct, cJSON *lead, struct kl_err *err)
+{
+	const struct kl_entity_opts *e = &o->ent;
+	int rc;
+	/* update changes only what was given: the configured pipeline is for create */
+	unsigned long long pipeline = acct->pipeline_id;
+	if (o->command == KL_CMD_LEADS_UPDATE) {
+		pipeline = 0;
+		if (o->flags.value[KL_CFG_PIPELINE_ID] &&
+		    kl_check_id("--pipeline", o->flags.value[KL_CFG_PIPELINE_ID], "12984871", &pipeline, err))
+			return kl_err_as(err, KL_EUSAGE);
+	}
+	if ((rc = add_name(lead, "name", "--name", e->name, err)))
+		return rc;
+	if (e->has_price && !cJSON_AddNumberToObject(lead, "price", (double)e->price))
+		return kl_err_oom(err);
+	if ((rc = add_num(lead, "pipeline_id", pipeline, err)) || (rc = add_num(lead, "status_id", e->status, err)) ||
+	    (rc = add_num(lead, "responsible_user_id", e->responsible, err)))
+		return rc;
+	return add_fields(lead, &e->fields, err);
+}
+
+/* The contact of contacts create; labels name its custom fields in order. */
+static int build_contact(const struct kl_opts *o, const struct kl_account *acct, cJSON *contact,
+			 struct sent *sent, struct kl_err *err)
+{
+	const struct kl_entity_opts *e = &o->ent;
+	char *name = NULL, *phone = NULL, *email = NULL;
+	int rc;
+	if (!e->name) {
+		char *joined = kl_str_printf("%s%s%s", e->first_name ? e->first_name : "",
+					     e->first_name && e->last_name ? " " : "", e->last_name ? e->last_name : "");
+		if (!joined)
+			return kl_err_oom(err);
+		rc = kl_check_name("--first-name and --last-name", joined, &name, err);
+		free(joined);
+		if (rc)
+			return kl_err_as(err, KL_EDATA);
+	}
+	if ((rc = add_name(contact, "name", "--name", e->name ? e->name : name, err)) ||
+	    (rc = add_name(contact, "first_name", "--first-name", e->first_name, err)) ||
+	    (rc = add_name(contact, "last_name", "--last-name", e->last_name, err)))
+		goto out;
+	if ((rc = add_num(contact, "responsible_user_id", e->responsible, err)) ||
+	    (rc = add_num(contact, "created_by", e->created_by, err)))
+		goto out;
+	if ((e->phone && kl_check_phone("--phone", e->phone, &phone, err)) ||
+	    (e->email && kl_check_email("--email", e->email, &email, err))) {
+		rc = kl_err_as(err, KL_EDATA);
+		goto out;
+	}
+	if (phone || email) {
+		cJSON *cfv = cJSON_AddArrayToObject(contact, "custom_fields_values");
+		if (!cfv || (phone && add_value_field(cfv, acct->id[KL_CFG_PHONE_FIELD_ID], "PHONE", phone, NULL)) ||
+		    (email && add_value_field(cfv, acct->id[KL_CFG_EMAIL_FIELD_ID], "EMAIL", email, NULL))) {
+			rc = kl_err_oom(err);
+			goto out;
+		}
+		if (phone)
+			sent->labels[sent->nlabels++] = "--phone";
+		if (email)
+			sent->labels[sent->nlabels++] = "--email";
+	}
+out:
+	free(name);
+	free(phone);
+	free(email);
+	return rc;
+}
+
+/* The id in the reply to a create: _embedded.KEY[0].id. */
+static long long created_id(const cJSON *reply, const char *key)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(reply, "_embedded"), key);
+	return kl_reply_key_id(cJSON_GetArrayItem(list, 0), "id");
+}
+
+static int write_result(const struct kl_io *io, bool json, const char *key, long long id,
+			const cJSON *updated_at, struct kl_err *err)
+{
+	char *text;
+	/* only a whole number is a time: anything else from the reply stays out of the output */
+	long long upd = kl_reply_id(updated_at);
+	if (json)
+		text = upd ? kl_str_printf("{\"%s\":%lld,\"updated_at\":%lld}\n", key, id, upd)
+			   : kl_str_printf("{\"%s\":%lld}\n", key, id);
+	else
+		text = upd ? kl_str_printf("%s=%lld updated_at=%lld\n", key, id, upd) : kl_str_printf("%s=%lld\n", key, id);
+	if (!text)
+		return kl_err_oom(err);
+	int rc = kl_io_write(io, text, strlen(text), err);
+	free(text);
+	return rc;
+}
+
+static int change(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
+		  const struct kl_account *acct, struct kl_err *err)
+{
+	bool contact = o->command == KL_CMD_CONTACTS_CREATE, update = o->command == KL_CMD_LEADS_UPDATE;
+	const char *what = contact ? "the contact" : "the lead";
+	struct sent sent = {.fields = contact ? NULL : &o->ent.fields};
+	cJSON *entity = cJSON_CreateObject(), *body = NULL, *reply = NULL;
+	char *text = NULL, *path = NULL;
+	struct kl_api api = {0};
+	struct kl_account remote = {0};
+	long status = 0;
+	int rc;
+
+	if (!entity) {
+		rc = kl_err_oom(err);
+		goto out;
+	}
+	if ((rc = contact ? build_contact(o, acct, entity, &sent, err) : build_lead(o, acct, entity, err)))
+		goto out;
+	if (update) {
+		body = entity; /* PATCH /leads/{id} takes one object */
+		path = kl_str_printf(LEADS_PATH "/%llu", o->ent.id);
+	} else {
+		if ((body = cJSON_CreateArray()) && !cJSON_AddItemToArray(body, entity)) {
+			cJSON_Delete(body);
+			body = NULL;
+		}
+		path = kl_str_dup(contact ? CONTACTS_PATH : LEADS_PATH);
+	}
+	if (body)
+		entity = NULL; /* owned by body now */
+	if (!body || !path || !(text = cJSON_PrintUnformatted(body))) {
+		rc = kl_err_oom(err);
+		goto out;
+	}
+	if (o->dry_run) {
+		if ((rc = kl_io_write(io, text, strlen(text), err)) == KL_OK)
+			rc = kl_io_write(io, "\n", 1, err);
+		goto out;
+	}
+	if ((rc = open_remote(o, io, cfg, &remote, &api, err)))
+		goto out;
+	rc = kl_api_call(&api, update ? "PATCH" : "POST", path, text, what, origin_of, &sent, &reply, &status, err);
+	if (rc && update && status == 404) {
+		char first[sizeof err->msg];
+		snprintf(first, sizeof first, "%s", err->msg);
+		rc = kl_err_set(err, KL_EDATA, "Kommo has no lead %llu (HTTP 404): find the id with kommo-lead leads search (if every command gets 404, the address is wrong: %.800s)",
+				o->ent.id, first);
+		goto out;
+	}
+	if ((rc && status == 0 && api.maybe_sent) || (rc && status >= 500)) {
+		/* the request may have been acted on */
+		char first[sizeof err->msg];
+		snprintf(first, sizeof first, "%s", err->msg);
+		rc = kl_err_set(err, rc, "%s\n%s may or may not have been %s: look in Kommo before trying again", first,
+				what, update ? "updated" : "created");
+		goto out;
+	}
+	if (rc && status >= 200 && status < 300) { /* unreadable, too slow or cut short */
+		char first[sizeof err->msg];
+		snprintf(first, sizeof first, "%s", err->msg);
+		rc = kl_err_set(err, rc, "%s\nKommo answered %ld, so %s was probably %s: look in Kommo before trying again",
+				first, status, what, update ? "updated" : "created");
+		goto out;
+	}
+	if (rc)
+		goto out;
+	long long id = update ? kl_reply_key_id(reply, "id") : created_id(reply, contact ? "contacts" : "leads");
+	if (!id) {
+		rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered %ld, so %s was probably %s, but the reply has no id: look in Kommo before trying again",
+				status, what, update ? "updated" : "created");
+		goto out;
+	}
+	rc = write_result(io, o->json, contact ? "contact_id" : "lead_id", id,
+			  update ? cJSON_GetObjectItemCaseSensitive(reply, "updated_at") : NULL, err);
+out:
+	cJSON_Delete(entity);
+	cJSON_Delete(body);
+	cJSON_Delete(reply);
+	free(text);
+	free(path);
+	kl_api_close(&api);
+	kl_account_free(&remote);
+	return rc;
+}
+
+int kl_crm_run(const struct kl_opts *o, const struct kl_io *io)
+{
+	struct kl_err err = {0};
+	struct kl_config cfg = {0};
+	struct kl_account acct = {0};
+	bool search_cmd = o->command == KL_CMD_LEADS_SEARCH || o->command == KL_CMD_CONTACTS_SEARCH;
+	int rc;
+
+	/* what the user typed is checked first; an address and a token only
+	 * when something is sent (--dry-run sends nothing) */
+	if ((rc = kl_submit_load_config(o, io, &cfg, &err)) == KL_OK &&
+	    (rc = kl_config_resolve(&cfg, false, &acct, &err)) == KL_OK)
+		rc = search_cmd ? search(o, io, &cfg, &acct, o->command == KL_CMD_LEADS_SEARCH, &err)
+				: change(o, io, &cfg, &acct, &err);
+	if (rc && err.msg[0])
+		kl_io_say_lines(io, err.msg);
+	kl_account_free(&acct);
+	kl_config_free(&cfg);
+	return rc;
+}

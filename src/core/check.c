@@ -1,0 +1,600 @@
+#include "core/kl_check.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+
+#include "util/kl_str.h"
+
+#define Q(v) kl_str_quote((v), qbuf, sizeof qbuf)
+
+int kl_check_text(const char *what, const char *v, struct kl_err *err)
+{
+	char qbuf[256];
+	if (!kl_str_utf8_valid(v, strlen(v)))
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s is not valid UTF-8 (convert the input to UTF-8)", what, Q(v));
+	if (kl_str_has_control(v))
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s contains a control character (remove it; line breaks and tabs are not allowed)",
+				  what, Q(v));
+	return KL_OK;
+}
+
+int kl_check_name(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	int rc = kl_check_text(what, v, err);
+	if (rc)
+		return rc;
+	char *t = kl_str_trimmed(v);
+	if (!t)
+		return kl_err_oom(err);
+	if (!*t) {
+		free(t);
+		return kl_err_set(err, KL_EDATA, "%s: must not be empty", what);
+	}
+	*out = t;
+	return KL_OK;
+}
+
+/* The number of UTF-8 characters in the first n bytes of s. */
+static size_t char_count(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+int kl_check_phone(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	char qbuf[256], cbuf[32];
+	int rc = kl_check_text(what, v, err);
+	if (rc)
+		return rc;
+	size_t n = strlen(v), digits = 0, o = 0;
+	char *p = malloc(n + 1);
+	if (!p)
+		return kl_err_oom(err);
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+		if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')')
+			continue;
+		if ((c == '+' && o == 0) || (c >= '0' && c <= '9')) {
+			p[o++] = c;
+			digits += c != '+';
+			continue;
+		}
+		/* name the first character that does not belong, whole */
+		size_t len = 1;
+		while (i + len < n && len < 4 && ((unsigned char)v[i + len] & 0xC0) == 0x80)
+			len++;
+		char ch[8];
+		memcpy(ch, v + i, len);
+		ch[len] = '\0';
+		free(p);
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s is not a phone number: %s (character %zu) is not allowed; use digits, a leading +, and spaces, -, . or ( ) between them, e.g. +7 (999) 123-45-67",
+				  what, Q(v), kl_str_quote(ch, cbuf, sizeof cbuf), char_count(v, i) + 1);
+	}
+	p[o] = '\0';
+	if (digits < 7 || digits > 15) {
+		free(p);
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s has %zu digits; a phone number has 7 to 15, e.g. +79991234567",
+				  what, Q(v), digits);
+	}
+	*out = p;
+	return KL_OK;
+}
+
+static bool domain_char(unsigned char c)
+{
+	/* Bytes >= 0x80 are parts of internationalised (UTF-8) labels. */
+	return isalnum(c) || c == '-' || c >= 0x80;
+}
+
+int kl_check_email(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	char qbuf[256];
+	char *t = NULL;
+	int rc = kl_check_name(what, v, &t, err);
+	if (rc)
+		return rc;
+	const char *at = strchr(t, '@');
+	bool ok = at && at != t && !strchr(at + 1, '@') && strlen(t) <= 254;
+	for (const char *c = t; ok && c < at; c++)
+		if (*c == ' ' || *c == '"' || *c == ',' || *c == ';' || *c == '<' || *c == '>')
+			ok = false;
+	if (ok) {
+		/* domain: labels of domain_char separated by single dots, at least
+		 * two labels, the last one at least two characters long */
+		const char *d = at + 1, *label = d;
+		size_t labels = 0;
+		for (const char *c = d;; c++) {
+			if (*c == '.' || *c == '\0') {
+				size_t len = (size_t)(c - label);
+				if (len == 0 || label[0] == '-' || label[len - 1] == '-') {
+					ok = false;
+					break;
+				}
+				labels++;
+				if (*c == '\0') {
+					if (labels < 2 || len < 2)
+						ok = false;
+					break;
+				}
+				label = c + 1;
+			} else if (!domain_char((unsigned char)*c)) {
+				ok = false;
+				break;
+			}
+		}
+	}
+	if (!ok) {
+		free(t);
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s is not an email address: expected name@domain.tld, e.g. ivan@example.com",
+				  what, Q(v));
+	}
+	*out = t;
+	return KL_OK;
+}
+
+int kl_check_number(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	char qbuf[256];
+	const char *s = v, *sep = NULL;
+	size_t n = strlen(v);
+	while (n && s[n - 1] == ' ')
+		n--;
+	while (n && *s == ' ')
+		s++, n--;
+	bool ok = n > 0 && n < 64;
+	size_t int_digits = 0, frac_digits = 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		if (s[i] >= '0' && s[i] <= '9') {
+			if (sep)
+				frac_digits++;
+			else
+				int_digits++;
+		} else if ((s[i] == '.' || s[i] == ',') && !sep) {
+			sep = s + i;
+		} else {
+			ok = false;
+		}
+	}
+	if (!ok || int_digits == 0 || (sep && frac_digits == 0))
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s is not a number: use digits with an optional decimal part, e.g. 150000 or 2500.50",
+				  what, Q(v));
+	/* drop leading zeros of the whole part: JSON forbids them */
+	size_t skip = 0;
+	while (skip + 1 < int_digits && s[skip] == '0')
+		skip++;
+	char *r = kl_str_ndup(s + skip, n - skip);
+	if (!r)
+		return kl_err_oom(err);
+	char *c = strchr(r, ',');
+	if (c)
+		*c = '.';
+	*out = r;
+	return KL_OK;
+}
+
+int kl_check_uint(const char *what, const char *v, unsigned long long min,
+		  unsigned long long max, unsigned long long *out, struct kl_err *err)
+{
+	char qbuf[256];
+	bool ok = *v != '\0' && strlen(v) <= 20;
+	for (const char *c = v; ok && *c; c++)
+		if (*c < '0' || *c > '9')
+			ok = false;
+	unsigned long long x = 0;
+	if (ok) {
+		errno = 0;
+		x = strtoull(v, NULL, 10);
+		ok = errno == 0 && x >= min && x <= max;
+	}
+	if (!ok)
+		return kl_err_set(err, KL_EDATA, "%s: %s is not a whole number from %llu to %llu",
+				  what, Q(v), min, max);
+	*out = x;
+	return KL_OK;
+}
+
+int kl_check_id(const char *what, const char *v, const char *example, unsigned long long *out,
+		struct kl_err *err)
+{
+	char qbuf[256];
+	/* Kommo ids are JSON numbers: keep them within what a double holds exactly */
+	int rc = kl_check_uint(what, v, 1, 9007199254740991ULL, out, NULL);
+	if (rc)
+		return kl_err_set(err, KL_EDATA, "%s: %s is not an id: expected a positive whole number, e.g. %s",
+				  what, Q(v), example);
+	return KL_OK;
+}
+
+static bool digits_at(const char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static int num_at(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+int kl_check_time(const char *what, const char *v, long long *out, struct kl_err *err)
+{
+	char qbuf[256];
+	char *t = kl_str_trimmed(v);
+	if (!t)
+		return kl_err_oom(err);
+	size_t n = strlen(t);
+	int rc = KL_OK;
+	long long x;
+	if (n > 0 && n <= 11 && strspn(t, "0123456789") == n) {
+		x = atoll(t);
+		goto range;
+	}
+	if (n >= 12 && n <= 14 && strspn(t, "0123456789") == n) {
+		rc = kl_err_set(err, KL_EDATA, "%s: %s looks like Unix milliseconds: Kommo takes seconds (drop the last three digits)",
+				what, Q(v));
+		goto out;
+	}
+	/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[[:]MM]] */
+	struct tm tm = {0};
+	const char *p = t;
+	bool ok = n >= 10 && digits_at(p, 4) && p[4] == '-' && digits_at(p + 5, 2) && p[7] == '-' &&
+		  digits_at(p + 8, 2);
+	bool zone = false;
+	long offset = 0;
+	char zbuf[8] = "";
+	int hh = 0, mm = 0;
+	if (ok) {
+		tm.tm_year = num_at(p, 4) - 1900;
+		tm.tm_mon = num_at(p + 5, 2) - 1;
+		tm.tm_mday = num_at(p + 8, 2);
+		p += 10;
+		if ((*p == 'T' || *p == ' ') && digits_at(p + 1, 2) && p[3] == ':' && digits_at(p + 4, 2)) {
+			tm.tm_hour = num_at(p + 1, 2);
+			tm.tm_min = num_at(p + 4, 2);
+			p += 6;
+			if (*p == ':' && digits_at(p + 1, 2)) {
+				tm.tm_sec = num_at(p + 1, 2);
+				p += 3;
+				if (*p == '.' || *p == ',')
+					for (p++; *p >= '0' && *p <= '9'; p++)
+						;
+			}
+		}
+		if (*p == 'Z') {
+			zone = true;
+			p++;
+		} else if ((*p == '+' || *p == '-') && digits_at(p + 1, 2)) {
+			int sign = *p == '-' ? -1 : 1;
+			zbuf[0] = *p;
+			hh = num_at(p + 1, 2);
+			p += 3;
+			if (*p == ':')
+				p++;
+			if (digits_at(p, 2)) {
+				mm = num_at(p, 2);
+				p += 2;
+			}
+			zone = true;
+			offset = sign * (hh * 3600L + mm * 60L);
+		}
+		ok = *p == '\0' && tm.tm_mon >= 0 && tm.tm_mon < 12 && tm.tm_mday >= 1 && tm.tm_mday <= 31 &&
+		     tm.tm_hour < 24 && tm.tm_min < 60 && tm.tm_sec < 61;
+	}
+	if (!ok) {
+		rc = kl_err_set(err, KL_EDATA,
+				"%s: %s is not a date: use ISO 8601 (2026-11-21 10:30, 2026-11-21T10:30:00+03:00) or Unix seconds",
+				what, Q(v));
+		goto out;
+	}
+	/* the zones in use run from -12:00 to +14:00: "+99:00" is a typo that
+	 * would move the moment by four days */
+	if (mm >= 60 || offset < -12 * 3600L || offset > 14 * 3600L) {
+		snprintf(zbuf + 1, sizeof zbuf - 1, "%02d:%02d", hh, mm);
+		rc = kl_err_set(err, KL_EDATA,
+				"%s: %s has the time-zone offset %s: an offset runs from -12:00 to +14:00, with minutes below 60, e.g. 2026-11-21T10:30:00+03:00",
+				what, Q(v), zbuf);
+		goto out;
+	}
+	int mday = tm.tm_mday;
+	if (zone) {
+		x = (long long)timegm(&tm) - offset;
+	} else {
+		tm.tm_isdst = -1;
+		x = (long long)mktime(&tm); /* -1 when it cannot: refused below */
+	}
+	if (tm.tm_mday != mday) { /* 2026-02-30 rolled over */
+		rc = kl_err_set(err, KL_EDATA, "%s: %s is not a calendar date", what, Q(v));
+		goto out;
+	}
+range:
+	/* 0 means "not given" to the callers (created_at: the time of sending),
+	 * so a moment that comes to 0 or before would vanish without a word */
+	if (x <= 0)
+		rc = kl_err_set(err, KL_EDATA,
+				"%s: %s is at or before 1970-01-01T00:00:00Z (Unix time 0): give a later moment, e.g. 2026-11-21 10:30 or 1795257000",
+				what, Q(v));
+	else if (x > KL_CHECK_TIME_MAX)
+		rc = kl_err_set(err, KL_EDATA,
+				"%s: %s is after 2100-01-01T00:00:00Z, where Kommo takes a number for milliseconds: give a moment before it, e.g. 2026-11-21 10:30 or 1795257000",
+				what, Q(v));
+	else
+		*out = x;
+out:
+	free(t);
+	return rc;
+}
+
+int kl_check_subdomain(const char *what, const char *v, struct kl_err *err)
+{
+	char qbuf[256];
+	size_t n = strlen(v);
+	bool ok = n > 0 && n <= 63 && v[0] != '-' && v[n - 1] != '-';
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-';
+	if (!ok && strchr(v, '.') && kl_check_domain(what, v, NULL) == KL_OK)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s is a whole host name: give only the subdomain (e.g. intermigro for intermigro.kommo.com), or set KOMMO_DOMAIN=%s instead",
+				  what, Q(v), v);
+	if (!ok)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s is not a Kommo subdomain: use lower-case letters, digits and '-', e.g. intermigro for intermigro.kommo.com",
+				  what, Q(v));
+	return KL_OK;
+}
+
+int kl_check_domain(const char *what, const char *v, struct kl_err *err)
+{
+	char qbuf[256];
+	size_t n = strlen(v);
+	bool ok = n > 0 && n <= 253 && strchr(v, '.') && v[0] != '.' && v[0] != '-' && v[n - 1] != '.';
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)v[i]) || v[i] == '-' || (v[i] == '.' && v[i + 1] != '.');
+	if (!ok)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s is not a domain name: expected the account's host, e.g. acme.amocrm.ru (no https://, no path)",
+				  what, Q(v));
+	return KL_OK;
+}
+
+/* v in quotes, every byte past ASCII as \xNN: a pasted zero-width space or
+ * Unicode line separator is invisible otherwise. */
+static const char *quote_ascii(const char *v, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[o++] = '"';
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+		if (o + 10 > size) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (*c >= 0x80)
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *c);
+		else if (*c == '"' || *c == '\\')
+			o += (size_t)snprintf(buf + o, size - o, "\\%c", *c);
+		else
+			buf[o++] = (char)*c;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+/* One octet of a dotted quad, strictly: 1 to 3 decimal digits, no leading
+ * zero, at most 255. Anything looser is a spelling the resolver may read
+ * otherwise: sscanf's %u takes "-0" and "+0"; inet_aton and libcurl read
+ * "010" as octal and send "08" to DNS as a name. Returns the characters
+ * used, 0 for none. */
+static size_t octet(const char *s, unsigned *out)
+{
+	size_t n = 0;
+	unsigned v = 0;
+	while (n < 3 && s[n] >= '0' && s[n] <= '9')
+		v = v * 10 + (unsigned)(s[n++] - '0');
+	if (n == 0 || (n > 1 && s[0] == '0') || v > 255 || (s[n] >= '0' && s[n] <= '9'))
+		return 0;
+	*out = v;
+	return n;
+}
+
+/* host is exactly a dotted quad, written as above; *first gets its first number. */
+static bool dotted_quad(const char *host, unsigned *first)
+{
+	const char *p = host;
+	for (int i = 0; i < 4; i++) {
+		unsigned v;
+		size_t n = octet(p, &v);
+		if (!n)
+			return false;
+		if (i == 0)
+			*first = v;
+		p += n;
+		if (i < 3 && *p++ != '.')
+			return false;
+	}
+	return *p == '\0';
+}
+
+/* host is exactly a dotted quad in 127.0.0.0/8. */
+static bool loopback_quad(const char *host)
+{
+	unsigned first = 0;
+	return dotted_quad(host, &first) && first == 127;
+}
+
+bool kl_check_is_loopback(const char *host)
+{
+	/* "localhost." is not taken: with the dot it is a name for the DNS
+	 * (and the hosts file need not list it); localhost is what to write */
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0)
+		return true;
+	return loopback_quad(host);
+}
+
+bool kl_check_is_loopback_addr(const char *ip)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		return false;
+	static const unsigned char one[16] = {[15] = 1};
+	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+	return memcmp(a, one, 16) == 0 || (memcmp(a, mapped, 12) == 0 && a[12] == 127);
+}
+
+/* A host that is an IPv4 address spelled in a way libcurl would not take
+ * as one (a sign, hex, octal, fewer than four parts, a part above 255): the
+ * message then says how to write one. A well-written address (192.168.1.10)
+ * or a name made of hex letters (3dcafe.be) is not one of them. */
+static bool odd_ipv4_spelling(const char *host)
+{
+	unsigned first;
+	if (!(isdigit((unsigned char)host[0]) || host[0] == '+' || host[0] == '-') || dotted_quad(host, &first))
+		return false;
+	if (host[strspn(host, "0123456789.")] == '\0')
+		return true; /* 2130706433, 127.1, 127.0.0.01, 127.0.0.256 */
+	return host[strspn(host, "0123456789abcdefABCDEFxX.+-")] == '\0' && strpbrk(host, "xX+-") != NULL;
+}
+
+/* The length of the host at h, just after "scheme://": "[...]" whole, or up
+ * to a port, path, query or fragment; 0 for a '[' never closed. */
+static size_t url_host_len(const char *h)
+{
+	if (*h == '[') {
+		const char *close = strchr(h, ']');
+		return close ? (size_t)(close - h) + 1 : 0;
+	}
+	return strcspn(h, ":/?#");
+}
+
+bool kl_check_url_is_loopback(const char *url)
+{
+	const char *h = url ? strstr(url, "://") : NULL;
+	char host[256];
+	if (!h)
+		return false;
+	h += 3;
+	size_t n = url_host_len(h);
+	if (n >= sizeof host)
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return kl_check_is_loopback(host);
+}
+
+int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	char qbuf[256];
+	if (kl_check_text(what, v, err))
+		return kl_err_as(err, KL_ECONFIG);
+	/* A URL is ASCII. A pasted zero-width space or Unicode line separator, or a
+	 * character RFC 3986 never allows unencoded, would reach Kommo in another
+	 * form than the one checked here (libcurl percent-encodes some, passes
+	 * others through). */
+	for (size_t i = 0; v[i]; i++)
+		if ((unsigned char)v[i] >= 0x80 || strchr("\"<>\\^`{|}", v[i]))
+			return kl_err_set(err, KL_ECONFIG,
+					  "%s: %s has a character a URL cannot hold (character %zu): write the host in ASCII (punycode for an international name) and percent-encode the path",
+					  what, quote_ascii(v, qbuf, sizeof qbuf), char_count(v, i) + 1);
+	bool https = strncmp(v, "https://", 8) == 0;
+	bool http = strncmp(v, "http://", 7) == 0;
+	if (!https && !http)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s is not a URL: expected https://HOST, e.g. https://intermigro.kommo.com",
+				  what, Q(v));
+	const char *h = v + (https ? 8 : 7);
+	size_t hl = url_host_len(h);
+	const char *rest = h + hl;
+	/* after "[::1]" only a port or the path: "[::1].evil.com" is not ::1 */
+	bool ok = hl > 0 && strpbrk(v, " @?#") == NULL && (*rest == '\0' || *rest == ':' || *rest == '/');
+	if (ok && *rest == ':') {
+		unsigned long long port;
+		size_t pl = strcspn(rest + 1, "/");
+		char *ps = kl_str_ndup(rest + 1, pl);
+		if (!ps)
+			return kl_err_oom(err);
+		ok = kl_check_uint(what, ps, 1, 65535, &port, NULL) == KL_OK;
+		free(ps);
+	}
+	if (!ok)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s is not a usable base URL: expected http(s)://HOST[:PORT][/PATH] with no user, query or fragment",
+				  what, Q(v));
+	char *host = kl_str_ndup(h, hl);
+	if (!host)
+		return kl_err_oom(err);
+	bool loop = kl_check_is_loopback(host);
+	if (http && !loop && odd_ipv4_spelling(host)) {
+		/* 127.-0.-0.1, 0x7f.0.0.1, 2130706433: libcurl would hand such a
+		 * spelling to the resolver as a name, and the token would follow
+		 * wherever that leads */
+		char hbuf[128];
+		int rc = kl_err_set(err, KL_ECONFIG,
+				    "%s: %s uses plain http, and its host %s is not a loopback address as written: write it as four decimal numbers from 0 to 255 without signs or leading zeros, e.g. http://127.0.0.1:8080 (or use https)",
+				    what, Q(v), kl_str_quote(host, hbuf, sizeof hbuf));
+		free(host);
+		return rc;
+	}
+	free(host);
+	if (http && !loop)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s uses plain http: Kommo must be reached over https (http is allowed only for loopback hosts such as 127.0.0.1)",
+				  what, Q(v));
+	size_t n = strlen(v);
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	if (n >= 7 && strncmp(v + n - 7, "/api/v4", 7) == 0)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: %s ends in /api/v4: leave it out, kommo-lead adds the API path itself (e.g. https://intermigro.kommo.com)",
+				  what, Q(v));
+	char *r = kl_str_ndup(v, n);
+	if (!r)
+		return kl_err_oom(err);
+	*out = r;
+	return KL_OK;
+}
+
+int kl_check_token(const char *what, const char *v, struct kl_err *err)
+{
+	if (!*v)
+		return kl_err_set(err, KL_ECONFIG, "%s: the API token is empty", what);
+	if (strncasecmp(v, "Bearer ", 7) == 0)
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: the API token starts with \"Bearer \": give the token alone, kommo-lead writes the Authorization header itself",
+				  what);
+	/* a JWT, as Kommo's long-lived tokens are, is letters, digits, '-', '_' and '.' */
+	size_t q = strcspn(v, "\"'`");
+	if (v[q])
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s: the API token has a quote character at position %zu: a stray quote from the config file or the shell? Give the token without quotes, or quote it whole (KOMMO_API_TOKEN=\"...\")",
+				  what, q + 1);
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7F)
+			return kl_err_set(err, KL_ECONFIG,
+					  "%s: the API token contains white space, a control character or a non-ASCII byte at position %zu; copy it again from Kommo's integration settings",
+					  what, (size_t)(c - (const unsigned char *)v) + 1);
+	return KL_OK;
+}

@@ -1,0 +1,225 @@
+#include "core/kl_columns.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/kl_check.h"
+#include "util/kl_str.h"
+
+#define CREATED_AT (-2)
+#define CUSTOM (-3)
+#define REJECT_REASON (-4) /* the "error" column of a --rejects file */
+
+/* Accepted spellings, in the folded form of fold(): lower case, no '_', '-' or spaces. */
+static const struct {
+	const char *name;
+	int attr;
+} aliases[] = {
+	{"name", KL_ATTR_NAME},           {"firstname", KL_ATTR_NAME},
+	{"lastname", KL_ATTR_LAST_NAME},  {"surname", KL_ATTR_LAST_NAME},
+	{"phone", KL_ATTR_PHONE},         {"email", KL_ATTR_EMAIL},
+	{"telegram", KL_ATTR_TELEGRAM},   {"career", KL_ATTR_CAREER},
+	{"profession", KL_ATTR_CAREER},   {"education", KL_ATTR_EDUCATION},
+	{"income", KL_ATTR_INCOME},       {"utmsource", KL_ATTR_UTM_SOURCE},
+	{"source", KL_ATTR_UTM_SOURCE},   {"utmmedium", KL_ATTR_UTM_MEDIUM},
+	{"utmcampaign", KL_ATTR_UTM_CAMPAIGN}, {"utmcontent", KL_ATTR_UTM_CONTENT},
+	{"utmterm", KL_ATTR_UTM_TERM},    {"utmreferrer", KL_ATTR_UTM_REFERRER},
+	{"price", KL_ATTR_PRICE},         {"leadname", KL_ATTR_LEAD_NAME},
+	{"sourceuid", KL_ATTR_SOURCE_UID}, {"referer", KL_ATTR_REFERER},
+	{"createdat", CREATED_AT},
+	{"error", REJECT_REASON},
+};
+
+/* Russian headers, in the form of kl_str_fold (lower case, letters and digits only). */
+static const struct {
+	const char *name;
+	int attr;
+} russian[] = {
+	{"имя", KL_ATTR_NAME},
+	{"фамилия", KL_ATTR_LAST_NAME},
+	{"телефон", KL_ATTR_PHONE},
+	{"мобильный", KL_ATTR_PHONE},
+	{"почта", KL_ATTR_EMAIL},
+	{"электроннаяпочта", KL_ATTR_EMAIL},
+	{"емейл", KL_ATTR_EMAIL},
+	{"телеграм", KL_ATTR_TELEGRAM},
+	{"телеграмм", KL_ATTR_TELEGRAM},
+	{"профессия", KL_ATTR_CAREER},
+	{"карьера", KL_ATTR_CAREER},
+	{"образование", KL_ATTR_EDUCATION},
+	{"доход", KL_ATTR_INCOME},
+};
+
+/* "Last_Name", "--last-name", "lastName" all fold to "lastname". */
+static void fold(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+	in += strspn(in, "-");
+	for (; *in && o + 1 < size; in++) {
+		char c = *in;
+		if (c == '_' || c == '-' || c == ' ')
+			continue;
+		out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	out[o] = '\0';
+}
+
+int kl_columns_lookup(const char *name)
+{
+	char f[64];
+	char *t = kl_str_trimmed(name);
+	if (!t)
+		return -1;
+	if (strncmp(t, "lead:", 5) == 0 || strncmp(t, "contact:", 8) == 0) {
+		free(t);
+		return CUSTOM;
+	}
+	fold(t, f, sizeof f);
+	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+		if (strcmp(f, aliases[i].name) == 0) {
+			free(t);
+			return aliases[i].attr;
+		}
+	char *ru = kl_str_fold(t);
+	int attr = -1;
+	for (size_t i = 0; ru && i < sizeof russian / sizeof russian[0] && attr < 0; i++)
+		if (strcmp(ru, russian[i].name) == 0)
+			attr = russian[i].attr;
+	free(ru);
+	free(t);
+	return attr;
+}
+
+void kl_columns_free(struct kl_columns *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->col[i].name);
+		free(c->col[i].spec);
+	}
+	free(c->col);
+	c->col = NULL;
+	c->n = 0;
+}
+
+/* Checks "lead:ID[:number]" and stores it trimmed. */
+static int custom_spec(struct kl_column *col, const char *field, struct kl_err *err)
+{
+	struct kl_lead probe = {0};
+	char *spec = kl_str_trimmed(field);
+	char *with_value = spec ? kl_str_printf("%s=x", spec) : NULL;
+	char label[300];
+	int rc;
+	if (!with_value) {
+		free(spec);
+		return kl_err_oom(err);
+	}
+	snprintf(label, sizeof label, "column \"%s\":", col->name);
+	rc = kl_lead_add_field_spec(&probe, with_value, label, err);
+	kl_lead_free(&probe);
+	free(with_value);
+	if (rc) {
+		free(spec);
+		return kl_err_as(err, KL_EDATA);
+	}
+	col->spec = spec;
+	return KL_OK;
+}
+
+static const char *mapped(const char *name, const struct kl_colmap *maps, size_t nmaps)
+{
+	for (size_t i = 0; i < nmaps; i++)
+		if (strcmp(maps[i].column, name) == 0)
+			return maps[i].field;
+	return name;
+}
+
+/* What to say of a header that is not UTF-8: most likely Excel's cp1251. */
+static const char *encoding_hint(const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!kl_str_utf8_valid(names[i], strlen(names[i])))
+			return "; the header is not UTF-8 text: a file saved by Excel on Russian Windows needs --encoding cp1251";
+	return "";
+}
+
+int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
+		   const struct kl_colmap *maps, size_t nmaps, bool ignore_unknown, struct kl_err *err)
+{
+	char qbuf[256];
+	struct kl_buf unknown = {0};
+	int rc = KL_OK;
+	size_t nunknown = 0;
+
+	memset(c, 0, sizeof *c);
+	if (!(c->col = calloc(n ? n : 1, sizeof *c->col)))
+		return kl_err_oom(err);
+	for (size_t i = 0; i < nmaps; i++) {
+		bool used = false;
+		for (size_t j = 0; j < n && !used; j++)
+			used = strcmp(names[j], maps[i].column) == 0;
+		if (!used) {
+			rc = kl_err_set(err, KL_EUSAGE, "--map %s=%s: there is no column %s%s",
+					maps[i].column, maps[i].field,
+					kl_str_quote(maps[i].column, qbuf, sizeof qbuf), encoding_hint(names, n));
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct kl_column *col = &c->col[i];
+		const char *field = mapped(names[i], maps, nmaps);
+		c->n++;
+		if (!(col->name = kl_str_dup(names[i]))) {
+			rc = kl_err_oom(err);
+			goto out;
+		}
+		int what = kl_columns_lookup(field);
+		if (what == CUSTOM) {
+			col->kind = KL_COL_CUSTOM;
+			if ((rc = custom_spec(col, field, err)))
+				goto out;
+		} else if (what == CREATED_AT) {
+			col->kind = KL_COL_CREATED_AT;
+		} else if (what == REJECT_REASON) {
+			col->kind = KL_COL_IGNORED; /* a rejects file imports again as it is */
+			continue;
+		} else if (what >= 0) {
+			col->kind = KL_COL_ATTR;
+			col->attr = what;
+		} else {
+			col->kind = KL_COL_IGNORED;
+			if (!ignore_unknown && kl_buf_appendf(&unknown, "%s%s", nunknown++ ? ", " : "",
+							      kl_str_quote(names[i], qbuf, sizeof qbuf))) {
+				rc = kl_err_oom(err);
+				goto out;
+			}
+			continue;
+		}
+		/* one field, one column: two would have to pick a value at random */
+		for (size_t j = 0; j < i; j++) {
+			const struct kl_column *o = &c->col[j];
+			bool same = o->kind == col->kind &&
+				    ((col->kind == KL_COL_ATTR && o->attr == col->attr) ||
+				     col->kind == KL_COL_CREATED_AT ||
+				     (col->kind == KL_COL_CUSTOM && strcmp(o->spec, col->spec) == 0));
+			if (same) {
+				rc = kl_err_set(err, KL_EDATA, "columns \"%s\" and \"%s\" fill the same field; keep one (or --map one elsewhere)",
+						o->name, col->name);
+				goto out;
+			}
+		}
+	}
+	if (nunknown) {
+		rc = kl_err_set(err, KL_EDATA,
+				"unknown column%s %s: name lead fields as in kommo-lead(1) (name, last_name, phone, email, ..., lead:ID, contact:ID), rename with --map COLUMN=FIELD, or pass --ignore-unknown-columns%s",
+				nunknown > 1 ? "s" : "", unknown.data, encoding_hint(names, n));
+		goto out;
+	}
+out:
+	kl_buf_free(&unknown);
+	if (rc)
+		kl_columns_free(c);
+	return rc;
+}

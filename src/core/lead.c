@@ -1,0 +1,251 @@
+#include "core/kl_lead.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/kl_check.h"
+#include "util/kl_digest.h"
+#include "util/kl_str.h"
+
+#define C KL_ENTITY_CONTACT
+#define L KL_ENTITY_LEAD
+#define N KL_ENTITY_NONE
+
+static const struct kl_attr_info attrs[KL_ATTR_COUNT] = {
+	[KL_ATTR_NAME] = {"name", "--name", KL_KIND_NAME, N, -1, NULL},
+	[KL_ATTR_LAST_NAME] = {"last_name", "--last-name", KL_KIND_NAME, N, -1, NULL},
+	[KL_ATTR_PHONE] = {"phone", "--phone", KL_KIND_PHONE, C, KL_CFG_PHONE_FIELD_ID, "PHONE"},
+	[KL_ATTR_EMAIL] = {"email", "--email", KL_KIND_EMAIL, C, KL_CFG_EMAIL_FIELD_ID, "EMAIL"},
+	[KL_ATTR_TELEGRAM] = {"telegram", "--telegram", KL_KIND_NAME, C, KL_CFG_TELEGRAM_FIELD_ID, NULL},
+	[KL_ATTR_CAREER] = {"career", "--career", KL_KIND_NAME, L, KL_CFG_CAREER_FIELD_ID, NULL},
+	[KL_ATTR_EDUCATION] = {"education", "--education", KL_KIND_NAME, L, KL_CFG_EDUCATION_FIELD_ID, NULL},
+	[KL_ATTR_INCOME] = {"income", "--income", KL_KIND_NUMBER, L, KL_CFG_INCOME_FIELD_ID, NULL},
+	[KL_ATTR_UTM_SOURCE] = {"utm_source", "--utm-source", KL_KIND_NAME, L, KL_CFG_UTM_SOURCE_FIELD_ID, "UTM_SOURCE"},
+	[KL_ATTR_UTM_MEDIUM] = {"utm_medium", "--utm-medium", KL_KIND_NAME, L, KL_CFG_UTM_MEDIUM_FIELD_ID, "UTM_MEDIUM"},
+	[KL_ATTR_UTM_CAMPAIGN] = {"utm_campaign", "--utm-campaign", KL_KIND_NAME, L, KL_CFG_UTM_CAMPAIGN_FIELD_ID, "UTM_CAMPAIGN"},
+	[KL_ATTR_UTM_CONTENT] = {"utm_content", "--utm-content", KL_KIND_NAME, L, KL_CFG_UTM_CONTENT_FIELD_ID, "UTM_CONTENT"},
+	[KL_ATTR_UTM_TERM] = {"utm_term", "--utm-term", KL_KIND_NAME, L, KL_CFG_UTM_TERM_FIELD_ID, "UTM_TERM"},
+	[KL_ATTR_UTM_REFERRER] = {"utm_referrer", "--utm-referrer", KL_KIND_NAME, L, KL_CFG_UTM_REFERRER_FIELD_ID, "UTM_REFERRER"},
+	[KL_ATTR_PRICE] = {"price", "--price", KL_KIND_PRICE, N, -1, NULL},
+	[KL_ATTR_LEAD_NAME] = {"lead_name", "--lead-name", KL_KIND_NAME, N, -1, NULL},
+	[KL_ATTR_SOURCE_UID] = {"source_uid", "--source-uid", KL_KIND_NAME, N, -1, NULL},
+	[KL_ATTR_REFERER] = {"referer", "--referer", KL_KIND_NAME, N, -1, NULL},
+};
+
+const struct kl_attr_info *kl_attr_info(enum kl_attr a)
+{
+	return &attrs[a];
+}
+
+void kl_lead_free(struct kl_lead *lead)
+{
+	if (!lead)
+		return;
+	for (int a = 0; a < KL_ATTR_COUNT; a++)
+		free(lead->v[a]);
+	for (size_t i = 0; i < lead->ncustom; i++) {
+		free(lead->custom[i].value);
+		free(lead->custom[i].label);
+	}
+	free(lead->custom);
+	memset(lead, 0, sizeof *lead);
+}
+
+int kl_lead_copy(struct kl_lead *dst, const struct kl_lead *src, struct kl_err *err)
+{
+	memset(dst, 0, sizeof *dst);
+	dst->created_at = src->created_at;
+	for (int a = 0; a < KL_ATTR_COUNT; a++)
+		if (src->v[a] && !(dst->v[a] = kl_str_dup(src->v[a])))
+			goto oom;
+	if (src->ncustom && !(dst->custom = calloc(src->ncustom, sizeof *dst->custom)))
+		goto oom;
+	for (size_t i = 0; i < src->ncustom; i++) {
+		struct kl_custom *c = &dst->custom[i];
+		*c = src->custom[i];
+		c->value = kl_str_dup(src->custom[i].value);
+		c->label = kl_str_dup(src->custom[i].label);
+		dst->ncustom++;
+		if (!c->value || !c->label)
+			goto oom;
+	}
+	return KL_OK;
+oom:
+	kl_lead_free(dst);
+	return kl_err_oom(err);
+}
+
+int kl_lead_set(struct kl_lead *lead, enum kl_attr a, const char *value, const char *label,
+		struct kl_err *err)
+{
+	if (lead->v[a])
+		return kl_err_set(err, KL_EUSAGE, "%s given twice; a lead takes one", label);
+	if (!(lead->v[a] = kl_str_dup(value)))
+		return kl_err_oom(err);
+	return KL_OK;
+}
+
+int kl_lead_add_field_spec(struct kl_lead *lead, const char *spec, const char *label,
+			   struct kl_err *err)
+{
+	char qbuf[256];
+	enum kl_entity ent;
+	const char *p;
+	if (strncmp(spec, "lead:", 5) == 0)
+		ent = KL_ENTITY_LEAD, p = spec + 5;
+	else if (strncmp(spec, "contact:", 8) == 0)
+		ent = KL_ENTITY_CONTACT, p = spec + 8;
+	else
+		return kl_err_set(err, KL_EUSAGE,
+				  "%s %s: expected lead:ID=VALUE or contact:ID=VALUE, e.g. lead:1709500=Germany",
+				  label, kl_str_quote(spec, qbuf, sizeof qbuf));
+	const char *eq = strchr(p, '=');
+	if (!eq)
+		return kl_err_set(err, KL_EUSAGE, "%s %s: missing =VALUE, e.g. %s=Germany", label,
+				  kl_str_quote(spec, qbuf, sizeof qbuf), spec);
+	const char *colon = memchr(p, ':', (size_t)(eq - p));
+	bool numeric = false;
+	if (colon) {
+		if ((size_t)(eq - colon) != 7 || strncmp(colon, ":number", 7) != 0)
+			return kl_err_set(err, KL_EUSAGE,
+					  "%s %s: after the id only :number may follow (lead:ID:number=5000 sends a number)",
+					  label, kl_str_quote(spec, qbuf, sizeof qbuf));
+		numeric = true;
+	}
+	char *ids = kl_str_ndup(p, (size_t)((colon ? colon : eq) - p));
+	char *what = kl_str_printf("%s %.*s", label, (int)(eq - spec), spec);
+	unsigned long long id = 0;
+	int rc = KL_OK;
+	if (!ids || !what) {
+		rc = kl_err_oom(err);
+		goto out;
+	}
+	if ((rc = kl_check_id(what, ids, "1709500", &id, err)))
+		goto out;
+	struct kl_custom *c = realloc(lead->custom, (lead->ncustom + 1) * sizeof *c);
+	if (!c) {
+		rc = kl_err_oom(err);
+		goto out;
+	}
+	lead->custom = c;
+	c = &lead->custom[lead->ncustom];
+	c->entity = ent;
+	c->id = id;
+	c->numeric = numeric;
+	c->value = kl_str_dup(eq + 1);
+	c->label = what;
+	if (!c->value) {
+		rc = kl_err_oom(err);
+		goto out;
+	}
+	what = NULL;
+	lead->ncustom++;
+out:
+	free(ids);
+	free(what);
+	return rc;
+}
+
+static void flag_label(void *ctx, enum kl_attr a, char *buf, size_t size)
+{
+	(void)ctx;
+	snprintf(buf, size, "%s", attrs[a].flag);
+}
+
+int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_err *err)
+{
+	char what[256], other[256];
+	int rc;
+	if (!label)
+		label = flag_label;
+
+	if (!lead->v[KL_ATTR_NAME]) {
+		label(ctx, KL_ATTR_NAME, what, sizeof what);
+		return kl_err_set(err, KL_EDATA, "%s is required: the contact's first name", what);
+	}
+	if (!lead->v[KL_ATTR_PHONE] && !lead->v[KL_ATTR_EMAIL]) {
+		label(ctx, KL_ATTR_PHONE, what, sizeof what);
+		label(ctx, KL_ATTR_EMAIL, other, sizeof other);
+		return kl_err_set(err, KL_EDATA, "%s or %s is required: Kommo needs a way to reach the person",
+				  what, other);
+	}
+	for (int a = 0; a < KL_ATTR_COUNT; a++) {
+		char *in = lead->v[a], *out = NULL;
+		if (!in)
+			continue;
+		bool relabel = false;
+		snprintf(what, sizeof what, "%s", attrs[a].flag);
+	again:
+		switch (attrs[a].kind) {
+		case KL_KIND_NAME:
+			rc = kl_check_name(what, in, &out, err);
+			break;
+		case KL_KIND_TEXT:
+			rc = kl_check_text(what, in, err);
+			break;
+		case KL_KIND_PHONE:
+			rc = kl_check_phone(what, in, &out, err);
+			break;
+		case KL_KIND_EMAIL:
+			rc = kl_check_email(what, in, &out, err);
+			break;
+		case KL_KIND_NUMBER:
+			rc = kl_check_number(what, in, &out, err);
+			break;
+		case KL_KIND_PRICE: {
+			unsigned long long price;
+			rc = kl_check_uint(what, in, 0, 9007199254740991ULL, &price, err);
+			if (rc == KL_OK && !(out = kl_str_printf("%llu", price)))
+				rc = kl_err_oom(err);
+			break;
+		}
+		default:
+			rc = kl_err_set(err, KL_ESOFTWARE, "%s: unknown kind", what);
+		}
+		if (rc && rc != KL_EOSERR && !relabel) {
+			relabel = true;
+			label(ctx, a, what, sizeof what);
+			goto again;
+		}
+		if (rc)
+			return rc;
+		if (out) {
+			free(lead->v[a]);
+			lead->v[a] = out;
+		}
+	}
+	for (size_t i = 0; i < lead->ncustom; i++) {
+		/* the value is sent as text: Kommo checks it against the field's type */
+		char *out = NULL;
+		struct kl_custom *c = &lead->custom[i];
+		rc = c->numeric ? kl_check_number(c->label, c->value, &out, err)
+				: kl_check_name(c->label, c->value, &out, err);
+		if (rc)
+			return rc;
+		free(lead->custom[i].value);
+		lead->custom[i].value = out;
+	}
+	return KL_OK;
+}
+
+int kl_lead_default_uid(struct kl_lead *lead, long long now_ms, const char *salt,
+			struct kl_err *err)
+{
+	if (lead->v[KL_ATTR_SOURCE_UID])
+		return KL_OK;
+	const char *who = lead->v[KL_ATTR_EMAIL] ? lead->v[KL_ATTR_EMAIL] : lead->v[KL_ATTR_PHONE];
+	char *seed = salt ? kl_str_printf("%s-%lld-%s", who ? who : "", now_ms, salt)
+			  : kl_str_printf("%s-%lld", who ? who : "", now_ms);
+	char hex[33];
+	if (!seed)
+		return kl_err_oom(err);
+	int bad = kl_digest_md5_hex(seed, strlen(seed), hex);
+	free(seed);
+	if (bad)
+		return kl_err_set(err, KL_ESOFTWARE,
+				  "MD5 from libcrypto failed (a FIPS-only system?): give the lead an id with --source-uid");
+	if (!(lead->v[KL_ATTR_SOURCE_UID] = kl_str_dup(hex)))
+		return kl_err_oom(err);
+	return KL_OK;
+}

@@ -1,0 +1,459 @@
+#include "kommo/kl_http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/kl_check.h"
+#include "util/kl_version.h"
+
+struct kl_http {
+	CURL *curl;
+	struct curl_slist *headers;
+	char *base_url;
+	char *token;     /* to redact from replies; wiped on free */
+	char *host;      /* "intermigro.kommo.com", "127.0.0.1:8443": for messages */
+	char *ca_bundle; /* NULL: the system's CA certificates */
+	kl_log_fn log;
+	void *log_ctx;
+	/* the request under way */
+	struct kl_http_reply *reply;
+	bool too_large; /* the body went past KL_HTTP_MAX_REPLY */
+	bool oom;       /* the body could not be stored */
+	char peer[64];  /* set when the peer of a plain http request was not loopback */
+};
+
+int kl_http_global_init(struct kl_err *err)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return kl_err_set(err, KL_EOSERR, "libcurl failed to initialise");
+	return KL_OK;
+}
+
+void kl_http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+static void wipe_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *i = l; i; i = i->next)
+		explicit_bzero(i->data, strlen(i->data));
+	curl_slist_free_all(l);
+}
+
+void kl_http_free(struct kl_http *h)
+{
+	if (!h)
+		return;
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	wipe_headers(h->headers);
+	free(h->base_url);
+	kl_str_free_secret(h->token);
+	free(h->host);
+	free(h->ca_bundle);
+	free(h);
+}
+
+static struct curl_slist *append(struct curl_slist *l, const char *s, bool *ok)
+{
+	struct curl_slist *n = curl_slist_append(l, s);
+	if (!n) {
+		*ok = false;
+		return l;
+	}
+	return n;
+}
+
+/* The host (and port, when the URL names one) of url, or a copy of url. */
+static char *host_of(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *out = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) == CURLUE_OK)
+			out = kl_str_printf("%s:%s", host, port);
+		else
+			out = kl_str_dup(host);
+	} else {
+		out = kl_str_dup(url);
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* Called once the connection is made (or reused), before a byte of the
+ * request is sent. kl_check_base_url lets plain http through for a loopback
+ * host name only; this checks where the name actually led, so that no
+ * resolver, hosts file or spelling kl_check_is_loopback misjudged can carry
+ * the token in the clear off the machine. */
+static int on_connected(void *ctx, char *peer_ip, char *local_ip, int peer_port, int local_port)
+{
+	struct kl_http *h = ctx;
+	(void)local_ip;
+	(void)peer_port;
+	(void)local_port;
+	if (peer_ip && kl_check_is_loopback_addr(peer_ip))
+		return CURL_PREREQFUNC_OK;
+	snprintf(h->peer, sizeof h->peer, "%s", peer_ip && *peer_ip ? peer_ip : "an unknown address");
+	return CURL_PREREQFUNC_ABORT;
+}
+
+int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_err *err)
+{
+	struct kl_http *h = calloc(1, sizeof *h);
+	char *auth = NULL;
+	bool ok = true;
+	long timeout = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	int rc = KL_OK;
+
+	if (!h)
+		return kl_err_oom(err);
+	h->log = o->log;
+	h->log_ctx = o->log_ctx;
+	h->base_url = kl_str_dup(o->base_url);
+	h->host = host_of(o->base_url);
+	h->ca_bundle = o->ca_bundle ? kl_str_dup(o->ca_bundle) : NULL;
+	h->curl = curl_easy_init();
+	if (!h->base_url || !h->host || (o->ca_bundle && !h->ca_bundle) || !h->curl) {
+		rc = kl_err_oom(err);
+		goto out;
+	}
+	if (o->token) {
+		if (!(h->token = kl_str_dup(o->token))) {
+			rc = kl_err_oom(err);
+			goto out;
+		}
+		if (!(auth = kl_str_printf("Authorization: Bearer %s", o->token))) {
+			rc = kl_err_oom(err);
+			goto out;
+		}
+		h->headers = append(h->headers, auth, &ok);
+	}
+	h->headers = append(h->headers, "Content-Type: application/json", &ok);
+	h->headers = append(h->headers, "Accept: application/json", &ok);
+	/* no 100-continue round trip: the body is small and Kommo answers fast */
+	h->headers = append(h->headers, "Expect:", &ok);
+	if (!ok) {
+		rc = kl_err_oom(err);
+		goto out;
+	}
+	CURL *c = h->curl;
+	CURLcode e = CURLE_OK;
+	/* only http(s), never a redirect: a 3xx is reported, the token never follows it */
+	if (!e) e = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (!e) e = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	/* Verification is on whatever the environment says: libcurl reads no
+	 * CURL_CA_BUNDLE (only the curl tool does), and because it always hands
+	 * OpenSSL its own CA file and directory, SSL_CERT_FILE and SSL_CERT_DIR
+	 * are never consulted either. */
+	if (!e) e = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+	if (!e && o->ca_bundle) {
+		/* instead of the system's, as documented: not the system's
+		 * certificate directory as well */
+		e = curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_bundle);
+		if (!e) e = curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
+	if (!e) e = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* a Content-Length past the cap is refused before the body is read */
+	if (!e) e = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)KL_HTTP_MAX_REPLY);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_USERAGENT, "kommo-lead/" KL_VERSION);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	/* plain http is loopback only; a proxy there would carry the token in the
+	 * clear, and so would a host name that does not lead to loopback
+	 * (on_connected). https is left alone: TLS verifies the peer. */
+	if (!e && strncmp(o->base_url, "http://", 7) == 0) {
+		e = curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+		if (!e) e = curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_connected);
+		if (!e) e = curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
+	}
+	if (e) {
+		rc = kl_err_set(err, KL_ESOFTWARE, "libcurl refused an option: %s", curl_easy_strerror(e));
+		goto out;
+	}
+	*out = h;
+	h = NULL;
+out:
+	kl_str_free_secret(auth);
+	kl_http_free(h);
+	return rc;
+}
+
+void kl_http_reply_free(struct kl_http_reply *r)
+{
+	if (!r)
+		return;
+	kl_buf_free(&r->body);
+	free(r->content_type);
+	memset(r, 0, sizeof *r);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+	struct kl_http *h = ctx;
+	struct kl_http_reply *r = h->reply;
+	size_t len = size * n;
+	/* the cap counts decoded bytes: a small compressed body cannot get past it */
+	if (len > KL_HTTP_MAX_REPLY - r->body.len) {
+		h->too_large = true;
+		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+	}
+	if (kl_buf_append(&r->body, p, len)) {
+		h->oom = true;
+		return 0;
+	}
+	return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct kl_http_reply *r = ctx;
+	size_t len = size * n;
+	static const char name[] = "retry-after:";
+	if (len > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
+		char v[64];
+		size_t vl = len - (sizeof name - 1);
+		if (vl >= sizeof v)
+			vl = sizeof v - 1;
+		memcpy(v, p + sizeof name - 1, vl);
+		v[vl] = '\0';
+		v[strcspn(v, "\r\n")] = '\0';
+		char *s = v + strspn(v, " \t"), *end;
+		errno = 0;
+		long secs = strtol(s, &end, 10);
+		if (end != s && *end == '\0' && secs >= 0) {
+			/* a day at most: a larger wait is a broken header, not advice */
+			r->retry_after = errno == ERANGE || secs > 86400 ? 86400 : secs;
+		} else { /* an HTTP date */
+			time_t when = curl_getdate(s, NULL);
+			time_t now = time(NULL);
+			if (when != -1)
+				r->retry_after = when <= now ? 0 : when - now > 86400 ? 86400 : (long)(when - now);
+		}
+	}
+	return len;
+}
+
+/* A reply that quotes the token back (a proxy's error page, an echo service at
+ * a wrong KOMMO_BASE_URL) must not carry it into messages, cron mail and
+ * journals: every copy in the body becomes [redacted], in place. */
+static void redact_token(struct kl_buf *b, const char *token)
+{
+	static const char mask[] = "[redacted]";
+	size_t tl = token ? strlen(token) : 0;
+	size_t ml = tl < sizeof mask - 1 ? tl : sizeof mask - 1; /* never longer than the token */
+	if (!tl || !b->data || b->len < tl)
+		return;
+	char *w = b->data, *rd = b->data, *end = b->data + b->len, *hit;
+	while ((hit = memmem(rd, (size_t)(end - rd), token, tl))) {
+		memmove(w, rd, (size_t)(hit - rd));
+		w += hit - rd;
+		memcpy(w, mask, ml);
+		w += ml;
+		rd = hit + tl;
+	}
+	if (rd == b->data)
+		return;
+	memmove(w, rd, (size_t)(end - rd));
+	w += end - rd;
+	explicit_bzero(w, b->len - (size_t)(w - b->data)); /* the tail held the token's bytes */
+	b->len = (size_t)(w - b->data);
+}
+
+static void logf_(struct kl_http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct kl_http *h, const char *fmt, ...)
+{
+	if (!h->log)
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	h->log(h->log_ctx, line);
+}
+
+/* TLS could not be set up. Never worth a retry: the same certificate comes
+ * back. Never a reason to go on unverified. */
+static bool tls_failure(CURLcode e)
+{
+	switch (e) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_CLIENTCERT:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_USE_SSL_FAILED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+#define NEVER_OFF "kommo-lead never turns certificate verification off"
+
+static int tls_error(const struct kl_http *h, CURLcode e, const char *detail, struct kl_err *err)
+{
+	if (e == CURLE_SSL_CACERT_BADFILE) {
+		if (h->ca_bundle)
+			return kl_err_set(err, KL_ETLS,
+					  "cannot load the CA certificates in %s to verify the TLS certificate of %s (%s): "
+					  "--cacert and KOMMO_CA_BUNDLE take a file of PEM certificates; nothing was sent; " NEVER_OFF,
+					  h->ca_bundle, h->host, detail);
+		return kl_err_set(err, KL_ETLS,
+				  "cannot load the system's CA certificates to verify the TLS certificate of %s (%s): "
+				  "install the ca-certificates package, or name a PEM file with --cacert FILE or KOMMO_CA_BUNDLE=FILE; "
+				  "nothing was sent; " NEVER_OFF,
+				  h->host, detail);
+	}
+	if (e == CURLE_SSL_CONNECT_ERROR || e == CURLE_SSL_CIPHER || e == CURLE_USE_SSL_FAILED)
+		return kl_err_set(err, KL_ETLS,
+				  "the TLS handshake with %s failed, so its certificate could not be verified (%s): "
+				  "check that KOMMO_BASE_URL names an https server; nothing was sent; " NEVER_OFF,
+				  h->host, detail);
+	return kl_err_set(err, KL_ETLS,
+			  "the TLS certificate of %s could not be verified against %s%s (%s): nothing was sent; "
+			  "if a private CA signs it (a proxy that inspects TLS, a test server), trust that CA with "
+			  "--cacert FILE or KOMMO_CA_BUNDLE=FILE; " NEVER_OFF,
+			  h->host, h->ca_bundle ? "the CA certificates in " : "the system's CA certificates",
+			  h->ca_bundle ? h->ca_bundle : "", detail);
+}
+
+int kl_http_request(struct kl_http *h, const char *method, const char *path, const char *body,
+		    size_t len, struct kl_http_reply *r, struct kl_err *err)
+{
+	CURL *c = h->curl;
+	char *url = kl_str_printf("%s%s", h->base_url, path);
+	char ebuf[CURL_ERROR_SIZE] = "";
+	int rc = KL_OK;
+
+	memset(r, 0, sizeof *r);
+	r->retry_after = -1;
+	if (!url)
+		return kl_err_oom(err);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	h->reply = r;
+	h->too_large = h->oom = false;
+	h->peer[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL); /* an earlier PATCH must not stick */
+	} else {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") ? method : NULL);
+	}
+	logf_(h, "> %s %s (%zu bytes)", method, url, body ? len : 0);
+	logf_(h, "> Authorization: Bearer [redacted]");
+
+	CURLcode e = curl_easy_perform(c);
+	redact_token(&r->body, h->token);
+
+	curl_off_t total = 0, upload = 0;
+	char *ctype = NULL;
+	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
+	curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &upload);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype);
+	r->seconds = (double)total / 1e6;
+	if (ctype && !(r->content_type = kl_str_dup(ctype))) {
+		rc = kl_err_oom(err);
+		goto out;
+	}
+
+	if (e == CURLE_OK) {
+		logf_(h, "< %ld in %.3f s (%zu bytes%s%s)", r->status, r->seconds, r->body.len,
+		      ctype ? ", " : "", ctype ? ctype : "");
+		goto out;
+	}
+	/* No reply, or only its start. Whether the request may have got through:
+	 * a status line means it did, and Kommo acted on it if that was a 2xx. */
+	bool answered = r->status > 0;
+	/* something came back that is not HTTP, or not decodable: a reply all the
+	 * same (HTTP/0.9 is refused with CURLE_UNSUPPORTED_PROTOCOL; the URL's
+	 * scheme was checked before) */
+	bool unreadable = e == CURLE_WEIRD_SERVER_REPLY || e == CURLE_BAD_CONTENT_ENCODING ||
+			  e == CURLE_UNSUPPORTED_PROTOCOL;
+	r->maybe_sent = answered || unreadable || upload > 0 || e == CURLE_GOT_NOTHING ||
+			e == CURLE_RECV_ERROR || e == CURLE_PARTIAL_FILE;
+	const char *detail = ebuf[0] ? ebuf : curl_easy_strerror(e);
+	if (e == CURLE_ABORTED_BY_CALLBACK && h->peer[0]) {
+		r->maybe_sent = false; /* stopped before the request was written */
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s led to %s, which is not a loopback address: plain http is allowed only within this machine, "
+				"where the token cannot be overheard, so nothing was sent; use https, or a loopback address such as 127.0.0.1",
+				h->base_url, h->peer);
+	} else if (tls_failure(e)) {
+		rc = tls_error(h, e, detail, err);
+	} else if ((e == CURLE_WRITE_ERROR && h->too_large) || e == CURLE_FILESIZE_EXCEEDED) {
+		if (answered)
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered HTTP %ld with a reply larger than %u MiB; refusing to read it",
+					r->status, KL_HTTP_MAX_REPLY / (1024 * 1024));
+		else
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is larger than %u MiB; refusing to read it",
+					KL_HTTP_MAX_REPLY / (1024 * 1024));
+	} else if (unreadable) {
+		if (answered)
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered HTTP %ld, but its reply cannot be read: %s",
+					r->status, detail);
+		else
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is not HTTP: %s", detail);
+	} else if (e == CURLE_WRITE_ERROR && h->oom) {
+		rc = kl_err_set(err, KL_EOSERR, "out of memory while reading Kommo's reply (HTTP %ld)", r->status);
+	} else if (e == CURLE_OPERATION_TIMEDOUT) {
+		if (answered)
+			rc = kl_err_set(err, KL_ETEMPFAIL, "Kommo answered HTTP %ld, but the rest of its reply did not come within the timeout (%s)",
+					r->status, detail);
+		else
+			rc = kl_err_set(err, KL_ETEMPFAIL, "no reply from %s within the timeout (%s)", h->base_url, detail);
+	} else if (e == CURLE_COULDNT_RESOLVE_HOST || e == CURLE_COULDNT_RESOLVE_PROXY) {
+		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot find %s: %s (check KOMMO_SUBDOMAIN, KOMMO_DOMAIN or KOMMO_BASE_URL)",
+				h->base_url, detail);
+	} else if (e == CURLE_GOT_NOTHING || e == CURLE_RECV_ERROR || e == CURLE_SEND_ERROR ||
+		   e == CURLE_PARTIAL_FILE) {
+		if (answered)
+			rc = kl_err_set(err, KL_ETEMPFAIL, "Kommo answered HTTP %ld, but the connection to %s broke before the end of its reply: %s",
+					r->status, h->base_url, detail);
+		else
+			rc = kl_err_set(err, r->maybe_sent ? KL_ETEMPFAIL : KL_EUNAVAILABLE,
+					"the connection to %s broke before a reply: %s", h->base_url, detail);
+	} else {
+		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot reach %s: %s", h->base_url, detail);
+	}
+	if (answered)
+		logf_(h, "< %ld, then no complete reply after %.3f s: %s", r->status, r->seconds, detail);
+	else
+		logf_(h, "< no reply after %.3f s: %s", r->seconds, detail);
+out:
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	free(url);
+	return rc;
+}
