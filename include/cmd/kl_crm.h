@@ -9,7 +9,7 @@
 #include "kommo/kl_api.h"
 #include "cli/kl_cli.h"
 #include "core/kl_config.h"
-#include "cmd/kl_submit.h"
+#include "shared/kl_io.h"
 
 /* leads search|create|update, contacts search|create. */
 int kl_crm_run(const struct kl_opts *o, const struct kl_io *io);

@@ -10,7 +10,8 @@
 #define KL_IMPORT_H
 
 #include "cli/kl_cli.h"
-#include "cmd/kl_submit.h"
+#include "shared/kl_io.h"
+#include "kommo/kl_api.h"
 
 int kl_import_run(const struct kl_opts *o, const struct kl_io *io);
 

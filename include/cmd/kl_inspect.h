@@ -7,7 +7,7 @@
 #define KL_INSPECT_H
 
 #include "cli/kl_cli.h"
-#include "cmd/kl_submit.h"
+#include "shared/kl_io.h"
 
 /* check: exit 0 only when every configured id and setting fits the account. */
 int kl_inspect_check(const struct kl_opts *o, const struct kl_io *io);

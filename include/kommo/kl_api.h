@@ -1,15 +1,32 @@
 /*
- * kl_api: Kommo's JSON endpoints for the commands that look things up or
- * create and update entities (check, fields, leads, contacts, and the
- * searches of --skip-existing).
+ * kl_api: the one transport path to Kommo. Every request of every command
+ * goes through kl_api_send, which paces it (kl_rate), sends it (kl_http),
+ * retries what is safe to retry, and gives the one verdict on its outcome
+ * that the rest of the tool acts on: did Kommo act on this request?
  *
- * A struct kl_api sends through a kl_http transport and a kl_rate limiter,
- * its own or borrowed (import shares its own, so searches count against the
- * same limit as batches). A 429 is waited out and retried for every method
- * (Kommo did nothing); GETs are also retried after 502, 503, 504 and lost
- * connections (they change nothing), POST and PATCH never, since Kommo may
- * have acted on them. Error replies are explained in err in the
- * words of kl_report, one line per '\n', with the exit status they call for.
+ *   KL_API_DONE      Kommo answered 2xx and the reply was read: it acted.
+ *   KL_API_REFUSED   Kommo answered that it did nothing (4xx, and 503,
+ *                    which Kommo gives before it touches a request).
+ *   KL_API_NOT_SENT  the request never left: no connection, TLS refused,
+ *                    plain http led off this machine, interrupted before
+ *                    sending, or the caller's before_send hook failed.
+ *   KL_API_UNKNOWN   it may have reached Kommo and nobody can tell from
+ *                    here whether Kommo acted: no reply, a 5xx other than
+ *                    503, a 2xx whose reply cannot be read, a connection
+ *                    that died while the body was being sent (libcurl is not
+ *                    allowed to send it again on its own).
+ *
+ * Retries: a 429 is waited out (Retry-After) and sent again for every
+ * method, since Kommo did nothing. A GET is also sent again after 502, 503,
+ * 504 and lost connections (it changes nothing). A single create or update
+ * goes once more only after a 429. An import's batch (KL_API_RETRY_BATCH)
+ * also goes again after a 503 and after a connection that never got
+ * through. Anything else comes back to the caller with its verdict: what to
+ * do about an unknown outcome is the caller's decision, since only it knows
+ * how to look for what it sent.
+ *
+ * Error replies are explained in err in the words of kl_report, one line
+ * per '\n', with the exit status they call for.
  */
 #ifndef KL_API_H
 #define KL_API_H
@@ -18,56 +35,88 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "util/kl_err.h"
 #include "kommo/kl_http.h"
 #include "kommo/kl_rate.h"
+#include "kommo/kl_reply.h"
 #include "kommo/kl_report.h"
+#include "util/kl_err.h"
 
 struct cJSON;
 
 struct kl_api {
-	struct kl_http *http;               /* used for every request */
-	struct kl_rate *rate;               /* NULL: no limit */
+	struct kl_http *http;
+	struct kl_rate rate;                /* every request takes its start from it */
 	const char *base_url;               /* for messages */
 	const char *token_origin;           /* named when Kommo refuses the token; may be NULL */
-	int max_retries;                    /* of a GET, and of anything after a 429 */
+	int max_retries;                    /* of one request, or of a batch's attempts */
 	const volatile sig_atomic_t *stop;  /* set by a signal: stop waiting; may be NULL */
 	kl_log_fn log;                      /* retries are told here; may be NULL */
 	void *log_ctx;
 	unsigned seed;                      /* backoff jitter */
 	unsigned long long requests, retries;
-	bool maybe_sent; /* the last request failed without a reply after it may have reached Kommo */
-
-	/* owned when made by kl_api_open */
-	struct kl_http *own_http;
-	struct kl_rate own_rate;
 };
 
 /* Makes a client with its own transport and a limit of rate requests a
- * second (0: none). */
+ * second (0: none); max_retries as above. */
 int kl_api_open(struct kl_api *a, const struct kl_http_opts *ho, double rate, int max_retries,
 		struct kl_err *err);
-void kl_api_close(struct kl_api *a); /* only what kl_api_open made */
+void kl_api_close(struct kl_api *a); /* accepts a zeroed client */
 
-/* Waits until the limit lets the next request start and counts it as
- * started; false when a signal stopped the wait (nothing may be sent). Every
- * request sent on a's transport goes through here. */
-bool kl_api_pace(struct kl_api *a);
+enum kl_api_outcome { KL_API_DONE, KL_API_REFUSED, KL_API_NOT_SENT, KL_API_UNKNOWN };
 
-/* How long to wait before sending again after reply (attempt: retries so
- * far): for a 429 what Kommo asks (Retry-After, in the header or the body),
- * else a backoff with jitter. */
-double kl_api_retry_wait(struct kl_api *a, int attempt, const struct kl_http_reply *reply);
+enum kl_api_retry {
+	KL_API_RETRY_DEFAULT, /* by method: a GET as a read, anything else as a write */
+	KL_API_RETRY_BATCH    /* a write that may also go again after 503 or no connection */
+};
 
-/* Sends one request (body: JSON text or NULL). On a 2xx, *out is the parsed
- * reply, or NULL for 204 and an empty body; a 2xx that is not JSON is
- * KL_EPROTOCOL. Otherwise err explains Kommo's answer and the exit status
- * is returned; what names what was sent ("the lead"), origin (may be NULL)
- * names validation errors' paths. *status, when not NULL, gets the HTTP
- * status (0: no reply). */
+/* Reads a 2xx reply's body into what the caller needs; a failure makes the
+ * outcome KL_API_UNKNOWN (Kommo acted, but what it made cannot be told). */
+typedef int (*kl_api_parse_fn)(void *ctx, const char *body, size_t len, struct kl_err *err);
+
+struct kl_api_req {
+	const char *method;          /* "GET", "POST", "PATCH" */
+	const char *path;            /* from '/', may carry a query */
+	const char *body;            /* JSON text, or NULL */
+	const char *what;            /* names what was sent in messages: "the lead" */
+	kl_origin_fn origin;         /* names validation errors' paths; may be NULL */
+	const void *origin_ctx;
+	enum kl_api_retry retry;
+	const char *resend;          /* -v's words for a retry ("retrying rows 2-4"); NULL: "on METHOD PATH: retrying" */
+	kl_api_parse_fn parse;       /* NULL: the body must be JSON (kept in res->json) */
+	void *parse_ctx;
+	/* called once the pace allows the request and just before it goes (the
+	 * journal is written there); a failure sends nothing (KL_API_NOT_SENT) */
+	int (*before_send)(void *ctx, struct kl_err *err);
+	void *before_ctx;
+	int *attempt;                /* retries so far, carried across calls; NULL: this call's own */
+};
+
+struct kl_api_res {
+	enum kl_api_outcome outcome;
+	long status;               /* of the last reply; 0: none came */
+	struct cJSON *json;        /* KL_API_DONE without parse: the reply; NULL for 204 or no body */
+	struct kl_problem problem; /* an error reply (status >= 300), as read */
+	bool interrupted;          /* a signal stopped it before, or while waiting to retry */
+};
+
+void kl_api_res_free(struct kl_api_res *r); /* accepts NULL */
+
+/* Sends one request with the policy above. Returns KL_OK when the outcome is
+ * KL_API_DONE; otherwise the exit status it calls for, with err explaining. */
+int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res *res,
+		struct kl_err *err);
+
+/* kl_api_send for the simple case: on KL_OK *out is the parsed reply, or
+ * NULL for 204 and an empty body. *status, when not NULL, gets the HTTP
+ * status (0: no reply); *outcome, when not NULL, the verdict. */
 int kl_api_call(struct kl_api *a, const char *method, const char *path, const char *body,
 		const char *what, kl_origin_fn origin, const void *origin_ctx, struct cJSON **out,
-		long *status, struct kl_err *err);
+		long *status, enum kl_api_outcome *outcome, struct kl_err *err);
+
+/* Waits before attempt number attempt of something whose outcome was unknown
+ * (backoff with jitter), and counts it as a retry; false when a signal
+ * stopped the wait. */
+bool kl_api_backoff(struct kl_api *a, int attempt, const char *why);
 
 /* GETs a list page by page (page=1,2,... with limit at most 250) while
  * Kommo's reply has _links.next, appending the items of _embedded.KEY to

@@ -10,6 +10,7 @@
 
 #include "core/kl_check.h"
 #include "kommo/kl_reply.h"
+#include "shared/kl_session.h"
 #include "util/kl_str.h"
 #include "util/kl_table.h"
 
@@ -193,7 +194,7 @@ static int open_remote(const struct kl_opts *o, const struct kl_io *io, const st
 		       struct kl_account *remote, struct kl_api *api, struct kl_err *err)
 {
 	int rc = kl_config_resolve(cfg, true, remote, err);
-	return rc ? rc : kl_submit_open_api(o, io, cfg, remote, api, err);
+	return rc ? rc : kl_session_open(o, io, cfg, remote, 7, 2, api, err);
 }
 
 /* --- search --------------------------------------------------------------------- */
@@ -351,7 +352,7 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 			  o->ent.limit ? o->ent.limit : DEFAULT_LIMIT);
 	if (leads && cJSON_GetArraySize(items) > 0) {
 		/* names for the pipeline and status ids */
-		if ((rc = kl_api_call(&api, "GET", PIPELINES_PATH, NULL, "the request", NULL, NULL, &preply, NULL, err)))
+		if ((rc = kl_api_call(&api, "GET", PIPELINES_PATH, NULL, "the request", NULL, NULL, &preply, NULL, NULL, err)))
 			goto out;
 		pipelines = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(preply, "_embedded"),
 							     "pipelines");
@@ -566,18 +567,22 @@ static long long created_id(const cJSON *reply, const char *key)
 static int write_result(const struct kl_io *io, bool json, const char *key, long long id,
 			const cJSON *updated_at, struct kl_err *err)
 {
-	char *text;
+	char digits[24], upd_digits[24];
 	/* only a whole number is a time: anything else from the reply stays out of the output */
 	long long upd = kl_reply_id(updated_at);
-	if (json)
-		text = upd ? kl_str_printf("{\"%s\":%lld,\"updated_at\":%lld}\n", key, id, upd)
-			   : kl_str_printf("{\"%s\":%lld}\n", key, id);
-	else
-		text = upd ? kl_str_printf("%s=%lld updated_at=%lld\n", key, id, upd) : kl_str_printf("%s=%lld\n", key, id);
-	if (!text)
-		return kl_err_oom(err);
-	int rc = kl_io_write(io, text, strlen(text), err);
-	free(text);
+	snprintf(digits, sizeof digits, "%lld", id); /* ids never go through a double */
+	snprintf(upd_digits, sizeof upd_digits, "%lld", upd);
+	if (!json) {
+		char text[96];
+		int n = upd ? snprintf(text, sizeof text, "%s=%s updated_at=%s\n", key, digits, upd_digits)
+			    : snprintf(text, sizeof text, "%s=%s\n", key, digits);
+		return kl_io_write(io, text, (size_t)n, err);
+	}
+	cJSON *o = cJSON_CreateObject();
+	int rc = o && cJSON_AddRawToObject(o, key, digits) && (!upd || cJSON_AddRawToObject(o, "updated_at", upd_digits))
+			 ? kl_io_json(io, o, err)
+			 : kl_err_oom(err);
+	cJSON_Delete(o);
 	return rc;
 }
 
@@ -592,6 +597,7 @@ static int change(const struct kl_opts *o, const struct kl_io *io, const struct 
 	struct kl_api api = {0};
 	struct kl_account remote = {0};
 	long status = 0;
+	enum kl_api_outcome outcome = KL_API_NOT_SENT;
 	int rc;
 
 	if (!entity) {
@@ -623,7 +629,7 @@ static int change(const struct kl_opts *o, const struct kl_io *io, const struct 
 	}
 	if ((rc = open_remote(o, io, cfg, &remote, &api, err)))
 		goto out;
-	rc = kl_api_call(&api, update ? "PATCH" : "POST", path, text, what, origin_of, &sent, &reply, &status, err);
+	rc = kl_api_call(&api, update ? "PATCH" : "POST", path, text, what, origin_of, &sent, &reply, &status, &outcome, err);
 	if (rc && update && status == 404) {
 		char first[sizeof err->msg];
 		snprintf(first, sizeof first, "%s", err->msg);
@@ -631,7 +637,7 @@ static int change(const struct kl_opts *o, const struct kl_io *io, const struct 
 				o->ent.id, first);
 		goto out;
 	}
-	if ((rc && status == 0 && api.maybe_sent) || (rc && status >= 500)) {
+	if (rc && outcome == KL_API_UNKNOWN && !(status >= 200 && status < 300)) {
 		/* the request may have been acted on */
 		char first[sizeof err->msg];
 		snprintf(first, sizeof first, "%s", err->msg);
@@ -677,7 +683,7 @@ int kl_crm_run(const struct kl_opts *o, const struct kl_io *io)
 
 	/* what the user typed is checked first; an address and a token only
 	 * when something is sent (--dry-run sends nothing) */
-	if ((rc = kl_submit_load_config(o, io, &cfg, &err)) == KL_OK &&
+	if ((rc = kl_session_load_config(o, io, &cfg, &err)) == KL_OK &&
 	    (rc = kl_config_resolve(&cfg, false, &acct, &err)) == KL_OK)
 		rc = search_cmd ? search(o, io, &cfg, &acct, o->command == KL_CMD_LEADS_SEARCH, &err)
 				: change(o, io, &cfg, &acct, &err);

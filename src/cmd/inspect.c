@@ -8,6 +8,7 @@
 
 #include "core/kl_lead.h"
 #include "kommo/kl_reply.h"
+#include "shared/kl_session.h"
 #include "util/kl_str.h"
 #include "util/kl_table.h"
 
@@ -69,7 +70,7 @@ static int check_pipeline_ids(const cJSON *pipelines, struct kl_err *err)
 static int read_pipelines(struct kl_api *api, struct account *a, struct kl_err *err)
 {
 	cJSON *reply = NULL;
-	int rc = kl_api_call(api, "GET", PIPELINES_PATH, NULL, "the request", NULL, NULL, &reply, NULL, err);
+	int rc = kl_api_call(api, "GET", PIPELINES_PATH, NULL, "the request", NULL, NULL, &reply, NULL, NULL, err);
 	if (rc)
 		return rc;
 	cJSON *emb = cJSON_GetObjectItemCaseSensitive(reply, "_embedded");
@@ -89,7 +90,7 @@ static int read_account(struct kl_api *api, bool with_account, struct account *a
 {
 	int rc;
 	if (with_account) {
-		if ((rc = kl_api_call(api, "GET", ACCOUNT_PATH, NULL, "the request", NULL, NULL, &a->account, NULL, err)))
+		if ((rc = kl_api_call(api, "GET", ACCOUNT_PATH, NULL, "the request", NULL, NULL, &a->account, NULL, NULL, err)))
 			return rc;
 		if (!cJSON_IsObject(a->account) || kl_reply_key_id(a->account, "id") == 0)
 			return kl_err_set(err, KL_EPROTOCOL, "Kommo's reply to GET %s has no account id", ACCOUNT_PATH);
@@ -362,7 +363,7 @@ int kl_inspect_check(const struct kl_opts *o, const struct kl_io *io)
 		rc = kl_err_oom(&err);
 		goto out;
 	}
-	if ((rc = kl_submit_connect(o, io, &cfg, &acct, &api, &err)) ||
+	if ((rc = kl_session_connect(o, io, &cfg, &acct, &api, &err)) ||
 	    (rc = read_account(&api, true, &a, &err)))
 		goto out;
 
@@ -745,7 +746,7 @@ int kl_inspect_fields(const struct kl_opts *o, const struct kl_io *io)
 	cJSON *doc = NULL;
 	int rc;
 
-	if ((rc = kl_submit_connect(o, io, &cfg, &acct, &api, &err)) ||
+	if ((rc = kl_session_connect(o, io, &cfg, &acct, &api, &err)) ||
 	    (rc = read_account(&api, false, &a, &err)))
 		goto out;
 	if (o->json) {

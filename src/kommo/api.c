@@ -16,12 +16,10 @@ int kl_api_open(struct kl_api *a, const struct kl_http_opts *ho, double rate, in
 {
 	int rc;
 	memset(a, 0, sizeof *a);
-	if ((rc = kl_rate_init(&a->own_rate, rate, err)) || (rc = kl_http_new(&a->own_http, ho, err))) {
+	if ((rc = kl_rate_init(&a->rate, rate, err)) || (rc = kl_http_new(&a->http, ho, err))) {
 		kl_api_close(a);
 		return rc;
 	}
-	a->http = a->own_http;
-	a->rate = &a->own_rate;
 	a->base_url = ho->base_url;
 	a->max_retries = max_retries;
 	a->log = ho->log;
@@ -32,10 +30,18 @@ int kl_api_open(struct kl_api *a, const struct kl_http_opts *ho, double rate, in
 
 void kl_api_close(struct kl_api *a)
 {
-	kl_http_free(a->own_http);
-	kl_rate_free(&a->own_rate);
-	a->own_http = a->http = NULL;
-	a->rate = NULL;
+	kl_http_free(a->http);
+	kl_rate_free(&a->rate);
+	a->http = NULL;
+}
+
+void kl_api_res_free(struct kl_api_res *r)
+{
+	if (!r)
+		return;
+	cJSON_Delete(r->json);
+	kl_problem_free(&r->problem);
+	memset(r, 0, sizeof *r);
 }
 
 static bool stopped(const struct kl_api *a)
@@ -56,109 +62,192 @@ static void say(struct kl_api *a, const char *fmt, ...)
 	a->log(a->log_ctx, line);
 }
 
-/* err gets Kommo's explanation of an error reply; returns the exit status. */
-static int explain(struct kl_api *a, const char *path, const struct kl_http_reply *reply,
-		   const char *what, kl_origin_fn origin, const void *octx, struct kl_err *err)
+/* err gets Kommo's explanation of the error reply read into pr; returns the exit status. */
+static int explain(struct kl_api *a, const struct kl_api_req *rq, const struct kl_problem *pr,
+		   struct kl_err *err)
 {
-	struct kl_problem pr = {0};
 	struct kl_buf text = {0};
-	int rc = kl_reply_parse_problem(reply->status, reply->content_type, reply->body.data,
-					reply->body.len, reply->retry_after, &pr, err);
-	if (rc)
-		return rc;
-	char *url = kl_str_printf("%s%s", a->base_url ? a->base_url : "", path);
-	rc = kl_report_problem_in(&pr, what, origin, octx, url ? url : path, &text);
+	char *url = kl_str_printf("%s%s", a->base_url ? a->base_url : "", rq->path);
+	int rc = kl_report_problem_in(pr, rq->what ? rq->what : "the request", rq->origin, rq->origin_ctx,
+				      url ? url : rq->path, &text);
 	free(url);
-	if (pr.status == 401 && a->token_origin)
+	if (pr->status == 401 && a->token_origin)
 		kl_buf_appendf(&text, "the refused token came from %s\n", a->token_origin);
 	while (text.len && text.data[text.len - 1] == '\n')
 		text.data[--text.len] = '\0';
 	if (rc == KL_EOSERR || !text.data)
 		rc = kl_err_oom(err);
+	else if (rc == KL_OK) /* a status kl_report calls fine, e.g. 1xx or 3xx */
+		rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered %s %s with HTTP %ld", rq->method, rq->path, pr->status);
 	else
 		kl_err_set(err, rc, "%s", text.data);
 	kl_buf_free(&text);
-	kl_problem_free(&pr);
 	return rc;
 }
 
-bool kl_api_pace(struct kl_api *a)
+/* Waits until the limit lets the next request start and counts it as
+ * started; false when a signal stopped the wait (nothing may be sent). */
+static bool pace(struct kl_api *a)
 {
-	if (a->rate) {
-		kl_rate_sleep(kl_rate_wait(a->rate, kl_rate_now()), a->stop);
-		if (stopped(a))
-			return false;
-		kl_rate_started(a->rate, kl_rate_now());
-	}
+	kl_rate_sleep(kl_rate_wait(&a->rate, kl_rate_now()), a->stop);
+	if (stopped(a))
+		return false;
+	kl_rate_started(&a->rate, kl_rate_now());
 	a->requests++;
 	return true;
 }
 
-double kl_api_retry_wait(struct kl_api *a, int attempt, const struct kl_http_reply *reply)
+static bool is_read(const struct kl_api_req *rq)
 {
-	if (reply->status != 429)
-		return kl_rate_backoff(&a->seed, attempt, -1, false);
-	/* Retry-After, from the header or Kommo's body; an unreadable body only loses it */
-	struct kl_problem pr = {0};
-	struct kl_err ignored = {0};
-	long ra = reply->retry_after;
-	if (kl_reply_parse_problem(429, reply->content_type, reply->body.data, reply->body.len,
-				   reply->retry_after, &pr, &ignored) == KL_OK)
-		ra = pr.retry_after;
-	kl_problem_free(&pr);
-	return kl_rate_backoff(&a->seed, attempt, ra, true);
+	return strcmp(rq->method, "GET") == 0;
 }
 
-static bool retryable(long status)
+/* The verdict on one exchange: what Kommo's answer (or its absence) says it
+ * did. rc is kl_http_request's. */
+static enum kl_api_outcome judge(int rc, const struct kl_http_reply *reply)
 {
-	return status == 429 || status == 502 || status == 503 || status == 504;
+	long st = reply->status;
+	if (rc == KL_ETLS || rc == KL_ECONFIG || (rc && !reply->maybe_sent))
+		return KL_API_NOT_SENT;
+	if (rc)
+		return KL_API_UNKNOWN;
+	if (st >= 200 && st < 300)
+		return KL_API_DONE; /* until its reply proves unreadable */
+	if ((st >= 400 && st < 500) || st == 503)
+		return KL_API_REFUSED;
+	return KL_API_UNKNOWN;
+}
+
+/* Whether the policy sends the request again; http_rc is kl_http_request's. */
+static bool retry_after(const struct kl_api_req *rq, enum kl_api_outcome out, int http_rc, long st)
+{
+	if (st == 429)
+		return true;
+	if (is_read(rq))
+		return http_rc ? http_rc == KL_ETEMPFAIL || http_rc == KL_EUNAVAILABLE
+			       : st == 502 || st == 503 || st == 504;
+	if (rq->retry == KL_API_RETRY_BATCH)
+		return st == 503 || (out == KL_API_NOT_SENT && http_rc == KL_EUNAVAILABLE);
+	return false;
+}
+
+/* How long to wait before sending again: for a 429 what Kommo asks
+ * (Retry-After, from the header or the body), else a backoff with jitter. */
+static double retry_wait(struct kl_api *a, int attempt, const struct kl_api_res *res)
+{
+	if (res->status != 429)
+		return kl_rate_backoff(&a->seed, attempt, -1, false);
+	return kl_rate_backoff(&a->seed, attempt, res->problem.retry_after, true);
+}
+
+static int parse_json(void *ctx, const char *body, size_t len, struct kl_err *err)
+{
+	struct kl_api_res *res = ctx;
+	(void)err;
+	res->json = len > 0 ? kl_reply_json(body, len) : NULL;
+	return len > 0 && !res->json ? KL_EPROTOCOL : KL_OK;
+}
+
+/* Reads the reply of one exchange into res and err; returns the exit status. */
+static int read_reply(struct kl_api *a, const struct kl_api_req *rq, int rc, const struct kl_http_reply *reply,
+		      struct kl_api_res *res, struct kl_err *err)
+{
+	long st = reply->status;
+	res->status = st;
+	res->outcome = judge(rc, reply);
+	if (rc) {
+		if (st >= 200 && st < 300) /* the status came, the rest did not: too large, too slow, cut short */
+			res->outcome = KL_API_UNKNOWN;
+		return rc;
+	}
+	if (st >= 200 && st < 300) {
+		if (st == 204 || (!rq->parse && reply->body.len == 0))
+			return KL_OK;
+		int prc = rq->parse ? rq->parse(rq->parse_ctx, reply->body.data, reply->body.len, err)
+				    : parse_json(res, reply->body.data, reply->body.len, err);
+		if (prc == KL_EPROTOCOL && !rq->parse)
+			kl_err_set(err, KL_EPROTOCOL, "Kommo answered %s %s with %ld, but the reply %s (%zu bytes)", rq->method,
+				   rq->path, st, kl_reply_json_problem(reply->body.data, reply->body.len), reply->body.len);
+		if (prc && prc != KL_EOSERR)
+			res->outcome = KL_API_UNKNOWN;
+		return prc;
+	}
+	if ((rc = kl_reply_parse_problem(st, reply->content_type, reply->body.data, reply->body.len,
+					 reply->retry_after, &res->problem, err)))
+		return rc;
+	return explain(a, rq, &res->problem, err);
+}
+
+int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res *res, struct kl_err *err)
+{
+	int own = 0, *attempt = rq->attempt ? rq->attempt : &own;
+	memset(res, 0, sizeof *res);
+	for (;;) {
+		struct kl_http_reply reply = {0};
+		kl_api_res_free(res);
+		if (!pace(a)) {
+			res->outcome = KL_API_NOT_SENT;
+			res->interrupted = true;
+			return kl_err_set(err, KL_ETEMPFAIL, "interrupted before %s %s", rq->method, rq->path);
+		}
+		int rc = rq->before_send ? rq->before_send(rq->before_ctx, err) : KL_OK;
+		if (rc) {
+			res->outcome = KL_API_NOT_SENT;
+			return rc;
+		}
+		int http_rc = kl_http_request(a->http, rq->method, rq->path, rq->body, rq->body ? strlen(rq->body) : 0,
+					      &reply, err);
+		rc = read_reply(a, rq, http_rc, &reply, res, err);
+		kl_http_reply_free(&reply);
+		if (res->outcome == KL_API_DONE || rc == KL_EOSERR || *attempt >= a->max_retries || stopped(a) ||
+		    !retry_after(rq, res->outcome, http_rc, res->status))
+			return rc;
+		double wait = retry_wait(a, *attempt, res);
+		if (res->status && rq->resend)
+			say(a, "HTTP %ld: %s in %.1f s", res->status, rq->resend, wait);
+		else if (res->status)
+			say(a, "HTTP %ld on %s %s: retrying in %.1f s", res->status, rq->method, rq->path, wait);
+		else
+			say(a, "%s: retrying in %.1f s", err->msg, wait);
+		kl_rate_sleep(wait, a->stop);
+		if (stopped(a)) {
+			res->interrupted = true;
+			return kl_err_set(err, KL_ETEMPFAIL, "interrupted while waiting to retry %s %s", rq->method, rq->path);
+		}
+		(*attempt)++;
+		a->retries++;
+	}
 }
 
 int kl_api_call(struct kl_api *a, const char *method, const char *path, const char *body,
 		const char *what, kl_origin_fn origin, const void *origin_ctx, cJSON **out,
-		long *status, struct kl_err *err)
+		long *status, enum kl_api_outcome *outcome, struct kl_err *err)
 {
-	bool idempotent = strcmp(method, "GET") == 0;
-	int attempt = 0;
-	*out = NULL;
-	for (;;) {
-		struct kl_http_reply reply = {0};
-		if (!kl_api_pace(a))
-			return kl_err_set(err, KL_ETEMPFAIL, "interrupted before %s %s", method, path);
-		int rc = kl_http_request(a->http, method, path, body, body ? strlen(body) : 0, &reply, err);
-		if (status)
-			*status = reply.status;
-		a->maybe_sent = reply.maybe_sent;
-		long st = reply.status;
-		double wait = -1;
-		if (rc == KL_ETEMPFAIL || rc == KL_EUNAVAILABLE) {
-			if (idempotent && attempt < a->max_retries && !stopped(a))
-				wait = kl_rate_backoff(&a->seed, attempt, -1, false);
-		} else if (rc == KL_OK && retryable(st) && (idempotent || st == 429) && attempt < a->max_retries) {
-			wait = kl_api_retry_wait(a, attempt, &reply);
-		} else if (rc == KL_OK && st >= 200 && st < 300) {
-			if (st != 204 && reply.body.len > 0 && !(*out = kl_reply_json(reply.body.data, reply.body.len)))
-				rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered %s %s with %ld, but the reply %s (%zu bytes)",
-						method, path, st, kl_reply_json_problem(reply.body.data, reply.body.len),
-						reply.body.len);
-		} else if (rc == KL_OK) {
-			rc = explain(a, path, &reply, what, origin, origin_ctx, err);
-			if (rc == KL_OK) /* a status kl_report calls fine, e.g. 1xx or 3xx */
-				rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered %s %s with HTTP %ld", method, path, st);
-		}
-		kl_http_reply_free(&reply);
-		if (wait < 0 || stopped(a))
-			return rc;
-		if (st)
-			say(a, "HTTP %ld on %s %s: retrying in %.1f s", st, method, path, wait);
-		else
-			say(a, "%s: retrying in %.1f s", err->msg, wait);
-		kl_rate_sleep(wait, a->stop);
-		if (stopped(a))
-			return kl_err_set(err, KL_ETEMPFAIL, "interrupted while waiting to retry %s %s", method, path);
-		attempt++;
-		a->retries++;
-	}
+	struct kl_api_req rq = {.method = method, .path = path, .body = body, .what = what,
+				.origin = origin, .origin_ctx = origin_ctx};
+	struct kl_api_res res;
+	int rc = kl_api_send(a, &rq, &res, err);
+	*out = rc == KL_OK ? res.json : NULL;
+	if (rc == KL_OK)
+		res.json = NULL;
+	if (status)
+		*status = res.status;
+	if (outcome)
+		*outcome = res.outcome;
+	kl_api_res_free(&res);
+	return rc;
+}
+
+bool kl_api_backoff(struct kl_api *a, int attempt, const char *why)
+{
+	double wait = kl_rate_backoff(&a->seed, attempt, -1, false);
+	if (why)
+		say(a, "%s in %.1f s", why, wait);
+	kl_rate_sleep(wait, a->stop);
+	if (stopped(a))
+		return false;
+	a->retries++;
+	return true;
 }
 
 int kl_api_list(struct kl_api *a, const char *path, const char *key, size_t max, cJSON **items,
@@ -176,7 +265,7 @@ int kl_api_list(struct kl_api *a, const char *path, const char *key, size_t max,
 		char *p = kl_str_printf("%s%cpage=%d&limit=%zu", path, strchr(path, '?') ? '&' : '?', page, limit);
 		if (!p)
 			return kl_err_oom(err);
-		rc = kl_api_call(a, "GET", p, NULL, "the request", NULL, NULL, &reply, NULL, err);
+		rc = kl_api_call(a, "GET", p, NULL, "the request", NULL, NULL, &reply, NULL, NULL, err);
 		if (rc || !reply) {
 			free(p);
 			break;

@@ -26,6 +26,9 @@ struct kl_http {
 	bool too_large; /* the body went past KL_HTTP_MAX_REPLY */
 	bool oom;       /* the body could not be stored */
 	char peer[64];  /* set when the peer of a plain http request was not loopback */
+	const char *body; /* the request body still to be handed to libcurl */
+	size_t left;
+	bool rewind_refused; /* libcurl wanted to send the body a second time */
 };
 
 int kl_http_global_init(struct kl_err *err)
@@ -249,6 +252,31 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* The request body is handed over through a read callback, never as
+ * POSTFIELDS: when a reused keep-alive connection dies after the request
+ * went out, libcurl would quietly send POSTFIELDS again on a new connection,
+ * and Kommo could create the same leads twice with nobody told. Asked to
+ * rewind, on_seek refuses, so the request fails (CURLE_SEND_FAIL_REWIND) and
+ * its outcome is reported unknown: sending again is the caller's decision. */
+static size_t on_read(char *buf, size_t size, size_t n, void *ctx)
+{
+	struct kl_http *h = ctx;
+	size_t len = size * n < h->left ? size * n : h->left;
+	memcpy(buf, h->body, len);
+	h->body += len;
+	h->left -= len;
+	return len;
+}
+
+static int on_seek(void *ctx, curl_off_t offset, int origin)
+{
+	struct kl_http *h = ctx;
+	(void)offset;
+	(void)origin;
+	h->rewind_refused = true;
+	return CURL_SEEKFUNC_CANTSEEK;
+}
+
 /* A reply that quotes the token back (a proxy's error page, an echo service at
  * a wrong KOMMO_BASE_URL) must not carry it into messages, cron mail and
  * journals: every copy in the body becomes [redacted], in place. */
@@ -367,8 +395,15 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL); /* an earlier PATCH must not stick */
 	} else {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
+		h->body = body ? body : "";
+		h->left = body ? len : 0;
+		h->rewind_refused = false;
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, h);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, h);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->left);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") ? method : NULL);
 	}
 	logf_(h, "> %s %s (%zu bytes)", method, url, body ? len : 0);
@@ -403,7 +438,8 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	bool unreadable = e == CURLE_WEIRD_SERVER_REPLY || e == CURLE_BAD_CONTENT_ENCODING ||
 			  e == CURLE_UNSUPPORTED_PROTOCOL;
 	r->maybe_sent = answered || unreadable || upload > 0 || e == CURLE_GOT_NOTHING ||
-			e == CURLE_RECV_ERROR || e == CURLE_PARTIAL_FILE;
+			e == CURLE_RECV_ERROR || e == CURLE_PARTIAL_FILE || e == CURLE_SEND_FAIL_REWIND ||
+			h->rewind_refused;
 	const char *detail = ebuf[0] ? ebuf : curl_easy_strerror(e);
 	if (e == CURLE_ABORTED_BY_CALLBACK && h->peer[0]) {
 		r->maybe_sent = false; /* stopped before the request was written */
@@ -437,6 +473,10 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	} else if (e == CURLE_COULDNT_RESOLVE_HOST || e == CURLE_COULDNT_RESOLVE_PROXY) {
 		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot find %s: %s (check KOMMO_SUBDOMAIN, KOMMO_DOMAIN or KOMMO_BASE_URL)",
 				h->base_url, detail);
+	} else if (e == CURLE_SEND_FAIL_REWIND || h->rewind_refused) {
+		rc = kl_err_set(err, KL_ETEMPFAIL,
+				"the connection to %s broke after the request was sent, before a reply: it may have reached Kommo, so it was not sent again",
+				h->base_url);
 	} else if (e == CURLE_GOT_NOTHING || e == CURLE_RECV_ERROR || e == CURLE_SEND_ERROR ||
 		   e == CURLE_PARTIAL_FILE) {
 		if (answered)

@@ -19,6 +19,8 @@
 #include "kommo/kl_rate.h"
 #include "kommo/kl_reply.h"
 #include "kommo/kl_report.h"
+#include "shared/kl_session.h"
+#include "util/kl_time.h"
 
 #define UNSORTED_FORMS "/api/v4/leads/unsorted/forms"
 
@@ -50,7 +52,7 @@ struct run {
 	const struct kl_io *io;
 	struct kl_account acct;
 	struct kl_http *http;
-	struct kl_rate rate;
+	struct kl_rate *rate;
 	struct kl_api api; /* over http and rate: the searches of --skip-existing */
 	struct kl_columns cols;
 	struct kl_csv *csv;
@@ -667,7 +669,7 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 			kl_payload_free(p);
 			return;
 		}
-		nap(kl_rate_wait(&r->rate, kl_rate_now()));
+		nap(kl_rate_wait(r->rate, kl_rate_now()));
 		if (interrupted) {
 			free(body);
 			kl_payload_free(p);
@@ -679,7 +681,7 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 			kl_payload_free(p);
 			return;
 		}
-		kl_rate_started(&r->rate, kl_rate_now());
+		kl_rate_started(r->rate, kl_rate_now());
 		r->requests++;
 		int rc = kl_http_request(r->http, "POST", UNSORTED_FORMS, body, strlen(body), &reply, &err);
 		free(body);
@@ -946,9 +948,8 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
-	if ((rc = kl_submit_load_config(o, io, &cfg, &err)) ||
-	    (rc = kl_config_resolve(&cfg, !o->dry_run, &r.acct, &err)) ||
-	    (rc = kl_rate_init(&r.rate, o->rate, &err)))
+	if ((rc = kl_session_load_config(o, io, &cfg, &err)) ||
+	    (rc = kl_config_resolve(&cfg, !o->dry_run, &r.acct, &err)))
 		goto out;
 	/* 7.x still starts 7 requests a window (floor), as the default does */
 	if (!o->dry_run && (o->rate == 0 || o->rate >= 8) && !kl_check_url_is_loopback(r.acct.base_url))
@@ -980,23 +981,11 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	if ((rc = check_field_ids(&r, &err)))
 		goto out;
 	if (!o->dry_run) {
-		struct kl_http_opts ho = {.base_url = r.acct.base_url,
-					  .token = r.acct.token,
-					  .timeout_ms = o->timeout_ms,
-					  .ca_bundle = r.acct.ca_bundle,
-					  .log = o->verbose ? kl_io_log : NULL,
-					  .log_ctx = (void *)io};
-		if ((rc = kl_http_new(&r.http, &ho, &err)))
+		if ((rc = kl_session_open(o, io, &cfg, &r.acct, o->rate, o->max_retries, &r.api, &err)))
 			goto out;
-		r.api = (struct kl_api){.http = r.http,
-					.rate = &r.rate,
-					.base_url = r.acct.base_url,
-					.token_origin = cfg.origin[KL_CFG_API_TOKEN],
-					.max_retries = o->max_retries,
-					.stop = &interrupted,
-					.log = o->verbose ? kl_io_log : NULL,
-					.log_ctx = (void *)io,
-					.seed = r.seed};
+		r.api.stop = &interrupted;
+		r.http = r.api.http;
+		r.rate = &r.api.rate;
 	}
 	r.progress = o->progress == 1 || (o->progress == -1 && isatty(fileno(io->msg)));
 	r.cap = (size_t)o->batch_size * 4;
@@ -1077,8 +1066,7 @@ out:
 		fclose(r.in);
 	kl_columns_free(&r.cols);
 	kl_journal_close(r.journal);
-	kl_http_free(r.http);
-	kl_rate_free(&r.rate);
+	kl_api_close(&r.api);
 	kl_account_free(&r.acct);
 	kl_config_free(&cfg);
 	sigaction(SIGINT, &old_int, NULL);

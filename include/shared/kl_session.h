@@ -1,0 +1,30 @@
+/*
+ * kl_session: what every command that talks to Kommo does first: build the
+ * layered configuration and open a client (kl_api) on it.
+ */
+#ifndef KL_SESSION_H
+#define KL_SESSION_H
+
+#include "cli/kl_cli.h"
+#include "core/kl_config.h"
+#include "kommo/kl_api.h"
+#include "shared/kl_io.h"
+
+/* Builds the layered configuration for any command: config file (unless
+ * --no-config), then the environment, then --token-file, then the flags. */
+int kl_session_load_config(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,
+			   struct kl_err *err);
+
+/* A client on a configuration already resolved: rate requests a second at
+ * most (0: none), max_retries as kl_api_open; the verbose log goes to io
+ * with -v, and a refused token names the origin of cfg's token. */
+int kl_session_open(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
+		    const struct kl_account *acct, double rate, int max_retries, struct kl_api *api,
+		    struct kl_err *err);
+
+/* Loads and resolves the configuration (an address and a token required)
+ * and opens a client on it: 7 requests a second, GETs retried twice. */
+int kl_session_connect(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,
+		       struct kl_account *acct, struct kl_api *api, struct kl_err *err);
+
+#endif
