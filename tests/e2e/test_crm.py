@@ -487,6 +487,21 @@ class SkipExistingTest(CrmTest):
                          [("GET", 204), ("GET", 204), ("POST", 200)])
         self.assertEqual(self.new_requests()[2]["path"], FORMS)
 
+    def test_a_create_lost_on_the_searches_kept_alive_connection_is_never_resent_unseen(self):
+        # --skip-existing's searches leave a kept-alive connection; the POST on it is carried
+        # out and the connection dies before any reply byte. libcurl would resend the body
+        # on a new connection by itself: the tool refuses the rewind, so Kommo sees one POST
+        forms = "/api/v4/leads/unsorted/forms"
+        self.fault("drop@" + forms)
+        before = len(control("GET", "entities")["leads"])
+        r = self.kl("--no-config", "--name", "Анна", "--phone", "+79990000123",
+                    "--email", "a123@example.com", "--skip-existing", "--source-uid", "u-drop")
+        posts = [q for q in self.new_requests() if q["method"] == "POST"]
+        self.assertEqual([q["path"] for q in posts], [forms], r)
+        self.assertEqual(len(control("GET", "entities")["leads"]), before + 1)
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("may or may not have been created (source_uid u-drop)", r.err)
+
     def test_a_loose_match_of_kommos_search_is_not_a_match(self):
         # Kommo's query matches parts of numbers; only the same number counts
         self.submit("--name", "Анна", "--phone", "+79991234567")
