@@ -98,6 +98,23 @@ int kl_lead_add_field_spec(struct kl_lead *lead, const char *spec, const char *l
  * requires a name and a phone or an email. label may be NULL (flags). */
 int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_err *err);
 
+/* True when a value for a goes into a custom field that has no field code and
+ * whose id acct does not configure: such a value cannot be sent. */
+bool kl_attr_needs_id(const struct kl_account *acct, enum kl_attr a);
+
+/* Checks, without changing the lead, what only the account can tell: every
+ * value that needs a field id has one (kl_attr_needs_id), and no custom field
+ * is set twice, by --field and an attribute or by two --field. Fails with
+ * KL_ECONFIG or KL_EDATA; label as in kl_lead_check. */
+int kl_lead_fits_account(const struct kl_lead *lead, const struct kl_account *acct,
+			 kl_label_fn label, void *ctx, struct kl_err *err);
+
+/* Every check before building: kl_lead_check, then kl_lead_fits_account. A
+ * lead that passes it (and has its source_uid, kl_lead_default_uid) can be
+ * added to a payload, which can then fail only for memory. */
+int kl_lead_check_account(struct kl_lead *lead, const struct kl_account *acct, kl_label_fn label,
+			  void *ctx, struct kl_err *err);
+
 /* When no source_uid was given: MD5 hex of "<email or phone>-<now_ms>" (the
  * integration guide's recipe); salt, when not NULL, is appended after
  * another '-' so leads made in the same millisecond differ. */

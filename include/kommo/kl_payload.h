@@ -1,12 +1,12 @@
 /*
  * kl_payload: the body of POST /api/v4/leads/unsorted/forms.
  *
- * A payload is a JSON array with one item per lead. It can tell which input
- * each part of an item came from, so that a validation error's path from
- * Kommo can be named in the user's terms ("--telegram (field 1709360)"): it
- * keeps what each item was built from and, when asked, builds the item again
- * noting the origins. Building a payload thus costs nothing for messages that
- * are never written.
+ * A payload is a JSON array with one item per lead, built and printed by
+ * cJSON. It can tell which input each part of an item came from, so that a
+ * validation error's path from Kommo can be named in the user's terms
+ * ("--telegram (field 1709360)"): it notes the origins while it builds the
+ * item. It owns everything it keeps; nothing passed to kl_payload_add is
+ * read after it returns.
  */
 #ifndef KL_PAYLOAD_H
 #define KL_PAYLOAD_H
@@ -23,19 +23,20 @@ struct kl_payload;
 struct kl_payload *kl_payload_new(void); /* NULL when out of memory */
 void kl_payload_free(struct kl_payload *p); /* accepts NULL */
 
-/* Appends the item for a checked lead (kl_lead_check, kl_lead_default_uid).
- * request_id is echoed by Kommo in replies and errors; now is Unix seconds,
- * used for created_at and form_sent_at when the lead has no created_at.
- * label names the lead's values as in kl_lead_check (NULL: flags).
- * lead, acct and label_ctx are read again by kl_payload_origin: they must
- * stay unchanged until p is freed.
- * Fails with KL_ECONFIG when a value needs a field id that is not configured. */
+/* Appends the item for a lead checked against acct (kl_lead_check_account,
+ * then kl_lead_default_uid). request_id is echoed by Kommo in replies and
+ * errors; now is Unix seconds, used for created_at and form_sent_at when the
+ * lead has no created_at. label names the lead's values as in kl_lead_check
+ * (NULL: flags); the names are kept for kl_payload_origin, so the caller may
+ * free lead and label_ctx as soon as this returns.
+ * For a checked lead it fails only for memory. It still refuses a lead that
+ * does not fit acct, with kl_lead_fits_account's status and message, but
+ * such a refusal is a programming error: the caller skipped the check. */
 int kl_payload_add(struct kl_payload *p, const struct kl_lead *lead, const struct kl_account *acct,
 		   const char *request_id, long long now, kl_label_fn label, void *label_ctx,
 		   struct kl_err *err);
 
-/* True when a value for a goes into a custom field that has no field code and
- * whose id acct does not configure: such a value cannot be sent. */
+/* kl_attr_needs_id, by its old name; new code calls that. */
 bool kl_payload_needs_id(const struct kl_account *acct, enum kl_attr a);
 
 size_t kl_payload_count(const struct kl_payload *p);

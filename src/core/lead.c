@@ -229,6 +229,64 @@ int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_
 	return KL_OK;
 }
 
+bool kl_attr_needs_id(const struct kl_account *acct, enum kl_attr a)
+{
+	const struct kl_attr_info *ai = &attrs[a];
+	return ai->entity != KL_ENTITY_NONE && !ai->code && !acct->id[ai->cfg_key];
+}
+
+/* The checks of one entity, in the order its custom_fields_values are built,
+ * so that the first problem named is the one building would have met. */
+static int entity_fits(const struct kl_lead *lead, const struct kl_account *acct, enum kl_entity which,
+		       kl_label_fn label, void *ctx, struct kl_err *err)
+{
+	char what[256];
+	for (int a = 0; a < KL_ATTR_COUNT; a++) {
+		if (!lead->v[a] || attrs[a].entity != which || !kl_attr_needs_id(acct, a))
+			continue;
+		label(ctx, a, what, sizeof what);
+		return kl_err_set(err, KL_ECONFIG,
+				  "%s needs the id of its Kommo field: set %s in the config file or the environment (kommo-lead.1 tells where to find it)",
+				  what, kl_config_key_name(attrs[a].cfg_key));
+	}
+	for (size_t i = 0; i < lead->ncustom; i++) {
+		const struct kl_custom *c = &lead->custom[i];
+		if (c->entity != which)
+			continue;
+		/* a field sent twice would make Kommo keep one value at random */
+		for (int a = 0; a < KL_ATTR_COUNT; a++) {
+			if (lead->v[a] && attrs[a].entity == which && acct->id[attrs[a].cfg_key] == c->id) {
+				label(ctx, a, what, sizeof what);
+				return kl_err_set(err, KL_EDATA, "%s sets field %llu, which %s already sets",
+						  c->label, c->id, what);
+			}
+		}
+		for (size_t j = 0; j < i; j++)
+			if (lead->custom[j].entity == which && lead->custom[j].id == c->id)
+				return kl_err_set(err, KL_EDATA, "%s is given twice", c->label);
+	}
+	return KL_OK;
+}
+
+int kl_lead_fits_account(const struct kl_lead *lead, const struct kl_account *acct,
+			 kl_label_fn label, void *ctx, struct kl_err *err)
+{
+	int rc;
+	if (!label)
+		label = flag_label;
+	/* the lead's custom fields are built before the contact's */
+	if ((rc = entity_fits(lead, acct, KL_ENTITY_LEAD, label, ctx, err)))
+		return rc;
+	return entity_fits(lead, acct, KL_ENTITY_CONTACT, label, ctx, err);
+}
+
+int kl_lead_check_account(struct kl_lead *lead, const struct kl_account *acct, kl_label_fn label,
+			  void *ctx, struct kl_err *err)
+{
+	int rc = kl_lead_check(lead, label, ctx, err);
+	return rc ? rc : kl_lead_fits_account(lead, acct, label, ctx, err);
+}
+
 int kl_lead_default_uid(struct kl_lead *lead, long long now_ms, const char *salt,
 			struct kl_err *err)
 {

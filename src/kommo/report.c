@@ -43,6 +43,26 @@ int kl_report_status_exit(long s)
 	return KL_EPROTOCOL;
 }
 
+/* An id as its digits, never through a double; null when id is 0. */
+static bool add_digits_id(cJSON *o, const char *key, long long id)
+{
+	char d[24];
+	if (!id)
+		return cJSON_AddNullToObject(o, key) != NULL;
+	snprintf(d, sizeof d, "%lld", id);
+	return cJSON_AddRawToObject(o, key, d) != NULL;
+}
+
+/* Appends o's compact text and a newline, and frees o. */
+static int print_line(cJSON *o, bool ok, struct kl_buf *out)
+{
+	char *text = ok && o ? cJSON_PrintUnformatted(o) : NULL;
+	int rc = text && kl_buf_appendf(out, "%s\n", text) == 0 ? KL_OK : KL_EOSERR;
+	free(text);
+	cJSON_Delete(o);
+	return rc;
+}
+
 int kl_report_created(const struct kl_created *c, const char *source_uid, bool json,
 		      struct kl_buf *out)
 {
@@ -52,20 +72,21 @@ int kl_report_created(const struct kl_created *c, const char *source_uid, bool j
 		return KL_OK;
 	}
 	cJSON *o = cJSON_CreateObject();
-	char *text = NULL, lead[24], contact[24];
-	int rc = KL_EOSERR;
-	/* raw digits: an id never goes through a double */
-	snprintf(lead, sizeof lead, "%lld", c->lead_id);
-	snprintf(contact, sizeof contact, "%lld", c->contact_id);
-	if (o && cJSON_AddStringToObject(o, "status", "created") && cJSON_AddRawToObject(o, "lead_id", lead) &&
-	    cJSON_AddRawToObject(o, "contact_id", contact) &&
-	    (c->uid ? cJSON_AddStringToObject(o, "uid", c->uid) : cJSON_AddNullToObject(o, "uid")) &&
-	    cJSON_AddStringToObject(o, "source_uid", source_uid) && (text = cJSON_PrintUnformatted(o)) &&
-	    kl_buf_appendf(out, "%s\n", text) == 0)
-		rc = KL_OK;
-	free(text);
-	cJSON_Delete(o);
-	return rc;
+	bool ok = o && cJSON_AddStringToObject(o, "status", "created") && add_digits_id(o, "lead_id", c->lead_id) &&
+		  add_digits_id(o, "contact_id", c->contact_id) && kl_report_add_text(o, "uid", c->uid) &&
+		  kl_report_add_text(o, "source_uid", source_uid);
+	return print_line(o, ok, out);
+}
+
+int kl_report_row_json(const struct kl_report_row *r, struct kl_buf *out)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && add_digits_id(o, "row", r->row) && cJSON_AddStringToObject(o, "status", r->status) &&
+		  add_digits_id(o, "lead_id", r->lead_id) && add_digits_id(o, "contact_id", r->contact_id) &&
+		  kl_report_add_text(o, "source_uid", r->source_uid) && kl_report_add_text(o, "error", r->error) &&
+		  cJSON_AddBoolToObject(o, "possibly_duplicated", r->possibly_duplicated) &&
+		  kl_report_add_text(o, "existing", r->existing);
+	return print_line(o, ok, out);
 }
 
 static const char *advice(long s, const struct kl_problem *p)

@@ -1,4 +1,4 @@
-/* The lead: setting, checking, default source_uid. */
+/* The lead: setting, checking (alone and against the account), default source_uid. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,6 +161,102 @@ static void check_uses_caller_labels(void **state)
 	kl_lead_free(&l);
 }
 
+/* Phone and email go by field code when no id is set; telegram and career have no code. */
+static void account_with(struct kl_account *a, unsigned long long telegram, unsigned long long career)
+{
+	memset(a, 0, sizeof *a);
+	a->id[KL_CFG_TELEGRAM_FIELD_ID] = telegram;
+	a->id[KL_CFG_CAREER_FIELD_ID] = career;
+}
+
+static void base_lead(struct kl_lead *l)
+{
+	struct kl_err err = {0};
+	memset(l, 0, sizeof *l);
+	assert_int_equal(kl_lead_set(l, KL_ATTR_NAME, "Ivan", "--name", &err), KL_OK);
+	assert_int_equal(kl_lead_set(l, KL_ATTR_PHONE, "+7 999 123-45-67", "--phone", &err), KL_OK);
+}
+
+static void needs_id_only_for_custom_fields_without_code_or_id(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	account_with(&a, 0, 488804);
+	assert_true(kl_attr_needs_id(&a, KL_ATTR_TELEGRAM));
+	assert_false(kl_attr_needs_id(&a, KL_ATTR_CAREER));  /* configured */
+	assert_false(kl_attr_needs_id(&a, KL_ATTR_PHONE));   /* by code PHONE */
+	assert_false(kl_attr_needs_id(&a, KL_ATTR_NAME));    /* not a custom field */
+	assert_true(kl_attr_needs_id(&a, KL_ATTR_EDUCATION));
+}
+
+static void check_account_names_the_field_id_to_configure(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_lead l;
+	struct kl_err err = {0};
+	int row = 7;
+	account_with(&a, 0, 488804);
+	base_lead(&l);
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_TELEGRAM, "@ivan", "--telegram", &err), KL_OK);
+	assert_int_equal(kl_lead_check_account(&l, &a, NULL, NULL, &err), KL_ECONFIG);
+	assert_string_equal(err.msg,
+		"--telegram needs the id of its Kommo field: set KOMMO_TELEGRAM_FIELD_ID in the config file or the environment (kommo-lead.1 tells where to find it)");
+	assert_int_equal(kl_lead_fits_account(&l, &a, row_label, &row, &err), KL_ECONFIG);
+	assert_non_null(strstr(err.msg, "row 7, column \"telegram\" needs the id"));
+	a.id[KL_CFG_TELEGRAM_FIELD_ID] = 1709360;
+	assert_int_equal(kl_lead_check_account(&l, &a, NULL, NULL, &err), KL_OK);
+	kl_lead_free(&l);
+}
+
+static void check_account_refuses_a_field_set_twice(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_lead l;
+	struct kl_err err = {0};
+	account_with(&a, 1709360, 488804);
+	base_lead(&l);
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_CAREER, "x", "--career", &err), KL_OK);
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:488804=y", "--field", &err), KL_OK);
+	assert_int_equal(kl_lead_check_account(&l, &a, NULL, NULL, &err), KL_EDATA);
+	assert_string_equal(err.msg, "--field lead:488804 sets field 488804, which --career already sets");
+	kl_lead_free(&l);
+
+	/* the same id on the other entity is another field */
+	base_lead(&l);
+	assert_int_equal(kl_lead_add_field_spec(&l, "contact:1709500=a", "--field", &err), KL_OK);
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:1709500=b", "--field", &err), KL_OK);
+	assert_int_equal(kl_lead_check_account(&l, &a, NULL, NULL, &err), KL_OK);
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:1709500:number=5", "--field", &err), KL_OK);
+	assert_int_equal(kl_lead_check_account(&l, &a, NULL, NULL, &err), KL_EDATA);
+	assert_string_equal(err.msg, "--field lead:1709500:number is given twice");
+	kl_lead_free(&l);
+}
+
+/* Values first, as kl_lead_check has them; then the lead's custom fields
+ * before the contact's, the order the body is built in. */
+static void check_account_checks_values_then_fields_in_build_order(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_lead l;
+	struct kl_err err = {0};
+	account_with(&a, 0, 0);
+	base_lead(&l);
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_TELEGRAM, "@ivan", "--telegram", &err), KL_OK);
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_CAREER, "x", "--career", &err), KL_OK);
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_EMAIL, "not an email", "--email", &err), KL_OK);
+	assert_int_equal(kl_lead_check_account(&l, &a, NULL, NULL, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "--email"));
+	free(l.v[KL_ATTR_EMAIL]);
+	l.v[KL_ATTR_EMAIL] = NULL;
+	assert_int_equal(kl_lead_check_account(&l, &a, NULL, NULL, &err), KL_ECONFIG);
+	assert_non_null(strstr(err.msg, "--career needs the id"));
+	assert_string_equal(l.v[KL_ATTR_PHONE], "+79991234567"); /* normalised on the way */
+	kl_lead_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +269,10 @@ int main(void)
 		cmocka_unit_test(given_source_uid_is_kept),
 		cmocka_unit_test(md5_matches_known_vector),
 		cmocka_unit_test(check_uses_caller_labels),
+		cmocka_unit_test(needs_id_only_for_custom_fields_without_code_or_id),
+		cmocka_unit_test(check_account_names_the_field_id_to_configure),
+		cmocka_unit_test(check_account_refuses_a_field_set_twice),
+		cmocka_unit_test(check_account_checks_values_then_fields_in_build_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

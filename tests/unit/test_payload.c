@@ -129,6 +129,8 @@ static void without_ids_phone_email_and_utm_go_by_field_code(void **state)
 	kl_lead_free(&l);
 }
 
+/* kl_lead_check_account refuses these first (tests/unit/test_lead.c); the
+ * payload still refuses them, with the same message, when a caller skips it. */
 static void field_without_code_or_id_is_a_config_error_naming_the_key(void **state)
 {
 	(void)state;
@@ -239,8 +241,9 @@ static void row_label(void *ctx, enum kl_attr a, char *buf, size_t size)
 	snprintf(buf, size, "row %d %s", *(const int *)ctx, kl_attr_info(a)->name);
 }
 
-/* Origins are told from each item's own lead and label context, asked after
- * the whole payload is built, and a failed add leaves nothing behind. */
+/* Origins are told from each item's own lead and label context as they were
+ * when it was added: the payload keeps nothing of them, so the caller frees
+ * the lead and reuses the context at once. A failed add leaves nothing behind. */
 static void origins_name_the_item_asked_about(void **state)
 {
 	(void)state;
@@ -262,10 +265,14 @@ static void origins_name_the_item_asked_about(void **state)
 		assert_int_equal(kl_lead_check(&l[i], NULL, NULL, &err), KL_OK);
 		snprintf(rid, sizeof rid, "%d", rows[i]);
 		assert_int_equal(kl_payload_add(p, &l[i], &a, rid, 1, row_label, &rows[i], &err), KL_OK);
+		kl_lead_free(&l[i]);
+		rows[i] = 99;
 	}
+	a.id[KL_CFG_PHONE_FIELD_ID] = 1; /* the account is the caller's too */
 	/* a lead needing an id that is not configured is refused and not kept */
 	struct kl_account bare = a;
 	bare.id[KL_CFG_TELEGRAM_FIELD_ID] = 0;
+	rows[0] = 2;
 	struct kl_lead t = {0};
 	set(&t, KL_ATTR_NAME, "T");
 	set(&t, KL_ATTR_EMAIL, "t@example.com");
@@ -286,8 +293,6 @@ static void origins_name_the_item_asked_about(void **state)
 	free(o);
 	assert_null(kl_payload_origin(p, NULL, "source_uid"));
 	kl_payload_free(p);
-	for (int i = 0; i < 3; i++)
-		kl_lead_free(&l[i]);
 	kl_lead_free(&t);
 }
 
@@ -298,9 +303,10 @@ static void put_value(struct kl_lead *l, enum kl_attr a, const char *v)
 	assert_non_null(l->v[a]);
 }
 
-/* The payload is written without cJSON; cJSON reading it back and printing it
- * again must give the same bytes and the same values, whatever the values
- * hold: every byte from 1 to 255, quotes, backslashes, an empty string. */
+/* cJSON reading the body back and printing it again gives the same bytes and
+ * the same values, whatever the values hold: every byte from 1 to 255,
+ * quotes, backslashes, an empty string. Each lead is scribbled over and freed
+ * as soon as it is added: the body must not read it later. */
 static void payload_bytes_are_what_cjson_prints(void **state)
 {
 	(void)state;
@@ -313,10 +319,8 @@ static void payload_bytes_are_what_cjson_prints(void **state)
 	const char *odd[] = {every, "\"\\/\b\f\n\r\t\x7f\x1f", "", "Иван \"Ваня\" Петров\\"};
 	intermigro(&a);
 	struct kl_payload *p = kl_payload_new();
-	struct kl_lead leads[4]; /* the payload reads them again until it is freed */
-	memset(leads, 0, sizeof leads);
 	for (size_t i = 0; i < 4; i++) {
-		struct kl_lead *l = &leads[i];
+		struct kl_lead lead = {0}, *l = &lead;
 		set(l, KL_ATTR_NAME, "N");
 		set(l, KL_ATTR_PHONE, "+79991234567");
 		set(l, KL_ATTR_SOURCE_UID, "u");
@@ -328,6 +332,10 @@ static void payload_bytes_are_what_cjson_prints(void **state)
 		put_value(l, KL_ATTR_CAREER, odd[(i + 2) % 4]);
 		put_value(l, KL_ATTR_REFERER, odd[(i + 3) % 4]);
 		assert_int_equal(kl_payload_add(p, l, &a, odd[i], 1732180000, NULL, NULL, &err), KL_OK);
+		for (int v = 0; v < KL_ATTR_COUNT; v++)
+			if (l->v[v])
+				memset(l->v[v], 'X', strlen(l->v[v]));
+		kl_lead_free(l);
 	}
 	char *json = kl_payload_render(p);
 	cJSON *tree = cJSON_Parse(json);
@@ -349,8 +357,6 @@ static void payload_bytes_are_what_cjson_prints(void **state)
 	cJSON_Delete(tree);
 	free(json);
 	kl_payload_free(p);
-	for (size_t i = 0; i < 4; i++)
-		kl_lead_free(&leads[i]);
 }
 
 /* An empty payload is an empty array; an item refused half-way leaves no
@@ -395,6 +401,83 @@ static void refused_items_leave_the_body_whole(void **state)
 	kl_lead_free(&l);
 }
 
+/* Ids and times are printed as their digits, never through a double:
+ * 1000000000000000 as a double prints as 1e+15. */
+static void ids_and_times_print_as_their_digits(void **state)
+{
+	(void)state;
+	struct kl_account a = {0};
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	a.source_name = a.form_id = a.form_name = "x";
+	a.pipeline_id = 9007199254740991ULL;
+	a.id[KL_CFG_PHONE_FIELD_ID] = 1000000000000000ULL;
+	set(&l, KL_ATTR_NAME, "N");
+	set(&l, KL_ATTR_PHONE, "+79991234567");
+	set(&l, KL_ATTR_SOURCE_UID, "u");
+	set(&l, KL_ATTR_PRICE, "9007199254740991");
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:4294967296:number=0150000,25", "--field", &err), KL_OK);
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+	l.created_at = 4102444800LL; /* 2100: past a 32-bit int */
+	struct kl_payload *p = kl_payload_new();
+	assert_int_equal(kl_payload_add(p, &l, &a, NULL, 1, NULL, NULL, &err), KL_OK);
+	char *json = kl_payload_render(p);
+	assert_non_null(strstr(json, "\"pipeline_id\":9007199254740991,\"created_at\":4102444800,\"metadata\""));
+	assert_non_null(strstr(json, "\"form_sent_at\":4102444800}"));
+	assert_non_null(strstr(json, "\"price\":9007199254740991,"));
+	assert_non_null(strstr(json, "{\"field_id\":4294967296,\"values\":[{\"value\":150000.25}]}"));
+	assert_non_null(strstr(json, "{\"field_id\":1000000000000000,\"values\":[{\"value\":\"+79991234567\"}]}"));
+	assert_null(strstr(json, "request_id"));
+	free(json);
+	kl_payload_free(p);
+	kl_lead_free(&l);
+}
+
+/* What kl_lead_check_account lets through, kl_payload_add takes; what it
+ * refuses, kl_payload_add refuses the same way: the two checks are one. */
+static void add_takes_exactly_what_check_account_lets_through(void **state)
+{
+	(void)state;
+	static const char *const specs[] = {NULL, "lead:488804=x", "contact:467700=x", "lead:1709500=x",
+					    "contact:1709500=x"};
+	int added = 0, refused = 0;
+	struct kl_payload *p = kl_payload_new();
+	for (int mask = 0; mask < 64; mask++) {
+		for (size_t s1 = 0; s1 < 5; s1++) {
+			struct kl_account a;
+			struct kl_lead l = {0};
+			struct kl_err e1 = {0}, e2 = {0};
+			intermigro(&a);
+			if (mask & 1)
+				a.id[KL_CFG_TELEGRAM_FIELD_ID] = 0;
+			if (mask & 2)
+				a.id[KL_CFG_PHONE_FIELD_ID] = 0;
+			set(&l, KL_ATTR_NAME, "N");
+			set(&l, KL_ATTR_PHONE, "+79991234567");
+			set(&l, KL_ATTR_SOURCE_UID, "u");
+			if (mask & 4)
+				set(&l, KL_ATTR_TELEGRAM, "@t");
+			if (mask & 8)
+				set(&l, KL_ATTR_CAREER, "c");
+			if (mask & 16)
+				assert_int_equal(kl_lead_add_field_spec(&l, "lead:1709500=y", "--field", &e1), KL_OK);
+			if (mask & 32)
+				assert_int_equal(kl_lead_add_field_spec(&l, "contact:1709500=y", "--field", &e1), KL_OK);
+			if (specs[s1])
+				assert_int_equal(kl_lead_add_field_spec(&l, specs[s1], "--field", &e1), KL_OK);
+			int rc = kl_lead_check_account(&l, &a, NULL, NULL, &e1);
+			assert_int_equal(kl_payload_add(p, &l, &a, "1", 1, NULL, NULL, &e2), rc);
+			if (rc)
+				assert_string_equal(e1.msg, e2.msg);
+			rc ? refused++ : added++;
+			kl_lead_free(&l);
+		}
+	}
+	assert_int_equal(kl_payload_count(p), (size_t)added);
+	assert_true(added > 0 && refused > 0);
+	kl_payload_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +490,8 @@ int main(void)
 		cmocka_unit_test(origins_name_the_item_asked_about),
 		cmocka_unit_test(payload_bytes_are_what_cjson_prints),
 		cmocka_unit_test(refused_items_leave_the_body_whole),
+		cmocka_unit_test(ids_and_times_print_as_their_digits),
+		cmocka_unit_test(add_takes_exactly_what_check_account_lets_through),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
