@@ -480,16 +480,13 @@ class StateTest(SandboxTest):
     def test_a_second_run_on_the_same_state_exits_75_at_once(self):
         self.write_csv(1)
         self.fault("slow=3")
-        first = self.start("import", "--no-config", "--state", self.state, self.csv)
+        first = self.start("import", "--no-config", "--state", self.state, "-v", self.csv)
         try:
-            # the first run is mid-request once its journal says it is sending
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                if os.path.exists(self.state):
-                    with open(self.state, encoding="utf-8") as f:
-                        if "\nS\t" in f.read():
-                            break
-                time.sleep(0.02)
+            # the first run is mid-request once -v says the POST went out (the journal,
+            # written before it, holds the lock from the start)
+            for line in first.stderr:
+                if b"> POST " in line:
+                    break
             t = time.monotonic()
             second = self.run_import()
             self.assertLess(time.monotonic() - t, 2.5, "refused at once, not after waiting")
