@@ -1,0 +1,118 @@
+/*
+ * The import command's own parts, shared by its files and by nothing else:
+ *
+ *   rows.c    a CSV record becomes a row (a lead, or the reason it is not one)
+ *   send.c    a batch of rows goes to Kommo: requests, retries, halving, the journal
+ *   output.c  what is printed per row, the rejects file, progress, the summary
+ *   run.c     kl_import_run: set-up, the read loop, signals, the end
+ *
+ * A row lives in run.rows from the moment it is read until its batch is
+ * reported; imp_report_batch prints it and frees it. Names here start with
+ * imp_ so that they cannot clash with any module's exports.
+ */
+#ifndef KL_IMPORT_INT_H
+#define KL_IMPORT_INT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cmd/kl_crm.h"
+#include "cmd/kl_import.h"
+#include "core/kl_columns.h"
+#include "core/kl_csv.h"
+#include "core/kl_journal.h"
+#include "kommo/kl_api.h"
+#include "shared/kl_session.h"
+
+enum row_status { ROW_PENDING, ROW_CREATED, ROW_REJECTED, ROW_FAILED, ROW_CHECKED, ROW_SKIPPED };
+
+struct label_ctx {
+	const struct kl_columns *cols;
+	long row;
+};
+
+struct row {
+	long n;
+	struct kl_lead lead;
+	struct label_ctx label; /* how messages name its values; the payload reads it too */
+	char **raw; /* the fields as read, kept for --rejects */
+	size_t nraw;
+	enum row_status status;
+	long long lead_id, contact_id;
+	char *error;
+	bool maybe_dup; /* a request carrying it may have reached Kommo before */
+	const char *existing; /* --skip-existing matched a contact by "phone" or "email" */
+	char key[KL_JOURNAL_KEY]; /* with --state: the row's key in the journal */
+};
+
+struct run {
+	const struct kl_opts *o;
+	const struct kl_io *io;
+	struct kl_account acct;
+	struct kl_api api;   /* every request: the batches and --skip-existing's searches */
+	bool online;         /* api is open (not --dry-run) */
+	struct kl_columns cols;
+	struct kl_csv *csv;
+	FILE *in;
+	const char *in_name;
+	unsigned long long in_size; /* 0 when unknown (a pipe) */
+	struct kl_csv_writer *rejects;
+	struct kl_journal *journal;
+	bool add_uid; /* the rejects file gets a source_uid column: retries keep their uid */
+
+	struct row *rows; /* the current batch, in input order */
+	size_t nrows, cap, nvalid;
+
+	unsigned long long read, created, rejected, failed, skipped, dups;
+	long last_row; /* the last row read */
+	int stop;             /* an exit status that ends the run early, or 0 */
+	bool progress;
+	double t0;
+};
+
+/* Set by SIGINT or SIGTERM during kl_import_run (run.c). */
+extern volatile sig_atomic_t imp_interrupted;
+
+/* --- rows.c --- */
+
+/* How messages name a row's values: "row 12, column "phone"" (ctx: a label_ctx). */
+void imp_row_label(void *ctx, enum kl_attr a, char *buf, size_t size);
+
+/* Sets the row's status and its reason (replacing any earlier one). */
+void imp_row_set_error(struct row *w, enum row_status st, const char *msg);
+
+/* Rejects the row, adding msg to the reasons it already has. */
+void imp_row_add_error(struct row *w, const char *msg);
+
+void imp_row_free(struct row *w);
+
+/* Takes a record into the batch. A row that cannot be prepared is failed
+ * with its reason, and the status says why the run must stop. */
+int imp_take_row(struct run *r, const struct kl_csv_record *rec, struct kl_err *err);
+
+/* --- send.c --- */
+
+/* Sends the batch's pending rows (or prints their payload with --dry-run)
+ * until each is created, rejected or failed; r->stop says when the run
+ * must end. Only KL_EOSERR is returned. */
+int imp_send_batch(struct run *r);
+
+/* --- output.c --- */
+
+/* Opens --rejects with the input's header (names) and the columns it adds. */
+int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err);
+
+/* Counts and prints every row of the batch in input order, writes the
+ * rejected and failed ones to --rejects, and empties the batch. */
+int imp_report_batch(struct run *r);
+
+/* The progress line on a terminal; last ends it. */
+void imp_show_progress(struct run *r, bool last);
+
+/* What a person is told when the run ends with rc: the progress line's
+ * end, where reading stopped (unless at_end), why (when rc is not 0), the
+ * summary, and how to import what failed. */
+void imp_say_end(struct run *r, int rc, bool at_end, const char *why);
+
+#endif

@@ -1,0 +1,245 @@
+/* A CSV record becomes a row: the defaults, the row's own values, checked. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/kl_check.h"
+#include "import_int.h"
+#include "util/kl_time.h"
+
+/* How messages name a row's values: "row 12, column "phone"". */
+void imp_row_label(void *ctx, enum kl_attr a, char *buf, size_t size)
+{
+	const struct label_ctx *l = ctx;
+	for (size_t i = 0; i < l->cols->n; i++) {
+		const struct kl_column *c = &l->cols->col[i];
+		if (c->kind == KL_COL_ATTR && c->attr == a) {
+			snprintf(buf, size, "row %ld, column \"%s\"", l->row, c->name);
+			return;
+		}
+	}
+	snprintf(buf, size, "row %ld, %s (the default given on the command line)", l->row,
+		 kl_attr_info(a)->flag);
+}
+
+void imp_row_free(struct row *w)
+{
+	kl_lead_free(&w->lead);
+	for (size_t i = 0; i < w->nraw; i++)
+		free(w->raw[i]);
+	free(w->raw);
+	free(w->error);
+	memset(w, 0, sizeof *w);
+}
+
+void imp_row_set_error(struct row *w, enum row_status st, const char *msg)
+{
+	char *e = kl_str_dup(msg);
+	if (e) { /* out of memory here only loses the reason, not the row's status */
+		free(w->error);
+		w->error = e;
+	}
+	w->status = st;
+}
+
+void imp_row_add_error(struct row *w, const char *msg)
+{
+	char *e = w->error ? kl_str_printf("%s; %s", w->error, msg) : kl_str_dup(msg);
+	if (e) {
+		free(w->error);
+		w->error = e;
+	}
+	w->status = ROW_REJECTED;
+}
+
+/* A row's lead:ID cell wins over --field lead:ID=... given as a default. */
+static void drop_default_field(struct kl_lead *l, const char *spec)
+{
+	bool lead = strncmp(spec, "lead:", 5) == 0;
+	unsigned long long id = strtoull(spec + (lead ? 5 : 8), NULL, 10);
+	for (size_t i = 0; i < l->ncustom; i++) {
+		struct kl_custom *c = &l->custom[i];
+		if (c->id == id && (c->entity == KL_ENTITY_LEAD) == lead) {
+			free(c->value);
+			free(c->label);
+			l->custom[i] = l->custom[--l->ncustom];
+			return;
+		}
+	}
+}
+
+/* The fields as read, for --rejects. */
+static int keep_raw(struct row *w, const struct kl_csv_record *rec)
+{
+	if (!(w->raw = calloc(rec->nfields ? rec->nfields : 1, sizeof *w->raw)))
+		return kl_err_oom(NULL);
+	for (size_t i = 0; i < rec->nfields; i++, w->nraw++)
+		if (!(w->raw[i] = kl_str_ndup(rec->field[i], rec->len[i])))
+			return KL_EOSERR;
+	return KL_OK;
+}
+
+/* The row's own values over the defaults. *reject (with err) when a value
+ * is refused; the status is for what must stop the run. */
+static int take_values(struct run *r, struct row *w, const struct kl_csv_record *rec, bool *reject,
+		       struct kl_err *err)
+{
+	char what[300];
+	int rc;
+
+	for (size_t i = 0; i < rec->nfields; i++) {
+		const struct kl_column *c = &r->cols.col[i];
+		const char *v = rec->field[i];
+		if (c->kind == KL_COL_IGNORED)
+			continue;
+		if (c->kind != KL_COL_ATTR)
+			snprintf(what, sizeof what, "row %ld, column \"%s\"", rec->row, c->name);
+		if (strlen(v) != rec->len[i]) {
+			snprintf(what, sizeof what, "row %ld, column \"%s\"", rec->row, c->name);
+			kl_err_set(err, KL_EDATA, "%s: contains a NUL byte", what);
+			*reject = true;
+			return KL_OK;
+		}
+		if (v[strspn(v, " \t")] == '\0')
+			continue; /* an empty cell: the default, if any, stands */
+		switch (c->kind) {
+		case KL_COL_ATTR: {
+			char *copy = kl_str_dup(v);
+			if (!copy)
+				return KL_EOSERR;
+			free(w->lead.v[c->attr]);
+			w->lead.v[c->attr] = copy;
+			break;
+		}
+		case KL_COL_CUSTOM: {
+			char *spec = kl_str_printf("%s=%s", c->spec, v);
+			drop_default_field(&w->lead, c->spec);
+			rc = spec ? kl_lead_add_field_spec(&w->lead, spec, what, err) : KL_EOSERR;
+			free(spec);
+			if (rc == KL_EOSERR)
+				return rc;
+			*reject = rc != KL_OK;
+			break;
+		}
+		case KL_COL_CREATED_AT:
+			*reject = kl_check_time(what, v, &w->lead.created_at, err) != KL_OK;
+			break;
+		case KL_COL_IGNORED:
+			break;
+		}
+		if (*reject)
+			return KL_OK;
+	}
+	return KL_OK;
+}
+
+/* Fills a row from a record: defaults, then the row's own values, checked. */
+static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *rec)
+{
+	struct kl_err err = {0};
+	bool reject = false;
+	int rc;
+
+	w->n = rec->row;
+	w->label = (struct label_ctx){&r->cols, rec->row};
+	if (r->rejects && (rc = keep_raw(w, rec)))
+		return rc;
+	if (rec->nfields > r->cols.n) {
+		char what[300];
+		snprintf(what, sizeof what, "row %ld has %zu fields, the header has %zu: a delimiter inside a value that is not quoted?",
+			 rec->row, rec->nfields, r->cols.n);
+		imp_row_set_error(w, ROW_REJECTED, what);
+		return KL_OK;
+	}
+	const struct kl_journal_entry *done = NULL;
+	if (r->journal) {
+		if ((rc = kl_journal_row_key(r->journal, (const char *const *)rec->field, rec->len,
+					     rec->nfields, w->key, &err)))
+			return rc;
+		done = kl_journal_find(r->journal, w->key);
+	}
+	if ((rc = kl_lead_copy(&w->lead, &r->o->lead, &err)))
+		return rc;
+	if (done && done->created) { /* an earlier run created it: nothing to send */
+		w->status = ROW_SKIPPED;
+		w->lead_id = done->lead_id;
+		w->contact_id = done->contact_id;
+		free(w->lead.v[KL_ATTR_SOURCE_UID]);
+		w->lead.v[KL_ATTR_SOURCE_UID] = kl_str_dup(done->uid);
+		return KL_OK;
+	}
+	if ((rc = take_values(r, w, rec, &reject, &err)))
+		return rc;
+	if (reject)
+		goto reject;
+	if ((rc = kl_lead_check(&w->lead, imp_row_label, &w->label, &err)) == KL_EOSERR)
+		return rc;
+	if (rc)
+		goto reject;
+	/* fixed now, so a retried request carries the very same body */
+	if (!w->lead.created_at)
+		w->lead.created_at = (long long)time(NULL);
+	if (done && !w->lead.v[KL_ATTR_SOURCE_UID]) {
+		/* sent before, outcome lost: the same source_uid goes again */
+		if (!(w->lead.v[KL_ATTR_SOURCE_UID] = kl_str_dup(done->uid)))
+			return KL_EOSERR;
+		w->maybe_dup = true;
+	} else if (done) {
+		w->maybe_dup = true;
+	}
+	char salt[32];
+	snprintf(salt, sizeof salt, "row-%ld", rec->row);
+	/* two rows with the same phone in one millisecond still differ */
+	if ((rc = kl_lead_default_uid(&w->lead, kl_now_ms(), salt, &err)))
+		return rc;
+	w->status = ROW_PENDING;
+	return KL_OK;
+reject:
+	imp_row_set_error(w, ROW_REJECTED, err.msg);
+	return KL_OK;
+}
+
+/* --skip-existing: a row whose phone or email a contact already has is not sent. */
+static void skip_if_existing(struct run *r, struct row *w)
+{
+	struct kl_err err = {0};
+	long long id = 0;
+	const char *by = NULL;
+	int rc = kl_crm_find_contact(&r->api, &r->acct, w->lead.v[KL_ATTR_PHONE], w->lead.v[KL_ATTR_EMAIL], &id,
+				     &by, &err);
+	if (rc == KL_OK && id) {
+		w->status = ROW_SKIPPED;
+		w->contact_id = id;
+		w->existing = by;
+		return;
+	}
+	if (rc == KL_OK)
+		return;
+	for (char *c = err.msg; *c; c++)
+		if (*c == '\n')
+			*c = ';';
+	char *msg = kl_str_printf("not sent: the search for an existing contact failed: %s", err.msg);
+	imp_row_set_error(w, ROW_FAILED, msg ? msg : err.msg);
+	free(msg);
+	if (!r->stop && !imp_interrupted) {
+		/* every row needs the search: without it nothing more can go */
+		kl_io_say(r->io, "stopping the import: searching Kommo's contacts failed: %s", err.msg);
+		r->stop = rc;
+	}
+}
+
+int imp_take_row(struct run *r, const struct kl_csv_record *rec, struct kl_err *err)
+{
+	struct row *w = &r->rows[r->nrows++];
+	r->read++;
+	r->last_row = rec->row;
+	int rc = fill_row(r, w, rec);
+	if (rc == KL_OK && w->status == ROW_PENDING && r->o->skip_existing && r->online && !imp_interrupted && !r->stop)
+		skip_if_existing(r, w);
+	if (rc == KL_OK)
+		return KL_OK;
+	imp_row_set_error(w, ROW_FAILED, rc == KL_EOSERR ? "out of memory" : "internal error");
+	if (rc == KL_EOSERR)
+		return kl_err_oom(err);
+	return kl_err_set(err, rc, "row %ld could not be prepared; stopping", rec->row);
+}

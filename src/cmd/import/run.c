@@ -1,0 +1,258 @@
+/* kl_import_run: the run that ties rows, sending and output together:
+ * set-up, the read loop, signals, and the end. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/kl_check.h"
+#include "import_int.h"
+#include "kommo/kl_payload.h"
+
+volatile sig_atomic_t imp_interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	imp_interrupted = 1;
+}
+
+/* A value the lead needs a field id for that is not configured stops the run
+ * before anything is sent, rather than at the first row that has one. */
+static int check_field_ids(struct run *r, struct kl_err *err)
+{
+	for (int a = 0; a < KL_ATTR_COUNT; a++) {
+		const struct kl_attr_info *ai = kl_attr_info(a);
+		if (!kl_payload_needs_id(&r->acct, a))
+			continue;
+		const char *col = NULL;
+		for (size_t i = 0; i < r->cols.n && !col; i++)
+			if (r->cols.col[i].kind == KL_COL_ATTR && r->cols.col[i].attr == (enum kl_attr)a)
+				col = r->cols.col[i].name;
+		if (col)
+			return kl_err_set(err, KL_ECONFIG,
+					  "column \"%s\" needs the id of its Kommo field: set %s in the config file or the environment (or drop the column with --ignore-unknown-columns and --map %s=ignore)",
+					  col, kl_config_key_name(ai->cfg_key), col);
+		if (r->o->lead.v[a])
+			return kl_err_set(err, KL_ECONFIG, "%s needs the id of its Kommo field: set %s",
+					  ai->flag, kl_config_key_name(ai->cfg_key));
+	}
+	return KL_OK;
+}
+
+static int split_columns(const char *list, char ***names, size_t *n)
+{
+	*n = 0;
+	*names = NULL;
+	size_t cap = 1;
+	for (const char *c = list; *c; c++)
+		cap += *c == ',';
+	if (!(*names = calloc(cap, sizeof **names)))
+		return KL_EOSERR;
+	for (const char *s = list;; s++) {
+		size_t len = strcspn(s, ",");
+		if (!((*names)[(*n)++] = kl_str_ndup(s, len)))
+			return KL_EOSERR;
+		s += len;
+		if (!*s)
+			break;
+	}
+	return KL_OK;
+}
+
+static int read_header(struct run *r, struct kl_err *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+	if (r->o->columns) {
+		if ((rc = split_columns(r->o->columns, &names, &n)))
+			goto out;
+	} else {
+		const struct kl_csv_record *rec;
+		rc = kl_csv_next(r->csv, &rec, err);
+		if (rc == 0) {
+			rc = kl_err_set(err, KL_EDATA, "%s: empty input: expected a header line (or give --columns)",
+					r->in_name);
+			goto out;
+		}
+		if (rc != 1)
+			goto out;
+		if (!(names = calloc(rec->nfields, sizeof *names))) {
+			rc = KL_EOSERR;
+			goto out;
+		}
+		for (; n < rec->nfields; n++)
+			if (!(names[n] = kl_str_ndup(rec->field[n], rec->len[n]))) {
+				rc = KL_EOSERR;
+				goto out;
+			}
+	}
+	rc = kl_columns_map(&r->cols, (const char *const *)names, n, r->o->maps, r->o->nmaps,
+			    r->o->ignore_unknown, err);
+	if (rc == KL_OK && r->o->rejects)
+		rc = imp_rejects_open(r, names, n, err);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (rc == KL_EOSERR)
+		kl_err_oom(err);
+	return rc;
+}
+
+/* The input: a file, or standard input for none or "-". */
+static int open_input(struct run *r, struct kl_err *err)
+{
+	const char *path = r->o->input;
+	r->in_name = path && strcmp(path, "-") != 0 ? path : "standard input";
+	if (!path || strcmp(path, "-") == 0) {
+		r->in = stdin;
+		return KL_OK;
+	}
+	if (!(r->in = fopen(path, "rb")))
+		return kl_err_set(err, KL_ENOINPUT, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(r->in), &st) == 0 && S_ISREG(st.st_mode))
+		r->in_size = (unsigned long long)st.st_size;
+	return KL_OK;
+}
+
+/* The client every request goes through: the batches and --skip-existing's searches. */
+static int open_api(struct run *r, const struct kl_config *cfg, struct kl_err *err)
+{
+	int rc = kl_session_open(r->o, r->io, cfg, &r->acct, r->o->rate, r->o->max_retries, &r->api, err);
+	if (rc)
+		return rc;
+	r->api.stop = &imp_interrupted;
+	r->online = true;
+	return KL_OK;
+}
+
+/* Everything before the first row: the configuration, the input and its
+ * header, the journal, the transport, and room for a batch. */
+static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
+{
+	const struct kl_opts *o = r->o;
+	int rc;
+
+	if ((rc = kl_session_load_config(o, r->io, cfg, err)) ||
+	    (rc = kl_config_resolve(cfg, !o->dry_run, &r->acct, err)))
+		return rc;
+	/* 7.x still starts 7 requests a window (floor), as the default does */
+	if (!o->dry_run && (o->rate == 0 || o->rate >= 8) && !kl_check_url_is_loopback(r->acct.base_url))
+		kl_io_say(r->io, "warning: %s Kommo's limit of 7 requests a second: expect 429s, and an account that keeps sending through them can be blocked (403)",
+			  o->rate == 0 ? "--rate 0 sends without a limit, above" : "--rate is above");
+	if ((rc = open_input(r, err)))
+		return rc;
+	if (o->state && (rc = kl_journal_open(&r->journal, o->state, err)))
+		return rc;
+	struct kl_csv_opts co = {o->delimiter, o->cp1251 ? KL_CSV_CP1251 : KL_CSV_UTF8};
+	if ((rc = kl_csv_open(&r->csv, r->in, r->in_name, &co, err)))
+		return rc;
+	/* the rejects file speaks the input's dialect: guess it first */
+	if (!o->delimiter && (rc = kl_csv_peek(r->csv, err)))
+		return rc;
+	if ((rc = read_header(r, err)) || (rc = check_field_ids(r, err)))
+		return rc;
+	if (!o->dry_run && (rc = open_api(r, cfg, err)))
+		return rc;
+	r->progress = o->progress == 1 || (o->progress == -1 && isatty(fileno(r->io->msg)));
+	r->cap = (size_t)o->batch_size * 4;
+	if (!(r->rows = calloc(r->cap, sizeof *r->rows)))
+		return kl_err_oom(err);
+	return KL_OK;
+}
+
+/* Sends the batch, then reports every row of it in input order. */
+static int flush(struct run *r)
+{
+	int rc = imp_send_batch(r);
+	return rc ? rc : imp_report_batch(r);
+}
+
+/* Reads the input in batches, each sent and reported before the next is
+ * read, until it ends, a signal comes or the run must stop. *at_end: the
+ * whole input was read. Returns the run's exit status. */
+static int read_rows(struct run *r, bool *at_end, struct kl_err *err)
+{
+	const struct kl_csv_record *rec;
+	int got = 1, rc;
+	while (!r->stop && !imp_interrupted && (got = kl_csv_next(r->csv, &rec, err)) == 1) {
+		if ((rc = imp_take_row(r, rec, err)))
+			return rc;
+		if (r->rows[r->nrows - 1].status == ROW_PENDING)
+			r->nvalid++;
+		if (r->nvalid == r->o->batch_size || r->nrows == r->cap) {
+			if ((rc = flush(r)))
+				return rc;
+			imp_show_progress(r, false);
+		}
+	}
+	*at_end = got == 0;
+	if (imp_interrupted && !r->stop) {
+		/* rows already taken from the input (a pipe cannot give them again) are
+		 * reported, not dropped */
+		while (kl_csv_next_buffered(r->csv, &rec) == 1) {
+			if (r->nrows == r->cap && (rc = flush(r)))
+				return rc;
+			if ((rc = imp_take_row(r, rec, err)))
+				return rc;
+			struct row *w = &r->rows[r->nrows - 1];
+			if (w->status == ROW_PENDING)
+				imp_row_set_error(w, ROW_FAILED, "not sent: the import was interrupted");
+		}
+	}
+	if (!r->stop && !imp_interrupted && got != 0) {
+		/* the input broke off: what was read is sent, then the reason is told */
+		flush(r);
+		return got;
+	}
+	if ((rc = flush(r)))
+		return rc;
+	if (imp_interrupted)
+		return kl_err_set(err, KL_ETEMPFAIL, "interrupted: every row read is reported above");
+	return r->stop ? r->stop : r->failed ? KL_ETEMPFAIL : r->rejected ? KL_EDATA : KL_OK;
+}
+
+int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
+{
+	struct kl_err err = {0};
+	struct kl_config cfg = {0};
+	struct run r = {.o = o, .io = io};
+	struct sigaction sa = {0}, old_int, old_term;
+	bool at_end = false; /* the whole input was read */
+	int rc;
+
+	r.t0 = kl_rate_now();
+	imp_interrupted = 0;
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART | SA_RESETHAND; /* a second signal ends us at once */
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+
+	if ((rc = set_up(&r, &cfg, &err)) == KL_OK)
+		rc = read_rows(&r, &at_end, &err);
+	if (r.nrows)
+		flush(&r);
+	imp_say_end(&r, rc, at_end, err.msg);
+	free(r.rows);
+	if (kl_csv_writer_close(r.rejects) != 0 && rc == KL_OK) {
+		kl_io_say(io, "--rejects %s: cannot write: %s", o->rejects, strerror(errno));
+		rc = KL_EIO;
+	}
+	kl_csv_free(r.csv);
+	if (r.in && r.in != stdin)
+		fclose(r.in);
+	kl_columns_free(&r.cols);
+	kl_journal_close(r.journal);
+	kl_api_close(&r.api);
+	kl_account_free(&r.acct);
+	kl_config_free(&cfg);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return rc;
+}

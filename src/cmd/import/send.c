@@ -1,0 +1,420 @@
+/* A batch of rows goes to Kommo: the payload, the request, its retries and
+ * halvings, and the journal's record of what was sent and what came of it.
+ * Every request of the import's leads is made here. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "import_int.h"
+#include "kommo/kl_payload.h"
+#include "kommo/kl_reply.h"
+#include "kommo/kl_report.h"
+
+#define UNSORTED_FORMS "/api/v4/leads/unsorted/forms"
+
+/* Kommo's answer explained on one line, for a row's reason. */
+static void one_line(struct kl_buf *text, const struct kl_problem *pr, const struct kl_payload *p)
+{
+	kl_report_problem(pr, p, UNSORTED_FORMS, text);
+	while (text->len && (text->data[text->len - 1] == '\n' || text->data[text->len - 1] == ' '))
+		text->data[--text->len] = '\0';
+	for (char *c = text->data; c && *c; c++)
+		if (*c == '\n')
+			*c = ';';
+}
+
+/* Kommo keeps failing: sending more would only earn a block. */
+static void give_up(struct run *r, const char *why)
+{
+	if (r->stop)
+		return;
+	kl_io_say(r->io, "stopping the import after %d retries: %s", r->o->max_retries, why);
+	r->stop = KL_ETEMPFAIL;
+}
+
+static void fail_rows(struct row **rows, size_t n, const char *msg)
+{
+	for (size_t i = 0; i < n; i++)
+		imp_row_set_error(rows[i], ROW_FAILED, msg);
+}
+
+static struct row *row_by_request_id(struct row **rows, size_t n, const char *rid)
+{
+	if (!rid)
+		return NULL;
+	char *end;
+	long v = strtol(rid, &end, 10);
+	for (size_t i = 0; *end == '\0' && i < n; i++)
+		if (rows[i]->n == v)
+			return rows[i];
+	return NULL;
+}
+
+/* Drops rows that are no longer pending from the array; returns the new count. */
+static size_t keep_pending(struct row **rows, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i]->status == ROW_PENDING)
+			rows[k++] = rows[i];
+	return k;
+}
+
+static void send_rows(struct run *r, struct row **rows, size_t n);
+
+/* Kommo refused the whole request: these rows were surely not created. */
+static void journal_not_created(struct run *r, struct row **rows, size_t n)
+{
+	struct kl_err err = {0};
+	int rc = KL_OK;
+	for (size_t i = 0; i < n && rc == KL_OK; i++)
+		/* an earlier send of it may have reached Kommo: that stays on record */
+		if (!rows[i]->maybe_dup)
+			rc = kl_journal_not_created(r->journal, rows[i]->key, &err);
+	if (rc == KL_OK)
+		rc = kl_journal_sync(r->journal, &err);
+	if (rc) {
+		kl_io_say(r->io, "%s: stopping", err.msg);
+		r->stop = rc;
+	}
+}
+
+/* On disk before the request goes: these rows, with these source_uids. */
+static int journal_sending(struct run *r, struct row **rows, size_t n)
+{
+	struct kl_err err = {0};
+	const char **keys = calloc(n, sizeof *keys), **uids = calloc(n, sizeof *uids);
+	int rc = KL_EOSERR;
+	if (keys && uids) {
+		for (size_t i = 0; i < n; i++) {
+			keys[i] = rows[i]->key;
+			uids[i] = rows[i]->lead.v[KL_ATTR_SOURCE_UID];
+		}
+		rc = kl_journal_sending(r->journal, keys, uids, n, &err);
+	}
+	free(keys);
+	free(uids);
+	if (rc) {
+		kl_io_say(r->io, "%s: stopping before the next request", rc == KL_EOSERR ? "out of memory" : err.msg);
+		fail_rows(rows, n, "not sent: the state file could not be written");
+		r->stop = rc;
+	}
+	return rc;
+}
+
+/* 2xx: the leads Kommo names are created; a row it does not name failed. */
+static void took_leads(struct run *r, struct row **rows, size_t n, const struct kl_created_list *cl)
+{
+	struct kl_err err = {0};
+	for (size_t i = 0; i < cl->n; i++) {
+		struct row *w = row_by_request_id(rows, n, cl->items[i].request_id);
+		if (!w && cl->n == n)
+			w = rows[i]; /* no request_id echoed: Kommo keeps the order */
+		if (w && w->status == ROW_PENDING) {
+			w->status = ROW_CREATED;
+			w->lead_id = cl->items[i].lead_id;
+			w->contact_id = cl->items[i].contact_id;
+			if (r->journal && kl_journal_created(r->journal, w->key, w->lead_id, w->contact_id, &err))
+				r->stop = KL_EOSERR;
+		}
+	}
+	if (r->journal && kl_journal_sync(r->journal, &err)) {
+		kl_io_say(r->io, "%s: stopping", err.msg);
+		r->stop = KL_EIO;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (rows[i]->status == ROW_PENDING)
+			imp_row_set_error(rows[i], ROW_FAILED,
+					  "Kommo's reply did not mention this row; look in Incoming leads before importing it again");
+}
+
+/* 400 with validation errors: the rows Kommo named are rejected; returns
+ * true when the others go again. */
+static bool reject_named(struct row **rows, size_t n, struct kl_payload *p, const struct kl_problem *pr,
+			 struct kl_buf *text)
+{
+	size_t named = 0;
+	for (size_t i = 0; i < pr->nerrors; i++) {
+		const struct kl_verror *e = &pr->errors[i];
+		struct row *w = row_by_request_id(rows, n, e->request_id);
+		if (!w)
+			continue;
+		char *from = e->path ? kl_payload_origin(p, e->request_id, e->path) : NULL;
+		char *msg = kl_str_printf("Kommo: %s at %s%s%s%s: %s", e->code ? e->code : "error",
+					  e->path && *e->path ? e->path : "(the item)", from ? " (" : "",
+					  from ? from : "", from ? ")" : "", e->detail ? e->detail : "");
+		if (msg)
+			imp_row_add_error(w, msg);
+		free(msg);
+		free(from);
+		named++;
+	}
+	if (!named) {
+		one_line(text, pr, p);
+		for (size_t i = 0; i < n; i++)
+			imp_row_set_error(rows[i], ROW_REJECTED, text->data ? text->data : "HTTP 400");
+	}
+	return named > 0;
+}
+
+/* Kommo's retries are spent (429, 503, 5xx): the rows fail and the run stops. */
+static void give_up_rows(struct run *r, struct row **rows, size_t n, struct kl_payload *p,
+			 const struct kl_problem *pr, struct kl_buf *text)
+{
+	one_line(text, pr, p);
+	fail_rows(rows, n, text->data ? text->data : "Kommo failed");
+	if (!imp_interrupted)
+		give_up(r, text->data ? text->data : "Kommo failed");
+}
+
+/* 401, 402, 403, 404, 405 and the unexpected: nothing more can go through. */
+static void stop_on(struct run *r, struct row **rows, size_t n, struct kl_payload *p,
+		    const struct kl_problem *pr, long st, struct kl_buf *text)
+{
+	int code = kl_report_problem(pr, p, UNSORTED_FORMS, text);
+	if (st == 401 && r->api.token_origin)
+		kl_buf_appendf(text, "the refused token came from %s\n", r->api.token_origin);
+	while (text->len && text->data[text->len - 1] == '\n')
+		text->data[--text->len] = '\0';
+	char *m = kl_str_printf("stopping the import: %s", text->data ? text->data : "");
+	kl_io_say_lines(r->io, m ? m : "stopping the import");
+	free(m);
+	r->stop = code ? code : KL_EPROTOCOL;
+	if (text->data) {
+		char *nl = strchr(text->data, '\n');
+		if (nl)
+			*nl = '\0';
+	}
+	fail_rows(rows, n, text->data ? text->data : "the import stopped");
+}
+
+/* Kommo refused the request (nothing was created); returns true to send
+ * the rows still pending again. */
+static bool refused(struct run *r, struct row **rows, size_t n, struct kl_payload *p, const struct kl_problem *pr)
+{
+	struct kl_buf text = {0};
+	long st = pr->status;
+	bool again = false;
+	if (r->journal)
+		journal_not_created(r, rows, n);
+	if (st == 400 && pr->nerrors > 0) {
+		again = reject_named(rows, n, p, pr, &text);
+	} else if ((st == 422 || st == 413) && n == 1) {
+		/* even alone the row is too much for Kommo: it is the row, not the run */
+		one_line(&text, pr, p);
+		imp_row_set_error(rows[0], ROW_REJECTED, text.data ? text.data : "HTTP 422");
+	} else if ((st == 422 || st == 413) && n > 1) {
+		/* too much at once for Kommo: halve the batch */
+		send_rows(r, rows, n / 2);
+		send_rows(r, rows + n / 2, n - n / 2);
+	} else if (st == 429 || st == 503) {
+		give_up_rows(r, rows, n, p, pr, &text);
+	} else {
+		stop_on(r, rows, n, p, pr, st, &text);
+	}
+	kl_buf_free(&text);
+	return again;
+}
+
+/* The request never left (err says why); returns true to try again. */
+static void not_sent(struct run *r, struct row **rows, size_t n, int rc, const struct kl_api_res *res,
+		     const struct kl_err *err)
+{
+	if (rc == KL_ETLS || rc == KL_ECONFIG) {
+		/* every request would meet the same certificate, or the same
+		 * non-loopback address behind a plain http URL */
+		if (r->journal)
+			journal_not_created(r, rows, n);
+		fail_rows(rows, n, rc == KL_ETLS ? "not sent: Kommo's certificate could not be verified"
+						 : "not sent: plain http led away from this machine");
+		if (!r->stop) {
+			kl_io_say(r->io, "stopping the import: %s", err->msg);
+			r->stop = rc;
+		}
+	} else if (res->interrupted || imp_interrupted) {
+		fail_rows(rows, n, "not sent: the import was interrupted");
+	} else if (!r->stop) { /* no connection, after the retries */
+		if (r->journal)
+			journal_not_created(r, rows, n);
+		fail_rows(rows, n, err->msg);
+		give_up(r, err->msg);
+	}
+}
+
+/* Nobody can tell whether Kommo acted on the request: every row is marked
+ * possibly duplicated, then they go again with the same source_uids, or
+ * fail. Returns true to send them again. */
+static bool unknown(struct run *r, struct row **rows, size_t n, struct kl_payload *p, int rc,
+		    const struct kl_api_res *res, const struct kl_err *err, int *attempt)
+{
+	long st = res->status;
+	struct kl_buf text = {0};
+	bool again = false;
+	for (size_t i = 0; i < n; i++)
+		rows[i]->maybe_dup = true;
+	if (st >= 200 && st < 300) {
+		/* answered 2xx, but the reply cannot be read: the leads were
+		 * probably created, so they are not sent again */
+		char msg[1200];
+		snprintf(msg, sizeof msg, "%s; Kommo answered %ld, so the leads were probably created: look in Incoming leads before importing these rows again",
+			 err->msg, st);
+		fail_rows(rows, n, msg);
+	} else if (rc == KL_EOSERR || rc == KL_EPROTOCOL) {
+		fail_rows(rows, n, err->msg); /* answered, too long or strange to read */
+	} else if (st == 504 && n > 1) {
+		/* too much at once for Kommo: halve the batch (Kommo's advice for 504) */
+		send_rows(r, rows, n / 2);
+		send_rows(r, rows + n / 2, n - n / 2);
+	} else if (*attempt < r->o->max_retries && !imp_interrupted) {
+		char why[1200];
+		if (st)
+			snprintf(why, sizeof why, "HTTP %ld: retrying rows %ld-%ld", st, rows[0]->n, rows[n - 1]->n);
+		else
+			snprintf(why, sizeof why, "%s: retrying", err->msg);
+		again = kl_api_backoff(&r->api, (*attempt)++, r->o->verbose ? why : NULL);
+		if (!again)
+			fail_rows(rows, n, "not sent: the import was interrupted");
+	} else if (st) {
+		give_up_rows(r, rows, n, p, &res->problem, &text);
+	} else {
+		fail_rows(rows, n, err->msg);
+		if (!imp_interrupted)
+			give_up(r, err->msg);
+	}
+	kl_buf_free(&text);
+	return again;
+}
+
+struct post_ctx {
+	struct run *r;
+	struct row **rows;
+	size_t n;
+	struct kl_created_list created;
+	bool journal_failed;
+};
+
+static int parse_created(void *ctx, const char *body, size_t len, struct kl_err *err)
+{
+	struct post_ctx *pc = ctx;
+	kl_created_list_free(&pc->created);
+	return kl_reply_parse_unsorted(body, len, &pc->created, err);
+}
+
+/* On disk before the request goes: these rows, with these source_uids. */
+static int before_send(void *ctx, struct kl_err *err)
+{
+	struct post_ctx *pc = ctx;
+	if (!pc->r->journal)
+		return KL_OK;
+	int rc = journal_sending(pc->r, pc->rows, pc->n);
+	pc->journal_failed = rc != KL_OK;
+	return rc ? kl_err_set(err, rc, "the state file could not be written") : KL_OK;
+}
+
+/* One request of rows, on the journal's record. Returns true to send the
+ * rows still pending again. */
+static bool post(struct run *r, struct row **rows, size_t n, struct kl_payload *p, const char *body, int *attempt)
+{
+	struct kl_err err = {0};
+	struct kl_api_res res;
+	struct post_ctx pc = {.r = r, .rows = rows, .n = n};
+	char resend[64];
+	snprintf(resend, sizeof resend, "retrying rows %ld-%ld", rows[0]->n, rows[n - 1]->n);
+	struct kl_api_req rq = {.method = "POST", .path = UNSORTED_FORMS, .body = body, .what = "the lead",
+				.retry = KL_API_RETRY_BATCH, .resend = resend,
+				.parse = parse_created, .parse_ctx = &pc,
+				.before_send = before_send, .before_ctx = &pc, .attempt = attempt};
+	int rc = kl_api_send(&r->api, &rq, &res, &err);
+	bool again = false;
+	if (rc == KL_EOSERR && res.outcome != KL_API_UNKNOWN)
+		r->stop = KL_EOSERR;
+	else if (pc.journal_failed)
+		; /* the rows failed, and the run stops, in journal_sending */
+	else if (res.outcome == KL_API_DONE)
+		took_leads(r, rows, n, &pc.created);
+	else if (res.outcome == KL_API_REFUSED)
+		again = refused(r, rows, n, p, &res.problem);
+	else if (res.outcome == KL_API_NOT_SENT)
+		not_sent(r, rows, n, rc, &res, &err);
+	else
+		again = unknown(r, rows, n, p, rc, &res, &err, attempt);
+	kl_created_list_free(&pc.created);
+	kl_api_res_free(&res);
+	return again;
+}
+
+/* The payload of rows; NULL when it cannot go as it is: a row it refused is
+ * rejected (the others go without it), or r->stop is set. */
+static struct kl_payload *make_payload(struct run *r, struct row **rows, size_t n)
+{
+	struct kl_err err = {0};
+	struct kl_payload *p = kl_payload_new();
+	if (!p) {
+		r->stop = KL_EOSERR;
+		return NULL;
+	}
+	long long now = (long long)time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		char rid[24];
+		snprintf(rid, sizeof rid, "%ld", rows[i]->n);
+		int rc = kl_payload_add(p, &rows[i]->lead, &r->acct, rid, now, imp_row_label, &rows[i]->label,
+					&err);
+		if (rc == KL_EOSERR) {
+			r->stop = rc;
+		} else if (rc) {
+			imp_row_set_error(rows[i], ROW_REJECTED, err.msg);
+		}
+	}
+	if (r->stop || kl_payload_count(p) != n) {
+		kl_payload_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Sends rows (all pending) until each is created, rejected or failed. */
+static void send_rows(struct run *r, struct row **rows, size_t n)
+{
+	int attempt = 0;
+	while ((n = keep_pending(rows, n)) > 0 && !r->stop) {
+		struct kl_err err = {0};
+		struct kl_payload *p = make_payload(r, rows, n);
+		char *body = NULL;
+		if (!p)
+			continue; /* rejected rows drop out above; a stop ends the loop */
+		if (!(body = kl_payload_render(p))) {
+			kl_payload_free(p);
+			r->stop = KL_EOSERR;
+			return;
+		}
+		if (r->o->dry_run) {
+			if (kl_io_write(r->io, body, strlen(body), &err) || kl_io_write(r->io, "\n", 1, &err))
+				r->stop = KL_EIO;
+			for (size_t i = 0; i < n; i++)
+				rows[i]->status = ROW_CHECKED;
+			free(body);
+			kl_payload_free(p);
+			return;
+		}
+		bool again = post(r, rows, n, p, body, &attempt);
+		free(body);
+		kl_payload_free(p);
+		if (!again)
+			return;
+	}
+}
+
+int imp_send_batch(struct run *r)
+{
+	struct row **pending = calloc(r->nrows ? r->nrows : 1, sizeof *pending);
+	size_t n = 0;
+	if (!pending)
+		return KL_EOSERR;
+	for (size_t i = 0; i < r->nrows; i++)
+		if (r->rows[i].status == ROW_PENDING)
+			pending[n++] = &r->rows[i];
+	if (n && !r->stop)
+		send_rows(r, pending, n);
+	free(pending);
+	return KL_OK;
+}
