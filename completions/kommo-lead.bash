@@ -4,8 +4,9 @@
 # subcommands of leads and contacts, each command's options, and file names
 # where an option or import takes a FILE. Installed as
 # share/bash-completion/completions/kommo-lead; works with or without the
-# bash-completion package. tests/packaging/test_completion.sh checks the
-# option lists against what `kommo-lead CMD --OPTION` accepts.
+# bash-completion package. tests/packaging/test_option_lists.c holds the
+# option lists to the option table, and tests/packaging/test_completion.sh
+# checks them against what `kommo-lead CMD --OPTION` accepts.
 #
 # shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)): the words hold no blanks
 

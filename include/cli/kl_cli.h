@@ -10,6 +10,7 @@
 #define KL_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/kl_columns.h"
 #include "core/kl_config.h"
@@ -79,6 +80,18 @@ struct kl_opts {
 
 int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err);
 void kl_opts_free(struct kl_opts *o); /* accepts NULL */
+
+/* One option the command line takes, as documentation and its tests need it. */
+struct kl_cli_option {
+	const char *name; /* "last-name": without "--" */
+	char short_name;  /* 'v', or 0 */
+	bool has_arg;
+	unsigned cmds;    /* a bit (1u << enum kl_cmd) per command taking it; 0: every command */
+};
+
+/* The i-th option (from 0, in no particular order; an alias is an option of
+ * its own); false past the last. */
+bool kl_cli_option(size_t i, struct kl_cli_option *out);
 
 /* The text of --help for a command (KL_CMD_SUBMIT: the main help). */
 const char *kl_cli_help(enum kl_cmd c);

@@ -1,10 +1,12 @@
 /*
  * kl_columns: which lead field each CSV column fills.
  *
- * Column names are matched case-insensitively, ignoring '_', '-', spaces
- * and leading dashes, against the attribute names, the flag names and the
- * integration guide's names (lastName, surname, source, ...); "lead:ID",
- * "contact:ID" and "lead:ID:number" name other custom fields. --map renames
+ * Column names are matched case-insensitively, ignoring everything but
+ * letters and digits ('_', '-', spaces, dashes before a flag name), against
+ * one list of spellings: the attribute names, the flag names, the
+ * integration guide's names (lastName, surname, source, ...) and Russian
+ * ones (Телефон, Почта, ...); "lead:ID", "contact:ID" and "lead:ID:number"
+ * name other custom fields. --map renames
  * a column before matching. A struct kl_columns owns its strings.
  */
 #ifndef KL_COLUMNS_H
@@ -51,5 +53,10 @@ void kl_columns_free(struct kl_columns *c); /* accepts NULL */
  * -2 (created_at), -3 (a custom field spec), -4 (the "error" column that
  * --rejects adds, skipped so the file imports again). */
 int kl_columns_lookup(const char *name);
+
+/* The i-th spelling (from 0) of attribute a in that list, folded as
+ * kl_str_fold folds ("lastname", "фамилия"); NULL past the last. fields --env
+ * looks for the same names among an account's custom fields. */
+const char *kl_columns_spelling(enum kl_attr a, size_t i);
 
 #endif

@@ -2,9 +2,11 @@
  * kl_lead: one lead as the user gave it, its attributes, and their checks.
  *
  * The attribute table is the single description of every lead field: its
- * name (CSV column, JSON key), its flag, how it is checked, and which Kommo
- * custom field carries it. The command line, CSV import and the payload
- * builder all read it.
+ * name (JSON key, CSV column), its flag with its alias and help line, how it
+ * is checked, and which Kommo custom field carries it. The command line takes
+ * its lead flags and their --help lines from it, and the payload builder its
+ * field ids and codes; the other spellings of a CSV column are in
+ * kl_columns.h.
  *
  * A struct kl_lead owns every string in it; kl_lead_free releases them.
  */
@@ -57,6 +59,9 @@ struct kl_attr_info {
 	enum kl_entity entity; /* the entity whose custom field carries it, if any */
 	int cfg_key;           /* the config key holding that field's id, or -1 */
 	const char *code;      /* field_code sent when no id is configured, or NULL */
+	const char *alias;     /* a second flag for the same field ("--surname"), or NULL */
+	const char *arg;       /* the value's name in --help ("NAME") */
+	const char *help;      /* its --help text; '\n' between lines */
 };
 
 const struct kl_attr_info *kl_attr_info(enum kl_attr a);

@@ -611,35 +611,6 @@ static int render_pipelines(struct kl_buf *out, const cJSON *list)
 
 /* --- fields --env ------------------------------------------------------------- */
 
-/* Names (folded, see kl_str_fold) a field may carry in an account, by attribute. */
-static const char *const *synonyms(enum kl_attr a)
-{
-	static const char *const phone[] = {"phone", "телефон", "тел", "mobile", "мобильный", "рабочийтелефон", NULL};
-	static const char *const email[] = {"email", "mail", "почта", "электроннаяпочта", "емейл", "имейл", NULL};
-	static const char *const telegram[] = {"telegram", "телеграм", "телеграмм", "tg", "тг", NULL};
-	static const char *const career[] = {"career", "profession", "careerprofession", "карьера", "профессия",
-					     "специальность", "родзанятий", NULL};
-	static const char *const education[] = {"education", "образование", NULL};
-	static const char *const income[] = {"income", "доход", "доходы", "заработок", "зарплата", NULL};
-	static const char *const none[] = {NULL};
-	switch (a) {
-	case KL_ATTR_PHONE:
-		return phone;
-	case KL_ATTR_EMAIL:
-		return email;
-	case KL_ATTR_TELEGRAM:
-		return telegram;
-	case KL_ATTR_CAREER:
-		return career;
-	case KL_ATTR_EDUCATION:
-		return education;
-	case KL_ATTR_INCOME:
-		return income;
-	default:
-		return none;
-	}
-}
-
 /* Whether a field's name is a known name of a, or with prefix starts with
  * one (of four letters or more). */
 static bool same_or_prefix(const char *folded, const char *known, bool prefix)
@@ -651,15 +622,12 @@ static bool same_or_prefix(const char *folded, const char *known, bool prefix)
 static bool name_matches(enum kl_attr a, const char *name, bool prefix)
 {
 	char *folded = name ? kl_str_fold(name) : NULL;
-	char *own = kl_str_fold(kl_attr_info(a)->name); /* "utm_source" -> "utmsource" */
 	bool hit = false;
-	if (folded && own) {
-		hit = same_or_prefix(folded, own, prefix);
-		for (const char *const *s = synonyms(a); *s && !hit; s++)
-			hit = same_or_prefix(folded, *s, prefix);
-	}
+	/* the names a CSV column may have are the names such a field has */
+	const char *known;
+	for (size_t i = 0; folded && !hit && (known = kl_columns_spelling(a, i)); i++)
+		hit = same_or_prefix(folded, known, prefix);
 	free(folded);
-	free(own);
 	return hit;
 }
 

@@ -11,63 +11,79 @@
 #define CUSTOM (-3)
 #define REJECT_REASON (-4) /* the "error" column of a --rejects file */
 
-/* Accepted spellings, in the folded form of fold(): lower case, no '_', '-' or spaces. */
+/* Every spelling of a lead field, folded as kl_str_fold folds (lower case,
+ * letters and digits only): the attribute's name and flag, the integration
+ * guide's names, and the names people give such a column or such a custom
+ * field in Russian. CSV headers and fields --env (matching an account's
+ * field names) both read this one list. */
 static const struct {
 	const char *name;
-	int attr;
-} aliases[] = {
-	{"name", KL_ATTR_NAME},           {"firstname", KL_ATTR_NAME},
-	{"lastname", KL_ATTR_LAST_NAME},  {"surname", KL_ATTR_LAST_NAME},
-	{"phone", KL_ATTR_PHONE},         {"email", KL_ATTR_EMAIL},
-	{"telegram", KL_ATTR_TELEGRAM},   {"career", KL_ATTR_CAREER},
-	{"profession", KL_ATTR_CAREER},   {"education", KL_ATTR_EDUCATION},
-	{"income", KL_ATTR_INCOME},       {"utmsource", KL_ATTR_UTM_SOURCE},
-	{"source", KL_ATTR_UTM_SOURCE},   {"utmmedium", KL_ATTR_UTM_MEDIUM},
-	{"utmcampaign", KL_ATTR_UTM_CAMPAIGN}, {"utmcontent", KL_ATTR_UTM_CONTENT},
-	{"utmterm", KL_ATTR_UTM_TERM},    {"utmreferrer", KL_ATTR_UTM_REFERRER},
-	{"price", KL_ATTR_PRICE},         {"leadname", KL_ATTR_LEAD_NAME},
-	{"sourceuid", KL_ATTR_SOURCE_UID}, {"referer", KL_ATTR_REFERER},
+	int field;
+} spellings[] = {
+	{"name", KL_ATTR_NAME},
+	{"firstname", KL_ATTR_NAME},
+	{"имя", KL_ATTR_NAME},
+	{"lastname", KL_ATTR_LAST_NAME},
+	{"surname", KL_ATTR_LAST_NAME},
+	{"фамилия", KL_ATTR_LAST_NAME},
+	{"phone", KL_ATTR_PHONE},
+	{"mobile", KL_ATTR_PHONE},
+	{"телефон", KL_ATTR_PHONE},
+	{"тел", KL_ATTR_PHONE},
+	{"мобильный", KL_ATTR_PHONE},
+	{"рабочийтелефон", KL_ATTR_PHONE},
+	{"email", KL_ATTR_EMAIL},
+	{"mail", KL_ATTR_EMAIL},
+	{"почта", KL_ATTR_EMAIL},
+	{"электроннаяпочта", KL_ATTR_EMAIL},
+	{"емейл", KL_ATTR_EMAIL},
+	{"имейл", KL_ATTR_EMAIL},
+	{"telegram", KL_ATTR_TELEGRAM},
+	{"tg", KL_ATTR_TELEGRAM},
+	{"телеграм", KL_ATTR_TELEGRAM},
+	{"телеграмм", KL_ATTR_TELEGRAM},
+	{"тг", KL_ATTR_TELEGRAM},
+	{"career", KL_ATTR_CAREER},
+	{"profession", KL_ATTR_CAREER},
+	{"careerprofession", KL_ATTR_CAREER},
+	{"карьера", KL_ATTR_CAREER},
+	{"профессия", KL_ATTR_CAREER},
+	{"специальность", KL_ATTR_CAREER},
+	{"родзанятий", KL_ATTR_CAREER},
+	{"education", KL_ATTR_EDUCATION},
+	{"образование", KL_ATTR_EDUCATION},
+	{"income", KL_ATTR_INCOME},
+	{"доход", KL_ATTR_INCOME},
+	{"доходы", KL_ATTR_INCOME},
+	{"заработок", KL_ATTR_INCOME},
+	{"зарплата", KL_ATTR_INCOME},
+	{"utmsource", KL_ATTR_UTM_SOURCE},
+	{"source", KL_ATTR_UTM_SOURCE},
+	{"utmmedium", KL_ATTR_UTM_MEDIUM},
+	{"utmcampaign", KL_ATTR_UTM_CAMPAIGN},
+	{"utmcontent", KL_ATTR_UTM_CONTENT},
+	{"utmterm", KL_ATTR_UTM_TERM},
+	{"utmreferrer", KL_ATTR_UTM_REFERRER},
+	{"price", KL_ATTR_PRICE},
+	{"leadname", KL_ATTR_LEAD_NAME},
+	{"sourceuid", KL_ATTR_SOURCE_UID},
+	{"referer", KL_ATTR_REFERER},
 	{"createdat", CREATED_AT},
 	{"error", REJECT_REASON},
 };
 
-/* Russian headers, in the form of kl_str_fold (lower case, letters and digits only). */
-static const struct {
-	const char *name;
-	int attr;
-} russian[] = {
-	{"имя", KL_ATTR_NAME},
-	{"фамилия", KL_ATTR_LAST_NAME},
-	{"телефон", KL_ATTR_PHONE},
-	{"мобильный", KL_ATTR_PHONE},
-	{"почта", KL_ATTR_EMAIL},
-	{"электроннаяпочта", KL_ATTR_EMAIL},
-	{"емейл", KL_ATTR_EMAIL},
-	{"телеграм", KL_ATTR_TELEGRAM},
-	{"телеграмм", KL_ATTR_TELEGRAM},
-	{"профессия", KL_ATTR_CAREER},
-	{"карьера", KL_ATTR_CAREER},
-	{"образование", KL_ATTR_EDUCATION},
-	{"доход", KL_ATTR_INCOME},
-};
+#define NSPELLINGS (sizeof spellings / sizeof spellings[0])
 
-/* "Last_Name", "--last-name", "lastName" all fold to "lastname". */
-static void fold(const char *in, char *out, size_t size)
+const char *kl_columns_spelling(enum kl_attr a, size_t i)
 {
-	size_t o = 0;
-	in += strspn(in, "-");
-	for (; *in && o + 1 < size; in++) {
-		char c = *in;
-		if (c == '_' || c == '-' || c == ' ')
-			continue;
-		out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-	out[o] = '\0';
+	for (size_t k = 0; k < NSPELLINGS; k++)
+		if (spellings[k].field == (int)a && i-- == 0)
+			return spellings[k].name;
+	return NULL;
 }
 
 int kl_columns_lookup(const char *name)
 {
-	char f[64];
 	char *t = kl_str_trimmed(name);
 	if (!t)
 		return -1;
@@ -75,20 +91,14 @@ int kl_columns_lookup(const char *name)
 		free(t);
 		return CUSTOM;
 	}
-	fold(t, f, sizeof f);
-	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-		if (strcmp(f, aliases[i].name) == 0) {
-			free(t);
-			return aliases[i].attr;
-		}
-	char *ru = kl_str_fold(t);
-	int attr = -1;
-	for (size_t i = 0; ru && i < sizeof russian / sizeof russian[0] && attr < 0; i++)
-		if (strcmp(ru, russian[i].name) == 0)
-			attr = russian[i].attr;
-	free(ru);
+	char *f = kl_str_fold(t);
+	int field = -1;
+	for (size_t i = 0; f && i < NSPELLINGS && field == -1; i++)
+		if (strcmp(f, spellings[i].name) == 0)
+			field = spellings[i].field;
+	free(f);
 	free(t);
-	return attr;
+	return field;
 }
 
 void kl_columns_free(struct kl_columns *c)

@@ -12,25 +12,46 @@
 #define L KL_ENTITY_LEAD
 #define N KL_ENTITY_NONE
 
+/* Help lines are --help's "Lead:" section (continuations indented by the
+ * command line); the alias, when there is one, is a second flag and "(alias
+ * --surname)" in that line. */
 static const struct kl_attr_info attrs[KL_ATTR_COUNT] = {
-	[KL_ATTR_NAME] = {"name", "--name", KL_KIND_NAME, N, -1, NULL},
-	[KL_ATTR_LAST_NAME] = {"last_name", "--last-name", KL_KIND_NAME, N, -1, NULL},
-	[KL_ATTR_PHONE] = {"phone", "--phone", KL_KIND_PHONE, C, KL_CFG_PHONE_FIELD_ID, "PHONE"},
-	[KL_ATTR_EMAIL] = {"email", "--email", KL_KIND_EMAIL, C, KL_CFG_EMAIL_FIELD_ID, "EMAIL"},
-	[KL_ATTR_TELEGRAM] = {"telegram", "--telegram", KL_KIND_NAME, C, KL_CFG_TELEGRAM_FIELD_ID, NULL},
-	[KL_ATTR_CAREER] = {"career", "--career", KL_KIND_NAME, L, KL_CFG_CAREER_FIELD_ID, NULL},
-	[KL_ATTR_EDUCATION] = {"education", "--education", KL_KIND_NAME, L, KL_CFG_EDUCATION_FIELD_ID, NULL},
-	[KL_ATTR_INCOME] = {"income", "--income", KL_KIND_NUMBER, L, KL_CFG_INCOME_FIELD_ID, NULL},
-	[KL_ATTR_UTM_SOURCE] = {"utm_source", "--utm-source", KL_KIND_NAME, L, KL_CFG_UTM_SOURCE_FIELD_ID, "UTM_SOURCE"},
-	[KL_ATTR_UTM_MEDIUM] = {"utm_medium", "--utm-medium", KL_KIND_NAME, L, KL_CFG_UTM_MEDIUM_FIELD_ID, "UTM_MEDIUM"},
-	[KL_ATTR_UTM_CAMPAIGN] = {"utm_campaign", "--utm-campaign", KL_KIND_NAME, L, KL_CFG_UTM_CAMPAIGN_FIELD_ID, "UTM_CAMPAIGN"},
-	[KL_ATTR_UTM_CONTENT] = {"utm_content", "--utm-content", KL_KIND_NAME, L, KL_CFG_UTM_CONTENT_FIELD_ID, "UTM_CONTENT"},
-	[KL_ATTR_UTM_TERM] = {"utm_term", "--utm-term", KL_KIND_NAME, L, KL_CFG_UTM_TERM_FIELD_ID, "UTM_TERM"},
-	[KL_ATTR_UTM_REFERRER] = {"utm_referrer", "--utm-referrer", KL_KIND_NAME, L, KL_CFG_UTM_REFERRER_FIELD_ID, "UTM_REFERRER"},
-	[KL_ATTR_PRICE] = {"price", "--price", KL_KIND_PRICE, N, -1, NULL},
-	[KL_ATTR_LEAD_NAME] = {"lead_name", "--lead-name", KL_KIND_NAME, N, -1, NULL},
-	[KL_ATTR_SOURCE_UID] = {"source_uid", "--source-uid", KL_KIND_NAME, N, -1, NULL},
-	[KL_ATTR_REFERER] = {"referer", "--referer", KL_KIND_NAME, N, -1, NULL},
+	[KL_ATTR_NAME] = {"name", "--name", KL_KIND_NAME, N, -1, NULL, NULL, "NAME", "first name (required)"},
+	[KL_ATTR_LAST_NAME] = {"last_name", "--last-name", KL_KIND_NAME, N, -1, NULL, "--surname", "NAME", "last name"},
+	[KL_ATTR_PHONE] = {"phone", "--phone", KL_KIND_PHONE, C, KL_CFG_PHONE_FIELD_ID, "PHONE", NULL, "PHONE",
+			   "phone; spaces, dashes, dots and parentheses are\n"
+			   "removed, 7 to 15 digits with an optional leading +"},
+	[KL_ATTR_EMAIL] = {"email", "--email", KL_KIND_EMAIL, C, KL_CFG_EMAIL_FIELD_ID, "EMAIL", NULL, "EMAIL",
+			   "email (a phone or an email is required)"},
+	[KL_ATTR_TELEGRAM] = {"telegram", "--telegram", KL_KIND_NAME, C, KL_CFG_TELEGRAM_FIELD_ID, NULL, NULL, "HANDLE",
+			      "Telegram (needs KOMMO_TELEGRAM_FIELD_ID)"},
+	[KL_ATTR_CAREER] = {"career", "--career", KL_KIND_NAME, L, KL_CFG_CAREER_FIELD_ID, NULL, NULL, "TEXT",
+			    "career/profession (needs KOMMO_CAREER_FIELD_ID)"},
+	[KL_ATTR_EDUCATION] = {"education", "--education", KL_KIND_NAME, L, KL_CFG_EDUCATION_FIELD_ID, NULL, NULL, "TEXT",
+			       "education (needs KOMMO_EDUCATION_FIELD_ID)"},
+	[KL_ATTR_INCOME] = {"income", "--income", KL_KIND_NUMBER, L, KL_CFG_INCOME_FIELD_ID, NULL, NULL, "NUMBER",
+			    "income (needs KOMMO_INCOME_FIELD_ID)"},
+	[KL_ATTR_UTM_SOURCE] = {"utm_source", "--utm-source", KL_KIND_NAME, L, KL_CFG_UTM_SOURCE_FIELD_ID, "UTM_SOURCE",
+				"--source", "TEXT", "utm_source"},
+	[KL_ATTR_UTM_MEDIUM] = {"utm_medium", "--utm-medium", KL_KIND_NAME, L, KL_CFG_UTM_MEDIUM_FIELD_ID, "UTM_MEDIUM",
+				NULL, "TEXT", "utm_medium"},
+	[KL_ATTR_UTM_CAMPAIGN] = {"utm_campaign", "--utm-campaign", KL_KIND_NAME, L, KL_CFG_UTM_CAMPAIGN_FIELD_ID,
+				  "UTM_CAMPAIGN", NULL, "TEXT", "utm_campaign"},
+	[KL_ATTR_UTM_CONTENT] = {"utm_content", "--utm-content", KL_KIND_NAME, L, KL_CFG_UTM_CONTENT_FIELD_ID,
+				 "UTM_CONTENT", NULL, "TEXT", "utm_content"},
+	[KL_ATTR_UTM_TERM] = {"utm_term", "--utm-term", KL_KIND_NAME, L, KL_CFG_UTM_TERM_FIELD_ID, "UTM_TERM", NULL,
+			      "TEXT", "utm_term"},
+	[KL_ATTR_UTM_REFERRER] = {"utm_referrer", "--utm-referrer", KL_KIND_NAME, L, KL_CFG_UTM_REFERRER_FIELD_ID,
+				  "UTM_REFERRER", NULL, "TEXT", "utm_referrer"},
+	[KL_ATTR_PRICE] = {"price", "--price", KL_KIND_PRICE, N, -1, NULL, NULL, "N",
+			   "the lead's price, a whole number (default 0)"},
+	[KL_ATTR_LEAD_NAME] = {"lead_name", "--lead-name", KL_KIND_NAME, N, -1, NULL, NULL, "TEXT",
+			       "the lead's title (default \"Заявка: NAME LAST-NAME\")"},
+	[KL_ATTR_SOURCE_UID] = {"source_uid", "--source-uid", KL_KIND_NAME, N, -1, NULL, NULL, "UID",
+				"idempotency key from an upstream system (default:\n"
+				"MD5 of \"<email or phone>-<unix milliseconds>\")"},
+	[KL_ATTR_REFERER] = {"referer", "--referer", KL_KIND_NAME, N, -1, NULL, NULL, "URL",
+			     "the page the person came from"},
 };
 
 const struct kl_attr_info *kl_attr_info(enum kl_attr a)

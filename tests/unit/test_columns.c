@@ -108,6 +108,58 @@ static void two_columns_for_one_field_are_refused(void **state)
 	assert_non_null(strstr(err.msg, "column \"lead:abc\""));
 }
 
+static void every_spelling_columns_or_fields_env_took_still_names_its_field(void **state)
+{
+	(void)state;
+	/* the two lists there were (CSV headers; fields --env's account field
+	 * names), as written in a header or an account */
+	static const struct {
+		const char *name;
+		enum kl_attr attr;
+	} known[] = {
+		{"Имя", KL_ATTR_NAME},         {"First Name", KL_ATTR_NAME},
+		{"Фамилия", KL_ATTR_LAST_NAME},
+		{"Телефон", KL_ATTR_PHONE},    {"Мобильный", KL_ATTR_PHONE},
+		{"Тел", KL_ATTR_PHONE},        {"Mobile", KL_ATTR_PHONE},
+		{"Рабочий телефон", KL_ATTR_PHONE},
+		{"Почта", KL_ATTR_EMAIL},      {"Электронная почта", KL_ATTR_EMAIL},
+		{"Емейл", KL_ATTR_EMAIL},      {"Имейл", KL_ATTR_EMAIL},
+		{"Mail", KL_ATTR_EMAIL},
+		{"Телеграм", KL_ATTR_TELEGRAM}, {"Телеграмм", KL_ATTR_TELEGRAM},
+		{"TG", KL_ATTR_TELEGRAM},      {"Тг", KL_ATTR_TELEGRAM},
+		{"Профессия", KL_ATTR_CAREER}, {"Карьера", KL_ATTR_CAREER},
+		{"Profession", KL_ATTR_CAREER}, {"Career/Profession", KL_ATTR_CAREER},
+		{"Специальность", KL_ATTR_CAREER}, {"Род занятий", KL_ATTR_CAREER},
+		{"Образование", KL_ATTR_EDUCATION},
+		{"Доход", KL_ATTR_INCOME},     {"Доходы", KL_ATTR_INCOME},
+		{"Заработок", KL_ATTR_INCOME}, {"Зарплата", KL_ATTR_INCOME},
+		{"utm_referrer", KL_ATTR_UTM_REFERRER}, {"Lead Name", KL_ATTR_LEAD_NAME},
+		{"source_uid", KL_ATTR_SOURCE_UID}, {"Referer", KL_ATTR_REFERER},
+	};
+	for (size_t i = 0; i < N(known); i++) {
+		int got = kl_columns_lookup(known[i].name);
+		if (got != (int)known[i].attr)
+			fail_msg("%s names %d, not %d", known[i].name, got, (int)known[i].attr);
+	}
+}
+
+static void the_spellings_fields_env_reads_are_the_columns_spellings(void **state)
+{
+	(void)state;
+	size_t total = 0;
+	for (int a = 0; a < KL_ATTR_COUNT; a++) {
+		const char *s;
+		size_t n = 0;
+		for (; (s = kl_columns_spelling(a, n)); n++)
+			assert_int_equal(kl_columns_lookup(s), a);
+		assert_true(n >= 1); /* at least the attribute's own name */
+		total += n;
+	}
+	assert_string_equal(kl_columns_spelling(KL_ATTR_PHONE, 0), "phone");
+	assert_null(kl_columns_spelling(KL_ATTR_EDUCATION, 2));
+	assert_true(total > KL_ATTR_COUNT * 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -117,6 +169,8 @@ int main(void)
 		cmocka_unit_test(a_header_that_is_not_utf8_suggests_cp1251),
 		cmocka_unit_test(map_renames_before_matching),
 		cmocka_unit_test(two_columns_for_one_field_are_refused),
+		cmocka_unit_test(every_spelling_columns_or_fields_env_took_still_names_its_field),
+		cmocka_unit_test(the_spellings_fields_env_reads_are_the_columns_spellings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

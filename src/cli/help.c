@@ -1,0 +1,334 @@
+/* The --help texts. The lead flags' lines come from the attribute table
+ * (kl_attr_info), so a flag and its help are written once. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_int.h"
+
+static const char main_head[] =
+	"Usage: kommo-lead [submit] [OPTIONS]\n"
+	"       kommo-lead import [OPTIONS] [FILE]\n"
+	"       kommo-lead check | fields | leads ... | contacts ... [OPTIONS]\n"
+	"Submit one lead, or one lead per CSV row, to Kommo's Incoming leads\n"
+	"(POST /api/v4/leads/unsorted/forms) and print the lead and contact ids.\n"
+	"\n"
+	"Commands (kommo-lead COMMAND --help for each):\n"
+	"  submit                      one lead from options (the default command)\n"
+	"  import                      one lead per CSV row\n"
+	"  check                       is the token good, and do the configured pipeline\n"
+	"                              and field ids exist in the account?\n"
+	"  fields                      the account's custom fields and pipelines (--env:\n"
+	"                              as config lines)\n"
+	"  leads search|create|update  look up, create or change leads directly\n"
+	"  contacts search|create      look up or create contacts directly\n"
+	"  help [COMMAND]              this text, or a command's (as COMMAND --help)\n"
+	"\n"
+	"Lead:\n";
+
+static const char main_fields[] =
+	"      --field lead:ID=VALUE   any other lead custom field (repeatable)\n"
+	"      --field contact:ID=VALUE\n"
+	"                              any other contact custom field (repeatable)\n"
+	"      --field lead:ID:number=VALUE\n"
+	"                              the same for a numeric field: VALUE is sent as a number\n";
+
+static const char main_import_and_form[] =
+	"\n"
+	"  With import, lead options give defaults for every row; a row's own value wins.\n"
+	"\n"
+	"Import (kommo-lead import [OPTIONS] [FILE]; FILE '-' or none: standard input):\n"
+	"      --delimiter D           ',', ';', '\\t' or auto (default: from the header line)\n"
+	"      --encoding E            utf-8 (default) or cp1251 (Excel on Russian Windows)\n"
+	"      --columns LIST          the input has no header: its columns, e.g.\n"
+	"                              name,last_name,phone,email\n"
+	"      --map COLUMN=FIELD      read COLUMN as FIELD, e.g. --map Телефон=phone\n"
+	"                              (repeatable)\n"
+	"      --ignore-unknown-columns\n"
+	"                              skip columns that name no field (default: refuse)\n"
+	"      --batch-size N          leads per request, 1 to 250 (default 50)\n"
+	"      --rate R                requests per second, never exceeded (default 7;\n"
+	"                              0: no limit)\n"
+	"      --max-retries N         retries of a request after 429, 5xx or a lost\n"
+	"                              connection (default 5)\n"
+	"      --rejects FILE          write rejected and failed rows there as CSV, with an\n"
+	"                              error column, to fix and import again\n"
+
+	"      --state FILE            journal of what was sent, kept on disk: a rerun skips\n"
+	"                              rows already created, and a row whose outcome was\n"
+	"                              lost goes again with its own source_uid; one run at\n"
+	"                              a time (a second one exits 75)\n"
+	"      --progress, --no-progress\n"
+	"                              force the progress line on stderr on or off (default:\n"
+	"                              on when stderr is a terminal)\n"
+	"  Columns: name, last_name (lastName, surname), phone, email, telegram, career,\n"
+	"  education, income, utm_source (source), utm_medium, utm_campaign, utm_content,\n"
+	"  utm_term, utm_referrer, price, lead_name, source_uid, referer, created_at (ISO\n"
+	"  8601 or Unix seconds), lead:ID, contact:ID, lead:ID:number. Case, '_', '-' and\n"
+	"  spaces in names do not matter. Russian headers work too: Имя, Фамилия,\n"
+	"  Телефон, Почта, Телеграм, Профессия, Образование, Доход.\n"
+	"\n"
+	"Form metadata (defaults from the configuration):\n"
+	"      --source-name NAME      KOMMO_SOURCE_NAME (default kommo-lead)\n"
+	"      --form-id ID            KOMMO_FORM_ID (default kommo-lead)\n"
+	"      --form-name NAME        KOMMO_FORM_NAME (default: the source name)\n"
+	"      --form-page URL         KOMMO_FORM_PAGE\n";
+
+static const char main_tail[] =
+	"      --pipeline ID           target pipeline (KOMMO_PIPELINE_ID)\n"
+	"\n"
+	"Configuration:\n"
+	"      --config FILE           dotenv config file (default $KOMMO_LEAD_CONFIG, else\n"
+	"                              $XDG_CONFIG_HOME/kommo-lead/config.env, else\n"
+	"                              ~/.config/kommo-lead/config.env)\n"
+	"      --no-config             read no config file\n"
+	"      --token-file FILE       read the API token from FILE (there is no flag that\n"
+	"                              takes the token itself)\n"
+	"      --cacert FILE           trust the CA certificates in FILE (PEM) instead of\n"
+	"                              the system's (KOMMO_CA_BUNDLE); certificates are\n"
+	"                              always verified\n"
+	"  Precedence: flags > environment > config file. Keys: see config.example.env.\n"
+	"\n"
+	"Behaviour:\n"
+	"      --dry-run               print the exact JSON that would be sent; send nothing\n"
+	"      --json                  print the result as one JSON object (import: one per\n"
+	"                              row)\n"
+	"      --skip-existing         first search Kommo's contacts for the phone, then\n"
+	"                              the email; if one matches, send nothing and print\n"
+	"                              skipped contact_id=<id> (import: per row)\n"
+	"  -v, --verbose               log the request, status and timing to stderr\n"
+	"                              (the token is never shown)\n"
+	"      --timeout SECONDS       give up on Kommo after SECONDS (default 30)\n"
+	"  -h, --help                  print this help and exit\n"
+	"  -V, --version               print the version and exit\n"
+	"\n"
+	"Output: lead_id=<id> contact_id=<id> on stdout. Import: one line per row, in\n"
+	"input order: row=<n> lead_id=<id> contact_id=<id>, row=<n> rejected: <reason>,\n"
+	"row=<n> failed: <reason> or row=<n> skipped lead_id=<id> contact_id=<id>\n"
+	"(done in an earlier run with --state) or row=<n> skipped contact_id=<id>\n"
+	"(--skip-existing) (--json: one object per row); a summary on stderr.\n"
+	"Exit status: 0 created or skipped (import: every row created or skipped); 64 usage;\n"
+	"65 invalid lead data or refused by Kommo (import: some rows rejected);\n"
+	"66 the file to import cannot be opened; 68 Kommo's TLS certificate could not be\n"
+	"verified (a private CA: --cacert);\n"
+	"69 Kommo unreachable or 5xx; 70 internal error; 71 out of memory; 74 cannot write\n"
+	"output; 75 try again later (429, timeout; import: some rows failed, or\n"
+	"interrupted); 76 Kommo's reply unreadable;\n"
+	"77 401/402/403 (token, payment, blocked); 78 configuration error.\n"
+	"\n"
+	"Examples:\n"
+	"  kommo-lead --name Ivan --last-name Petrov --phone +79991234567 --source referral\n"
+	"  kommo-lead --name 'Анна' --email anna@example.com --career 'Инженер' --dry-run\n"
+	"  kommo-lead import --source partner-x --rejects bad.csv leads.csv\n"
+	"  export.sh | kommo-lead import --state /var/lib/kommo-lead/export.state -\n"
+	"\n"
+	"See kommo-lead(1) for the configuration keys and where the field ids come from.\n";
+
+#define COMMON_OPTIONS \
+	"Common options:\n" \
+	"      --json                  print the result as JSON on stdout\n" \
+	"      --config FILE, --no-config, --token-file FILE, --cacert FILE\n" \
+	"                              the configuration, as for submit (kommo-lead --help)\n" \
+	"      --timeout SECONDS       give up on a request after SECONDS (default 30)\n" \
+	"  -v, --verbose               log each request, status and timing to stderr\n" \
+	"  -h, --help                  print this help and exit\n"
+
+#define EXIT_STATUS(extra) \
+	"Exit status: 0 done; 64 usage; " extra "68 Kommo's certificate not verified;\n" \
+	"69 Kommo unreachable or 5xx; 70 internal error; 71 out of memory; 74 cannot\n" \
+	"write output; 75 try again later (429, timeout); 76 Kommo's reply unreadable;\n" \
+	"77 401/402/403 (token, payment, blocked); 78 configuration error.\n"
+
+static const char check_help[] =
+	"Usage: kommo-lead check [OPTIONS]\n"
+	"Check the configuration against the Kommo account: the token (GET\n"
+	"/api/v4/account), whether Incoming leads are on, and whether the configured\n"
+	"pipeline and every configured field id exist in the account, on the right\n"
+	"entity, with a type kommo-lead can fill. One line per check: ok, unset (the\n"
+	"option that needs it cannot be used) or PROBLEM, with what is wrong. Each\n"
+	"problem is also named on stderr, with where the value came from.\n"
+	"\n"
+	"Options:\n"
+	"      --pipeline ID           check this pipeline instead of KOMMO_PIPELINE_ID\n"
+	COMMON_OPTIONS
+	"\n"
+	EXIT_STATUS("")
+	"Exit 0 only when every check is ok or unset; 78 when a configured id or\n"
+	"setting is wrong.\n"
+	"\n"
+	"Examples:\n"
+	"  kommo-lead check\n"
+	"  kommo-lead check --json | jq '.checks[] | select(.result == \"problem\")'\n"
+	"  kommo-lead check && kommo-lead import --state leads.state leads.csv\n";
+
+static const char fields_help[] =
+	"Usage: kommo-lead fields [--env] [OPTIONS]\n"
+	"List the account's lead and contact custom fields (id, code, type, name, and\n"
+	"the values of select fields) and its pipelines with their statuses, reading\n"
+	"every page.\n"
+	"\n"
+	"Options:\n"
+	"      --env                   print config lines (KOMMO_PIPELINE_ID=...,\n"
+	"                              KOMMO_PHONE_FIELD_ID=...) for the fields kommo-lead\n"
+	"                              fills, matched by field code and by name (Phone,\n"
+	"                              Телефон, Email, Telegram, ...), ready to paste into\n"
+	"                              the config file; a comment for each it could not\n"
+	"                              match\n"
+	COMMON_OPTIONS
+	"  With --json: {\"lead_fields\":[...],\"contact_fields\":[...],\"pipelines\":[...]}.\n"
+	"\n"
+	EXIT_STATUS("")
+	"\n"
+	"Examples:\n"
+	"  kommo-lead fields\n"
+	"  kommo-lead fields --env >> ~/.config/kommo-lead/config.env\n"
+	"  kommo-lead fields --json | jq '.lead_fields[] | select(.type == \"select\")'\n";
+
+static const char leads_help[] =
+	"Usage: kommo-lead leads search QUERY [--limit N] [OPTIONS]\n"
+	"       kommo-lead leads create --name NAME [--price N] [--pipeline ID]\n"
+	"                  [--status ID] [--responsible USER_ID] [--field ID=VALUE ...]\n"
+	"       kommo-lead leads update ID [--name NAME] [--price N] [--pipeline ID]\n"
+	"                  [--status ID] [--responsible USER_ID] [--field ID=VALUE ...]\n"
+	"\n"
+	"search: GET /api/v4/leads?query=QUERY, the leads whose name or fields hold\n"
+	"  QUERY (several words are one query); prints id, name, price, pipeline and\n"
+	"  status. Nothing found: nothing printed ([] with --json), exit 0.\n"
+	"      --limit N               at most N leads (default 50), reading as many\n"
+	"                              pages as that takes\n"
+	"\n"
+	"create: POST /api/v4/leads. This BYPASSES the Incoming leads stage\n"
+	"  (НЕРАЗОБРАННОЕ): for a lead from a form, a person or a file use\n"
+	"  kommo-lead submit or import instead. Prints lead_id=<id>.\n"
+	"      --name NAME             the lead's name (required)\n"
+	"      --price N               price, a whole number\n"
+	"      --pipeline ID           pipeline (default KOMMO_PIPELINE_ID, else Kommo's\n"
+	"                              main pipeline)\n"
+	"      --status ID             status (stage) within that pipeline\n"
+	"      --responsible USER_ID   the responsible user\n"
+	"      --field ID=VALUE        a lead custom field (repeatable); ID:number=VALUE\n"
+	"                              sends VALUE as a number\n"
+	"      --dry-run               print the JSON that would be sent; send nothing\n"
+	"\n"
+	"update: PATCH /api/v4/leads/ID with the values given (at least one; the same\n"
+	"  options as create). Prints lead_id=<id> updated_at=<unix seconds>.\n"
+	"  WARNING: updating a lead fires Kommo's automations (digital pipeline,\n"
+	"  Salesbot, webhooks), which may move it to another stage. Never update a lead\n"
+	"  right after submit created it: give everything to submit instead.\n"
+	"\n"
+	COMMON_OPTIONS
+	"\n"
+	EXIT_STATUS("65 Kommo refused a value, or has no lead ID;\n")
+	"\n"
+	"Examples:\n"
+	"  kommo-lead leads search +79991234567\n"
+	"  kommo-lead leads search 'Петров' --limit 200 --json\n"
+	"  kommo-lead leads create --name 'Партнёрская сделка' --price 50000 --status 72000002\n"
+	"  kommo-lead leads update 8876820 --status 142\n";
+
+static const char contacts_help[] =
+	"Usage: kommo-lead contacts search QUERY [--limit N] [OPTIONS]\n"
+	"       kommo-lead contacts create --name NAME [--first-name NAME]\n"
+	"                  [--last-name NAME] [--phone PHONE] [--email EMAIL]\n"
+	"                  [--responsible USER_ID] [--created-by USER_ID]\n"
+	"\n"
+	"search: GET /api/v4/contacts?query=QUERY, the contacts whose name, phone,\n"
+	"  email or other field holds QUERY; prints id, name, phones and emails.\n"
+	"  Nothing found: nothing printed ([] with --json), exit 0.\n"
+	"      --limit N               at most N contacts (default 50), reading as many\n"
+	"                              pages as that takes\n"
+	"\n"
+	"create: POST /api/v4/contacts: a contact linked to no lead (a person who asks\n"
+	"  for something is a lead: use kommo-lead submit). Prints contact_id=<id>.\n"
+	"      --name NAME             the full name (default: FIRST-NAME LAST-NAME)\n"
+	"      --first-name NAME       first name\n"
+	"      --last-name NAME        last name (alias --surname)\n"
+	"      --phone PHONE           phone, checked as for submit\n"
+	"      --email EMAIL           email\n"
+	"      --responsible USER_ID   the responsible user\n"
+	"      --created-by USER_ID    the user shown as its author\n"
+	"      --dry-run               print the JSON that would be sent; send nothing\n"
+	"\n"
+	COMMON_OPTIONS
+	"\n"
+	EXIT_STATUS("65 Kommo refused a value;\n")
+	"\n"
+	"Examples:\n"
+	"  kommo-lead contacts search +79991234567\n"
+	"  kommo-lead contacts search anna@example.com --json\n"
+	"  kommo-lead contacts create --first-name Анна --last-name Петрова --phone +79991234567\n";
+
+/* Appends "      --name NAME             first name (required)" and its
+ * continuation lines to buf at *len; false when buf is too small. */
+static bool attr_lines(char *buf, size_t size, size_t *len, enum kl_attr from, enum kl_attr to)
+{
+	for (int a = from; a <= (int)to; a++) {
+		const struct kl_attr_info *ai = kl_attr_info(a);
+		char left[64];
+		snprintf(left, sizeof left, "%s %s", ai->flag, ai->arg);
+		const char *text = ai->help;
+		bool first = true;
+		while (*text || first) {
+			size_t n = strcspn(text, "\n");
+			bool last = !text[n];
+			int w = snprintf(buf + *len, size - *len, "      %-24s%.*s%s%s%s\n", first ? left : "",
+					 (int)n, text, last && ai->alias ? " (alias " : "",
+					 last && ai->alias ? ai->alias : "", last && ai->alias ? ")" : "");
+			if (w < 0 || (size_t)w >= size - *len)
+				return false;
+			*len += (size_t)w;
+			text += n + !last;
+			first = false;
+		}
+	}
+	return true;
+}
+
+static bool append(char *buf, size_t size, size_t *len, const char *text)
+{
+	size_t n = strlen(text);
+	if (n >= size - *len)
+		return false;
+	memcpy(buf + *len, text, n + 1);
+	*len += n;
+	return true;
+}
+
+/* The main help, put together once: the texts are constant, so the first
+ * call's result serves every later one. */
+static const char *main_help(void)
+{
+	static char buf[16384];
+	static bool built;
+	size_t len = 0;
+	if (built)
+		return buf;
+	built = append(buf, sizeof buf, &len, main_head) &&
+		attr_lines(buf, sizeof buf, &len, KL_ATTR_NAME, KL_ATTR_LEAD_NAME) &&
+		append(buf, sizeof buf, &len, main_fields) &&
+		attr_lines(buf, sizeof buf, &len, KL_ATTR_SOURCE_UID, KL_ATTR_SOURCE_UID) &&
+		append(buf, sizeof buf, &len, main_import_and_form) &&
+		attr_lines(buf, sizeof buf, &len, KL_ATTR_REFERER, KL_ATTR_REFERER) &&
+		append(buf, sizeof buf, &len, main_tail);
+	return built ? buf : "kommo-lead: the help text does not fit its buffer\n";
+}
+
+const char *kl_cli_help(enum kl_cmd c)
+{
+	switch (c) {
+	case KL_CMD_CHECK:
+		return check_help;
+	case KL_CMD_FIELDS:
+		return fields_help;
+	case KL_CMD_LEADS:
+	case KL_CMD_LEADS_SEARCH:
+	case KL_CMD_LEADS_CREATE:
+	case KL_CMD_LEADS_UPDATE:
+		return leads_help;
+	case KL_CMD_CONTACTS:
+	case KL_CMD_CONTACTS_SEARCH:
+	case KL_CMD_CONTACTS_CREATE:
+		return contacts_help;
+	default:
+		return main_help();
+	}
+}
