@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 
+#include "kommo/kl_url.h"
 #include "util/kl_str.h"
 
 #define Q(v) kl_str_quote((v), qbuf, sizeof qbuf)
@@ -479,35 +480,17 @@ static bool odd_ipv4_spelling(const char *host)
 	return host[strspn(host, "0123456789abcdefABCDEFxX.+-")] == '\0' && strpbrk(host, "xX+-") != NULL;
 }
 
-/* The length of the host at h, just after "scheme://": "[...]" whole, or up
- * to a port, path, query or fragment; 0 for a '[' never closed. */
-static size_t url_host_len(const char *h)
-{
-	if (*h == '[') {
-		const char *close = strchr(h, ']');
-		return close ? (size_t)(close - h) + 1 : 0;
-	}
-	return strcspn(h, ":/?#");
-}
-
 bool kl_check_url_is_loopback(const char *url)
 {
-	const char *h = url ? strstr(url, "://") : NULL;
-	char host[256];
-	if (!h)
-		return false;
-	h += 3;
-	size_t n = url_host_len(h);
-	if (n >= sizeof host)
-		return false;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	return kl_check_is_loopback(host);
+	struct kl_url u = {0};
+	bool loop = url && kl_url_parse_base(url, &u) == KL_URL_OK && kl_check_is_loopback(u.host);
+	kl_url_free(&u);
+	return loop;
 }
 
 int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err *err)
 {
-	char qbuf[256];
+	char qbuf[256], hbuf[128];
 	if (kl_check_text(what, v, err))
 		return kl_err_as(err, KL_ECONFIG);
 	/* A URL is ASCII. A pasted zero-width space or Unicode line separator, or a
@@ -519,50 +502,38 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 			return kl_err_set(err, KL_ECONFIG,
 					  "%s: %s has a character a URL cannot hold (character %zu): write the host in ASCII (punycode for an international name) and percent-encode the path",
 					  what, quote_ascii(v, qbuf, sizeof qbuf), char_count(v, i) + 1);
-	bool https = strncmp(v, "https://", 8) == 0;
-	bool http = strncmp(v, "http://", 7) == 0;
-	if (!https && !http)
-		return kl_err_set(err, KL_ECONFIG,
-				  "%s: %s is not a URL: expected https://HOST, e.g. https://intermigro.kommo.com",
-				  what, Q(v));
-	const char *h = v + (https ? 8 : 7);
-	size_t hl = url_host_len(h);
-	const char *rest = h + hl;
-	/* after "[::1]" only a port or the path: "[::1].evil.com" is not ::1 */
-	bool ok = hl > 0 && strpbrk(v, " @?#") == NULL && (*rest == '\0' || *rest == ':' || *rest == '/');
-	if (ok && *rest == ':') {
-		unsigned long long port;
-		size_t pl = strcspn(rest + 1, "/");
-		char *ps = kl_str_ndup(rest + 1, pl);
-		if (!ps)
-			return kl_err_oom(err);
-		ok = kl_check_uint(what, ps, 1, 65535, &port, NULL) == KL_OK;
-		free(ps);
-	}
-	if (!ok)
-		return kl_err_set(err, KL_ECONFIG,
-				  "%s: %s is not a usable base URL: expected http(s)://HOST[:PORT][/PATH] with no user, query or fragment",
-				  what, Q(v));
-	char *host = kl_str_ndup(h, hl);
-	if (!host)
-		return kl_err_oom(err);
-	bool loop = kl_check_is_loopback(host);
-	if (http && !loop && odd_ipv4_spelling(host)) {
+	struct kl_url u;
+	enum kl_url_fault f = kl_url_parse_base(v, &u);
+	/* the loopback test reads the host as written, strictly: libcurl reads
+	 * 127.1 as 127.0.0.1, and a resolver may take other spellings as names */
+	bool loop = u.host && kl_check_is_loopback(u.host);
+	/* a host libcurl cannot read is not loopback either */
+	bool plain = (f == KL_URL_OK || f == KL_URL_HOST) && !u.https && !loop;
+	int rc = KL_OK;
+	if (f == KL_URL_NOMEM)
+		rc = kl_err_oom(err);
+	else if (f == KL_URL_SCHEME)
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s: %s is not a URL: expected https://HOST, e.g. https://intermigro.kommo.com",
+				what, Q(v));
+	else if (plain && odd_ipv4_spelling(u.host))
 		/* 127.-0.-0.1, 0x7f.0.0.1, 2130706433: libcurl would hand such a
-		 * spelling to the resolver as a name, and the token would follow
-		 * wherever that leads */
-		char hbuf[128];
-		int rc = kl_err_set(err, KL_ECONFIG,
-				    "%s: %s uses plain http, and its host %s is not a loopback address as written: write it as four decimal numbers from 0 to 255 without signs or leading zeros, e.g. http://127.0.0.1:8080 (or use https)",
-				    what, Q(v), kl_str_quote(host, hbuf, sizeof hbuf));
-		free(host);
+		 * spelling to the resolver as a name, or refuse it, and the token
+		 * would follow wherever a name leads */
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s: %s uses plain http, and its host %s is not a loopback address as written: write it as four decimal numbers from 0 to 255 without signs or leading zeros, e.g. http://127.0.0.1:8080 (or use https)",
+				what, Q(v), kl_str_quote(u.host, hbuf, sizeof hbuf));
+	else if (plain)
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s: %s uses plain http: Kommo must be reached over https (http is allowed only for loopback hosts such as 127.0.0.1)",
+				what, Q(v));
+	else if (f != KL_URL_OK)
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s: %s is not a usable base URL: expected http(s)://HOST[:PORT][/PATH] with no user, query or fragment",
+				what, Q(v));
+	kl_url_free(&u);
+	if (rc)
 		return rc;
-	}
-	free(host);
-	if (http && !loop)
-		return kl_err_set(err, KL_ECONFIG,
-				  "%s: %s uses plain http: Kommo must be reached over https (http is allowed only for loopback hosts such as 127.0.0.1)",
-				  what, Q(v));
 	size_t n = strlen(v);
 	while (n > 0 && v[n - 1] == '/')
 		n--;

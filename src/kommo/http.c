@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/kl_check.h"
+#include "kommo/kl_url.h"
 #include "util/kl_version.h"
 
 struct kl_http {
@@ -71,26 +72,6 @@ static struct curl_slist *append(struct curl_slist *l, const char *s, bool *ok)
 	return n;
 }
 
-/* The host (and port, when the URL names one) of url, or a copy of url. */
-static char *host_of(const char *url)
-{
-	CURLU *u = curl_url();
-	char *host = NULL, *port = NULL, *out = NULL;
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-		if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) == CURLUE_OK)
-			out = kl_str_printf("%s:%s", host, port);
-		else
-			out = kl_str_dup(host);
-	} else {
-		out = kl_str_dup(url);
-	}
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return out;
-}
-
 /* Called once the connection is made (or reused), before a byte of the
  * request is sent. kl_check_base_url lets plain http through for a loopback
  * host name only; this checks where the name actually led, so that no
@@ -121,7 +102,7 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_er
 	h->log = o->log;
 	h->log_ctx = o->log_ctx;
 	h->base_url = kl_str_dup(o->base_url);
-	h->host = host_of(o->base_url);
+	h->host = kl_url_authority(o->base_url);
 	h->ca_bundle = o->ca_bundle ? kl_str_dup(o->ca_bundle) : NULL;
 	h->curl = curl_easy_init();
 	if (!h->base_url || !h->host || (o->ca_bundle && !h->ca_bundle) || !h->curl) {
