@@ -540,9 +540,11 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 				"%s: %s is not a URL: expected https://HOST, e.g. https://intermigro.kommo.com",
 				what, Q(v));
 	else if (plain && odd_ipv4_spelling(u.host))
-		/* 127.-0.-0.1, 0x7f.0.0.1, 2130706433: libcurl would hand such a
-		 * spelling to the resolver as a name, or refuse it, and the token
-		 * would follow wherever a name leads */
+		/* libcurl reads some such spellings as 127.0.0.1 (0x7f.0.0.1,
+		 * 2130706433), sends others to the resolver as names (127.-0.-0.1),
+		 * where the token would follow wherever the name leads, and refuses
+		 * the rest (127.+0.0.1): only the strict spelling means the same to
+		 * every reader, so that is the one to ask for */
 		rc = kl_err_set(err, KL_ECONFIG,
 				"%s: %s uses plain http, and its host %s is not a loopback address as written: write it as four decimal numbers from 0 to 255 without signs or leading zeros, e.g. http://127.0.0.1:8080 (or use https)",
 				what, Q(v), kl_str_quote(u.host, hbuf, sizeof hbuf));
