@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 
+#include "kommo/kl_url.h"
 #include "util/kl_str.h"
 
 #define Q(v) kl_str_quote((v), qbuf, sizeof qbuf)
@@ -238,9 +239,72 @@ static int num_at(const char *s, int n)
 	return v;
 }
 
+/* strptime also reads fewer digits ("2024-1-5") and spaces before a
+ * number: what it read must be one of the fixed-width forms. */
+static bool fixed_width(const char *s, size_t n)
+{
+	static const char form[] = "0000-00-00T00:00:00";
+	if (n != 10 && n != 16 && n != 19)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool ok = form[i] == '0' ? isdigit((unsigned char)s[i])
+			: form[i] == 'T' ? s[i] == 'T' || s[i] == ' '
+			: s[i] == form[i];
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]] at s into tm, each field in its range
+ * (not yet the days of the month); the end of what was read, NULL when s
+ * does not start with one. */
+static const char *read_date_time(const char *s, struct tm *tm)
+{
+	const char *p = strptime(s, "%Y-%m-%d", tm);
+	if (p && (*p == 'T' || *p == ' ')) {
+		p = strptime(p + 1, "%H:%M", tm);
+		if (p && *p == ':')
+			p = strptime(p + 1, "%S", tm);
+	}
+	/* glibc's %S takes 61 */
+	if (!p || !fixed_width(s, (size_t)(p - s)) || tm->tm_sec > 60)
+		return NULL;
+	/* a fraction of the last second, dropped */
+	if (p - s == 19 && (*p == '.' || *p == ','))
+		p += 1 + strspn(p + 1, "0123456789");
+	return p;
+}
+
+/* Z, or an offset +HH, +HHMM or +HH:MM (or -) into *offset and, as written,
+ * into name: strptime's %z would take a space before it and refuse minutes
+ * past 59 without a word, where the message names the offset. Returns the
+ * end of the zone, s when there is none. */
+static const char *read_zone(const char *s, bool *zone, long *offset, int *mm, char name[8])
+{
+	if (*s == 'Z') {
+		*zone = true;
+		return s + 1;
+	}
+	if ((*s != '+' && *s != '-') || !digits_at(s + 1, 2))
+		return s;
+	int hh = num_at(s + 1, 2);
+	const char *p = s + 3;
+	if (*p == ':')
+		p++;
+	if (digits_at(p, 2)) {
+		*mm = num_at(p, 2);
+		p += 2;
+	}
+	*zone = true;
+	*offset = (*s == '-' ? -1 : 1) * (hh * 3600L + *mm * 60L);
+	snprintf(name, 8, "%c%02d:%02d", *s, hh, *mm);
+	return p;
+}
+
 int kl_check_time(const char *what, const char *v, long long *out, struct kl_err *err)
 {
-	char qbuf[256];
+	char qbuf[256], zone_name[8] = "";
 	char *t = kl_str_trimmed(v);
 	if (!t)
 		return kl_err_oom(err);
@@ -256,53 +320,14 @@ int kl_check_time(const char *what, const char *v, long long *out, struct kl_err
 				what, Q(v));
 		goto out;
 	}
-	/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[[:]MM]] */
 	struct tm tm = {0};
-	const char *p = t;
-	bool ok = n >= 10 && digits_at(p, 4) && p[4] == '-' && digits_at(p + 5, 2) && p[7] == '-' &&
-		  digits_at(p + 8, 2);
 	bool zone = false;
 	long offset = 0;
-	char zbuf[8] = "";
-	int hh = 0, mm = 0;
-	if (ok) {
-		tm.tm_year = num_at(p, 4) - 1900;
-		tm.tm_mon = num_at(p + 5, 2) - 1;
-		tm.tm_mday = num_at(p + 8, 2);
-		p += 10;
-		if ((*p == 'T' || *p == ' ') && digits_at(p + 1, 2) && p[3] == ':' && digits_at(p + 4, 2)) {
-			tm.tm_hour = num_at(p + 1, 2);
-			tm.tm_min = num_at(p + 4, 2);
-			p += 6;
-			if (*p == ':' && digits_at(p + 1, 2)) {
-				tm.tm_sec = num_at(p + 1, 2);
-				p += 3;
-				if (*p == '.' || *p == ',')
-					for (p++; *p >= '0' && *p <= '9'; p++)
-						;
-			}
-		}
-		if (*p == 'Z') {
-			zone = true;
-			p++;
-		} else if ((*p == '+' || *p == '-') && digits_at(p + 1, 2)) {
-			int sign = *p == '-' ? -1 : 1;
-			zbuf[0] = *p;
-			hh = num_at(p + 1, 2);
-			p += 3;
-			if (*p == ':')
-				p++;
-			if (digits_at(p, 2)) {
-				mm = num_at(p, 2);
-				p += 2;
-			}
-			zone = true;
-			offset = sign * (hh * 3600L + mm * 60L);
-		}
-		ok = *p == '\0' && tm.tm_mon >= 0 && tm.tm_mon < 12 && tm.tm_mday >= 1 && tm.tm_mday <= 31 &&
-		     tm.tm_hour < 24 && tm.tm_min < 60 && tm.tm_sec < 61;
-	}
-	if (!ok) {
+	int mm = 0;
+	const char *p = read_date_time(t, &tm);
+	if (p)
+		p = read_zone(p, &zone, &offset, &mm, zone_name);
+	if (!p || *p) {
 		rc = kl_err_set(err, KL_EDATA,
 				"%s: %s is not a date: use ISO 8601 (2026-11-21 10:30, 2026-11-21T10:30:00+03:00) or Unix seconds",
 				what, Q(v));
@@ -311,10 +336,9 @@ int kl_check_time(const char *what, const char *v, long long *out, struct kl_err
 	/* the zones in use run from -12:00 to +14:00: "+99:00" is a typo that
 	 * would move the moment by four days */
 	if (mm >= 60 || offset < -12 * 3600L || offset > 14 * 3600L) {
-		snprintf(zbuf + 1, sizeof zbuf - 1, "%02d:%02d", hh, mm);
 		rc = kl_err_set(err, KL_EDATA,
 				"%s: %s has the time-zone offset %s: an offset runs from -12:00 to +14:00, with minutes below 60, e.g. 2026-11-21T10:30:00+03:00",
-				what, Q(v), zbuf);
+				what, Q(v), zone_name);
 		goto out;
 	}
 	int mday = tm.tm_mday;
@@ -479,35 +503,17 @@ static bool odd_ipv4_spelling(const char *host)
 	return host[strspn(host, "0123456789abcdefABCDEFxX.+-")] == '\0' && strpbrk(host, "xX+-") != NULL;
 }
 
-/* The length of the host at h, just after "scheme://": "[...]" whole, or up
- * to a port, path, query or fragment; 0 for a '[' never closed. */
-static size_t url_host_len(const char *h)
-{
-	if (*h == '[') {
-		const char *close = strchr(h, ']');
-		return close ? (size_t)(close - h) + 1 : 0;
-	}
-	return strcspn(h, ":/?#");
-}
-
 bool kl_check_url_is_loopback(const char *url)
 {
-	const char *h = url ? strstr(url, "://") : NULL;
-	char host[256];
-	if (!h)
-		return false;
-	h += 3;
-	size_t n = url_host_len(h);
-	if (n >= sizeof host)
-		return false;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	return kl_check_is_loopback(host);
+	struct kl_url u = {0};
+	bool loop = url && kl_url_parse_base(url, &u) == KL_URL_OK && kl_check_is_loopback(u.host);
+	kl_url_free(&u);
+	return loop;
 }
 
 int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err *err)
 {
-	char qbuf[256];
+	char qbuf[256], hbuf[128];
 	if (kl_check_text(what, v, err))
 		return kl_err_as(err, KL_ECONFIG);
 	/* A URL is ASCII. A pasted zero-width space or Unicode line separator, or a
@@ -519,50 +525,40 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 			return kl_err_set(err, KL_ECONFIG,
 					  "%s: %s has a character a URL cannot hold (character %zu): write the host in ASCII (punycode for an international name) and percent-encode the path",
 					  what, quote_ascii(v, qbuf, sizeof qbuf), char_count(v, i) + 1);
-	bool https = strncmp(v, "https://", 8) == 0;
-	bool http = strncmp(v, "http://", 7) == 0;
-	if (!https && !http)
-		return kl_err_set(err, KL_ECONFIG,
-				  "%s: %s is not a URL: expected https://HOST, e.g. https://intermigro.kommo.com",
-				  what, Q(v));
-	const char *h = v + (https ? 8 : 7);
-	size_t hl = url_host_len(h);
-	const char *rest = h + hl;
-	/* after "[::1]" only a port or the path: "[::1].evil.com" is not ::1 */
-	bool ok = hl > 0 && strpbrk(v, " @?#") == NULL && (*rest == '\0' || *rest == ':' || *rest == '/');
-	if (ok && *rest == ':') {
-		unsigned long long port;
-		size_t pl = strcspn(rest + 1, "/");
-		char *ps = kl_str_ndup(rest + 1, pl);
-		if (!ps)
-			return kl_err_oom(err);
-		ok = kl_check_uint(what, ps, 1, 65535, &port, NULL) == KL_OK;
-		free(ps);
-	}
-	if (!ok)
-		return kl_err_set(err, KL_ECONFIG,
-				  "%s: %s is not a usable base URL: expected http(s)://HOST[:PORT][/PATH] with no user, query or fragment",
-				  what, Q(v));
-	char *host = kl_str_ndup(h, hl);
-	if (!host)
-		return kl_err_oom(err);
-	bool loop = kl_check_is_loopback(host);
-	if (http && !loop && odd_ipv4_spelling(host)) {
-		/* 127.-0.-0.1, 0x7f.0.0.1, 2130706433: libcurl would hand such a
-		 * spelling to the resolver as a name, and the token would follow
-		 * wherever that leads */
-		char hbuf[128];
-		int rc = kl_err_set(err, KL_ECONFIG,
-				    "%s: %s uses plain http, and its host %s is not a loopback address as written: write it as four decimal numbers from 0 to 255 without signs or leading zeros, e.g. http://127.0.0.1:8080 (or use https)",
-				    what, Q(v), kl_str_quote(host, hbuf, sizeof hbuf));
-		free(host);
+	struct kl_url u;
+	enum kl_url_fault f = kl_url_parse_base(v, &u);
+	/* the loopback test reads the host as written, strictly: libcurl reads
+	 * 127.1 as 127.0.0.1, and a resolver may take other spellings as names */
+	bool loop = u.host && kl_check_is_loopback(u.host);
+	/* a host libcurl cannot read is not loopback either */
+	bool plain = (f == KL_URL_OK || f == KL_URL_HOST) && !u.https && !loop;
+	int rc = KL_OK;
+	if (f == KL_URL_NOMEM)
+		rc = kl_err_oom(err);
+	else if (f == KL_URL_SCHEME)
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s: %s is not a URL: expected https://HOST, e.g. https://intermigro.kommo.com",
+				what, Q(v));
+	else if (plain && odd_ipv4_spelling(u.host))
+		/* libcurl reads some such spellings as 127.0.0.1 (0x7f.0.0.1,
+		 * 2130706433), sends others to the resolver as names (127.-0.-0.1),
+		 * where the token would follow wherever the name leads, and refuses
+		 * the rest (127.+0.0.1): only the strict spelling means the same to
+		 * every reader, so that is the one to ask for */
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s: %s uses plain http, and its host %s is not a loopback address as written: write it as four decimal numbers from 0 to 255 without signs or leading zeros, e.g. http://127.0.0.1:8080 (or use https)",
+				what, Q(v), kl_str_quote(u.host, hbuf, sizeof hbuf));
+	else if (plain)
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s: %s uses plain http: Kommo must be reached over https (http is allowed only for loopback hosts such as 127.0.0.1)",
+				what, Q(v));
+	else if (f != KL_URL_OK)
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s: %s is not a usable base URL: expected http(s)://HOST[:PORT][/PATH] with no user, query or fragment",
+				what, Q(v));
+	kl_url_free(&u);
+	if (rc)
 		return rc;
-	}
-	free(host);
-	if (http && !loop)
-		return kl_err_set(err, KL_ECONFIG,
-				  "%s: %s uses plain http: Kommo must be reached over https (http is allowed only for loopback hosts such as 127.0.0.1)",
-				  what, Q(v));
 	size_t n = strlen(v);
 	while (n > 0 && v[n - 1] == '/')
 		n--;

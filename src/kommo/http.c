@@ -1,15 +1,13 @@
 #include "kommo/kl_http.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "core/kl_check.h"
+#include "kommo/kl_url.h"
 #include "util/kl_version.h"
 
 struct kl_http {
@@ -74,26 +72,6 @@ static struct curl_slist *append(struct curl_slist *l, const char *s, bool *ok)
 	return n;
 }
 
-/* The host (and port, when the URL names one) of url, or a copy of url. */
-static char *host_of(const char *url)
-{
-	CURLU *u = curl_url();
-	char *host = NULL, *port = NULL, *out = NULL;
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-		if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) == CURLUE_OK)
-			out = kl_str_printf("%s:%s", host, port);
-		else
-			out = kl_str_dup(host);
-	} else {
-		out = kl_str_dup(url);
-	}
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return out;
-}
-
 /* Called once the connection is made (or reused), before a byte of the
  * request is sent. kl_check_base_url lets plain http through for a loopback
  * host name only; this checks where the name actually led, so that no
@@ -124,7 +102,7 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_er
 	h->log = o->log;
 	h->log_ctx = o->log_ctx;
 	h->base_url = kl_str_dup(o->base_url);
-	h->host = host_of(o->base_url);
+	h->host = kl_url_authority(o->base_url);
 	h->ca_bundle = o->ca_bundle ? kl_str_dup(o->ca_bundle) : NULL;
 	h->curl = curl_easy_init();
 	if (!h->base_url || !h->host || (o->ca_bundle && !h->ca_bundle) || !h->curl) {
@@ -219,35 +197,6 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	if (kl_buf_append(&r->body, p, len)) {
 		h->oom = true;
 		return 0;
-	}
-	return len;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ctx)
-{
-	struct kl_http_reply *r = ctx;
-	size_t len = size * n;
-	static const char name[] = "retry-after:";
-	if (len > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
-		char v[64];
-		size_t vl = len - (sizeof name - 1);
-		if (vl >= sizeof v)
-			vl = sizeof v - 1;
-		memcpy(v, p + sizeof name - 1, vl);
-		v[vl] = '\0';
-		v[strcspn(v, "\r\n")] = '\0';
-		char *s = v + strspn(v, " \t"), *end;
-		errno = 0;
-		long secs = strtol(s, &end, 10);
-		if (end != s && *end == '\0' && secs >= 0) {
-			/* a day at most: a larger wait is a broken header, not advice */
-			r->retry_after = errno == ERANGE || secs > 86400 ? 86400 : secs;
-		} else { /* an HTTP date */
-			time_t when = curl_getdate(s, NULL);
-			time_t now = time(NULL);
-			if (when != -1)
-				r->retry_after = when <= now ? 0 : when - now > 86400 ? 86400 : (long)(when - now);
-		}
 	}
 	return len;
 }
@@ -389,8 +338,6 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	h->peer[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL); /* an earlier PATCH must not stick */
@@ -418,6 +365,12 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &upload);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype);
+	/* libcurl reads Retry-After (seconds or an HTTP date) and gives 0 alike
+	 * for none, one it cannot read and "now": each gets our own backoff. A
+	 * day at most: a larger wait is a broken header, not advice. */
+	curl_off_t wait = 0;
+	if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &wait) == CURLE_OK && wait > 0)
+		r->retry_after = wait > 86400 ? 86400 : (long)wait;
 	r->seconds = (double)total / 1e6;
 	if (ctype && !(r->content_type = kl_str_dup(ctype))) {
 		rc = kl_err_oom(err);

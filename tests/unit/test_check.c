@@ -421,6 +421,55 @@ static void time_at_or_before_1970_or_after_2100_is_refused(void **state)
 	tzset();
 }
 
+static void time_is_only_the_fixed_width_forms(void **state)
+{
+	(void)state;
+	struct kl_err err = {0};
+	long long t = 0;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	/* strptime alone takes fewer digits, spaces before a number, 61 seconds
+	 * and a space before the zone */
+	static const char *const bad[] = {
+		"2024-1-05", "2024-11-5", "024-11-21", "2024-11- 5", "2024- 11-21", "2024-11-21T1:30",
+		"2024-11-21T10:3", "2024-11-21T10:30:5", "2024-11-21  10:30", "2024-11-2110:30",
+		"2024-11-21T10:30:00 +03:00", "2024-11-21T10:30:61", "2024-13-01", "2024-00-10",
+		"2024-11-00", "2024-11-32", "2024-11-21T24:00", "2024-11-21T10:60", "+2024-11-21",
+		"2024-11-21T10:30.5", "2024-11-21T", "2024-11-21T10:30:", "2024-11-21+3", "2024-11-21Z1"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		t = 7;
+		if (kl_check_time("created_at", bad[i], &t, &err) != KL_EDATA)
+			fail_msg("%s should be refused", bad[i]);
+		assert_int_equal(t, 7);
+		if (!strstr(err.msg, "is not a date: use ISO 8601"))
+			fail_msg("%s: %s", bad[i], err.msg);
+	}
+	/* every form that is taken, a comma before the fraction too */
+	static const struct {
+		const char *v;
+		long long t;
+	} good[] = {{"2024-11-21", 1732147200},
+		    {"2024-11-21 09:06", 1732179960},
+		    {"2024-11-21T09:06Z", 1732179960},
+		    {"2024-11-21T09:06:40", 1732180000},
+		    {"2024-11-21T09:06:40,5Z", 1732180000},
+		    {"2024-11-21T12:06:40.123456+03", 1732180000},
+		    {"2024-11-21T09:06:60Z", 1732180020},
+		    {"  2024-11-21T09:06:40Z  ", 1732180000}};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		t = 0;
+		if (kl_check_time("created_at", good[i].v, &t, &err) != KL_OK)
+			fail_msg("%s should be taken: %s", good[i].v, err.msg);
+		assert_int_equal(t, good[i].t);
+	}
+	/* a day the month does not have rolls over in timegm: refused by name */
+	assert_int_equal(kl_check_time("created_at", "2023-02-29T10:00Z", &t, &err), KL_EDATA);
+	assert_string_equal(err.msg, "created_at: \"2023-02-29T10:00Z\" is not a calendar date");
+	assert_int_equal(kl_check_time("created_at", "2024-02-29T10:00Z", &t, &err), KL_OK);
+	unsetenv("TZ");
+	tzset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +492,7 @@ int main(void)
 		cmocka_unit_test(time_takes_iso_8601_and_unix_seconds),
 		cmocka_unit_test(time_zone_offsets_run_from_minus_12_to_plus_14),
 		cmocka_unit_test(time_at_or_before_1970_or_after_2100_is_refused),
+		cmocka_unit_test(time_is_only_the_fixed_width_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
