@@ -85,8 +85,10 @@ struct kl_api_req {
 	kl_api_parse_fn parse;       /* NULL: the body must be JSON (kept in res->json) */
 	void *parse_ctx;
 	/* called once the pace allows the request and just before it goes (the
-	 * journal is written there); a failure sends nothing (KL_API_NOT_SENT) */
-	int (*before_send)(void *ctx, struct kl_err *err);
+	 * journal is written there); resend: an earlier try in this call was
+	 * refused or never sent, so Kommo surely did nothing with it. A failure
+	 * sends nothing (KL_API_NOT_SENT). */
+	int (*before_send)(void *ctx, bool resend, struct kl_err *err);
 	void *before_ctx;
 	int *attempt;                /* retries so far, carried across calls; NULL: this call's own */
 };

@@ -36,9 +36,6 @@ int kl_payload_add(struct kl_payload *p, const struct kl_lead *lead, const struc
 		   const char *request_id, long long now, kl_label_fn label, void *label_ctx,
 		   struct kl_err *err);
 
-/* kl_attr_needs_id, by its old name; new code calls that. */
-bool kl_payload_needs_id(const struct kl_account *acct, enum kl_attr a);
-
 size_t kl_payload_count(const struct kl_payload *p);
 
 /* The array as compact JSON text, owned by the caller; NULL when out of memory. */

@@ -18,23 +18,6 @@
 int kl_report_created(const struct kl_created *c, const char *source_uid, bool json,
 		      struct kl_buf *out);
 
-/* One row of import's --json output. */
-struct kl_report_row {
-	long row;               /* its line number in the CSV */
-	const char *status;     /* "created", "rejected", "checked", "skipped", "failed" */
-	long long lead_id;      /* 0: null */
-	long long contact_id;   /* 0: null */
-	const char *source_uid; /* NULL: null */
-	const char *error;      /* NULL: null */
-	bool possibly_duplicated;
-	const char *existing;   /* what an existing contact was found by ("phone"); NULL: null */
-};
-
-/* Appends the row as one line: {"row":12,"status":"created","lead_id":1,
- * "contact_id":2,"source_uid":"...","error":null,"possibly_duplicated":false,
- * "existing":null}; KL_EOSERR when memory ran out. */
-int kl_report_row_json(const struct kl_report_row *r, struct kl_buf *out);
-
 /* Explains an error reply: status, title, detail, each validation error
  * with its path named in the user's terms (via payload), and what to do.
  * Returns the exit status for that reply. */
@@ -57,10 +40,6 @@ bool kl_report_add_text(struct cJSON *o, const char *key, const char *v);
 
 /* Adds key to o: id as a number, or null when id is 0; false when memory ran out. */
 bool kl_report_add_id(struct cJSON *o, const char *key, long long id);
-
-/* Appends s as a JSON string literal; 0, or -1 when memory ran out. Only
- * import's row lines use it, until they come from kl_report_row_json. */
-int kl_report_json_string(struct kl_buf *out, const char *s);
 
 /* The exit status an HTTP status calls for (200 is KL_OK). */
 int kl_report_status_exit(long status);

@@ -37,10 +37,6 @@ size_t kl_str_distance(const char *a, const char *b);
  * UTF-8 become '?'. NULL when memory ran out. */
 char *kl_str_printable(const char *s);
 
-/* s percent-encoded for a URL's query: every byte but A-Z a-z 0-9 - . _ ~
- * becomes %XX. */
-char *kl_str_urlencode(const char *s);
-
 /* A key for loose name matching: ASCII and Cyrillic letters lowercased
  * (Ё as Е), digits kept, everything else dropped ("E-mail" -> "email",
  * "Телефон" -> "телефон"). */

@@ -13,6 +13,7 @@
 #include "shared/kl_session.h"
 #include "util/kl_str.h"
 #include "util/kl_table.h"
+#include "util/kl_url.h"
 
 #define LEADS_PATH "/api/v4/leads"
 #define CONTACTS_PATH "/api/v4/contacts"
@@ -147,9 +148,8 @@ static int find_by(struct kl_api *api, const struct kl_account *acct, const char
 	if (phone)
 		phone_digits(value, digits, sizeof digits);
 	const char *what = phone ? phone_query(value, qd, sizeof qd) : value;
-	char *q = kl_str_urlencode(what), *path = q ? kl_str_printf(CONTACTS_PATH "?query=%s", q) : NULL;
+	char *path = kl_url_path_query(CONTACTS_PATH, "query", what);
 	cJSON *items = NULL;
-	free(q);
 	if (!path)
 		return kl_err_oom(err);
 	/* one page of Kommo's largest: the loose search may find others first */
@@ -318,7 +318,7 @@ static int show_contacts(const cJSON *items, const struct kl_account *acct, bool
 static int search(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
 		  const struct kl_account *acct, bool leads, struct kl_err *err)
 {
-	char *q = kl_str_trimmed(o->ent.query), *enc = NULL, *path = NULL;
+	char *q = kl_str_trimmed(o->ent.query), *path = NULL;
 	cJSON *items = NULL, *pipelines = NULL, *preply = NULL;
 	struct kl_buf out = {0};
 	struct kl_api api = {0};
@@ -339,8 +339,8 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 	char qd[64];
 	bool more = false;
 	/* a phone is looked up however it was typed, here and in Kommo */
-	if (!(enc = kl_str_urlencode(looks_like_phone(q) ? phone_query(q, qd, sizeof qd) : q)) ||
-	    !(path = kl_str_printf("%s?query=%s", leads ? LEADS_PATH : CONTACTS_PATH, enc))) {
+	if (!(path = kl_url_path_query(leads ? LEADS_PATH : CONTACTS_PATH, "query",
+				       looks_like_phone(q) ? phone_query(q, qd, sizeof qd) : q))) {
 		rc = kl_err_oom(err);
 		goto out;
 	}
@@ -364,7 +364,6 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 		rc = kl_io_write(io, out.data, out.len, err);
 out:
 	free(q);
-	free(enc);
 	free(path);
 	cJSON_Delete(items);
 	cJSON_Delete(preply);

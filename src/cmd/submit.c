@@ -121,7 +121,8 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 	/* the lead first: what the user typed is the likelier mistake */
 	if ((rc = kl_lead_check(&lead, NULL, NULL, &err)) ||
 	    (rc = kl_session_load_config(o, io, &cfg, &err)) ||
-	    (rc = kl_config_resolve(&cfg, !o->dry_run, &acct, &err)))
+	    (rc = kl_config_resolve(&cfg, !o->dry_run, &acct, &err)) ||
+	    (rc = kl_lead_fits_account(&lead, &acct, NULL, NULL, &err)))
 		goto out;
 	if (own_uid && (rc = kl_lead_default_uid(&lead, kl_now_ms(), NULL, &err)))
 		goto out;

@@ -11,7 +11,7 @@
 
 #include <arpa/inet.h>
 
-#include "kommo/kl_url.h"
+#include "util/kl_url.h"
 #include "util/kl_str.h"
 
 #define Q(v) kl_str_quote((v), qbuf, sizeof qbuf)

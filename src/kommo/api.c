@@ -10,6 +10,7 @@
 
 #include "kommo/kl_reply.h"
 #include "util/kl_str.h"
+#include "util/kl_url.h"
 
 int kl_api_open(struct kl_api *a, const struct kl_http_opts *ho, double rate, int max_retries,
 		struct kl_err *err)
@@ -182,7 +183,7 @@ int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res
 {
 	int own = 0, *attempt = rq->attempt ? rq->attempt : &own;
 	memset(res, 0, sizeof *res);
-	for (;;) {
+	for (int tries = 0;; tries++) {
 		struct kl_http_reply reply = {0};
 		kl_api_res_free(res);
 		if (!pace(a)) {
@@ -190,7 +191,7 @@ int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res
 			res->interrupted = true;
 			return kl_err_set(err, KL_ETEMPFAIL, "interrupted before %s %s", rq->method, rq->path);
 		}
-		int rc = rq->before_send ? rq->before_send(rq->before_ctx, err) : KL_OK;
+		int rc = rq->before_send ? rq->before_send(rq->before_ctx, tries > 0, err) : KL_OK;
 		if (rc) {
 			res->outcome = KL_API_NOT_SENT;
 			return rc;
@@ -262,9 +263,17 @@ int kl_api_list(struct kl_api *a, const char *path, const char *key, size_t max,
 		return kl_err_oom(err);
 	for (int page = 1;; page++) {
 		cJSON *reply = NULL;
-		char *p = kl_str_printf("%s%cpage=%d&limit=%zu", path, strchr(path, '?') ? '&' : '?', page, limit);
-		if (!p)
+		char num[2][24], *p0, *p;
+		snprintf(num[0], sizeof num[0], "%d", page);
+		snprintf(num[1], sizeof num[1], "%zu", limit);
+		p0 = kl_url_path_query(path, "page", num[0]);
+		p = p0 ? kl_url_path_query(p0, "limit", num[1]) : NULL;
+		free(p0);
+		if (!p) {
+			cJSON_Delete(*items);
+			*items = NULL;
 			return kl_err_oom(err);
+		}
 		rc = kl_api_call(a, "GET", p, NULL, "the request", NULL, NULL, &reply, NULL, NULL, err);
 		if (rc || !reply) {
 			free(p);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/kl_check.h"
-#include "kommo/kl_url.h"
+#include "util/kl_url.h"
 #include "util/kl_version.h"
 
 struct kl_http {

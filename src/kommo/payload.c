@@ -46,11 +46,6 @@ void kl_payload_free(struct kl_payload *p)
 	free(p);
 }
 
-bool kl_payload_needs_id(const struct kl_account *acct, enum kl_attr a)
-{
-	return kl_attr_needs_id(acct, a);
-}
-
 size_t kl_payload_count(const struct kl_payload *p)
 {
 	return p->nitems;

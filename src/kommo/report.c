@@ -6,16 +6,6 @@
 
 #include "util/kl_err.h"
 
-int kl_report_json_string(struct kl_buf *out, const char *s)
-{
-	cJSON *str = cJSON_CreateString(s);
-	char *text = str ? cJSON_PrintUnformatted(str) : NULL;
-	int rc = text ? kl_buf_appendf(out, "%s", text) : -1;
-	free(text);
-	cJSON_Delete(str);
-	return rc;
-}
-
 bool kl_report_add_text(cJSON *o, const char *key, const char *v)
 {
 	return (v ? cJSON_AddStringToObject(o, key, v) : cJSON_AddNullToObject(o, key)) != NULL;
@@ -75,17 +65,6 @@ int kl_report_created(const struct kl_created *c, const char *source_uid, bool j
 	bool ok = o && cJSON_AddStringToObject(o, "status", "created") && add_digits_id(o, "lead_id", c->lead_id) &&
 		  add_digits_id(o, "contact_id", c->contact_id) && kl_report_add_text(o, "uid", c->uid) &&
 		  kl_report_add_text(o, "source_uid", source_uid);
-	return print_line(o, ok, out);
-}
-
-int kl_report_row_json(const struct kl_report_row *r, struct kl_buf *out)
-{
-	cJSON *o = cJSON_CreateObject();
-	bool ok = o && add_digits_id(o, "row", r->row) && cJSON_AddStringToObject(o, "status", r->status) &&
-		  add_digits_id(o, "lead_id", r->lead_id) && add_digits_id(o, "contact_id", r->contact_id) &&
-		  kl_report_add_text(o, "source_uid", r->source_uid) && kl_report_add_text(o, "error", r->error) &&
-		  cJSON_AddBoolToObject(o, "possibly_duplicated", r->possibly_duplicated) &&
-		  kl_report_add_text(o, "existing", r->existing);
 	return print_line(o, ok, out);
 }
 

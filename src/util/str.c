@@ -228,26 +228,6 @@ char *kl_str_printable(const char *s)
 	return d;
 }
 
-char *kl_str_urlencode(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(s);
-	char *d = malloc(3 * n + 1), *o = d;
-	if (!d)
-		return NULL;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (isalnum(*p) || strchr("-._~", *p)) {
-			*o++ = (char)*p;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		}
-	}
-	*o = '\0';
-	return d;
-}
-
 /* Appends code point cp to o as UTF-8 (cp < 0x800 here); returns the end. */
 static char *put_utf8(char *o, uint32_t cp)
 {

@@ -40,32 +40,6 @@ static void created_line_and_json(void **state)
 }
 
 /* The same bytes import's --json lines had when written by hand. */
-static void row_json_lines_hold_ids_as_digits_and_nulls(void **state)
-{
-	(void)state;
-	struct kl_buf b = {0};
-	struct kl_report_row created = {.row = 12, .status = "created", .lead_id = 9007199254740991LL,
-					.contact_id = 1000000000000000LL, .source_uid = "u1"};
-	assert_int_equal(kl_report_row_json(&created, &b), KL_OK);
-	assert_string_equal(b.data,
-		"{\"row\":12,\"status\":\"created\",\"lead_id\":9007199254740991,\"contact_id\":1000000000000000,"
-		"\"source_uid\":\"u1\",\"error\":null,\"possibly_duplicated\":false,\"existing\":null}\n");
-	b.len = 0;
-	struct kl_report_row skipped = {.row = 3, .status = "skipped", .contact_id = 7, .existing = "phone"};
-	assert_int_equal(kl_report_row_json(&skipped, &b), KL_OK);
-	assert_string_equal(b.data,
-		"{\"row\":3,\"status\":\"skipped\",\"lead_id\":null,\"contact_id\":7,\"source_uid\":null,"
-		"\"error\":null,\"possibly_duplicated\":false,\"existing\":\"phone\"}\n");
-	b.len = 0;
-	struct kl_report_row failed = {.row = 4, .status = "failed", .source_uid = "q\"\\",
-				       .error = "Kommo: \"x\"\n\x01", .possibly_duplicated = true};
-	assert_int_equal(kl_report_row_json(&failed, &b), KL_OK);
-	assert_string_equal(b.data,
-		"{\"row\":4,\"status\":\"failed\",\"lead_id\":null,\"contact_id\":null,\"source_uid\":\"q\\\"\\\\\","
-		"\"error\":\"Kommo: \\\"x\\\"\\n\\u0001\",\"possibly_duplicated\":true,\"existing\":null}\n");
-	kl_buf_free(&b);
-}
-
 static void html_403_says_blocked_by_kommo(void **state)
 {
 	(void)state;
@@ -118,7 +92,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(statuses_map_to_sysexits),
 		cmocka_unit_test(created_line_and_json),
-		cmocka_unit_test(row_json_lines_hold_ids_as_digits_and_nulls),
 		cmocka_unit_test(html_403_says_blocked_by_kommo),
 		cmocka_unit_test(validation_errors_list_code_path_detail),
 		cmocka_unit_test(rate_limit_says_when_to_retry),

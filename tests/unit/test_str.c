@@ -84,14 +84,6 @@ static void trimmed_drops_ascii_space_only(void **state)
 	free(t);
 }
 
-static void urlencode_keeps_only_unreserved(void **state)
-{
-	(void)state;
-	char *e = kl_str_urlencode("+7 999&a=b/Ан~._-");
-	assert_string_equal(e, "%2B7%20999%26a%3Db%2F%D0%90%D0%BD~._-");
-	free(e);
-}
-
 static void fold_lowercases_latin_and_cyrillic_and_drops_the_rest(void **state)
 {
 	(void)state;
@@ -117,7 +109,6 @@ int main(void)
 		cmocka_unit_test(secret_buffer_grows_and_keeps_content),
 		cmocka_unit_test(distance_counts_edits),
 		cmocka_unit_test(trimmed_drops_ascii_space_only),
-		cmocka_unit_test(urlencode_keeps_only_unreserved),
 		cmocka_unit_test(fold_lowercases_latin_and_cyrillic_and_drops_the_rest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -101,8 +101,8 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 		fail |= kl_buf_appendf(&b, "row=%ld skipped contact_id=%lld (a contact with this %s exists)\n", w->n,
 				       w->contact_id, w->existing);
 	} else if (w->status == ROW_SKIPPED) {
-		fail |= kl_buf_appendf(&b, "row=%ld skipped lead_id=%lld contact_id=%lld\n", w->n, w->lead_id,
-				       w->contact_id);
+		fail |= kl_buf_appendf(&b, "row=%ld skipped lead_id=%lld contact_id=%lld%s\n", w->n, w->lead_id,
+				       w->contact_id, w->maybe_dup ? " possibly_duplicated" : "");
 	} else if (w->status == ROW_CHECKED) {
 		fail |= kl_buf_appendf(&b, "row=%ld checked\n", w->n);
 	} else {

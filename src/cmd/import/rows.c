@@ -164,29 +164,31 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 		w->status = ROW_SKIPPED;
 		w->lead_id = done->lead_id;
 		w->contact_id = done->contact_id;
+		w->maybe_dup = done->maybe_dup; /* a flag once set is shown on every rerun */
 		free(w->lead.v[KL_ATTR_SOURCE_UID]);
-		w->lead.v[KL_ATTR_SOURCE_UID] = kl_str_dup(done->uid);
+		w->lead.v[KL_ATTR_SOURCE_UID] = done->uid ? kl_str_dup(done->uid) : NULL;
 		return KL_OK;
 	}
 	if ((rc = take_values(r, w, rec, &reject, &err)))
 		return rc;
 	if (reject)
 		goto reject;
-	if ((rc = kl_lead_check(&w->lead, imp_row_label, &w->label, &err)) == KL_EOSERR)
+	if ((rc = kl_lead_check_account(&w->lead, &r->acct, imp_row_label, &w->label, &err)) == KL_EOSERR)
 		return rc;
 	if (rc)
 		goto reject;
 	/* fixed now, so a retried request carries the very same body */
 	if (!w->lead.created_at)
 		w->lead.created_at = (long long)time(NULL);
-	if (done && !w->lead.v[KL_ATTR_SOURCE_UID]) {
+	if (done && done->uid && !w->lead.v[KL_ATTR_SOURCE_UID]) {
 		/* sent before, outcome lost: the same source_uid goes again */
 		if (!(w->lead.v[KL_ATTR_SOURCE_UID] = kl_str_dup(done->uid)))
 			return KL_EOSERR;
-		w->maybe_dup = true;
-	} else if (done) {
-		w->maybe_dup = true;
 	}
+	/* sent before without an answer, or its record is damaged (its uid
+	 * unknown: a new one goes): either way it may be in Kommo already */
+	if (done)
+		w->maybe_dup = true;
 	char salt[32];
 	snprintf(salt, sizeof salt, "row-%ld", rec->row);
 	/* two rows with the same phone in one millisecond still differ */

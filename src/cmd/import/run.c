@@ -26,7 +26,7 @@ static int check_field_ids(struct run *r, struct kl_err *err)
 {
 	for (int a = 0; a < KL_ATTR_COUNT; a++) {
 		const struct kl_attr_info *ai = kl_attr_info(a);
-		if (!kl_payload_needs_id(&r->acct, a))
+		if (!kl_attr_needs_id(&r->acct, a))
 			continue;
 		const char *col = NULL;
 		for (size_t i = 0; i < r->cols.n && !col; i++)
@@ -132,6 +132,22 @@ static int open_api(struct run *r, const struct kl_config *cfg, struct kl_err *e
 	return KL_OK;
 }
 
+/* What opening the state file found that a person should know. */
+static void say_journal_health(struct run *r)
+{
+	struct kl_journal_health h;
+	kl_journal_health(r->journal, &h);
+	if (h.converted)
+		kl_io_say(r->io, "--state %s: converted from the earlier text format%s", r->o->state,
+			  h.legacy_bad_lines ? "" : " (every line read)");
+	if (h.legacy_bad_lines)
+		kl_io_say(r->io, "--state %s: %zu lines of the earlier format could not be read (the first is line %ld) and were left out: a row recorded only there is sent as new",
+			  r->o->state, h.legacy_bad_lines, h.first_bad_line);
+	if (h.damaged)
+		kl_io_say(r->io, "--state %s: %zu damaged records (the first with key %s) are not trusted: their rows are taken as possibly sent, and flagged possibly_duplicated if sent again",
+			  r->o->state, h.damaged, h.first_damaged);
+}
+
 /* Everything before the first row: the configuration, the input and its
  * header, the journal, the transport, and room for a batch. */
 static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
@@ -150,6 +166,8 @@ static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
 		return rc;
 	if (o->state && (rc = kl_journal_open(&r->journal, o->state, err)))
 		return rc;
+	if (r->journal)
+		say_journal_health(r);
 	struct kl_csv_opts co = {o->delimiter, o->cp1251 ? KL_CSV_CP1251 : KL_CSV_UTF8};
 	if ((rc = kl_csv_open(&r->csv, r->in, r->in_name, &co, err)))
 		return rc;

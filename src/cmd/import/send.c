@@ -301,12 +301,16 @@ static int parse_created(void *ctx, const char *body, size_t len, struct kl_err 
 }
 
 /* On disk before the request goes: these rows, with these source_uids. */
-static int before_send(void *ctx, struct kl_err *err)
+static int before_send(void *ctx, bool resend, struct kl_err *err)
 {
 	struct post_ctx *pc = ctx;
 	if (!pc->r->journal)
 		return KL_OK;
-	int rc = journal_sending(pc->r, pc->rows, pc->n);
+	/* the try before was refused or never left: on record, so that this one is
+	 * not taken for a second request that may land */
+	if (resend)
+		journal_not_created(pc->r, pc->rows, pc->n);
+	int rc = pc->r->stop ? pc->r->stop : journal_sending(pc->r, pc->rows, pc->n);
 	pc->journal_failed = rc != KL_OK;
 	return rc ? kl_err_set(err, rc, "the state file could not be written") : KL_OK;
 }

@@ -1,4 +1,4 @@
-#include "kommo/kl_url.h"
+#include "util/kl_url.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>

@@ -1,6 +1,9 @@
 /*
- * kl_url: URLs as libcurl reads them, part of the HTTP transport.
+ * kl_url: URLs as libcurl reads them.
  *
+ * The one place besides the HTTP transport (kommo/http.c) that includes
+ * libcurl: a utility, so that core's configuration checks can use the same
+ * parser as the transport without reaching up a layer.
  * The base URL is checked by the parser that later sends the request
  * (libcurl's curl_url), so the check and the request cannot read it two
  * ways. Query strings are built here too, with libcurl's escaping.
