@@ -1,5 +1,6 @@
 /*
- * kl_http: the HTTPS transport to Kommo (the only user of libcurl).
+ * kl_http: one HTTP exchange with Kommo, under the transport path (kl_api,
+ * its only caller). With util/url.c, the only code that includes libcurl.
  *
  * One struct kl_http is one connection cache with the account's address and
  * token; requests on it reuse the connection. TLS verification is always

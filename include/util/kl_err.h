@@ -3,7 +3,9 @@
  *
  * A function that can fail returns an exit status from sysexits.h (0 on
  * success) and, on failure, fills a struct kl_err with a sentence a user can
- * act on. Nothing below main.c prints or exits; main.c decides both.
+ * act on. Only main.c exits. Only the commands (src/cmd) and main.c print,
+ * and only through kl_io (shared/kl_io.h): results to stdout, messages to
+ * stderr; the layers below them return what happened and never print.
  */
 #ifndef KL_ERR_H
 #define KL_ERR_H

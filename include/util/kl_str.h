@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-char *kl_str_dup(const char *s);
-char *kl_str_ndup(const char *s, size_t n);
+/* asprintf, as an expression: the new string, or NULL when memory ran out
+ * (libc's strdup and strndup serve for plain copies). */
 char *kl_str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The string without leading and trailing ASCII white space, as a new string. */

@@ -165,12 +165,12 @@ static int positional(struct kl_opts *o, const char *arg, bool only_positionals,
 		if (o->input)
 			return kl_err_set(err, KL_EUSAGE, "import reads one file; %s is one too many (to import several, run import once per file, or cat them)",
 					  kl_str_quote(arg, qbuf, sizeof qbuf));
-		return (o->input = kl_str_dup(arg)) ? KL_OK : kl_err_oom(err);
+		return (o->input = strdup(arg)) ? KL_OK : kl_err_oom(err);
 	}
 	if ((o->command == KL_CMD_LEADS_SEARCH || o->command == KL_CMD_CONTACTS_SEARCH) &&
 	    (only_positionals || arg[0] != '-' || !arg[1])) {
 		/* the words of a query: kommo-lead contacts search Анна Петрова */
-		char *q = o->ent.query ? kl_str_printf("%s %s", o->ent.query, arg) : kl_str_dup(arg);
+		char *q = o->ent.query ? kl_str_printf("%s %s", o->ent.query, arg) : strdup(arg);
 		if (!q)
 			return kl_err_oom(err);
 		free(o->ent.query);

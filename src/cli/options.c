@@ -213,7 +213,7 @@ static int set_path(char **dst, const char *flag, const char *value, struct kl_e
 		return kl_err_set(err, KL_EUSAGE, "%s given twice", flag);
 	if (!*value)
 		return kl_err_set(err, KL_EUSAGE, "%s needs a file name", flag);
-	return (*dst = kl_str_dup(value)) ? KL_OK : kl_err_oom(err);
+	return (*dst = strdup(value)) ? KL_OK : kl_err_oom(err);
 }
 
 static int parse_timeout(struct kl_opts *o, const char *v, struct kl_err *err)
@@ -259,7 +259,7 @@ static int apply_entity(struct kl_opts *o, const struct opt *d, const char *flag
 		if (strncmp(v, "contact:", 8) == 0)
 			return kl_err_set(err, KL_EUSAGE, "--field %s: %s takes lead fields only",
 					  kl_str_quote(v, qbuf, sizeof qbuf), kl_cli_command_name(o->command));
-		char *spec = strncmp(v, "lead:", 5) == 0 ? kl_str_dup(v) : kl_str_printf("lead:%s", v);
+		char *spec = strncmp(v, "lead:", 5) == 0 ? strdup(v) : kl_str_printf("lead:%s", v);
 		if (!spec)
 			return kl_err_oom(err);
 		int rc = kl_lead_add_field_spec(&e->fields, spec, "--field", err);
@@ -295,7 +295,7 @@ static int apply_entity(struct kl_opts *o, const struct opt *d, const char *flag
 	}
 	if (*dst)
 		return kl_err_set(err, KL_EUSAGE, "%s given twice (counting its alias)", flag);
-	return (*dst = kl_str_dup(v)) ? KL_OK : kl_err_oom(err);
+	return (*dst = strdup(v)) ? KL_OK : kl_err_oom(err);
 }
 
 /* The options of import alone. */
@@ -378,8 +378,8 @@ static int apply_import(struct kl_opts *o, const struct opt *d, const char *flag
 		if (!m)
 			return kl_err_oom(err);
 		o->maps = m;
-		m[o->nmaps].column = kl_str_ndup(v, (size_t)(eq - v));
-		m[o->nmaps].field = kl_str_dup(eq + 1);
+		m[o->nmaps].column = strndup(v, (size_t)(eq - v));
+		m[o->nmaps].field = strdup(eq + 1);
 		o->nmaps++;
 		if (!m[o->nmaps - 1].column || !m[o->nmaps - 1].field)
 			return kl_err_oom(err);
@@ -399,7 +399,7 @@ int cli_apply(struct kl_opts *o, const struct opt *d, const char *flag, const ch
 	case O_FIRST_NAME:
 		if (o->ent.first_name)
 			return kl_err_set(err, KL_EUSAGE, "--first-name given twice");
-		return (o->ent.first_name = kl_str_dup(v)) ? KL_OK : kl_err_oom(err);
+		return (o->ent.first_name = strdup(v)) ? KL_OK : kl_err_oom(err);
 	case O_STATUS:
 		return set_id(&o->ent.status, flag, v, "72000002", err);
 	case O_RESPONSIBLE:

@@ -404,7 +404,7 @@ static char *origin_of(const void *ctx, const char *request_id, const char *path
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		size_t n = strlen(keys[i].key);
 		if (strncmp(path, keys[i].key, n) == 0 && (path[n] == '\0' || path[n] == '.'))
-			return kl_str_dup(keys[i].flag);
+			return strdup(keys[i].flag);
 	}
 	static const char cfv[] = "custom_fields_values.";
 	if (strncmp(path, cfv, sizeof cfv - 1) == 0) {
@@ -412,10 +412,10 @@ static char *origin_of(const void *ctx, const char *request_id, const char *path
 		unsigned long k = strtoul(path + sizeof cfv - 1, &end, 10);
 		if (end != path + sizeof cfv - 1) {
 			if (k < s->nlabels)
-				return kl_str_dup(s->labels[k]);
+				return strdup(s->labels[k]);
 			k -= s->nlabels;
 			if (s->fields && k < s->fields->ncustom)
-				return kl_str_dup(s->fields->custom[k].label);
+				return strdup(s->fields->custom[k].label);
 		}
 	}
 	return NULL;
@@ -613,7 +613,7 @@ static int change(const struct kl_opts *o, const struct kl_io *io, const struct 
 			cJSON_Delete(body);
 			body = NULL;
 		}
-		path = kl_str_dup(contact ? CONTACTS_PATH : LEADS_PATH);
+		path = strdup(contact ? CONTACTS_PATH : LEADS_PATH);
 	}
 	if (body)
 		entity = NULL; /* owned by body now */

@@ -180,7 +180,7 @@ int kl_check_number(const char *what, const char *v, char **out, struct kl_err *
 	size_t skip = 0;
 	while (skip + 1 < int_digits && s[skip] == '0')
 		skip++;
-	char *r = kl_str_ndup(s + skip, n - skip);
+	char *r = strndup(s + skip, n - skip);
 	if (!r)
 		return kl_err_oom(err);
 	char *c = strchr(r, ',');
@@ -566,7 +566,7 @@ int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err
 		return kl_err_set(err, KL_ECONFIG,
 				  "%s: %s ends in /api/v4: leave it out, kommo-lead adds the API path itself (e.g. https://intermigro.kommo.com)",
 				  what, Q(v));
-	char *r = kl_str_ndup(v, n);
+	char *r = strndup(v, n);
 	if (!r)
 		return kl_err_oom(err);
 	*out = r;

@@ -181,7 +181,7 @@ int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
 		struct kl_column *col = &c->col[i];
 		const char *field = mapped(names[i], maps, nmaps);
 		c->n++;
-		if (!(col->name = kl_str_dup(names[i]))) {
+		if (!(col->name = strdup(names[i]))) {
 			rc = kl_err_oom(err);
 			goto out;
 		}

@@ -77,7 +77,7 @@ void kl_config_free(struct kl_config *cfg)
 int kl_config_set(struct kl_config *cfg, enum kl_cfg_key key, const char *value,
 		  const char *origin, struct kl_err *err)
 {
-	char *v = kl_str_dup(value), *o = kl_str_dup(origin);
+	char *v = strdup(value), *o = strdup(origin);
 	if (!v || !o) {
 		kl_str_free_secret(v);
 		free(o);
@@ -243,7 +243,7 @@ int kl_config_parse_dotenv(struct kl_config *cfg, const char *text, size_t len,
 			rc = kl_err_set(err, KL_ECONFIG, "%s:%d: %s", name, line, why);
 			goto out;
 		}
-		char *key = kl_str_ndup(k, (size_t)(ke - k));
+		char *key = strndup(k, (size_t)(ke - k));
 		if (!key) {
 			rc = kl_err_oom(err);
 			goto out;
@@ -419,7 +419,7 @@ char *kl_config_default_path(kl_getenv_fn get, bool *required)
 	const char *v = get("KOMMO_LEAD_CONFIG");
 	if (v && *v) {
 		*required = true;
-		return kl_str_dup(v);
+		return strdup(v);
 	}
 	*required = false;
 	v = get("XDG_CONFIG_HOME");
@@ -512,7 +512,7 @@ int kl_config_resolve(const struct kl_config *cfg, bool need_remote,
 			goto fail;
 		}
 		fclose(f);
-		if (!(a->ca_bundle = kl_str_dup(cfg->value[KL_CFG_CA_BUNDLE])))
+		if (!(a->ca_bundle = strdup(cfg->value[KL_CFG_CA_BUNDLE])))
 			goto oom;
 	}
 
@@ -546,7 +546,7 @@ int kl_config_resolve(const struct kl_config *cfg, bool need_remote,
 		describe(cfg, KL_CFG_API_TOKEN, what, sizeof what);
 		if ((rc = kl_check_token(what, tok, err)))
 			goto fail;
-		if (!(a->token = kl_str_dup(tok)))
+		if (!(a->token = strdup(tok)))
 			goto oom;
 	} else if (need_remote) {
 		rc = kl_err_set(err, KL_ECONFIG,

@@ -82,7 +82,7 @@ static void on_field(void *s, size_t len, void *ctx)
 		}
 		c->cap = cap;
 	}
-	char *copy = kl_str_ndup(s ? s : "", s ? len : 0);
+	char *copy = strndup(s ? s : "", s ? len : 0);
 	if (!copy) {
 		r->oom = true;
 		return;
@@ -171,7 +171,7 @@ int kl_csv_open(struct kl_csv **out, FILE *in, const char *name, const struct kl
 	r->first_chunk = true;
 	r->last_term = -1;
 	r->delimiter = o->delimiter;
-	r->name = kl_str_dup(name);
+	r->name = strdup(name);
 	r->raw = malloc(CHUNK);
 	if (!r->name || !r->raw) {
 		kl_csv_free(r);

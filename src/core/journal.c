@@ -347,7 +347,7 @@ static int legacy_record(void *ctx, char op, const unsigned char key[16], const 
 
 static int sync_dir(const char *path)
 {
-	char *copy = kl_str_dup(path);
+	char *copy = strdup(path);
 	int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
 	if (fd >= 0)
@@ -451,7 +451,7 @@ int kl_journal_open(struct kl_journal **out, const char *path, struct kl_err *er
 	enum kind kind;
 	bool damaged = false;
 	int rc;
-	if (!j || !(j->path = kl_str_dup(path))) {
+	if (!j || !(j->path = strdup(path))) {
 		free(j);
 		return kl_err_oom(err);
 	}

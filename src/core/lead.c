@@ -78,15 +78,15 @@ int kl_lead_copy(struct kl_lead *dst, const struct kl_lead *src, struct kl_err *
 	memset(dst, 0, sizeof *dst);
 	dst->created_at = src->created_at;
 	for (int a = 0; a < KL_ATTR_COUNT; a++)
-		if (src->v[a] && !(dst->v[a] = kl_str_dup(src->v[a])))
+		if (src->v[a] && !(dst->v[a] = strdup(src->v[a])))
 			goto oom;
 	if (src->ncustom && !(dst->custom = calloc(src->ncustom, sizeof *dst->custom)))
 		goto oom;
 	for (size_t i = 0; i < src->ncustom; i++) {
 		struct kl_custom *c = &dst->custom[i];
 		*c = src->custom[i];
-		c->value = kl_str_dup(src->custom[i].value);
-		c->label = kl_str_dup(src->custom[i].label);
+		c->value = strdup(src->custom[i].value);
+		c->label = strdup(src->custom[i].label);
 		dst->ncustom++;
 		if (!c->value || !c->label)
 			goto oom;
@@ -102,7 +102,7 @@ int kl_lead_set(struct kl_lead *lead, enum kl_attr a, const char *value, const c
 {
 	if (lead->v[a])
 		return kl_err_set(err, KL_EUSAGE, "%s given twice; a lead takes one", label);
-	if (!(lead->v[a] = kl_str_dup(value)))
+	if (!(lead->v[a] = strdup(value)))
 		return kl_err_oom(err);
 	return KL_OK;
 }
@@ -134,7 +134,7 @@ int kl_lead_add_field_spec(struct kl_lead *lead, const char *spec, const char *l
 					  label, kl_str_quote(spec, qbuf, sizeof qbuf));
 		numeric = true;
 	}
-	char *ids = kl_str_ndup(p, (size_t)((colon ? colon : eq) - p));
+	char *ids = strndup(p, (size_t)((colon ? colon : eq) - p));
 	char *what = kl_str_printf("%s %.*s", label, (int)(eq - spec), spec);
 	unsigned long long id = 0;
 	int rc = KL_OK;
@@ -154,7 +154,7 @@ int kl_lead_add_field_spec(struct kl_lead *lead, const char *spec, const char *l
 	c->entity = ent;
 	c->id = id;
 	c->numeric = numeric;
-	c->value = kl_str_dup(eq + 1);
+	c->value = strdup(eq + 1);
 	c->label = what;
 	if (!c->value) {
 		rc = kl_err_oom(err);
@@ -324,7 +324,7 @@ int kl_lead_default_uid(struct kl_lead *lead, long long now_ms, const char *salt
 	if (bad)
 		return kl_err_set(err, KL_ESOFTWARE,
 				  "MD5 from libcrypto failed (a FIPS-only system?): give the lead an id with --source-uid");
-	if (!(lead->v[KL_ATTR_SOURCE_UID] = kl_str_dup(hex)))
+	if (!(lead->v[KL_ATTR_SOURCE_UID] = strdup(hex)))
 		return kl_err_oom(err);
 	return KL_OK;
 }

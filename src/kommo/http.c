@@ -101,16 +101,16 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_er
 		return kl_err_oom(err);
 	h->log = o->log;
 	h->log_ctx = o->log_ctx;
-	h->base_url = kl_str_dup(o->base_url);
+	h->base_url = strdup(o->base_url);
 	h->host = kl_url_authority(o->base_url);
-	h->ca_bundle = o->ca_bundle ? kl_str_dup(o->ca_bundle) : NULL;
+	h->ca_bundle = o->ca_bundle ? strdup(o->ca_bundle) : NULL;
 	h->curl = curl_easy_init();
 	if (!h->base_url || !h->host || (o->ca_bundle && !h->ca_bundle) || !h->curl) {
 		rc = kl_err_oom(err);
 		goto out;
 	}
 	if (o->token) {
-		if (!(h->token = kl_str_dup(o->token))) {
+		if (!(h->token = strdup(o->token))) {
 			rc = kl_err_oom(err);
 			goto out;
 		}
@@ -372,7 +372,7 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &wait) == CURLE_OK && wait > 0)
 		r->retry_after = wait > 86400 ? 86400 : (long)wait;
 	r->seconds = (double)total / 1e6;
-	if (ctype && !(r->content_type = kl_str_dup(ctype))) {
+	if (ctype && !(r->content_type = strdup(ctype))) {
 		rc = kl_err_oom(err);
 		goto out;
 	}

@@ -278,8 +278,8 @@ static int print_item(struct build *b, const char *request_id, long long now, ch
 	if (v[KL_ATTR_LAST_NAME])
 		contact_name = kl_str_printf("%s %s", v[KL_ATTR_NAME], v[KL_ATTR_LAST_NAME]);
 	else
-		contact_name = kl_str_dup(v[KL_ATTR_NAME]);
-	lead_name = v[KL_ATTR_LEAD_NAME] ? kl_str_dup(v[KL_ATTR_LEAD_NAME])
+		contact_name = strdup(v[KL_ATTR_NAME]);
+	lead_name = v[KL_ATTR_LEAD_NAME] ? strdup(v[KL_ATTR_LEAD_NAME])
 					 : kl_str_printf("Заявка: %s", contact_name ? contact_name : "");
 	if (!contact_name || !lead_name || !(item = cJSON_CreateObject())) {
 		rc = kl_err_oom(err);
@@ -321,7 +321,7 @@ int kl_payload_add(struct kl_payload *p, const struct kl_lead *lead, const struc
 	}
 	if ((rc = print_item(&b, request_id, now, &text, err)))
 		goto fail;
-	if ((request_id && !(it.request_id = kl_str_dup(request_id))) || !(raw = cJSON_CreateRaw(text)) ||
+	if ((request_id && !(it.request_id = strdup(request_id))) || !(raw = cJSON_CreateRaw(text)) ||
 	    !cJSON_AddItemToArray(p->array, raw)) {
 		cJSON_Delete(raw);
 		rc = kl_err_oom(err);

@@ -7,36 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *kl_str_dup(const char *s)
-{
-	return s ? kl_str_ndup(s, strlen(s)) : NULL;
-}
-
-char *kl_str_ndup(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (!d)
-		return NULL;
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
 char *kl_str_printf(const char *fmt, ...)
 {
+	char *s;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return NULL;
-	char *s = malloc((size_t)n + 1);
-	if (!s)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
+	return n < 0 ? NULL : s;
 }
 
 static bool is_space(unsigned char c)
@@ -53,7 +31,7 @@ char *kl_str_trimmed(const char *s)
 		s++;
 		n--;
 	}
-	return kl_str_ndup(s, n);
+	return strndup(s, n);
 }
 
 /* Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0. */

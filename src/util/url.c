@@ -69,7 +69,7 @@ enum kl_url_fault kl_url_parse_base(const char *text, struct kl_url *out)
 	 * After the host only a port or the path: "[::1].evil.com" is not ::1. */
 	if (hl == 0 || strpbrk(text, " @?#") || (*rest != '\0' && *rest != ':' && *rest != '/'))
 		return KL_URL_SHAPE;
-	if (!(out->host = kl_str_ndup(h, hl)))
+	if (!(out->host = strndup(h, hl)))
 		return KL_URL_NOMEM;
 	enum kl_url_fault f = curl_verdict(text, rest);
 	if (f == KL_URL_HOST) {
@@ -91,9 +91,9 @@ char *kl_url_authority(const char *url)
 		if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) == CURLUE_OK)
 			out = kl_str_printf("%s:%s", host, port);
 		else
-			out = kl_str_dup(host);
+			out = strdup(host);
 	} else {
-		out = kl_str_dup(url);
+		out = strdup(url);
 	}
 	curl_free(host);
 	curl_free(port);

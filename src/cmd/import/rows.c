@@ -34,7 +34,7 @@ void imp_row_free(struct row *w)
 
 void imp_row_set_error(struct row *w, enum row_status st, const char *msg)
 {
-	char *e = kl_str_dup(msg);
+	char *e = strdup(msg);
 	if (e) { /* out of memory here only loses the reason, not the row's status */
 		free(w->error);
 		w->error = e;
@@ -44,7 +44,7 @@ void imp_row_set_error(struct row *w, enum row_status st, const char *msg)
 
 void imp_row_add_error(struct row *w, const char *msg)
 {
-	char *e = w->error ? kl_str_printf("%s; %s", w->error, msg) : kl_str_dup(msg);
+	char *e = w->error ? kl_str_printf("%s; %s", w->error, msg) : strdup(msg);
 	if (e) {
 		free(w->error);
 		w->error = e;
@@ -74,7 +74,7 @@ static int keep_raw(struct row *w, const struct kl_csv_record *rec)
 	if (!(w->raw = calloc(rec->nfields ? rec->nfields : 1, sizeof *w->raw)))
 		return kl_err_oom(NULL);
 	for (size_t i = 0; i < rec->nfields; i++, w->nraw++)
-		if (!(w->raw[i] = kl_str_ndup(rec->field[i], rec->len[i])))
+		if (!(w->raw[i] = strndup(rec->field[i], rec->len[i])))
 			return KL_EOSERR;
 	return KL_OK;
 }
@@ -104,7 +104,7 @@ static int take_values(struct run *r, struct row *w, const struct kl_csv_record 
 			continue; /* an empty cell: the default, if any, stands */
 		switch (c->kind) {
 		case KL_COL_ATTR: {
-			char *copy = kl_str_dup(v);
+			char *copy = strdup(v);
 			if (!copy)
 				return KL_EOSERR;
 			free(w->lead.v[c->attr]);
@@ -166,7 +166,7 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 		w->contact_id = done->contact_id;
 		w->maybe_dup = done->maybe_dup; /* a flag once set is shown on every rerun */
 		free(w->lead.v[KL_ATTR_SOURCE_UID]);
-		w->lead.v[KL_ATTR_SOURCE_UID] = done->uid ? kl_str_dup(done->uid) : NULL;
+		w->lead.v[KL_ATTR_SOURCE_UID] = done->uid ? strdup(done->uid) : NULL;
 		return KL_OK;
 	}
 	if ((rc = take_values(r, w, rec, &reject, &err)))
@@ -182,7 +182,7 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 		w->lead.created_at = (long long)time(NULL);
 	if (done && done->uid && !w->lead.v[KL_ATTR_SOURCE_UID]) {
 		/* sent before, outcome lost: the same source_uid goes again */
-		if (!(w->lead.v[KL_ATTR_SOURCE_UID] = kl_str_dup(done->uid)))
+		if (!(w->lead.v[KL_ATTR_SOURCE_UID] = strdup(done->uid)))
 			return KL_EOSERR;
 	}
 	/* sent before without an answer, or its record is damaged (its uid

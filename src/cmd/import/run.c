@@ -54,7 +54,7 @@ static int split_columns(const char *list, char ***names, size_t *n)
 		return KL_EOSERR;
 	for (const char *s = list;; s++) {
 		size_t len = strcspn(s, ",");
-		if (!((*names)[(*n)++] = kl_str_ndup(s, len)))
+		if (!((*names)[(*n)++] = strndup(s, len)))
 			return KL_EOSERR;
 		s += len;
 		if (!*s)
@@ -86,7 +86,7 @@ static int read_header(struct run *r, struct kl_err *err)
 			goto out;
 		}
 		for (; n < rec->nfields; n++)
-			if (!(names[n] = kl_str_ndup(rec->field[n], rec->len[n]))) {
+			if (!(names[n] = strndup(rec->field[n], rec->len[n]))) {
 				rc = KL_EOSERR;
 				goto out;
 			}
