@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@ static struct {
 	char last[1024];
 } logged;
 
+static char tmpdir[sizeof env.runtime];
+
 /* A fresh directory for XDG_RUNTIME_DIR. */
 static int setup(void **state)
 {
@@ -55,8 +58,23 @@ static int setup(void **state)
 	const char *tmp = getenv("KL_TEST_TMP");
 	memset(&env, 0, sizeof env);
 	memset(&logged, 0, sizeof logged);
-	snprintf(env.runtime, sizeof env.runtime, "%s/limiter-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	return mkdtemp(env.runtime) ? 0 : -1;
+	snprintf(tmpdir, sizeof tmpdir, "%s/limiter-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	memcpy(env.runtime, tmpdir, sizeof tmpdir);
+	return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static void log_line(void *ctx, const char *line)
@@ -359,7 +377,7 @@ static void an_unusable_directory_falls_back_to_pacing_alone_with_a_warning(void
 	overwrite(file, 0, "x", 1, true);
 	snprintf(env.runtime, sizeof env.runtime, "%s", file);
 	logged.calls = 0;
-	open_at(&l, URL, 7, &now);
+	open_at(&l, URL, 1000, &now); /* alone, the account's rate still binds */
 	assert_false(kl_limiter_shared(&l));
 	assert_int_equal(logged.calls, 1);
 	assert_non_null(strstr(logged.last, "pacing this process alone at 7 requests a second"));
@@ -523,25 +541,25 @@ static void a_holder_killed_mid_write_leaves_no_lock_and_a_safe_file(void **stat
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(seven_slots_a_window_then_a_wait_until_the_oldest_leaves, setup),
-		cmocka_unit_test_setup(two_processes_on_one_account_share_seven, setup),
-		cmocka_unit_test_setup(another_account_has_its_own_budget_however_urls_are_spelt, setup),
-		cmocka_unit_test_setup(a_slow_own_rate_does_not_hold_a_shared_slot_while_it_waits, setup),
-		cmocka_unit_test_setup(a_rate_above_the_accounts_does_not_raise_it, setup),
-		cmocka_unit_test_setup(a_429_seen_by_one_holds_off_every_taker, setup),
-		cmocka_unit_test_setup(a_hold_off_is_at_most_the_longest_wait, setup),
-		cmocka_unit_test_setup(garbage_in_the_file_costs_one_full_window_then_the_file_heals, setup),
-		cmocka_unit_test_setup(a_record_cut_short_or_changed_reads_as_garbage, setup),
-		cmocka_unit_test_setup(times_from_a_future_no_clock_reaches_read_as_garbage, setup),
-		cmocka_unit_test_setup(a_file_from_another_boot_holds_nothing, setup),
-		cmocka_unit_test_setup(no_limit_touches_no_file, setup),
-		cmocka_unit_test_setup(the_directory_is_private_and_so_is_the_file, setup),
-		cmocka_unit_test_setup(the_file_lives_in_the_runtime_dir_else_the_cache, setup),
-		cmocka_unit_test_setup(a_cache_dir_that_is_missing_is_made, setup),
-		cmocka_unit_test_setup(an_unusable_directory_falls_back_to_pacing_alone_with_a_warning, setup),
-		cmocka_unit_test_setup(processes_racing_never_start_more_than_seven_in_a_window, setup),
-		cmocka_unit_test_setup(a_run_killed_and_restarted_at_once_waits_for_the_killed_runs_starts, setup),
-		cmocka_unit_test_setup(a_holder_killed_mid_write_leaves_no_lock_and_a_safe_file, setup),
+		cmocka_unit_test_setup_teardown(seven_slots_a_window_then_a_wait_until_the_oldest_leaves, setup, teardown),
+		cmocka_unit_test_setup_teardown(two_processes_on_one_account_share_seven, setup, teardown),
+		cmocka_unit_test_setup_teardown(another_account_has_its_own_budget_however_urls_are_spelt, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_slow_own_rate_does_not_hold_a_shared_slot_while_it_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_rate_above_the_accounts_does_not_raise_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_429_seen_by_one_holds_off_every_taker, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_hold_off_is_at_most_the_longest_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(garbage_in_the_file_costs_one_full_window_then_the_file_heals, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_record_cut_short_or_changed_reads_as_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(times_from_a_future_no_clock_reaches_read_as_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_file_from_another_boot_holds_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(no_limit_touches_no_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_directory_is_private_and_so_is_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_file_lives_in_the_runtime_dir_else_the_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_cache_dir_that_is_missing_is_made, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_unusable_directory_falls_back_to_pacing_alone_with_a_warning, setup, teardown),
+		cmocka_unit_test_setup_teardown(processes_racing_never_start_more_than_seven_in_a_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_run_killed_and_restarted_at_once_waits_for_the_killed_runs_starts, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_holder_killed_mid_write_leaves_no_lock_and_a_safe_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
