@@ -67,6 +67,13 @@ void kl_limiter_close(struct kl_limiter *l); /* accepts a zeroed limiter */
  *     while ((w = kl_limiter_take(l)) > 0) sleep w (or stop on a signal) */
 double kl_limiter_take(struct kl_limiter *l);
 
+/* The last slot's request left at sent_at (e.g. taken_at plus libcurl's
+ * CURLINFO_PRETRANSFER_TIME: connecting, TLS): its start is moved there,
+ * since Kommo counts arrivals and a new connection can take longer than
+ * KL_RATE_MARGIN. Without it a process's first request on a fresh
+ * connection can arrive in the next process's second. */
+void kl_limiter_sent(struct kl_limiter *l, double sent_at);
+
 /* After a 429: nobody on this account, in any process, takes a slot for
  * seconds from now (what Kommo asked for). */
 void kl_limiter_hold_off(struct kl_limiter *l, double seconds);

@@ -368,6 +368,34 @@ double kl_limiter_take(struct kl_limiter *l)
 	return 0;
 }
 
+void kl_limiter_sent(struct kl_limiter *l, double sent_at)
+{
+	if (!l->shared || !(sent_at > l->taken_at))
+		return;
+	struct record r;
+	if (lock(l->fd, LOCK_EX)) {
+		fall_back(l, "lock", errno);
+		return;
+	}
+	double now = l->clock(l->clock_ctx);
+	int failed = 0;
+	if (load(l, &r, now) != REC_OK) {
+		failed = -1; /* garbage was just made a full window: nothing to move */
+	} else {
+		for (size_t i = 0; i < KL_LIMITER_ACCOUNT_RATE; i++)
+			if (r.starts[i] == l->taken_at) {
+				r.starts[i] = fmin(sent_at, now); /* never in the future */
+				failed = write_record(l->fd, &r) ? 1 : 0;
+				break;
+			}
+	}
+	int errnum = errno;
+	lock(l->fd, LOCK_UN);
+	l->taken_at = fmin(sent_at, now);
+	if (failed > 0)
+		fall_back(l, "write", errnum);
+}
+
 void kl_limiter_hold_off(struct kl_limiter *l, double seconds)
 {
 	if (!(seconds > 0))
