@@ -36,6 +36,7 @@
 #include <stddef.h>
 
 #include "kommo/kl_http.h"
+#include "kommo/kl_limiter.h"
 #include "kommo/kl_rate.h"
 #include "kommo/kl_reply.h"
 #include "kommo/kl_report.h"
@@ -45,7 +46,7 @@ struct cJSON;
 
 struct kl_api {
 	struct kl_http *http;
-	struct kl_rate rate;                /* every request takes its start from it */
+	struct kl_limiter limit;            /* every request takes its start from it */
 	const char *base_url;               /* for messages */
 	const char *token_origin;           /* named when Kommo refuses the token; may be NULL */
 	int max_retries;                    /* of one request, or of a batch's attempts */
@@ -57,9 +58,11 @@ struct kl_api {
 };
 
 /* Makes a client with its own transport and a limit of rate requests a
- * second (0: none); max_retries as above. */
+ * second (0: none), shared with every process on the account (kl_limiter:
+ * get finds its directory, warn says when it cannot be shared);
+ * max_retries as above. */
 int kl_api_open(struct kl_api *a, const struct kl_http_opts *ho, double rate, int max_retries,
-		struct kl_err *err);
+		kl_getenv_fn get, kl_log_fn warn, void *warn_ctx, struct kl_err *err);
 void kl_api_close(struct kl_api *a); /* accepts a zeroed client */
 
 enum kl_api_outcome { KL_API_DONE, KL_API_REFUSED, KL_API_NOT_SENT, KL_API_UNKNOWN };

@@ -42,6 +42,7 @@ struct kl_http_reply {
 	char *content_type;   /* NULL when absent */
 	long retry_after;     /* the Retry-After header in seconds, or -1 */
 	double seconds;       /* how long the exchange took */
+	double pretransfer;   /* of which before the request began to go out (connecting, TLS) */
 	bool maybe_sent;      /* the request may have reached Kommo */
 };
 

@@ -13,11 +13,12 @@
 #include "util/kl_url.h"
 
 int kl_api_open(struct kl_api *a, const struct kl_http_opts *ho, double rate, int max_retries,
-		struct kl_err *err)
+		kl_getenv_fn get, kl_log_fn warn, void *warn_ctx, struct kl_err *err)
 {
 	int rc;
 	memset(a, 0, sizeof *a);
-	if ((rc = kl_rate_init(&a->rate, rate, err)) || (rc = kl_http_new(&a->http, ho, err))) {
+	if ((rc = kl_limiter_open(&a->limit, ho->base_url, rate, get, warn, warn_ctx, err)) ||
+	    (rc = kl_http_new(&a->http, ho, err))) {
 		kl_api_close(a);
 		return rc;
 	}
@@ -32,7 +33,7 @@ int kl_api_open(struct kl_api *a, const struct kl_http_opts *ho, double rate, in
 void kl_api_close(struct kl_api *a)
 {
 	kl_http_free(a->http);
-	kl_rate_free(&a->rate);
+	kl_limiter_close(&a->limit);
 	a->http = NULL;
 }
 
@@ -90,10 +91,12 @@ static int explain(struct kl_api *a, const struct kl_api_req *rq, const struct k
  * started; false when a signal stopped the wait (nothing may be sent). */
 static bool pace(struct kl_api *a)
 {
-	kl_rate_sleep(kl_rate_wait(&a->rate, kl_rate_now()), a->stop);
-	if (stopped(a))
-		return false;
-	kl_rate_started(&a->rate, kl_rate_now());
+	double wait;
+	while ((wait = kl_limiter_take(&a->limit)) > 0) {
+		kl_rate_sleep(wait, a->stop);
+		if (stopped(a))
+			return false;
+	}
 	a->requests++;
 	return true;
 }
@@ -198,12 +201,16 @@ int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res
 		}
 		int http_rc = kl_http_request(a->http, rq->method, rq->path, rq->body, rq->body ? strlen(rq->body) : 0,
 					      &reply, err);
+		/* Kommo counts arrivals: a new connection's set-up delays this one's */
+		kl_limiter_sent(&a->limit, a->limit.taken_at + reply.pretransfer);
 		rc = read_reply(a, rq, http_rc, &reply, res, err);
 		kl_http_reply_free(&reply);
 		if (res->outcome == KL_API_DONE || rc == KL_EOSERR || *attempt >= a->max_retries || stopped(a) ||
 		    !retry_after(rq, res->outcome, http_rc, res->status))
 			return rc;
 		double wait = retry_wait(a, *attempt, res);
+		if (res->status == 429) /* every process on the account waits as Kommo asked */
+			kl_limiter_hold_off(&a->limit, wait);
 		if (res->status && rq->resend)
 			say(a, "HTTP %ld: %s in %.1f s", res->status, rq->resend, wait);
 		else if (res->status)

@@ -361,6 +361,9 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 
 	curl_off_t total = 0, upload = 0;
 	char *ctype = NULL;
+	curl_off_t pre = 0;
+	curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre);
+	r->pretransfer = (double)pre / 1e6;
 	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
 	curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &upload);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);

@@ -52,7 +52,7 @@ int kl_session_open(const struct kl_opts *o, const struct kl_io *io, const struc
 		.log = o->verbose ? kl_io_log : NULL,
 		.log_ctx = (void *)io,
 	};
-	if ((rc = kl_api_open(api, &ho, rate, max_retries, err)))
+	if ((rc = kl_api_open(api, &ho, rate, max_retries, io->getenv, kl_io_warn, (void *)io, err)))
 		return rc;
 	api->token_origin = cfg->origin[KL_CFG_API_TOKEN];
 	return KL_OK;

@@ -159,9 +159,10 @@ static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
 	    (rc = kl_config_resolve(cfg, !o->dry_run, &r->acct, err)))
 		return rc;
 	/* 7.x still starts 7 requests a window (floor), as the default does */
-	if (!o->dry_run && (o->rate == 0 || o->rate >= 8) && !kl_check_url_is_loopback(r->acct.base_url))
-		kl_io_say(r->io, "warning: %s Kommo's limit of 7 requests a second: expect 429s, and an account that keeps sending through them can be blocked (403)",
-			  o->rate == 0 ? "--rate 0 sends without a limit, above" : "--rate is above");
+	if (!o->dry_run && o->rate == 0 && !kl_check_url_is_loopback(r->acct.base_url))
+		kl_io_say(r->io, "warning: --rate 0 sends without a limit, above Kommo's limit of 7 requests a second: expect 429s, and an account that keeps sending through them can be blocked (403)");
+	else if (!o->dry_run && o->rate >= 8 && !kl_check_url_is_loopback(r->acct.base_url))
+		kl_io_say(r->io, "warning: --rate %g is above Kommo's limit of 7 requests a second for an account: kommo-lead keeps to 7", o->rate);
 	if ((rc = open_input(r, err)))
 		return rc;
 	if (o->state && (rc = kl_journal_open(&r->journal, o->state, err)))
