@@ -107,6 +107,11 @@ int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err);
  * rejected and failed ones to --rejects, and empties the batch. */
 int imp_report_batch(struct run *r);
 
+/* Reports, as imp_report_batch does, the rows at the head of the batch
+ * whose outcome is known (up to the first still pending), so that a row is
+ * printed as soon as its outcome is: called after every request. */
+int imp_report_decided(struct run *r);
+
 /* The progress line on a terminal; last ends it. */
 void imp_show_progress(struct run *r, bool last);
 

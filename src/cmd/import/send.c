@@ -403,6 +403,8 @@ static void send_rows(struct run *r, struct row **rows, size_t n)
 		bool again = post(r, rows, n, p, body, &attempt);
 		free(body);
 		kl_payload_free(p);
+		if (imp_report_decided(r) && !r->stop)
+			r->stop = KL_EIO;
 		if (!again)
 			return;
 	}
