@@ -2050,5 +2050,34 @@ class TestSandboxCtl(unittest.TestCase):
         self.assertEqual(self.ctl("bogus", str(self.dir)).returncode, 2)
 
 
+def _flat(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _flat(t)
+        else:
+            yield t
+
+
+def load_tests(loader, tests, pattern):
+    """KL_TEST_SHARD=I/N (as ctest runs it): only the I-th of N shards, so that
+    N processes share the wall time. A class that shares one sandbox among its
+    tests (setUpClass) stays whole, so its sandbox starts once; the tests of
+    the others, which start their own, are dealt out one by one."""
+    shard = os.environ.get("KL_TEST_SHARD")
+    if not shard:
+        return tests
+    i, n = (int(x) for x in shard.split("/"))
+    units = {}  # unit -> its tests, in the loader's order
+    for t in _flat(tests):
+        cls = type(t)
+        shared = cls.setUpClass.__func__ is not unittest.TestCase.setUpClass.__func__
+        units.setdefault(cls.__name__ if shared else t.id(), []).append(t)
+    mine = unittest.TestSuite()
+    for k, unit in enumerate(units.values()):
+        if k % n == i - 1:
+            mine.addTests(unit)
+    return mine
+
+
 if __name__ == "__main__":
     unittest.main()
