@@ -20,13 +20,14 @@ import json
 import re
 import unittest
 
-from kltest import FORMS, URL, SandboxTest, load_tests  # noqa: F401 (load_tests: ctest runs shards)
+from kltest import FORMS, SLOWDOWN, URL, SandboxTest, load_tests  # noqa: F401 (load_tests: ctest runs shards)
 
 TIMEOUT = ("--timeout", "2")
 # Against a reply that never comes any timeout gives the same outcome, and a short one spares
 # the suite most of its waiting (a GET is tried 3 times). The 2 s above stays where something
-# must arrive in time: trickle's status line, the replies before the one a fault spoils.
-HANG_TIMEOUT = ("--timeout", "0.3")
+# must arrive in time: trickle's status line, the replies before the one a fault spoils. (Under
+# KL_WRAPPER, longer: the slowed client must still get its request out within it.)
+HANG_TIMEOUT = ("--timeout", f"{0.3 * SLOWDOWN:g}")
 PHONE = "+79991234567"
 
 # name -> (argv, stdin); run_hostile adds the --timeout
