@@ -1551,7 +1551,8 @@ class TestLeadsApi(ApiCase):
             {"field_id": 488804, "values": [{"value": "Engineer"}]},
             {"field_id": 1711074, "values": [{"value": "MSc"}]}])
         before = self.sb.get_json("%s/%d" % (LEADS, lid))
-        time.sleep(1.01)  # updated_at is in seconds
+        # updated_at is in whole seconds: until the sandbox's clock (this one) is past it
+        time.sleep(max(0.0, before["updated_at"] + 1 - time.time()))
         status, headers, data = self.sb.call("PATCH", "%s/%d" % (LEADS, lid), {
             "name": "Новое", "price": 20, "responsible_user_id": 11000002,
             "custom_fields_values": [{"field_id": 1711074, "values": [{"value": "PhD"}]}]})
