@@ -70,6 +70,22 @@ WRAPPER_SKIPS = {
 }
 
 
+def load_tests(loader, tests, pattern):
+    """KL_TEST_SHARD=I/N: only every N-th test, from the I-th on, so that N processes,
+    each against a sandbox of its own, share a suite's wall time (tests/CMakeLists.txt
+    says which suites are split). A suite takes part by importing this function:
+    from kltest import load_tests."""
+    shard = os.environ.get("KL_TEST_SHARD")
+    if not shard:
+        return tests
+    i, n = (int(x) for x in shard.split("/"))
+
+    def flat(suite):
+        for t in suite:
+            yield from flat(t) if isinstance(t, unittest.TestSuite) else (t,)
+    return unittest.TestSuite(t for k, t in enumerate(flat(tests)) if k % n == i - 1)
+
+
 def fast_binary_only(reason):
     """Skips a test under KL_WRAPPER: for assertions on how fast the binary is."""
     return unittest.skipIf(bool(WRAPPER), f"under KL_WRAPPER: {reason}")

@@ -7,8 +7,8 @@ decode, an answer that is not HTTP, JSON nested 100000 deep, ids of the wrong
 type or missing, a reply that never comes (hang) and one that trickles a byte
 a second (trickle).
 
-Each run must end on its own (a subprocess time limit, and a bound on the wall
-time), not by a signal, with no sanitizer report (the suite also runs against
+Each run must end on its own (within kltest's time limit for a run), not by a
+signal, with no sanitizer report (the suite also runs against
 an ASan + UBSan build), with the documented exit status (76 Kommo's reply
 unreadable, 75 timeout; import: 75, the rows failed) and a message that says
 what happened; a submit or import whose request Kommo answered 2xx must say
@@ -18,27 +18,27 @@ Run by CTest with KL_BIN, KL_SANDBOX_DIR and KL_SOURCE_DIR set.
 """
 import json
 import re
-import time
 import unittest
 
-import kltest
-from kltest import FORMS, URL, SandboxTest
+from kltest import FORMS, SLOWDOWN, URL, SandboxTest, load_tests  # noqa: F401 (load_tests: ctest runs shards)
 
 TIMEOUT = ("--timeout", "2")
-# the longest a run may take: 3 attempts of 2 s with backoff, for a command that retries a GET
-# (more under KL_WRAPPER, e.g. valgrind)
-LONGEST = 30 * getattr(kltest, "SLOWDOWN", 1.0)
+# Against a reply that never comes any timeout gives the same outcome, and a short one spares
+# the suite most of its waiting (a GET is tried 3 times). The 2 s above stays where something
+# must arrive in time: trickle's status line, the replies before the one a fault spoils. (Under
+# KL_WRAPPER, longer: the slowed client must still get its request out within it.)
+HANG_TIMEOUT = ("--timeout", f"{0.3 * SLOWDOWN:g}")
 PHONE = "+79991234567"
 
-# name -> (argv, stdin)
+# name -> (argv, stdin); run_hostile adds the --timeout
 COMMANDS = {
-    "submit": (("--no-config", "--name", "Ivan", "--phone", PHONE, *TIMEOUT), None),
-    "import": (("import", "--no-config", "--max-retries", "1", *TIMEOUT, "-"),
+    "submit": (("--no-config", "--name", "Ivan", "--phone", PHONE), None),
+    "import": (("import", "--no-config", "--max-retries", "1", "-"),
                f"name,phone\nIvan,{PHONE}\n".encode()),
-    "check": (("check", "--no-config", *TIMEOUT), None),
-    "fields": (("fields", "--no-config", *TIMEOUT), None),
-    "leads_search": (("leads", "search", "Ivan", "--no-config", *TIMEOUT), None),
-    "contacts_search": (("contacts", "search", "Ivan", "--no-config", *TIMEOUT), None),
+    "check": (("check", "--no-config"), None),
+    "fields": (("fields", "--no-config"), None),
+    "leads_search": (("leads", "search", "Ivan", "--no-config"), None),
+    "contacts_search": (("contacts", "search", "Ivan", "--no-config"), None),
 }
 # the first request of each command, whose reply the fault spoils
 FIRST = {"submit": "forms", "import": "forms", "check": "account", "fields": "pipelines",
@@ -96,10 +96,9 @@ class HostileTest(SandboxTest):
 
     def run_hostile(self, command, *faults):
         argv, stdin = COMMANDS[command]
+        argv = (*argv, *(HANG_TIMEOUT if set(faults) == {"hang"} else TIMEOUT))
         self.fault(*faults)
-        t0 = time.monotonic()
         r = self.kl(*argv, stdin=stdin)
-        r.seconds = time.monotonic() - t0
         self.assert_no_crash(r)
         return r
 
@@ -107,7 +106,6 @@ class HostileTest(SandboxTest):
         self.assertGreaterEqual(r.code, 0, f"killed by signal {-r.code}: {r}")
         for report in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer"):
             self.assertNotIn(report, r.err, r)
-        self.assertLess(r.seconds, LONGEST, f"took {r.seconds:.1f} s: {r}")
 
     def forms_leads(self):
         return [lead for lead in self.control("GET", "entities")["leads"] if "source_uid" in lead]
@@ -185,9 +183,7 @@ class HostileTest(SandboxTest):
             with self.subTest(fault):
                 # every search attempt meets it (a GET is tried 3 times)
                 self.fault(*[f"{fault}@/api/v4/contacts"] * 3)
-                t0 = time.monotonic()
-                r = self.kl(*COMMANDS["submit"][0], "--skip-existing")
-                r.seconds = time.monotonic() - t0
+                r = self.kl(*COMMANDS["submit"][0], *TIMEOUT, "--skip-existing")
                 self.control("DELETE", "faults")
                 self.assert_no_crash(r)
                 self.assertEqual(r.code, code, r)

@@ -43,16 +43,25 @@ TOO_MANY = {"title": "Too Many Requests", "type": "https://httpstatus.es/429",
             "status": 429, "detail": "Too many requests", "retry_after": 1}
 
 
-def wait_for_file(path, timeout=5.0):
+# Every time limit below ends as soon as what it waits for happens, so a
+# generous one costs nothing: it only catches a hang, and a busy machine
+# (Python starting in seconds) does not meet it.
+WAIT = 60
+
+
+def wait_for_file(path, timeout=WAIT, proc=None):
+    """The text of path once it ends in a newline; proc: give up once it has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and path.read_text().endswith("\n"):
             return path.read_text()
+        if proc is not None and proc.poll() is not None:
+            break
         time.sleep(0.02)
     raise AssertionError("%s did not appear" % path)
 
 
-def wait_gone(pid, timeout=5.0):
+def wait_gone(pid, timeout=WAIT):
     """True once pid is gone or a zombie (it may not be our child)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -106,7 +115,7 @@ class Sandbox:
              "--pid-file", str(self.pid_file), "--log", str(self.log_file), *args],
             env=env, stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr)
         try:
-            self.port = int(wait_for_file(self.port_file))
+            self.port = int(wait_for_file(self.port_file, proc=self.proc))
         except AssertionError:
             self.stop()
             raise
@@ -123,11 +132,11 @@ class Sandbox:
         shutil.rmtree(self.dir, ignore_errors=True)
         return self.proc.returncode
 
-    def connect(self, timeout=5):
+    def connect(self, timeout=WAIT):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def call(self, method, path, body=None, token=TOKEN, ctype="application/json",
-             headers=None, timeout=5, conn=None):
+             headers=None, timeout=WAIT, conn=None):
         """Returns (status, headers, raw body bytes)."""
         h = {}
         if token is not None:
@@ -571,23 +580,36 @@ class TestForms(SandboxCase):
             conn.close()
 
 
-class TestRateLimit(unittest.TestCase):
-    def burst(self, sb, n):
-        return [sb.post([item(source_uid="r%d" % i)]) for i in range(n)]
+def burst(sb, requests):
+    """The replies to requests (functions of sb), all sent within 0.9 s: a limit per
+    second is what they test. A busy machine may spread a burst over more than that,
+    so it is tried again from a reset sandbox (the rate window starts afresh) until
+    one is fast enough, rather than failing on the machine's speed."""
+    for _ in range(50):
+        sb.control("POST", "reset")
+        t0 = time.monotonic()
+        resps = [r(sb) for r in requests]
+        if time.monotonic() - t0 < 0.9:
+            return resps
+    raise AssertionError("no burst of %d requests took less than 0.9 s in 50 tries" % len(requests))
 
+
+def posts(n):
+    return [lambda sb, i=i: sb.post([item(source_uid="r%d" % i)]) for i in range(n)]
+
+
+class TestRateLimit(unittest.TestCase):
     def test_eighth_request_in_a_second_is_429(self):
         sb = Sandbox()  # default limit: 7 per second
         try:
-            t0 = time.monotonic()
-            resps = self.burst(sb, 8)
-            self.assertLess(time.monotonic() - t0, 0.9, "burst too slow to test the limit")
+            resps = burst(sb, posts(8))
             self.assertEqual([r[0] for r in resps[:7]], [200] * 7)
             status, headers, data = resps[7]
             self.assertEqual(status, 429)
             self.assertEqual(headers["Content-Type"], "application/problem+json")
             self.assertEqual(headers["Retry-After"], "1")
             self.assertEqual(json.loads(data), TOO_MANY)
-            self.assertEqual([r["status"] for r in sb.log_lines()], [200] * 7 + [429])
+            self.assertEqual([r["status"] for r in sb.log_lines()[-8:]], [200] * 7 + [429])
             time.sleep(1.05)
             self.assertEqual(sb.post([item()])[0], 200)
         finally:
@@ -596,7 +618,7 @@ class TestRateLimit(unittest.TestCase):
     def test_html_429_and_custom_limit(self):
         sb = Sandbox("--rate-limit", "2", "--rate-limit-html")
         try:
-            resps = self.burst(sb, 3)
+            resps = burst(sb, posts(3))
             self.assertEqual([r[0] for r in resps], [200, 200, 429])
             status, headers, data = resps[2]
             self.assertEqual(headers["Content-Type"], "text/html")
@@ -610,7 +632,7 @@ class TestRateLimit(unittest.TestCase):
     def test_zero_disables(self):
         sb = Sandbox("--rate-limit", "0")
         try:
-            self.assertEqual([r[0] for r in self.burst(sb, 15)], [200] * 15)
+            self.assertEqual([sb.post([item(source_uid="r%d" % i)])[0] for i in range(15)], [200] * 15)
         finally:
             sb.stop()
 
@@ -728,7 +750,7 @@ class TestFaults(SandboxCase):
                 self.sb.post([item()], conn=hung)
             self.assertGreaterEqual(time.monotonic() - t0, 0.9)
             # The hung connection is still open; others are served meanwhile.
-            self.assertEqual(self.sb.post([item()], timeout=2)[0], 200)
+            self.assertEqual(self.sb.post([item()])[0], 200)
         finally:
             hung.close()
         statuses = [r["status"] for r in self.sb.log_lines()[-2:]]
@@ -839,27 +861,26 @@ class TestHostileFaults(SandboxCase):
 
     def test_trickle_sends_headers_then_a_byte_a_second(self):
         self.queue("trickle")
-        conn = self.sb.connect(timeout=5)
+        conn = self.sb.connect()
         try:
             body = json.dumps([item()]).encode()
+            t0 = time.monotonic()
             conn.request("POST", FORMS, body=body, headers={
                 "Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
-            t0 = time.monotonic()
+            # the headers come while the body has barely begun: they are read
+            # with a body of more than 86400 bytes to come
             resp = conn.getresponse()
-            self.assertLess(time.monotonic() - t0, 1.0, "the headers come at once")
             self.assertEqual((resp.status, resp.headers["Content-Type"]), (200, "application/hal+json"))
             length = int(resp.headers["Content-Length"])
             self.assertGreater(length, 86400)
-            got = b""
-            while time.monotonic() - t0 < 2.6:
-                got += resp.read(1)
-            self.assertIn(len(got), (2, 3))
-            self.assertEqual(got, b'{"_total_items"'[:len(got)])
+            got = resp.read(1) + resp.read(1)
+            self.assertEqual(got, b'{"')
+            self.assertGreaterEqual(time.monotonic() - t0, 1.9, "a byte a second")
         finally:
             conn.close()
         self.assertEqual(self.created(), 1)
         self.assertEqual(self.sb.log_lines()[-1]["status"], 200)
-        self.assertEqual(self.sb.post([item()], timeout=2)[0], 200, "others are served meanwhile")
+        self.assertEqual(self.sb.post([item()])[0], 200, "others are served meanwhile")
 
     def test_no_tls_counts_without_a_certificate(self):
         self.assertEqual(self.sb.control("GET", "tls"), (200, {"tls": False, "ok": 0, "failed": 0}))
@@ -899,7 +920,7 @@ class TestTls(unittest.TestCase):
         cls.sb.stop()
         shutil.rmtree(cls.certdir, ignore_errors=True)
 
-    def https(self, method, path, body=None, ca=True, token=TOKEN, timeout=5):
+    def https(self, method, path, body=None, ca=True, token=TOKEN, timeout=WAIT):
         ctx = ssl.create_default_context(cafile=self.certs["ca"] if ca else None)
         conn = http.client.HTTPSConnection("127.0.0.1", self.sb.port, timeout=timeout, context=ctx)
         headers = {"Content-Type": "application/json"}
@@ -947,9 +968,9 @@ class TestTls(unittest.TestCase):
     def test_a_client_that_never_says_hello_holds_up_no_one(self):
         idle = socket.create_connection(("127.0.0.1", self.sb.port), timeout=5)
         try:
-            t0 = time.monotonic()
-            self.assertEqual(self.https("GET", "/api/v4/account")[0], 200)
-            self.assertLess(time.monotonic() - t0, 2)
+            # were the idle client's handshake in the way, this would wait out the
+            # sandbox's 10 s HANDSHAKE_TIMEOUT: past this client's own
+            self.assertEqual(self.https("GET", "/api/v4/account", timeout=5)[0], 200)
         finally:
             idle.close()
 
@@ -1530,7 +1551,8 @@ class TestLeadsApi(ApiCase):
             {"field_id": 488804, "values": [{"value": "Engineer"}]},
             {"field_id": 1711074, "values": [{"value": "MSc"}]}])
         before = self.sb.get_json("%s/%d" % (LEADS, lid))
-        time.sleep(1.01)  # updated_at is in seconds
+        # updated_at is in whole seconds: until the sandbox's clock (this one) is past it
+        time.sleep(max(0.0, before["updated_at"] + 1 - time.time()))
         status, headers, data = self.sb.call("PATCH", "%s/%d" % (LEADS, lid), {
             "name": "Новое", "price": 20, "responsible_user_id": 11000002,
             "custom_fields_values": [{"field_id": 1711074, "values": [{"value": "PhD"}]}]})
@@ -1842,15 +1864,13 @@ class TestApiLimitsFaultsLog(unittest.TestCase):
     def test_gets_count_toward_the_rate_limit(self):
         sb = Sandbox()  # default limit: 7 per second
         try:
-            t0 = time.monotonic()
             paths = ["/api/v4/account", LEAD_FIELDS, PIPELINES, LEADS, CONTACTS,
                      LEADS + "/1", CONTACT_FIELDS, "/api/v4/account"]
-            resps = [sb.get(p) for p in paths]
-            self.assertLess(time.monotonic() - t0, 0.9, "burst too slow to test the limit")
-            self.assertEqual([r[0] for r in resps], [200, 200, 200, 204, 204, 204, 200, 429])
+            resps = burst(sb, [lambda sb, p=p: sb.get(p) for p in paths] +
+                          [lambda sb: sb.call("POST", LEADS, [{"name": "x"}])])
+            self.assertEqual([r[0] for r in resps], [200, 200, 200, 204, 204, 204, 200, 429, 429])
             self.assertEqual(json.loads(resps[7][2]), TOO_MANY)
             self.assertEqual(resps[7][1]["Retry-After"], "1")
-            self.assertEqual(sb.call("POST", LEADS, [{"name": "x"}])[0], 429)
             time.sleep(1.05)
             self.assertEqual(sb.get("/api/v4/account")[0], 200)
         finally:
@@ -1890,7 +1910,7 @@ class TestApiLimitsFaultsLog(unittest.TestCase):
 
 
 class TestProcess(unittest.TestCase):
-    def run_sandbox(self, *args, env=None, timeout=5):
+    def run_sandbox(self, *args, env=None, timeout=WAIT):
         e = dict(os.environ)
         e.pop("KOMMO_SANDBOX_TOKEN", None)
         e.update(env or {})
@@ -1941,13 +1961,13 @@ class TestProcess(unittest.TestCase):
         hung = sb.connect(timeout=10)
         try:
             hung.request("POST", FORMS, body=b"[]", headers={"Content-Type": "application/json"})
-            deadline = time.monotonic() + 3
+            deadline = time.monotonic() + WAIT
             while not sb.log_file.read_text() and time.monotonic() < deadline:
                 time.sleep(0.02)
-            t0 = time.monotonic()
+            # the request hangs until the client closes, which it does only after
+            # this: a sandbox that waited for it would not exit
             sb.proc.send_signal(signal.SIGTERM)
-            self.assertEqual(sb.proc.wait(3), 0)
-            self.assertLess(time.monotonic() - t0, 2.5)
+            self.assertEqual(sb.proc.wait(WAIT), 0)
         finally:
             hung.close()
             sb.stop()
@@ -2048,6 +2068,35 @@ class TestSandboxCtl(unittest.TestCase):
     def test_stop_without_sandbox_and_usage(self):
         self.assertEqual(self.ctl("stop", str(self.tmp / "never")).returncode, 0)
         self.assertEqual(self.ctl("bogus", str(self.dir)).returncode, 2)
+
+
+def _flat(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _flat(t)
+        else:
+            yield t
+
+
+def load_tests(loader, tests, pattern):
+    """KL_TEST_SHARD=I/N (as ctest runs it): only the I-th of N shards, so that
+    N processes share the wall time. A class that shares one sandbox among its
+    tests (setUpClass) stays whole, so its sandbox starts once; the tests of
+    the others, which start their own, are dealt out one by one."""
+    shard = os.environ.get("KL_TEST_SHARD")
+    if not shard:
+        return tests
+    i, n = (int(x) for x in shard.split("/"))
+    units = {}  # unit -> its tests, in the loader's order
+    for t in _flat(tests):
+        cls = type(t)
+        shared = cls.setUpClass.__func__ is not unittest.TestCase.setUpClass.__func__
+        units.setdefault(cls.__name__ if shared else t.id(), []).append(t)
+    mine = unittest.TestSuite()
+    for k, unit in enumerate(units.values()):
+        if k % n == i - 1:
+            mine.addTests(unit)
+    return mine
 
 
 if __name__ == "__main__":
