@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/kl_config.h"
 #include "util/kl_str.h"
@@ -25,11 +26,13 @@ static void on_warn(void *ctx, const char *message)
 
 /* The token with its letters and digits rotated: every check takes the
  * same path with it (spaces, controls and other bytes stay), but a message
- * that quotes any of it comes out different. */
+ * that quotes any of it comes out different. A leading "Bearer " stays as
+ * it is: the check that refuses it reads those letters. */
 static char *rotated(const char *tok)
 {
 	char *r = strdup(tok);
-	for (char *c = r; c && *c; c++) {
+	size_t keep = r && strncasecmp(r, "Bearer ", 7) == 0 ? 7 : 0;
+	for (char *c = r ? r + keep : NULL; c && *c; c++) {
 		if (*c >= 'a' && *c <= 'z')
 			*c = (char)('a' + (*c - 'a' + 13) % 26);
 		else if (*c >= 'A' && *c <= 'Z')
