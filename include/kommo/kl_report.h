@@ -15,7 +15,7 @@
 
 /* "lead_id=1 contact_id=2\n", or with json the one-line object
  * {"status":"created","lead_id":1,"contact_id":2,"uid":"...","source_uid":"..."}. */
-int kl_report_created(const struct kl_created *c, const char *source_uid, bool json,
+int kl_report_created(const struct kl_created *c, const char *source_uid, bool maybe_dup, bool json,
 		      struct kl_buf *out);
 
 /* Explains an error reply: status, title, detail, each validation error

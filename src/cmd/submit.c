@@ -10,6 +10,7 @@
 #include "kommo/kl_payload.h"
 #include "kommo/kl_reply.h"
 #include "kommo/kl_report.h"
+#include "kommo/kl_unsorted.h"
 #include "shared/kl_session.h"
 #include "util/kl_time.h"
 
@@ -25,46 +26,98 @@ static int parse_created(void *ctx, const char *body, size_t len, struct kl_err 
 	return kl_reply_parse_unsorted(body, len, ctx, err);
 }
 
-/* Sends the payload and reports what came back. */
-static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct kl_api *api,
-			const struct kl_payload *payload, const char *body, const char *source_uid,
-			struct kl_err *err)
+/* Prints the created lead's ids (flagged when a request carrying it may
+ * have landed before). */
+static int print_created(const struct kl_opts *o, const struct kl_io *io, const struct kl_created *c,
+			 const char *source_uid, bool maybe_dup, struct kl_err *err)
 {
-	struct kl_created_list created = {0};
-	struct kl_api_res res;
 	struct kl_buf text = {0};
-	struct kl_api_req rq = {.method = "POST", .path = UNSORTED_FORMS, .body = body, .what = "the lead",
-				.origin = payload_origin, .origin_ctx = payload,
-				/* a 429 means Kommo did nothing: the same lead goes again after the wait it asks for */
-				.resend = "sending the lead again",
-				.parse = parse_created, .parse_ctx = &created};
-	int rc = kl_api_send(api, &rq, &res, err);
-	if (res.outcome == KL_API_UNKNOWN) {
-		char first[sizeof err->msg];
-		snprintf(first, sizeof first, "%s", err->msg);
-		if (res.status >= 200 && res.status < 300) /* the status came, a readable reply did not */
-			kl_err_set(err, rc, "%s\nKommo answered %ld, so the lead was probably created (source_uid %s), but its ids cannot be read",
-				   first, res.status, source_uid);
-		else
-			kl_err_set(err, rc, "%s\nthe lead may or may not have been created (source_uid %s): look in Kommo's Incoming leads before sending it again",
-				   first, source_uid);
-	}
-	if (rc)
-		goto out;
-	const struct kl_created *c = &created.items[0];
-	if ((rc = kl_report_created(c, source_uid, o->json, &text))) {
-		rc = kl_err_oom(err);
-		goto out;
-	}
-	if ((rc = kl_io_write(io, text.data, text.len, err)))
+	int rc = kl_report_created(c, source_uid, maybe_dup, o->json, &text) ? kl_err_oom(err)
+									       : kl_io_write(io, text.data, text.len, err);
+	if (rc == KL_EIO)
 		kl_err_set(err, rc,
 			   "the lead was created (lead_id=%lld contact_id=%lld, source_uid %s), but the result could not be written to standard output: do not send it again",
 			   c->lead_id, c->contact_id, source_uid);
-out:
 	kl_buf_free(&text);
-	kl_created_list_free(&created);
-	kl_api_res_free(&res);
 	return rc;
+}
+
+/* Seconds a request whose answer was lost is given to land before the lead
+ * is looked for again: as long again as the timeout. */
+static double grace_of(const struct kl_opts *o)
+{
+	return (o->timeout_ms > 0 ? (double)o->timeout_ms : 30000.0) / 1000.0;
+}
+
+/* The answer to the lead's request was lost (err says how): the lead is
+ * looked for among Incoming leads. KL_OK with *found set when it is there;
+ * else the outcome stays unknown and err says so. */
+static int look_for(const struct kl_opts *o, const struct kl_io *io, struct kl_api *api,
+		    const struct kl_account *acct, const char *source_uid, long long since, long status,
+		    struct kl_unsorted_hit *hit, struct kl_err *err)
+{
+	struct kl_err lerr = {0};
+	char first[sizeof err->msg];
+	snprintf(first, sizeof first, "%s", err->msg);
+	kl_io_say_lines(io, first);
+	if (kl_unsorted_resolve(api, (long long)acct->pipeline_id, since, grace_of(o), hit, 1, &lerr) == KL_OK)
+		return KL_OK;
+	kl_io_say(io, "looking for the lead in Kommo's Incoming leads failed: %s", lerr.msg);
+	if (status >= 200 && status < 300)
+		return kl_err_set(err, err->status ? err->status : KL_EPROTOCOL,
+				  "Kommo answered %ld, so the lead was probably created (source_uid %s), but its ids cannot be read",
+				  status, source_uid);
+	return kl_err_set(err, err->status ? err->status : KL_ETEMPFAIL,
+			  "the lead may or may not have been created (source_uid %s): look in Kommo's Incoming leads before sending it again",
+			  source_uid);
+}
+
+/* Sends the payload and reports what came back. An answer that is lost is
+ * not a guess: the lead is looked for among Incoming leads, and sent again
+ * (flagged possibly_duplicated) only when it is not there. */
+static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct kl_api *api,
+			const struct kl_account *acct, const struct kl_payload *payload, const char *body,
+			const char *source_uid, long long since, struct kl_err *err)
+{
+	bool maybe_dup = false;
+	for (int tries = 0;; tries++) {
+		struct kl_created_list created = {0};
+		struct kl_api_res res;
+		struct kl_api_req rq = {.method = "POST", .path = UNSORTED_FORMS, .body = body, .what = "the lead",
+					.origin = payload_origin, .origin_ctx = payload,
+					/* a 429 means Kommo did nothing: the same lead goes again after the wait it asks for */
+					.resend = "sending the lead again",
+					.parse = parse_created, .parse_ctx = &created};
+		int rc = kl_api_send(api, &rq, &res, err);
+		long status = res.status;
+		enum kl_api_outcome outcome = res.outcome;
+		kl_api_res_free(&res);
+		if (outcome == KL_API_DONE)
+			rc = print_created(o, io, &created.items[0], source_uid, maybe_dup, err);
+		kl_created_list_free(&created);
+		if (outcome != KL_API_UNKNOWN)
+			return rc;
+		struct kl_unsorted_hit hit = {.source_uid = source_uid};
+		err->status = rc;
+		if ((rc = look_for(o, io, api, acct, source_uid, since, status, &hit, err)))
+			return rc;
+		if (hit.found && !hit.lead_id)
+			return kl_err_set(err, err->status ? err->status : KL_EPROTOCOL,
+					  "the lead is in Kommo's Incoming leads, so it was created (source_uid %s), but its ids cannot be read there either",
+					  source_uid);
+		if (hit.found) {
+			struct kl_created c = {.uid = hit.uid[0] ? hit.uid : NULL, .lead_id = hit.lead_id,
+					       .contact_id = hit.contact_id};
+			kl_io_say(io, "the lead is in Kommo's Incoming leads (source_uid %s): it was created", source_uid);
+			return print_created(o, io, &c, source_uid, maybe_dup, err);
+		}
+		if (tries >= api->max_retries)
+			return kl_err_set(err, KL_ETEMPFAIL,
+					  "the lead is not in Kommo's Incoming leads, and sending it again %d times lost every answer (source_uid %s): look in Incoming leads before sending it again",
+					  tries, source_uid);
+		kl_io_say(io, "the lead is not in Kommo's Incoming leads: sending it again with the same source_uid, flagged possibly_duplicated");
+		maybe_dup = true;
+	}
 }
 
 /* skip_existing's result when a contact matched (not an exit status). */
@@ -130,7 +183,8 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 		rc = kl_err_oom(&err);
 		goto out;
 	}
-	if ((rc = kl_payload_add(payload, &lead, &acct, "0", (long long)time(NULL), NULL, NULL, &err)))
+	long long sent_at = (long long)time(NULL);
+	if ((rc = kl_payload_add(payload, &lead, &acct, "0", sent_at, NULL, NULL, &err)))
 		goto out;
 	if (!(body = kl_payload_render(payload))) {
 		rc = kl_err_oom(&err);
@@ -148,7 +202,10 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 			rc = KL_OK;
 		goto out;
 	}
-	rc = send_payload(o, io, &api, payload, body, lead.v[KL_ATTR_SOURCE_UID], &err);
+	/* Kommo lists Incoming leads by the created_at they were sent with; a
+	 * margin for a clock that is off */
+	long long since = (lead.created_at ? lead.created_at : sent_at) - 600;
+	rc = send_payload(o, io, &api, &acct, payload, body, lead.v[KL_ATTR_SOURCE_UID], since, &err);
 out:
 	kl_api_close(&api);
 	if (rc)

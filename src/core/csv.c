@@ -82,7 +82,15 @@ static void on_field(void *s, size_t len, void *ctx)
 		}
 		c->cap = cap;
 	}
-	char *copy = strndup(s ? s : "", s ? len : 0);
+	/* every byte of the field, a NUL among them too (strndup would stop
+	 * there): the row is refused for it later, by name */
+	size_t n = s ? len : 0;
+	char *copy = malloc(n + 1);
+	if (copy) {
+		if (n)
+			memcpy(copy, s, n);
+		copy[n] = '\0';
+	}
 	if (!copy) {
 		r->oom = true;
 		return;

@@ -53,18 +53,20 @@ static int print_line(cJSON *o, bool ok, struct kl_buf *out)
 	return rc;
 }
 
-int kl_report_created(const struct kl_created *c, const char *source_uid, bool json,
+int kl_report_created(const struct kl_created *c, const char *source_uid, bool maybe_dup, bool json,
 		      struct kl_buf *out)
 {
 	if (!json) {
-		if (kl_buf_appendf(out, "lead_id=%lld contact_id=%lld\n", c->lead_id, c->contact_id))
+		if (kl_buf_appendf(out, "lead_id=%lld contact_id=%lld%s\n", c->lead_id, c->contact_id,
+				   maybe_dup ? " possibly_duplicated" : ""))
 			return KL_EOSERR;
 		return KL_OK;
 	}
 	cJSON *o = cJSON_CreateObject();
 	bool ok = o && cJSON_AddStringToObject(o, "status", "created") && add_digits_id(o, "lead_id", c->lead_id) &&
 		  add_digits_id(o, "contact_id", c->contact_id) && kl_report_add_text(o, "uid", c->uid) &&
-		  kl_report_add_text(o, "source_uid", source_uid);
+		  kl_report_add_text(o, "source_uid", source_uid) &&
+		  cJSON_AddBoolToObject(o, "possibly_duplicated", maybe_dup);
 	return print_line(o, ok, out);
 }
 

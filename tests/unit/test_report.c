@@ -31,11 +31,17 @@ static void created_line_and_json(void **state)
 	(void)state;
 	struct kl_created c = {.uid = "abc", .lead_id = 8876820, .contact_id = 7654321};
 	struct kl_buf b = {0};
-	assert_int_equal(kl_report_created(&c, "uid-1", false, &b), KL_OK);
+	assert_int_equal(kl_report_created(&c, "uid-1", false, false, &b), KL_OK);
 	assert_string_equal(b.data, "lead_id=8876820 contact_id=7654321\n");
 	b.len = 0;
-	assert_int_equal(kl_report_created(&c, "uid-\"1", true, &b), KL_OK);
-	assert_string_equal(b.data, "{\"status\":\"created\",\"lead_id\":8876820,\"contact_id\":7654321,\"uid\":\"abc\",\"source_uid\":\"uid-\\\"1\"}\n");
+	assert_int_equal(kl_report_created(&c, "uid-1", true, false, &b), KL_OK);
+	assert_string_equal(b.data, "lead_id=8876820 contact_id=7654321 possibly_duplicated\n");
+	b.len = 0;
+	assert_int_equal(kl_report_created(&c, "uid-\"1", false, true, &b), KL_OK);
+	assert_string_equal(b.data, "{\"status\":\"created\",\"lead_id\":8876820,\"contact_id\":7654321,\"uid\":\"abc\",\"source_uid\":\"uid-\\\"1\",\"possibly_duplicated\":false}\n");
+	b.len = 0;
+	assert_int_equal(kl_report_created(&c, "u", true, true, &b), KL_OK);
+	assert_string_equal(b.data, "{\"status\":\"created\",\"lead_id\":8876820,\"contact_id\":7654321,\"uid\":\"abc\",\"source_uid\":\"u\",\"possibly_duplicated\":true}\n");
 	kl_buf_free(&b);
 }
 
