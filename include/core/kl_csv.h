@@ -10,6 +10,7 @@
 #ifndef KL_CSV_H
 #define KL_CSV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -28,6 +29,9 @@ struct kl_csv_record {
 	size_t nfields;
 	char **field;   /* NUL-terminated; a field may hold a NUL byte: see len */
 	size_t *len;
+	/* false only for the last record of an input that ends without a line
+	 * end: a file another program may still be writing */
+	bool line_end;
 };
 
 /* The longest record read, in bytes; a longer one is most often a quote
@@ -62,14 +66,24 @@ unsigned long long kl_csv_offset(const struct kl_csv *r);
 
 /* A CSV writer in the same dialect: the delimiter given, CRLF line ends,
  * quotes only where needed, and the encoding of the input (CP1251 output
- * replaces what CP1251 cannot hold with '?'). */
+ * replaces what CP1251 cannot hold with '?').
+ *
+ * The rows hold names, phones and emails, and the path may name a file
+ * that matters: the rows go to a new file beside path (mode 600), which
+ * kl_csv_writer_close renames over path once every row is on disk, so an
+ * existing file is replaced only then, and a symlink at path is replaced,
+ * not followed. A path that is not a regular file or symlink (a device, a
+ * FIFO), or whose directory takes no new file, is written in place. */
 struct kl_csv_writer;
 
 int kl_csv_writer_open(struct kl_csv_writer **out, const char *path, char delimiter,
 		       enum kl_csv_encoding encoding, struct kl_err *err);
 /* 0, or -1 with errno set. */
 int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t n);
-/* Flushes and closes; 0, or -1 with errno set. Accepts NULL. */
+/* Flushes, syncs, closes and renames into place; 0, or -1 with errno set
+ * (the new file is then removed: path is as it was). Accepts NULL. */
 int kl_csv_writer_close(struct kl_csv_writer *w);
+/* Closes and removes the new file: path is left as it was. Accepts NULL. */
+void kl_csv_writer_discard(struct kl_csv_writer *w);
 
 #endif

@@ -51,8 +51,9 @@ static const char main_import_and_form[] =
 	"                              every kommo-lead process on this machine\n"
 	"      --max-retries N         retries of a request after 429, 5xx or a lost\n"
 	"                              connection (default 5)\n"
-	"      --rejects FILE          write rejected and failed rows there as CSV, with an\n"
-	"                              error column, to fix and import again\n"
+	"      --rejects FILE          write rejected, failed and not sent rows there as CSV,\n"
+	"                              with an error column, to fix and import again (with\n"
+	"                              --state: only rejected rows); replaced at the end\n"
 
 	"      --state FILE            journal of what was sent, kept on disk: a rerun skips\n"
 	"                              rows already created, and a row whose outcome was\n"

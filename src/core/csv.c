@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
+#include <libgen.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/kl_str.h"
@@ -131,6 +133,7 @@ static void on_record(int term, void *ctx)
 		r->cap_pending = cap;
 	}
 	c->pub.row = r->row;
+	c->pub.line_end = term != -1; /* -1: ended by csv_fini, at the end of input */
 	r->pending[r->npending++] = *c; /* the pending slot takes the arrays */
 	memset(c, 0, sizeof *c);
 }
@@ -333,7 +336,61 @@ struct kl_csv_writer {
 	char delim;
 	iconv_t cd;
 	struct kl_buf line;
+	char *path; /* where the file goes */
+	char *tmp;  /* the new file beside it, renamed over it at the end; NULL: in place */
 };
+
+/* A new file in path's directory, mode 600 (mkstemp's); -1 with errno set. */
+static int open_beside(struct kl_csv_writer *w, const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -1;
+	char *base = strdup(basename(copy));
+	strcpy(copy, path);
+	const char *dir = dirname(copy);
+	w->tmp = base ? kl_str_printf("%s/.%s.XXXXXX", dir, base) : NULL;
+	free(base);
+	free(copy);
+	if (!w->tmp) {
+		errno = ENOMEM;
+		return -1;
+	}
+	int fd = mkostemp(w->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		free(w->tmp);
+		w->tmp = NULL;
+	}
+	return fd;
+}
+
+/* The descriptor rows go to: beside path when path may be renamed over. */
+static int open_target(struct kl_csv_writer *w, const char *path)
+{
+	struct stat st;
+	bool exists = lstat(path, &st) == 0;
+	if (!exists || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
+		int fd = open_beside(w, path);
+		if (fd >= 0 || errno == ENOMEM)
+			return fd;
+	}
+	/* a device (/dev/full), a FIFO, or a directory that takes no new file:
+	 * there is nothing to rename over, so it is written as it is */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid())
+		fchmod(fd, 0600); /* an older file's wider mode would show the rows to others */
+	return fd;
+}
+
+static void writer_free(struct kl_csv_writer *w)
+{
+	if (w->cd != (iconv_t)-1)
+		iconv_close(w->cd);
+	kl_buf_free(&w->line);
+	free(w->path);
+	free(w->tmp);
+	free(w);
+}
 
 int kl_csv_writer_open(struct kl_csv_writer **out, const char *path, char delimiter,
 		       enum kl_csv_encoding encoding, struct kl_err *err)
@@ -343,19 +400,22 @@ int kl_csv_writer_open(struct kl_csv_writer **out, const char *path, char delimi
 		return kl_err_oom(err);
 	w->delim = delimiter;
 	w->cd = (iconv_t)-1;
+	if (!(w->path = strdup(path))) {
+		writer_free(w);
+		return kl_err_oom(err);
+	}
 	if (encoding == KL_CSV_CP1251 && (w->cd = iconv_open("CP1251//TRANSLIT", "UTF-8")) == (iconv_t)-1) {
-		free(w);
+		writer_free(w);
 		return kl_err_set(err, KL_ESOFTWARE, "this system's iconv cannot convert to CP1251");
 	}
-	/* the rows hold names, phones and emails: a new file is the user's alone */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open_target(w, path);
 	if (fd < 0 || !(w->f = fdopen(fd, "wb"))) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		if (w->cd != (iconv_t)-1)
-			iconv_close(w->cd);
-		free(w);
+		if (w->tmp)
+			unlink(w->tmp);
+		writer_free(w);
 		return kl_err_set(err, KL_EIO, "--rejects %s: cannot create: %s", path, strerror(e));
 	}
 	*out = w;
@@ -415,12 +475,32 @@ int kl_csv_writer_close(struct kl_csv_writer *w)
 {
 	if (!w)
 		return 0;
-	int rc = fclose(w->f) == 0 ? 0 : -1;
-	if (w->cd != (iconv_t)-1)
-		iconv_close(w->cd);
-	kl_buf_free(&w->line);
-	free(w);
+	/* on disk before it replaces anything: a crash leaves the old file or the new */
+	int rc = fflush(w->f) == 0 && (!w->tmp || fsync(fileno(w->f)) == 0) ? 0 : -1;
+	int e = errno;
+	if (fclose(w->f) != 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (w->tmp && rc == 0 && rename(w->tmp, w->path) != 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (w->tmp && rc != 0)
+		unlink(w->tmp);
+	writer_free(w);
+	errno = e;
 	return rc;
+}
+
+void kl_csv_writer_discard(struct kl_csv_writer *w)
+{
+	if (!w)
+		return;
+	fclose(w->f);
+	if (w->tmp)
+		unlink(w->tmp);
+	writer_free(w);
 }
 
 int kl_csv_next_buffered(struct kl_csv *r, const struct kl_csv_record **rec)

@@ -518,8 +518,9 @@ class StateTest(SandboxTest):
         self.assertEqual(second.code, 0, second)
         self.assertEqual(sorted(self.leads_per_uid().values()), [1] * 6)
 
-    def test_sigint_reports_rows_already_taken_from_a_pipe(self):
-        p = self.start("import", "--no-config", "-", stdin=subprocess.PIPE)
+    def test_sigint_puts_rows_already_taken_from_a_pipe_in_the_rejects_file(self):
+        rej = os.path.join(self.tmp.name, "rejects.csv")
+        p = self.start("import", "--no-config", "--rejects", rej, "-", stdin=subprocess.PIPE)
         p.stdin.write("name,phone\nAnna,+79990000111\nBoris,+79990000112\n".encode())
         p.stdin.flush()
         # the rows left the pipe: the run is reading them, so past setting up its signal handler
@@ -529,10 +530,13 @@ class StateTest(SandboxTest):
         p.stdin = None  # closed: communicate() must not flush it
         r = self.finish(p, timeout=30)
         self.assertEqual(r.code, 75, r)
-        self.assertEqual(r.out.splitlines(),
-                         ["row=2 failed: not sent: the import was interrupted",
-                          "row=3 failed: not sent: the import was interrupted"])
-        self.assertIn("2 rows read: 0 created, 0 rejected, 2 failed", r.err)
+        self.assertIn("2 rows read: 0 created, 0 rejected, 0 failed, 2 not sent, 0 skipped", r.err)
+        self.assertIn(f"2 rows failed or were not sent: they are in {rej}", r.err)
+        with open(rej, encoding="utf-8", newline="") as f:
+            self.assertEqual(f.read().split("\r\n"),
+                             ["name,phone,source_uid,error",
+                              "Anna,+79990000111,,not sent: the import was interrupted",
+                              "Boris,+79990000112,,not sent: the import was interrupted", ""])
         self.assert_nothing_sent()
 
     def test_kill_9_mid_import_then_rerun_creates_every_row_once(self):

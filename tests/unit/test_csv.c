@@ -1,6 +1,8 @@
 /* The streaming CSV reader. */
 #include <setjmp.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -218,13 +220,31 @@ static void csv_keeps_nul_bytes_visible_through_len(void **state)
 	close_reader(&r);
 }
 
-/* The rejects file holds names, phones and emails: a new one is created
- * readable by its owner alone, whatever the umask; an existing one keeps its
- * mode. What it is given is written back as CSV, quoted where needed. */
+static void read_file(const char *path, char *text, size_t size)
+{
+	memset(text, 0, size);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t n = fread(text, 1, size - 1, f);
+	fclose(f);
+	(void)n;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The rejects file holds names, phones and emails: it is readable by its
+ * owner alone, whatever the umask and whatever mode an older file had. What
+ * it is given is written back as CSV, quoted where needed. */
 static void rejects_file_is_private_and_holds_the_rows(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/kl-test-csv-XXXXXX", path[64], text[256] = {0};
+	char dir[] = "/tmp/kl-test-csv-XXXXXX", path[64], text[256];
 	struct kl_csv_writer *w = NULL;
 	struct kl_err err = {0};
 	struct stat st;
@@ -237,26 +257,117 @@ static void rejects_file_is_private_and_holds_the_rows(void **state)
 	assert_int_equal(kl_csv_writer_close(w), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	size_t n = fread(text, 1, sizeof text - 1, f);
-	fclose(f);
+	read_file(path, text, sizeof text);
 	assert_string_equal(text, "Иван,+7 999,\"a,\"\"b\"\"\"\r\n");
-	(void)n;
-	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(chmod(path, 0644), 0);
 	assert_int_equal(kl_csv_writer_open(&w, path, ',', KL_CSV_UTF8, &err), 0);
 	assert_int_equal(kl_csv_writer_close(w), 0);
 	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(st.st_mode & 0777, 0600);
 	umask(old);
 	unlink(path);
 	rmdir(dir);
+}
+
+/* An existing file is replaced only when the new one is complete; a run that
+ * discards its file leaves the old one as it was, and nothing beside it. */
+static void rejects_file_replaces_the_old_one_only_at_the_end(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kl-test-csv-XXXXXX", path[64], text[256];
+	struct kl_csv_writer *w = NULL;
+	struct kl_err err = {0};
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/rejects.csv", dir);
+	write_file(path, "old,rows\r\n");
+	assert_int_equal(kl_csv_writer_open(&w, path, ',', KL_CSV_UTF8, &err), 0);
+	const char *row[] = {"new", "row"};
+	assert_int_equal(kl_csv_write_row(w, row, 2), 0);
+	read_file(path, text, sizeof text);
+	assert_string_equal(text, "old,rows\r\n");
+	kl_csv_writer_discard(w);
+	read_file(path, text, sizeof text);
+	assert_string_equal(text, "old,rows\r\n");
+	assert_int_equal(kl_csv_writer_open(&w, path, ',', KL_CSV_UTF8, &err), 0);
+	assert_int_equal(kl_csv_write_row(w, row, 2), 0);
+	assert_int_equal(kl_csv_writer_close(w), 0);
+	read_file(path, text, sizeof text);
+	assert_string_equal(text, "new,row\r\n");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0); /* no new file left beside it */
+}
+
+/* A symlink at the path is replaced by the file; what it pointed to is not touched. */
+static void rejects_file_replaces_a_symlink_without_following_it(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kl-test-csv-XXXXXX", path[64], target[64], text[256];
+	struct kl_csv_writer *w = NULL;
+	struct kl_err err = {0};
+	struct stat st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/rejects.csv", dir);
+	snprintf(target, sizeof target, "%s/precious", dir);
+	write_file(target, "keep me\n");
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(kl_csv_writer_open(&w, path, ',', KL_CSV_UTF8, &err), 0);
+	const char *row[] = {"x"};
+	assert_int_equal(kl_csv_write_row(w, row, 1), 0);
+	assert_int_equal(kl_csv_writer_close(w), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	read_file(target, text, sizeof text);
+	assert_string_equal(text, "keep me\n");
+	unlink(path);
+	unlink(target);
+	rmdir(dir);
+}
+
+/* A device cannot be renamed over: it is written in place, and its failure is seen. */
+static void rejects_file_on_a_full_device_fails_at_close(void **state)
+{
+	(void)state;
+	struct kl_csv_writer *w = NULL;
+	struct kl_err err = {0};
+	assert_int_equal(kl_csv_writer_open(&w, "/dev/full", ',', KL_CSV_UTF8, &err), 0);
+	const char *row[] = {"x"};
+	kl_csv_write_row(w, row, 1); /* buffered: the failure shows when flushed */
+	errno = 0;
+	assert_int_equal(kl_csv_writer_close(w), -1);
+	assert_int_equal(errno, ENOSPC);
+}
+
+/* A last record without its line end may be a line another program is still writing. */
+static void csv_tells_whether_a_record_ended_with_a_line_end(void **state)
+{
+	(void)state;
+	const char *cases[] = {"a,b\n1,2\n3,4", "a,b\r\n1,2\r\n3,4", "a,b\n1,2\n\"3\",\"4\""};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct reader r = open_text(cases[i], strlen(cases[i]), ',', KL_CSV_UTF8);
+		assert_true(next(&r)->line_end);
+		assert_true(next(&r)->line_end);
+		const struct kl_csv_record *rec = next(&r);
+		assert_int_equal(rec->row, 3);
+		assert_false(rec->line_end);
+		close_reader(&r);
+	}
+	const char *ended[] = {"a\n1\n", "a\r\n1\r\n", "a\n1\r", "a\n\"1\n\"\n"};
+	for (size_t i = 0; i < sizeof ended / sizeof *ended; i++) {
+		struct reader r = open_text(ended[i], strlen(ended[i]), ',', KL_CSV_UTF8);
+		next(&r);
+		assert_true(next(&r)->line_end);
+		close_reader(&r);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rejects_file_is_private_and_holds_the_rows),
+		cmocka_unit_test(rejects_file_replaces_the_old_one_only_at_the_end),
+		cmocka_unit_test(rejects_file_replaces_a_symlink_without_following_it),
+		cmocka_unit_test(rejects_file_on_a_full_device_fails_at_close),
+		cmocka_unit_test(csv_tells_whether_a_record_ended_with_a_line_end),
 		cmocka_unit_test(csv_keeps_quotes_commas_and_newlines_inside_quotes),
 		cmocka_unit_test(csv_skips_bom_and_blank_lines),
 		cmocka_unit_test(csv_guesses_tab_and_honours_a_given_delimiter),

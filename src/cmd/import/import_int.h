@@ -6,8 +6,11 @@
  *   output.c  what is printed per row, the rejects file, progress, the summary
  *   run.c     kl_import_run: set-up, the read loop, signals, the end
  *
- * A row lives in run.rows from the moment it is read until its batch is
- * reported; imp_report_batch prints it and frees it. Names here start with
+ * A row lives in run.rows from the moment it is read until it is reported:
+ * imp_report_decided prints and frees the rows at the head of the batch as
+ * soon as each is decided, imp_report_batch the rest. Every row read ends
+ * in exactly one place: created (stdout, the journal), or the rejects file
+ * (with --state, only the rejected rows: the rerun sends the others). Names here start with
  * imp_ so that they cannot clash with any module's exports.
  */
 #ifndef KL_IMPORT_INT_H
@@ -25,7 +28,10 @@
 #include "kommo/kl_api.h"
 #include "shared/kl_session.h"
 
-enum row_status { ROW_PENDING, ROW_CREATED, ROW_REJECTED, ROW_FAILED, ROW_CHECKED, ROW_SKIPPED };
+/* ROW_NOT_SENT: the run stopped before the row's request; ROW_DONE: the
+ * row was reported and its slot freed (never pending again for send.c). */
+enum row_status { ROW_PENDING, ROW_CREATED, ROW_REJECTED, ROW_FAILED, ROW_CHECKED, ROW_SKIPPED,
+		  ROW_NOT_SENT, ROW_DONE };
 
 struct label_ctx {
 	const struct kl_columns *cols;
@@ -63,9 +69,18 @@ struct run {
 
 	struct row *rows; /* the current batch, in input order */
 	size_t nrows, cap, nvalid;
+	size_t reported; /* rows[0..reported) are reported and freed (ROW_DONE) */
 
-	unsigned long long read, created, rejected, failed, skipped, dups;
+	unsigned long long read, created, rejected, failed, skipped, dups, not_sent;
 	long last_row; /* the last row read */
+	long first_not_sent; /* 0: none */
+	unsigned long long drained; /* not sent, read only to be accounted for */
+	long partial_row; /* with --state: the last row, left without its line end */
+	bool out_failed; /* writing stdout failed: nothing more goes there */
+	/* rows meant for --rejects, the first of them, and why writing failed (0: it did not) */
+	unsigned long long rej_rows;
+	long rej_first;
+	int rej_errno;
 	int stop;             /* an exit status that ends the run early, or 0 */
 	bool progress;
 	double t0;
@@ -103,8 +118,23 @@ int imp_send_batch(struct run *r);
 /* Opens --rejects with the input's header (names) and the columns it adds. */
 int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err);
 
+/* Refuses (KL_EUSAGE) a --rejects naming the input (also as standard input)
+ * or the --state file: it is replaced at the end. Call before either is
+ * written to. */
+int imp_rejects_check(struct run *r, struct kl_err *err);
+
+/* Puts --rejects in place when the run got to its rows (commit), else
+ * leaves an existing file as it was. A failed write is said, naming the
+ * rows it leaves unrecorded, and makes rc KL_EIO. Returns the run's rc. */
+int imp_rejects_close(struct run *r, bool commit, int rc);
+
+/* Reports a record never taken into a batch as not sent (why): counted,
+ * and written to --rejects (not with --state), but not printed. */
+void imp_report_unsent(struct run *r, const struct kl_csv_record *rec, const char *why);
+
 /* Counts and prints every row of the batch in input order, writes the
- * rejected and failed ones to --rejects, and empties the batch. */
+ * rejected, failed and not sent ones to --rejects, and empties the batch;
+ * a row still pending is not sent. */
 int imp_report_batch(struct run *r);
 
 /* Reports, as imp_report_batch does, the rows at the head of the batch

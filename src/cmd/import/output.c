@@ -3,7 +3,9 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <libgen.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "import_int.h"
 #include "kommo/kl_report.h"
@@ -59,6 +61,8 @@ static const char *status_name(enum row_status s)
 		return "checked";
 	case ROW_SKIPPED:
 		return "skipped";
+	case ROW_NOT_SENT:
+		return "not_sent";
 	default:
 		return "failed";
 	}
@@ -105,6 +109,8 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 				       w->contact_id, w->maybe_dup ? " possibly_duplicated" : "");
 	} else if (w->status == ROW_CHECKED) {
 		fail |= kl_buf_appendf(&b, "row=%ld checked\n", w->n);
+	} else if (w->status == ROW_NOT_SENT) {
+		fail |= kl_buf_appendf(&b, "row=%ld %s\n", w->n, w->error ? w->error : "not sent");
 	} else {
 		fail |= kl_buf_appendf(&b, "row=%ld %s: %s%s\n", w->n, status_name(w->status),
 				       w->error ? w->error : "unknown error", w->maybe_dup ? MAYBE_DUP : "");
@@ -130,39 +136,81 @@ static void count_row(struct run *r, const struct row *w)
 	case ROW_SKIPPED:
 		r->skipped++;
 		break;
+	case ROW_NOT_SENT:
+		r->not_sent++;
+		if (!r->first_not_sent || w->n < r->first_not_sent)
+			r->first_not_sent = w->n;
+		break;
 	default:
 		break;
 	}
 }
 
-int imp_report_batch(struct run *r)
+/* With --state the rerun sends what failed or was not sent (the journal
+ * knows which): the rejects file gets only what needs fixing, so that
+ * importing it and rerunning cannot both send a row. */
+static bool goes_to_rejects(const struct run *r, const struct row *w)
+{
+	if (!r->rejects)
+		return false;
+	return w->status == ROW_REJECTED ||
+	       (!r->journal && (w->status == ROW_FAILED || w->status == ROW_NOT_SENT));
+}
+
+/* After a write fails nothing more is tried, but the rows meant for the file
+ * are still counted: the end names what the file does not hold. */
+static void to_rejects(struct run *r, const struct row *w)
+{
+	if (!goes_to_rejects(r, w))
+		return;
+	if (!r->rej_rows++)
+		r->rej_first = w->n;
+	if (!r->rej_errno && reject_line(r, w) != 0)
+		r->rej_errno = errno ? errno : EIO;
+}
+
+/* Counts, prints and records one decided row. */
+static void report_row(struct run *r, struct row *w, bool print)
 {
 	struct kl_err err = {0};
-	int rc = KL_OK;
-	for (size_t i = 0; i < r->nrows; i++) {
-		struct row *w = &r->rows[i];
-		if (w->status == ROW_PENDING)
-			imp_row_set_error(w, ROW_FAILED, "not sent: the import stopped before this row");
-		count_row(r, w);
-		/* after a write fails, nothing more goes to stdout, but every row is counted */
-		if (!(r->o->dry_run && w->status == ROW_CHECKED) && rc == KL_OK &&
-		    (rc = print_row(r, w, &err)))
-			kl_io_say(r->io, "%s", err.msg);
-		if (r->rejects && (w->status == ROW_REJECTED || w->status == ROW_FAILED) &&
-		    reject_line(r, w) != 0 && rc == KL_OK) {
-			kl_io_say(r->io, "--rejects %s: cannot write: %s", r->o->rejects, strerror(errno));
-			rc = KL_EIO;
-		}
-		imp_row_free(w);
+	count_row(r, w);
+	if (print && !r->out_failed && !(r->o->dry_run && w->status == ROW_CHECKED) && print_row(r, w, &err)) {
+		kl_io_say(r->io, "%s", err.msg);
+		r->out_failed = true;
 	}
-	r->nrows = r->nvalid = 0;
-	return rc;
+	to_rejects(r, w);
+}
+
+void imp_report_unsent(struct run *r, const struct kl_csv_record *rec, const char *why)
+{
+	struct row w = {.n = rec->row, .raw = rec->field, .nraw = rec->nfields, .status = ROW_NOT_SENT};
+	w.error = (char *)why; /* only read: the row is not freed */
+	report_row(r, &w, false);
 }
 
 int imp_report_decided(struct run *r)
 {
-	(void)r; /* for now every row is reported with its batch */
-	return KL_OK;
+	while (r->reported < r->nrows && r->rows[r->reported].status != ROW_PENDING) {
+		struct row *w = &r->rows[r->reported++];
+		report_row(r, w, true);
+		imp_row_free(w);
+		w->status = ROW_DONE; /* send.c may still hold it: it must not look pending */
+	}
+	if (r->reported == r->nrows) /* nothing held: the slots are free again */
+		r->nrows = r->nvalid = r->reported = 0;
+	return r->out_failed ? KL_EIO : KL_OK;
+}
+
+int imp_report_batch(struct run *r)
+{
+	const char *why = imp_interrupted ? "not sent: the import was interrupted"
+					  : "not sent: the import stopped before this row";
+	for (size_t i = r->reported; i < r->nrows; i++)
+		if (r->rows[i].status == ROW_PENDING)
+			imp_row_set_error(&r->rows[i], ROW_NOT_SENT, why);
+	int rc = imp_report_decided(r);
+	r->nrows = r->nvalid = r->reported = 0;
+	return rc;
 }
 
 int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err)
@@ -190,6 +238,72 @@ int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err)
 	return rc;
 }
 
+/* Whether two paths name one file: the same device and inode when both
+ * exist (through symlinks), else the same name in the same directory. */
+static bool same_file(const char *a, const struct stat *sa, const char *b)
+{
+	struct stat sb;
+	if (sa)
+		return stat(b, &sb) == 0 && sa->st_dev == sb.st_dev && sa->st_ino == sb.st_ino;
+	if (stat(b, &sb) == 0)
+		return false; /* b exists, a does not */
+	char *ca = strdup(a), *cb = strdup(b), *na = strdup(a), *nb = strdup(b);
+	bool same = false;
+	struct stat da, db;
+	if (ca && cb && na && nb && strcmp(basename(na), basename(nb)) == 0 &&
+	    stat(dirname(ca), &da) == 0 && stat(dirname(cb), &db) == 0)
+		same = da.st_dev == db.st_dev && da.st_ino == db.st_ino;
+	free(ca);
+	free(cb);
+	free(na);
+	free(nb);
+	return same;
+}
+
+int imp_rejects_check(struct run *r, struct kl_err *err)
+{
+	const char *rej = r->o->rejects;
+	struct stat rs, in;
+	if (!rej)
+		return KL_OK;
+	bool exists = stat(rej, &rs) == 0;
+	/* stdin too: `--rejects x.csv < x.csv` would empty what is being read */
+	if (exists && fstat(fileno(r->in), &in) == 0 && in.st_dev == rs.st_dev && in.st_ino == rs.st_ino)
+		return kl_err_set(err, KL_EUSAGE,
+				  "--rejects %s is the file being imported (%s): it would be replaced while it is read; give the rejects file another name",
+				  rej, r->in_name);
+	if (r->o->state && same_file(rej, exists ? &rs : NULL, r->o->state))
+		return kl_err_set(err, KL_EUSAGE,
+				  "--rejects %s is the --state file: it would destroy the journal; give the rejects file another name",
+				  rej);
+	return KL_OK;
+}
+
+int imp_rejects_close(struct run *r, bool commit, int rc)
+{
+	if (!r->rejects)
+		return rc;
+	if (!commit) {
+		kl_csv_writer_discard(r->rejects);
+		r->rejects = NULL;
+		return rc;
+	}
+	int e = r->rej_errno;
+	if (kl_csv_writer_close(r->rejects) != 0 && !e)
+		e = errno ? errno : EIO;
+	r->rejects = NULL;
+	if (!e)
+		return rc;
+	if (r->rej_rows)
+		kl_io_say(r->io, "--rejects %s: cannot write: %s: %llu %s meant for it (the first is row %ld) %s not recorded there",
+			  r->o->rejects, strerror(e), r->rej_rows, r->rej_rows == 1 ? "row" : "rows", r->rej_first,
+			  r->rej_rows == 1 ? "is" : "are");
+	else
+		kl_io_say(r->io, "--rejects %s: cannot write: %s", r->o->rejects, strerror(e));
+	/* a rejected or failed row not recorded is worse than the row itself */
+	return rc == KL_OK || rc == KL_EDATA || rc == KL_ETEMPFAIL ? KL_EIO : rc;
+}
+
 void imp_show_progress(struct run *r, bool last)
 {
 	if (!r->progress)
@@ -209,35 +323,66 @@ void imp_show_progress(struct run *r, bool last)
 static void summary(struct run *r)
 {
 	double secs = kl_rate_now() - r->t0;
+	char unsent[48] = "";
+	/* only when there are some: the line reads as it always did otherwise */
+	if (r->not_sent)
+		snprintf(unsent, sizeof unsent, ", %llu not sent", r->not_sent);
 	kl_io_say(r->io,
-		  "%llu rows read: %llu created, %llu rejected, %llu failed, %llu skipped; %llu requests, %llu retries; %.1f s",
-		  r->read, r->created, r->rejected, r->failed, r->skipped, r->api.requests,
+		  "%llu rows read: %llu created, %llu rejected, %llu failed%s, %llu skipped; %llu requests, %llu retries; %.1f s",
+		  r->read, r->created, r->rejected, r->failed, unsent, r->skipped, r->api.requests,
 		  r->api.retries, secs);
 	if (r->dups)
 		kl_io_say(r->io, "%llu created rows are possibly duplicated: a request carrying them was retried after its outcome was lost",
 			  r->dups);
+	if (r->partial_row)
+		kl_io_say(r->io, "row %ld has no line end yet (another program may still be writing %s): left for the next run",
+			  r->partial_row, r->in_name);
+}
+
+/* The one way to finish the job, so that no two instructions together send
+ * a row twice: with --state the rerun (the rejects file then holds only rows
+ * to fix), else the rejects file, else the rows from the first not sent. */
+static void say_how_to_finish(struct run *r, int rc, bool at_end)
+{
+	const struct kl_opts *o = r->o;
+	unsigned long long todo = r->failed + r->not_sent;
+	if (o->state) {
+		if (!at_end)
+			kl_io_say(r->io, "reading stopped after row %ld: run the import again with the same --state to do the rest%s",
+				  r->last_row, o->rejects ? " (the rejects file holds only the rows to fix)" : "");
+		else if (todo)
+			kl_io_say(r->io, "%llu rows failed or were not sent: run the same import again later with the same --state: it sends only what was not created%s",
+				  todo, o->rejects ? " (the rejects file holds only the rows to fix; do not import it for these)" : "");
+		return;
+	}
+	if (r->not_sent && !o->rejects) {
+		/* last_row: the last row taken to be sent; the rest were only counted */
+		char stopped[64] = "";
+		if (r->drained)
+			snprintf(stopped, sizeof stopped, "reading stopped after row %ld: ", r->last_row);
+		kl_io_say(r->io, "%s%llu %s not sent, the first of them row %ld%s: to finish, import the input's rows from row %ld on again; next time, --rejects FILE writes every row not created to a file, or --state FILE lets the same command finish the job",
+			  stopped, r->not_sent, r->not_sent == 1 ? "row was" : "rows were", r->first_not_sent,
+			  r->failed ? " (and the failed rows listed above)" : "", r->first_not_sent);
+		return;
+	}
+	if (!at_end && (r->stop || imp_interrupted || rc))
+		kl_io_say(r->io, "reading stopped after row %ld: run the import again on the rows after it", r->last_row);
+	if (todo && o->rejects)
+		kl_io_say(r->io, "%llu rows failed or were not sent: they are in %s with the rejected ones: import it again later to finish (fix the rejected rows first)",
+			  todo, o->rejects);
+	else if (todo)
+		kl_io_say(r->io, "%llu rows failed: import them again later (they are listed above; --rejects FILE writes them to a file)",
+			  r->failed);
 }
 
 void imp_say_end(struct run *r, int rc, bool at_end, const char *why)
 {
-	const struct kl_opts *o = r->o;
 	if (r->progress && r->read)
 		imp_show_progress(r, true);
-	if (r->csv && r->read && !at_end && (r->stop || imp_interrupted || rc))
-		kl_io_say(r->io, "reading stopped after row %ld: run the import again%s", r->last_row,
-			  o->state ? " with the same --state to do the rest" : " on the rows after it");
 	if (rc && why[0])
 		kl_io_say(r->io, "%s", why);
 	if (r->csv && (r->read || r->api.requests))
 		summary(r);
-	if (r->failed && !r->stop && rc == KL_ETEMPFAIL) {
-		if (o->rejects)
-			kl_io_say(r->io, "%llu rows failed: import them again later from %s", r->failed, o->rejects);
-		else if (o->state)
-			kl_io_say(r->io, "%llu rows failed: run the same import again later with the same --state: it sends only what was not created",
-				  r->failed);
-		else
-			kl_io_say(r->io, "%llu rows failed: import them again later (they are listed above; --rejects FILE writes them to a file)",
-				  r->failed);
-	}
+	if (r->csv && r->read)
+		say_how_to_finish(r, rc, at_end);
 }

@@ -233,6 +233,7 @@ static void skip_if_existing(struct run *r, struct row *w)
 int imp_take_row(struct run *r, const struct kl_csv_record *rec, struct kl_err *err)
 {
 	struct row *w = &r->rows[r->nrows++];
+	memset(w, 0, sizeof *w); /* a slot reported before is ROW_DONE, not empty */
 	r->read++;
 	r->last_row = rec->row;
 	int rc = fill_row(r, w, rec);

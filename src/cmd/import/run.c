@@ -163,7 +163,7 @@ static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
 		kl_io_say(r->io, "warning: --rate 0 sends without a limit, above Kommo's limit of 7 requests a second: expect 429s, and an account that keeps sending through them can be blocked (403)");
 	else if (!o->dry_run && o->rate >= 8 && !kl_check_url_is_loopback(r->acct.base_url))
 		kl_io_say(r->io, "warning: --rate %g is above Kommo's limit of 7 requests a second for an account: kommo-lead keeps to 7", o->rate);
-	if ((rc = open_input(r, err)))
+	if ((rc = open_input(r, err)) || (rc = imp_rejects_check(r, err)))
 		return rc;
 	if (o->state && (rc = kl_journal_open(&r->journal, o->state, err)))
 		return rc;
@@ -186,11 +186,71 @@ static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
 	return KL_OK;
 }
 
-/* Sends the batch, then reports every row of it in input order. */
+/* Sends the batch, then reports every row of it in input order. Once the
+ * run must end, nothing more is sent: the rows still pending are not sent. */
 static int flush(struct run *r)
 {
-	int rc = imp_send_batch(r);
+	int rc = r->stop || imp_interrupted ? KL_OK : imp_send_batch(r);
 	return rc ? rc : imp_report_batch(r);
+}
+
+/* Takes a record into the batch, reports at once the rows decided at its
+ * head (so that rows rejected as they are read are not held), and sends
+ * the batch when it is full. */
+static int take(struct run *r, const struct kl_csv_record *rec, struct kl_err *err)
+{
+	int rc;
+	if (!rec->line_end) {
+		if (r->journal) {
+			/* a file still being written: the rerun reads the whole line */
+			r->partial_row = rec->row;
+			return KL_OK;
+		}
+		kl_io_say(r->io, "warning: row %ld has no line end: if another program is still writing %s, it is imported incomplete",
+			  rec->row, r->in_name);
+	}
+	if ((rc = imp_take_row(r, rec, err)))
+		return rc;
+	if (r->rows[r->nrows - 1].status == ROW_PENDING)
+		r->nvalid++;
+	/* --dry-run prints the batch before the rows rejected in it */
+	if (!r->o->dry_run)
+		imp_report_decided(r);
+	if (r->nvalid == r->o->batch_size || r->nrows == r->cap) {
+		if ((rc = flush(r)) && rc != KL_EIO)
+			return rc;
+		imp_show_progress(r, false);
+	}
+	if (r->out_failed && !r->stop)
+		r->stop = KL_EIO; /* said where it failed; the rest still goes to --rejects */
+	return KL_OK;
+}
+
+/* The run stopped: the rows not taken still end somewhere. With --state the
+ * rerun reads the input again, so only the rows already taken from it (a
+ * pipe cannot give them again) are counted; otherwise the rest of the
+ * input is read, a row at a time, into --rejects (a terminal is not waited
+ * on). *at_end: the whole input was read. */
+static void drain(struct run *r, bool *at_end)
+{
+	const char *why = imp_interrupted ? "not sent: the import was interrupted"
+					  : "not sent: the import stopped before this row";
+	bool all = !r->journal && !isatty(fileno(r->in));
+	const struct kl_csv_record *rec;
+	struct kl_err err = {0};
+	int got;
+	while ((got = all ? kl_csv_next(r->csv, &rec, &err) : kl_csv_next_buffered(r->csv, &rec)) == 1) {
+		if (!rec->line_end && r->journal) {
+			r->partial_row = rec->row;
+			continue;
+		}
+		r->read++;
+		r->drained++;
+		imp_report_unsent(r, rec, why);
+	}
+	*at_end = all && got == 0;
+	if (all && got != 0)
+		kl_io_say(r->io, "%s: the rows after it are neither sent nor in a rejects file", err.msg);
 }
 
 /* Reads the input in batches, each sent and reported before the next is
@@ -200,41 +260,24 @@ static int read_rows(struct run *r, bool *at_end, struct kl_err *err)
 {
 	const struct kl_csv_record *rec;
 	int got = 1, rc;
-	while (!r->stop && !imp_interrupted && (got = kl_csv_next(r->csv, &rec, err)) == 1) {
-		if ((rc = imp_take_row(r, rec, err)))
+	while (!r->stop && !imp_interrupted && (got = kl_csv_next(r->csv, &rec, err)) == 1)
+		if ((rc = take(r, rec, err)))
 			return rc;
-		if (r->rows[r->nrows - 1].status == ROW_PENDING)
-			r->nvalid++;
-		if (r->nvalid == r->o->batch_size || r->nrows == r->cap) {
-			if ((rc = flush(r)))
-				return rc;
-			imp_show_progress(r, false);
-		}
-	}
 	*at_end = got == 0;
-	if (imp_interrupted && !r->stop) {
-		/* rows already taken from the input (a pipe cannot give them again) are
-		 * reported, not dropped */
-		while (kl_csv_next_buffered(r->csv, &rec) == 1) {
-			if (r->nrows == r->cap && (rc = flush(r)))
-				return rc;
-			if ((rc = imp_take_row(r, rec, err)))
-				return rc;
-			struct row *w = &r->rows[r->nrows - 1];
-			if (w->status == ROW_PENDING)
-				imp_row_set_error(w, ROW_FAILED, "not sent: the import was interrupted");
-		}
-	}
 	if (!r->stop && !imp_interrupted && got != 0) {
 		/* the input broke off: what was read is sent, then the reason is told */
 		flush(r);
 		return got;
 	}
-	if ((rc = flush(r)))
+	if ((rc = flush(r)) && rc != KL_EIO)
 		return rc;
+	if (r->out_failed && !r->stop)
+		r->stop = KL_EIO;
+	if (r->stop || imp_interrupted)
+		drain(r, at_end);
 	if (imp_interrupted)
 		return kl_err_set(err, KL_ETEMPFAIL, "interrupted: every row read is reported above");
-	return r->stop ? r->stop : r->failed ? KL_ETEMPFAIL : r->rejected ? KL_EDATA : KL_OK;
+	return r->stop ? r->stop : r->failed || r->not_sent ? KL_ETEMPFAIL : r->rejected ? KL_EDATA : KL_OK;
 }
 
 int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
@@ -253,16 +296,15 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
-	if ((rc = set_up(&r, &cfg, &err)) == KL_OK)
+	bool reading = (rc = set_up(&r, &cfg, &err)) == KL_OK;
+	if (reading)
 		rc = read_rows(&r, &at_end, &err);
 	if (r.nrows)
-		flush(&r);
+		imp_report_batch(&r); /* an error stopped the run: what is held is not sent */
 	imp_say_end(&r, rc, at_end, err.msg);
 	free(r.rows);
-	if (kl_csv_writer_close(r.rejects) != 0 && rc == KL_OK) {
-		kl_io_say(io, "--rejects %s: cannot write: %s", o->rejects, strerror(errno));
-		rc = KL_EIO;
-	}
+	/* a run that never got to its rows leaves the last run's file as it was */
+	rc = imp_rejects_close(&r, reading, rc);
 	kl_csv_free(r.csv);
 	if (r.in && r.in != stdin)
 		fclose(r.in);
