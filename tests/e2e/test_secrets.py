@@ -161,17 +161,18 @@ class SecretsTest(SandboxTest):
         r = self.run_kl("import", "--no-config", "--state", state, "--rejects", rej, "-v", csv)
         self.assertEqual(r.code, 65, r)
         self.assert_clean(r)
-        # failed rows (a 500, then the import stops) go to the rejects file too
+        # failed rows (a 500, then the import stops) go to the rejects file too (without
+        # --state: with it they are the state file's rerun's)
         csv2 = self.write("in2.csv", "name,phone\nD,+79990000004\n")
         self.fault(*["500"] * 3)
-        r = self.run_kl("import", "--no-config", "--state", state + "2", "--rejects", rej + "2",
+        r = self.run_kl("import", "--no-config", "--rejects", rej + "2",
                         "--max-retries", "1", "-v", csv2)
         self.assertEqual(r.code, 75, r)
         self.assert_clean(r)
         with open(rej + "2", encoding="utf-8") as f:
             self.assertIn("D", f.read())
         # every file the runs left (state, rejects, their locks, anything in TMPDIR)
-        self.assertGreaterEqual(self.assert_files_clean(self.tmp.name), 5)
+        self.assertGreaterEqual(self.assert_files_clean(self.tmp.name), 4)
 
     def test_dry_run_output_never_holds_the_token(self):
         csv = self.write("in.csv", "name,phone\nA,+79990000001\nB,+79990000002\n")
