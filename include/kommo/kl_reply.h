@@ -32,6 +32,15 @@ int kl_reply_parse_unsorted(const char *body, size_t len, struct kl_created_list
 			    struct kl_err *err);
 void kl_created_list_free(struct kl_created_list *l);
 
+/* Which sent item each created item answers: cl->items[i] answers
+ * sent[at[i]] (sent: the request_ids sent, n of them; at: n slots). By
+ * request_id when every item echoes one and together they are exactly the
+ * ids sent, each once; by position when no item carries one and there are
+ * n of them. Any other reply is KL_EPROTOCOL, err saying how it differs:
+ * an id is never guessed. */
+int kl_reply_match(const struct kl_created_list *cl, const char *const *sent, size_t n, size_t *at,
+		   struct kl_err *err);
+
 struct kl_verror {
 	char *request_id, *code, *path, *detail;
 };

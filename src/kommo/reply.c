@@ -288,3 +288,36 @@ int kl_reply_parse_problem(long status, const char *content_type, const char *bo
 	}
 	return KL_OK;
 }
+
+int kl_reply_match(const struct kl_created_list *cl, const char *const *sent, size_t n, size_t *at,
+		   struct kl_err *err)
+{
+	size_t echoed = 0;
+	for (size_t i = 0; i < cl->n; i++)
+		echoed += cl->items[i].request_id != NULL;
+	if (cl->n != n)
+		return kl_err_set(err, KL_EPROTOCOL, "Kommo's reply lists %zu leads for the %zu sent", cl->n, n);
+	if (echoed == 0) { /* Kommo keeps the order */
+		for (size_t i = 0; i < n; i++)
+			at[i] = i;
+		return KL_OK;
+	}
+	if (echoed != n)
+		return kl_err_set(err, KL_EPROTOCOL, "Kommo's reply gives a request_id for %zu of its %zu leads", echoed, n);
+	for (size_t i = 0; i < n; i++)
+		at[i] = n;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < n && strcmp(sent[k], cl->items[i].request_id) != 0)
+			k++;
+		if (k == n)
+			return kl_err_set(err, KL_EPROTOCOL, "Kommo's reply names request_id %.40s, which was not sent",
+					  cl->items[i].request_id);
+		for (size_t j = 0; j < i; j++)
+			if (at[j] == k)
+				return kl_err_set(err, KL_EPROTOCOL, "Kommo's reply names request_id %.40s twice",
+						  cl->items[i].request_id);
+		at[i] = k;
+	}
+	return KL_OK;
+}

@@ -304,6 +304,14 @@ class SandboxTest(unittest.TestCase):
     def new_requests(self):
         return self.recorded()[self.seen:]
 
+    def forms_posts(self):
+        """The unsorted/forms requests since the test began."""
+        return [q for q in self.new_requests() if q["path"] == FORMS]
+
+    def lookups(self):
+        """The looks at Incoming leads (GET /api/v4/leads/unsorted?...) since the test began."""
+        return [q for q in self.new_requests() if q["path"].startswith("/api/v4/leads/unsorted?")]
+
     def only_request(self):
         reqs = self.new_requests()
         self.assertEqual(len(reqs), 1, reqs)

@@ -8,7 +8,7 @@ import tempfile
 import time
 import unittest
 
-from kltest import SOURCE, SandboxTest, control
+from kltest import FORMS, SOURCE, SandboxTest, control
 
 
 def items(req):
@@ -185,17 +185,20 @@ class ImportTest(SandboxTest):
         self.assertEqual(items(reqs[0]), items(reqs[1]), "the same body, the same source_uids")
         self.assertIn("1 retries", r.err)
 
-    def test_500_and_reset_retry_with_the_same_uids_and_flag_possible_duplicates(self):
+    def test_500_and_reset_are_looked_up_then_sent_again_with_the_same_uids_flagged(self):
+        # Kommo did nothing (the fault answered instead): not in Incoming leads, at once nor
+        # after the grace (as long as --timeout), so the row goes again, flagged
         for kind in ("500", "reset"):
             with self.subTest(kind):
                 control("POST", "reset")
                 self.seen = len(control("GET", "requests"))
                 self.fault(kind)
-                r = self.imp("name,phone\nA,+79990000031\n")
+                r = self.imp("name,phone\nA,+79990000031\n", "--timeout", "0.5")
                 self.assertEqual(r.code, 0, r)
-                reqs = self.new_requests()
-                self.assertEqual(len(reqs), 2)
-                self.assertEqual(items(reqs[0])[0]["source_uid"], items(reqs[1])[0]["source_uid"])
+                posts = self.forms_posts()
+                self.assertEqual(len(posts), 2)
+                self.assertEqual(len(self.lookups()), 2)
+                self.assertEqual(items(posts[0])[0]["source_uid"], items(posts[1])[0]["source_uid"])
                 self.assertRegex(r.out, r"^row=2 lead_id=\d+ contact_id=\d+ possibly_duplicated\n$")
 
     def test_503_retries_without_duplicate_flag_and_gives_up_after_max_retries(self):
@@ -212,24 +215,35 @@ class ImportTest(SandboxTest):
 
     def test_502_is_retried_and_flagged_since_a_gateway_may_answer_after_a_commit(self):
         self.fault("502")
-        r = self.imp("name,phone\nA,+79990000034\n")
+        r = self.imp("name,phone\nA,+79990000034\n", "--timeout", "0.5")
         self.assertEqual(r.code, 0, r)
-        self.assertEqual([q["status"] for q in self.new_requests()], [502, 200])
+        self.assertEqual([q["status"] for q in self.forms_posts()], [502, 200])
         self.assertIn("possibly_duplicated", r.out)
 
     def test_504_halves_the_batch_and_flags_possible_duplicates(self):
         self.fault("504")
-        r = self.imp("name,phone\nA,+79990000035\nB,+79990000036\n")
+        r = self.imp("name,phone\nA,+79990000035\nB,+79990000036\n", "--timeout", "0.5")
         self.assertEqual(r.code, 0, r)
-        reqs = self.new_requests()
+        reqs = self.forms_posts()
         self.assertEqual([(q["status"], len(items(q))) for q in reqs], [(504, 2), (200, 1), (200, 1)])
         self.assertEqual(r.out.count("possibly_duplicated"), 2)
 
-    def test_unreadable_200_fails_the_rows_as_probably_created_without_resending(self):
+    def test_an_unreadable_200_is_settled_from_incoming_leads_without_resending(self):
         self.fault("truncated")
-        r = self.imp("name,phone\nA,+79990000037\n")
+        r = self.imp("name,phone\nA,+79990000037\n", "--timeout", "0.5")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(len(self.forms_posts()), 1, "a 200 is never sent again")
+        lead = [u for u in control("GET", "unsorted")]
+        self.assertEqual(len(lead), 1)
+        self.assertEqual(r.out, f"row=2 lead_id={lead[0]['lead_id']} contact_id={lead[0]['contact_id']}\n")
+
+    def test_an_unreadable_200_that_cannot_be_looked_up_fails_as_probably_created(self):
+        # the lookup fails too (a GET is not tried again after a 500): the row is not sent again
+        self.fault("truncated", "500@/api/v4/leads/unsorted")
+        r = self.imp("name,phone\nA,+79990000037\n", "--timeout", "0.5")
         self.assertEqual(r.code, 75, r)
-        self.assertEqual(len(self.new_requests()), 1, "a 200 is never sent again")
+        self.assertEqual(len(self.forms_posts()), 1, "a 200 is never sent again")
+        self.assertIn("looking for rows 2-2 in Kommo's Incoming leads failed", r.err)
         self.assertIn("row=2 failed: ", r.out)
         self.assertIn("probably created", r.out)
 
@@ -237,7 +251,7 @@ class ImportTest(SandboxTest):
         self.fault("hang")
         r = self.imp("name,phone\nA,+79990000038\n", "--timeout", "0.5")
         self.assertEqual(r.code, 0, r)
-        reqs = self.new_requests()
+        reqs = self.forms_posts()
         self.assertEqual(len(reqs), 2)
         self.assertEqual(items(reqs[0])[0]["source_uid"], items(reqs[1])[0]["source_uid"])
         self.assertIn("possibly_duplicated", r.out)
@@ -469,17 +483,29 @@ class StateTest(SandboxTest):
 
     def test_a_refused_rerun_never_erases_an_unknown_outcome(self):
         self.write_csv(2)
-        self.fault("truncated")  # created, but the answer is unreadable: outcome unknown
-        first = self.run_import()
+        lookups_fail = ["500@/api/v4/leads/unsorted"]  # a GET is not tried again after a 500
+        # created, but the answer is unreadable and Incoming leads cannot be read either:
+        # the outcome stays unknown
+        self.fault("truncated", *lookups_fail)
+        first = self.run_import("--timeout", "0.5")
         self.assertEqual(first.code, 75, first)
-        uids = [it["source_uid"] for it in items(self.new_requests()[0])]
-        self.fault("429")  # the rerun is refused as a whole: that says nothing of the first send
+        uids = [it["source_uid"] for it in items(self.forms_posts()[0])]
+        # the rerun cannot look either, and is refused as a whole: that says nothing of the
+        # first send
+        self.fault(*lookups_fail, "429")
         second = self.run_import("--max-retries", "0")
         self.assertEqual(second.code, 75, second)
+        self.assertIn("looking for the rows sent without a recorded answer in Kommo's Incoming leads failed",
+                      second.err)
+        # the third can look: both are there, created by the first run, and nothing is sent
+        sent = len(self.forms_posts())
         third = self.run_import()
         self.assertEqual(third.code, 0, third)
-        self.assertEqual([it["source_uid"] for it in items(self.new_requests()[-1])], uids)
-        self.assertEqual(third.out.count("possibly_duplicated"), 2)
+        self.assertEqual(len(self.forms_posts()), sent, "nothing sent again")
+        self.assertIn("2 of 2 rows sent without a recorded answer are in Incoming leads: created", third.err)
+        self.assertEqual(third.out.count("skipped"), 2)
+        self.assertEqual(sorted(self.leads_per_uid().values()), [1, 1])
+        self.assertEqual(sorted(self.leads_per_uid()), sorted(uids))
 
     def test_a_second_run_on_the_same_state_exits_75_at_once(self):
         self.write_csv(1)

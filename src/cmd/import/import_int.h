@@ -113,6 +113,20 @@ int imp_take_row(struct run *r, const struct kl_csv_record *rec, struct kl_err *
  * must end. Only KL_EOSERR is returned. */
 int imp_send_batch(struct run *r);
 
+/* --- resolve.c --- */
+
+/* Looks for rows (pending, their request's outcome unknown: why says how)
+ * among Kommo's Incoming leads, now and after a grace; those found are
+ * created, with ids and on the journal. *looked: the lookup worked (the
+ * rows still pending are surely not there). Only KL_EOSERR is returned. */
+int imp_resolve(struct run *r, struct row **rows, size_t n, const char *why, bool *looked);
+
+/* Before a --state rerun sends anything: the rows the journal holds as
+ * sent without an answer that Incoming leads holds are recorded created.
+ * A failed lookup is told, and leaves them to be sent again, flagged. Only
+ * KL_EOSERR is returned. */
+int imp_resolve_unanswered(struct run *r);
+
 /* --- output.c --- */
 
 /* Opens --rejects with the input's header (names) and the columns it adds. */

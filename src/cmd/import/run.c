@@ -179,6 +179,9 @@ static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
 		return rc;
 	if (!o->dry_run && (rc = open_api(r, cfg, err)))
 		return rc;
+	/* what an earlier run sent without an answer is looked for before anything goes */
+	if (r->journal && r->online && (rc = imp_resolve_unanswered(r)))
+		return kl_err_oom(err);
 	r->progress = o->progress == 1 || (o->progress == -1 && isatty(fileno(r->io->msg)));
 	r->cap = (size_t)o->batch_size * 4;
 	if (!(r->rows = calloc(r->cap, sizeof *r->rows)))

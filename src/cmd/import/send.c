@@ -102,30 +102,23 @@ static int journal_sending(struct run *r, struct row **rows, size_t n)
 	return rc;
 }
 
-/* 2xx: the leads Kommo names are created; a row it does not name failed. */
-static void took_leads(struct run *r, struct row **rows, size_t n, const struct kl_created_list *cl)
+/* 2xx: every row is created, item i of the reply being rows[at[i]] (the
+ * reply was matched to the rows sent: kl_reply_match). */
+static void took_leads(struct run *r, struct row **rows, const struct kl_created_list *cl, const size_t *at)
 {
 	struct kl_err err = {0};
 	for (size_t i = 0; i < cl->n; i++) {
-		struct row *w = row_by_request_id(rows, n, cl->items[i].request_id);
-		if (!w && cl->n == n)
-			w = rows[i]; /* no request_id echoed: Kommo keeps the order */
-		if (w && w->status == ROW_PENDING) {
-			w->status = ROW_CREATED;
-			w->lead_id = cl->items[i].lead_id;
-			w->contact_id = cl->items[i].contact_id;
-			if (r->journal && kl_journal_created(r->journal, w->key, w->lead_id, w->contact_id, &err))
-				r->stop = KL_EOSERR;
-		}
+		struct row *w = rows[at[i]];
+		w->status = ROW_CREATED;
+		w->lead_id = cl->items[i].lead_id;
+		w->contact_id = cl->items[i].contact_id;
+		if (r->journal && kl_journal_created(r->journal, w->key, w->lead_id, w->contact_id, &err))
+			r->stop = KL_EOSERR;
 	}
 	if (r->journal && kl_journal_sync(r->journal, &err)) {
 		kl_io_say(r->io, "%s: stopping", err.msg);
 		r->stop = KL_EIO;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (rows[i]->status == ROW_PENDING)
-			imp_row_set_error(rows[i], ROW_FAILED,
-					  "Kommo's reply did not mention this row; look in Incoming leads before importing it again");
 }
 
 /* 400 with validation errors: the rows Kommo named are rejected; returns
@@ -241,63 +234,100 @@ static void not_sent(struct run *r, struct row **rows, size_t n, int rc, const s
 	}
 }
 
-/* Nobody can tell whether Kommo acted on the request: every row is marked
- * possibly duplicated, then they go again with the same source_uids, or
- * fail. Returns true to send them again. */
-static bool unknown(struct run *r, struct row **rows, size_t n, struct kl_payload *p, int rc,
-		    const struct kl_api_res *res, const struct kl_err *err, int *attempt)
+/* Sends rows again after an unknown outcome, or gives up when the retries
+ * are spent; returns true to send them again. */
+static bool again_or_give_up(struct run *r, struct row **rows, size_t n, struct kl_payload *p,
+			     const struct kl_api_res *res, const struct kl_err *err, bool looked, int *attempt)
 {
 	long st = res->status;
-	struct kl_buf text = {0};
-	bool again = false;
-	for (size_t i = 0; i < n; i++)
-		rows[i]->maybe_dup = true;
-	if (st >= 200 && st < 300) {
-		/* answered 2xx, but the reply cannot be read: the leads were
-		 * probably created, so they are not sent again */
-		char msg[1200];
-		snprintf(msg, sizeof msg, "%s; Kommo answered %ld, so the leads were probably created: look in Incoming leads before importing these rows again",
-			 err->msg, st);
-		fail_rows(rows, n, msg);
-	} else if (rc == KL_EOSERR || rc == KL_EPROTOCOL) {
-		fail_rows(rows, n, err->msg); /* answered, too long or strange to read */
-	} else if (st == 504 && n > 1) {
-		/* too much at once for Kommo: halve the batch (Kommo's advice for 504) */
-		send_rows(r, rows, n / 2);
-		send_rows(r, rows + n / 2, n - n / 2);
-	} else if (*attempt < r->o->max_retries && !imp_interrupted) {
+	if (*attempt < r->o->max_retries && !imp_interrupted) {
 		char why[1200];
+		if (looked) { /* the grace was waited: no backoff on top of it */
+			(*attempt)++;
+			r->api.retries++;
+			if (r->o->verbose)
+				kl_io_say(r->io, "rows %ld-%ld are not in Incoming leads: sending them again, flagged possibly_duplicated",
+					  rows[0]->n, rows[n - 1]->n);
+			return true;
+		}
 		if (st)
 			snprintf(why, sizeof why, "HTTP %ld: retrying rows %ld-%ld", st, rows[0]->n, rows[n - 1]->n);
 		else
 			snprintf(why, sizeof why, "%s: retrying", err->msg);
-		again = kl_api_backoff(&r->api, (*attempt)++, r->o->verbose ? why : NULL);
-		if (!again)
-			fail_rows(rows, n, "not sent: the import was interrupted");
-	} else if (st) {
+		if (kl_api_backoff(&r->api, (*attempt)++, r->o->verbose ? why : NULL))
+			return true;
+		fail_rows(rows, n, "not sent: the import was interrupted");
+		return false;
+	}
+	if (st) {
+		struct kl_buf text = {0};
 		give_up_rows(r, rows, n, p, &res->problem, &text);
+		kl_buf_free(&text);
 	} else {
 		fail_rows(rows, n, err->msg);
 		if (!imp_interrupted)
 			give_up(r, err->msg);
 	}
-	kl_buf_free(&text);
-	return again;
+	return false;
+}
+
+/* Nobody can tell from the answer whether Kommo acted on the request: the
+ * rows are looked for among Incoming leads (imp_resolve); those found are
+ * created, the others are marked possibly duplicated and go again with the
+ * same source_uids, or fail. Returns true to send the rows still pending
+ * again. */
+static bool unknown(struct run *r, struct row **rows, size_t n, struct kl_payload *p, int rc,
+		    const struct kl_api_res *res, const struct kl_err *err, int *attempt)
+{
+	long st = res->status;
+	bool looked = false;
+	if (r->o->verbose)
+		kl_io_say(r->io, "rows %ld-%ld: %s: looking for them in Kommo's Incoming leads", rows[0]->n,
+			  rows[n - 1]->n, err->msg);
+	if (imp_resolve(r, rows, n, err->msg, &looked)) {
+		r->stop = KL_EOSERR;
+		return false;
+	}
+	if ((n = keep_pending(rows, n)) == 0 || r->stop)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		rows[i]->maybe_dup = true;
+	if (st >= 200 && st < 300) {
+		/* Kommo answered 2xx, so it acted: not sent again, found or not */
+		char msg[1200];
+		snprintf(msg, sizeof msg, "%s; Kommo answered %ld, so the leads were probably created: look in Incoming leads before importing these rows again",
+			 err->msg, st);
+		fail_rows(rows, n, msg);
+	} else if (!looked && (rc == KL_EOSERR || rc == KL_EPROTOCOL)) {
+		fail_rows(rows, n, err->msg); /* answered, too long or strange to read */
+	} else if (st == 504 && n > 1) {
+		/* too much at once for Kommo: halve the batch (Kommo's advice for 504) */
+		send_rows(r, rows, n / 2);
+		send_rows(r, rows + n / 2, n - n / 2);
+	} else {
+		return again_or_give_up(r, rows, n, p, res, err, looked, attempt);
+	}
+	return false;
 }
 
 struct post_ctx {
 	struct run *r;
 	struct row **rows;
 	size_t n;
+	const char *const *rids; /* the request_ids sent: the rows' numbers */
 	struct kl_created_list created;
+	size_t *at;              /* created.items[i] is rows[at[i]] */
 	bool journal_failed;
 };
 
+/* A reply whose items cannot be matched to the rows sent, each to one, is
+ * an unknown outcome: ids are never guessed. */
 static int parse_created(void *ctx, const char *body, size_t len, struct kl_err *err)
 {
 	struct post_ctx *pc = ctx;
 	kl_created_list_free(&pc->created);
-	return kl_reply_parse_unsorted(body, len, &pc->created, err);
+	int rc = kl_reply_parse_unsorted(body, len, &pc->created, err);
+	return rc ? rc : kl_reply_match(&pc->created, pc->rids, pc->n, pc->at, err);
 }
 
 /* On disk before the request goes: these rows, with these source_uids. */
@@ -321,7 +351,21 @@ static bool post(struct run *r, struct row **rows, size_t n, struct kl_payload *
 {
 	struct kl_err err = {0};
 	struct kl_api_res res;
-	struct post_ctx pc = {.r = r, .rows = rows, .n = n};
+	char (*rid)[24] = calloc(n, sizeof *rid);
+	const char **rids = calloc(n, sizeof *rids);
+	size_t *at = calloc(n, sizeof *at);
+	if (!rid || !rids || !at) {
+		free(rid);
+		free(rids);
+		free(at);
+		r->stop = KL_EOSERR;
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(rid[i], sizeof rid[i], "%ld", rows[i]->n);
+		rids[i] = rid[i];
+	}
+	struct post_ctx pc = {.r = r, .rows = rows, .n = n, .rids = rids, .at = at};
 	char resend[64];
 	snprintf(resend, sizeof resend, "retrying rows %ld-%ld", rows[0]->n, rows[n - 1]->n);
 	struct kl_api_req rq = {.method = "POST", .path = UNSORTED_FORMS, .body = body, .what = "the lead",
@@ -335,7 +379,7 @@ static bool post(struct run *r, struct row **rows, size_t n, struct kl_payload *
 	else if (pc.journal_failed)
 		; /* the rows failed, and the run stops, in journal_sending */
 	else if (res.outcome == KL_API_DONE)
-		took_leads(r, rows, n, &pc.created);
+		took_leads(r, rows, &pc.created, at);
 	else if (res.outcome == KL_API_REFUSED)
 		again = refused(r, rows, n, p, &res.problem);
 	else if (res.outcome == KL_API_NOT_SENT)
@@ -344,6 +388,9 @@ static bool post(struct run *r, struct row **rows, size_t n, struct kl_payload *
 		again = unknown(r, rows, n, p, rc, &res, &err, attempt);
 	kl_created_list_free(&pc.created);
 	kl_api_res_free(&res);
+	free(rid);
+	free(rids);
+	free(at);
 	return again;
 }
 
