@@ -10,7 +10,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .model import (ENTITY_PLURAL, FORMS_PATH, MAIN_PIPELINE_ID, MAX_ITEMS, PIPELINES,
                     UNSORTED_PATH)
-from .modes import arrange_items, failures
+from .faults import fault_reply
+from .modes import arrange_items, failures, forms_delay, over_max_batch
 from .replies import (bad_request, hal, json_reply, method_not_allowed, no_content, not_found,
                       problem, reject_constant, too_many_items, unauthorized, validation_failed)
 from .state import field_order
@@ -103,8 +104,12 @@ class Api:
             ]}])
         if len(data) > MAX_ITEMS:
             return too_many_items()
-        fields = st.fields
         modes = st.modes
+        if over_max_batch(modes, len(data)):
+            return fault_reply("504")  # too heavy for Kommo at the moment: nothing done
+        # the work takes its time before anything is created, as a commit at the end would
+        self.server.stop_event.wait(forms_delay(modes, len(data)))
+        fields = st.fields
         checked = [validate_item(item, i, fields) for i, item in enumerate(data)]
         failed = failures(checked, modes["error_paths"])
         if failed:

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import re
 import secrets
 
 from .modes import FORMS_REPLIES, arrange_items
@@ -9,12 +10,13 @@ from .replies import Reply, dump, html_reply, json_reply, problem, too_many, una
 from .validate import is_int
 
 
-FAULT_KINDS = ("500", "502", "503", "504", "422", "429", "429html", "401", "402",
+FAULT_KINDS = ("500", "502", "503", "504", "422", "429", "429html", "429hdr", "401", "402",
                "403html", "reset", "slow", "truncated", "garbage", "hang",
                "huge", "zipbomb", "deep", "ids", "trickle", "badgzip", "nothttp",
                "drop", "cut", "late", "reply")
 # drop=HOW: how the connection ends once the request was carried out
 DROP_HOWS = ("rst", "fin")
+MAX_RETRY_AFTER = 3600       # 429hdr=N: the most seconds its Retry-After says
 
 
 # Hostile replies (docs/sandbox.md, Faults). kommo-lead reads at most 16 MiB
@@ -30,7 +32,7 @@ TRICKLE_LENGTH = 86400       # the Content-Length promised beyond the real body
 NOT_HTTP = b"this is not HTTP\r\n\r\n"  # the nothttp fault's whole answer
 
 
-def fault_reply(kind):
+def fault_reply(kind, arg=None):
     """The answer of a fault that replaces normal handling (not reset/slow/hang/...)."""
     if kind == "500":
         return json_reply(500, problem(500, "Internal Server Error", "Internal Server Error",
@@ -45,6 +47,10 @@ def fault_reply(kind):
         return too_many(False)
     if kind == "429html":
         return too_many(True)
+    if kind == "429hdr":
+        # the wait only in the header: a client must read Retry-After, not the body
+        return json_reply(429, problem(429, "Too Many Requests", "Too many requests"),
+                          headers=[("Retry-After", "%d" % arg)])
     if kind == "401":
         return unauthorized()
     if kind == "402":
@@ -84,6 +90,10 @@ def parse_fault_kind(text):
         if sep and arg not in DROP_HOWS:
             raise ValueError("drop takes %s: drop or drop=HOW" % ", ".join(DROP_HOWS))
         return kind, arg if sep else "rst"
+    if kind == "429hdr":
+        if not re.fullmatch(r"[0-9]{1,4}", arg) or int(arg) > MAX_RETRY_AFTER:
+            raise ValueError("429hdr needs whole seconds 0..%d: 429hdr=N" % MAX_RETRY_AFTER)
+        return kind, int(arg)
     if kind in ("slow", "late"):
         if not sep:
             raise ValueError("%s needs seconds: %s=SECONDS" % (kind, kind))
@@ -103,7 +113,7 @@ def fault_text(fault):
     kind, arg, path = fault
     if kind in ("slow", "late"):
         text = "%s=%g" % (kind, arg)
-    elif kind in ("ids", "reply", "drop"):
+    elif kind in ("ids", "reply", "drop", "429hdr"):
         text = "%s=%s" % (kind, arg)
     else:
         text = kind

@@ -10,7 +10,7 @@ import threading
 
 from .faults import parse_schedule
 from .model import EXTRA_FIELD_TYPES
-from .modes import ERROR_PATHS, FORMS_REPLIES
+from .modes import ERROR_PATHS, FORMS_REPLIES, check_delay_ms, check_max_batch
 from .server import Handler, Server, Server6
 from .state import State
 
@@ -86,6 +86,8 @@ FAULTS_HELP = """\
 fault kinds (--faults N:KIND, or queued with POST /_sandbox/faults as KIND or KIND@/api/v4/PATH):
   500 502 503 504 422 429 429html 401 402 403html
                  answered instead of the request (nothing is carried out)
+  429hdr=N       429 problem+json without retry_after; only the header says
+                 Retry-After: N (nothing is carried out)
   reset          connection reset (RST) before the request is carried out
   slow=SECONDS   wait, then carry out and answer: a request that lands late
   hang           never answers, carries out nothing
@@ -113,6 +115,10 @@ error paths (--error-paths, or PATCH /_sandbox/modes {"error_paths": FORM}):
   data           data._embedded.leads.0.name
   index          8._embedded.leads.0.name (8: the item's position in the request)
   data-index     data.8._embedded.leads.0.name
+batch timing (--forms-base-ms, --forms-ms-per-item, --forms-max-batch, or PATCH
+/_sandbox/modes {"forms_base_ms": MS, "forms_ms_per_item": MS, "forms_max_batch": N}):
+  an unsorted/forms batch of n items is answered after base + n * per-item ms;
+  one of more than N items is a 504 at once, nothing carried out (null: no limit)
 Incoming leads: GET /api/v4/leads/unsorted[/UID] lists what unsorted/forms
 created until POST /_sandbox/unsorted/UID/accept or /decline sorts it.
 """
@@ -144,6 +150,13 @@ def main(argv=None):
                     help="how unsorted/forms success replies list their items (default echo)")
     ap.add_argument("--error-paths", choices=ERROR_PATHS, default="item",
                     help="how validation errors write their path (default item)")
+    ap.add_argument("--forms-base-ms", type=float, default=0, metavar="MS",
+                    help="every unsorted/forms answer takes MS milliseconds more (default 0)")
+    ap.add_argument("--forms-ms-per-item", type=float, default=0, metavar="MS",
+                    help="... and MS milliseconds more for each item of its batch (default 0)")
+    ap.add_argument("--forms-max-batch", type=int, default=None, metavar="N",
+                    help="answer 504, carrying out nothing, to an unsorted/forms batch of "
+                         "more than N items (default: no limit but Kommo's 250)")
     ap.add_argument("--extra-field", action="append", default=[], metavar="ENTITY:ID:TYPE",
                     help="add a custom field (ENTITY lead|contact, TYPE one of %s)"
                     % "|".join(EXTRA_FIELD_TYPES))
@@ -159,6 +172,13 @@ def main(argv=None):
         die("--port must be 0..65535")
     if opts.rate_limit < 0:
         die("--rate-limit must be >= 0")
+    for name, value, check in (("--forms-base-ms", opts.forms_base_ms, check_delay_ms),
+                               ("--forms-ms-per-item", opts.forms_ms_per_item, check_delay_ms),
+                               ("--forms-max-batch", opts.forms_max_batch, check_max_batch)):
+        try:
+            check(value)
+        except ValueError as e:
+            die("%s %s" % (name, e))
     try:
         opts.schedule = parse_schedule(opts.faults)
     except ValueError as e:

@@ -1,6 +1,7 @@
-"""Modes that change how every answer is written, settable at run time."""
+"""Modes: how answers are written and how long unsorted/forms takes, settable at
+run time (PATCH /_sandbox/modes) as well as on the command line."""
 
-from .validate import join
+from .validate import is_int, is_number, join
 
 
 # How the unsorted/forms success reply lists its items (--forms-reply, the
@@ -13,6 +14,11 @@ FORMS_REPLIES = ("echo", "numbered", "reversed", "norid", "drop")
 # to the item (item), with a leading "data." (data), with the item's position
 # in the request array (index: "8._embedded..."), or both (data-index).
 ERROR_PATHS = ("item", "data", "index", "data-index")
+# Batch timing, so that a client sizing its batches (--batch-size auto) can be
+# shown both directions: a forms answer takes forms_base_ms plus
+# forms_ms_per_item for each item, and a batch of more than forms_max_batch
+# items (None: no such limit) is a 504 that carries out nothing.
+MAX_DELAY_MS = 60000
 
 
 def arrange_items(items, how):
@@ -47,19 +53,60 @@ def failures(checked, form):
 
 
 def default_modes(opts):
-    return {"forms_reply": opts.forms_reply, "error_paths": opts.error_paths}
+    return {"forms_reply": opts.forms_reply, "error_paths": opts.error_paths,
+            "forms_base_ms": opts.forms_base_ms, "forms_ms_per_item": opts.forms_ms_per_item,
+            "forms_max_batch": opts.forms_max_batch}
+
+
+def check_delay_ms(v):
+    """A delay in milliseconds, 0..MAX_DELAY_MS; ValueError if not."""
+    if not is_number(v) or not 0 <= v <= MAX_DELAY_MS:
+        raise ValueError("must be milliseconds from 0 to %d" % MAX_DELAY_MS)
+    return v
+
+
+def check_max_batch(v):
+    """The largest batch carried out: an integer of 1 or more, or None for no limit."""
+    if v is not None and (not is_int(v) or v < 1):
+        raise ValueError("must be an integer of 1 or more (null in the modes: no limit)")
+    return v
+
+
+def check_choice(choices):
+    def check(v):
+        if v not in choices:
+            raise ValueError("must be one of %s" % ", ".join(choices))
+        return v
+    return check
+
+
+MODE_CHECKS = {"forms_reply": check_choice(FORMS_REPLIES),
+               "error_paths": check_choice(ERROR_PATHS),
+               "forms_base_ms": check_delay_ms,
+               "forms_ms_per_item": check_delay_ms,
+               "forms_max_batch": check_max_batch}
 
 
 def parse_modes(req, modes):
     """PATCH /_sandbox/modes: the modes with req's merged in; ValueError if bad."""
     if not isinstance(req, dict):
-        raise ValueError('body must be {"forms_reply": ..., "error_paths": ...}')
-    allowed = {"forms_reply": FORMS_REPLIES, "error_paths": ERROR_PATHS}
+        raise ValueError('body must be an object such as {"forms_reply": ..., "error_paths": ...}')
     out = dict(modes)
     for k, v in req.items():
-        if k not in allowed:
-            raise ValueError("unknown mode %r (known: %s)" % (k, ", ".join(allowed)))
-        if v not in allowed[k]:
-            raise ValueError("%s must be one of %s" % (k, ", ".join(allowed[k])))
-        out[k] = v
+        if k not in MODE_CHECKS:
+            raise ValueError("unknown mode %r (known: %s)" % (k, ", ".join(MODE_CHECKS)))
+        try:
+            out[k] = MODE_CHECKS[k](v)
+        except ValueError as e:
+            raise ValueError("%s %s" % (k, e)) from None
     return out
+
+
+def forms_delay(modes, items):
+    """Seconds a forms answer of `items` items takes."""
+    return (modes["forms_base_ms"] + modes["forms_ms_per_item"] * items) / 1000.0
+
+
+def over_max_batch(modes, items):
+    limit = modes["forms_max_batch"]
+    return limit is not None and items > limit

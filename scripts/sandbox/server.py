@@ -240,7 +240,7 @@ class Handler(Api, Control, BaseHTTPRequestHandler):
             if kind is not None:
                 reply = hostile_reply(kind, fault[1], reply)
         else:
-            reply = fault_reply(kind)
+            reply = fault_reply(kind, fault[1])
 
         if kind == "drop":
             # carried out, then gone before any reply byte: the case in which a
