@@ -108,7 +108,9 @@ class Api:
         if over_max_batch(modes, len(data)):
             return fault_reply("504")  # too heavy for Kommo at the moment: nothing done
         # the work takes its time before anything is created, as a commit at the end would
-        self.server.stop_event.wait(forms_delay(modes, len(data)))
+        delay = forms_delay(modes, len(data))
+        if delay > 0 and self.server.stop_event.wait(delay):
+            return fault_reply("503")  # stopping: the batch is not carried out
         fields = st.fields
         checked = [validate_item(item, i, fields) for i, item in enumerate(data)]
         failed = failures(checked, modes["error_paths"])
