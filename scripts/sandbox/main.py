@@ -124,7 +124,7 @@ created until POST /_sandbox/unsorted/UID/accept or /decline sorts it.
 """
 
 
-def main(argv=None):
+def arg_parser():
     ap = argparse.ArgumentParser(
         prog="kommo-sandbox",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -165,8 +165,12 @@ def main(argv=None):
     ap.add_argument("--tls-key", metavar="FILE",
                     help="the certificate's PEM private key (default: in --tls-cert)")
     ap.add_argument("--verbose", action="store_true", help="log each request to stderr")
-    opts = ap.parse_args(argv)
+    return ap
 
+
+def check_options(opts):
+    """Exits 2 on a bad option; returns (host, server class, extra fields) and
+    sets opts.schedule."""
     host, server_class = loopback_host(opts.host)
     if not 0 <= opts.port <= 65535:
         die("--port must be 0..65535")
@@ -189,7 +193,11 @@ def main(argv=None):
             extra_fields.append(parse_extra_field(spec))
         except ValueError as e:
             die("--extra-field %r: %s" % (spec, e))
-    token = read_token(opts)
+    return host, server_class, extra_fields
+
+
+def tls_context(opts):
+    """The server's SSLContext with --tls-cert, else None; exits 2 if unusable."""
     tls = None
     if opts.tls_key and not opts.tls_cert:
         die("--tls-key needs --tls-cert")
@@ -200,7 +208,14 @@ def main(argv=None):
         except (OSError, ssl.SSLError) as e:
             die("cannot use --tls-cert %s%s: %s" % (
                 opts.tls_cert, " --tls-key %s" % opts.tls_key if opts.tls_key else "", e))
+    return tls
 
+
+def main(argv=None):
+    opts = arg_parser().parse_args(argv)
+    host, server_class, extra_fields = check_options(opts)
+    token = read_token(opts)
+    tls = tls_context(opts)
     try:
         server = server_class((host, opts.port), Handler)
     except OSError as e:
@@ -214,8 +229,13 @@ def main(argv=None):
     server.tls = tls
     server.handshakes = {"ok": 0, "failed": 0}
     server.stop_event = threading.Event()
-    port = server.server_address[1]
+    return serve(server, opts)
 
+
+def serve(server, opts):
+    """Until SIGTERM or SIGINT; then a clean stop (log closed, pid file gone)."""
+    tls = server.tls
+    host, port = server.server_address[:2]
     # before the port file says we are up: a SIGTERM from then on is a clean stop
     stop = server.stop_event
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
