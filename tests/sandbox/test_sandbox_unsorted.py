@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Self-tests of scripts/kommo-sandbox: the Incoming leads list, the faults in
 which Kommo acted but the answer was lost (drop, cut, late), the forms reply
-modes and the validation-error path forms.
+modes, the validation-error path forms, batch timing (answer time that grows
+with the batch, 504 above a size) and a 429 whose wait is only in its header.
 
 Run from the repository root:  python3 tests/sandbox/test_sandbox_unsorted.py -v
 One sandbox serves every class (each test resets it), so the file runs in
@@ -29,6 +30,8 @@ FORMS = "/api/v4/leads/unsorted/forms"
 UNSORTED = "/api/v4/leads/unsorted"
 MAIN, PARTNERS = 12984871, 12984999
 WAIT = 10.0  # seconds a polled condition may take on a loaded machine before the test fails
+DEFAULT_MODES = {"forms_reply": "echo", "error_paths": "item", "forms_base_ms": 0,
+                 "forms_ms_per_item": 0, "forms_max_batch": None}
 
 
 def poll(what, cond):
@@ -395,8 +398,7 @@ class TestFormsReplyModes(Case):
         return body
 
     def test_echo_is_the_default(self):
-        self.assertEqual(self.sb.control("GET", "modes")[1],
-                         {"forms_reply": "echo", "error_paths": "item"})
+        self.assertEqual(self.sb.control("GET", "modes")[1], DEFAULT_MODES)
         self.check(self.reply(), ["row-%d" % n for n in range(5)], range(5))
 
     def test_numbered(self):
@@ -432,8 +434,7 @@ class TestFormsReplyModes(Case):
         self.assertEqual(self.sb.control("DELETE", "modes")[0], 405)
         self.set_mode(forms_reply="numbered", error_paths="data")
         self.sb.control("POST", "reset")
-        self.assertEqual(self.sb.control("GET", "modes")[1],
-                         {"forms_reply": "echo", "error_paths": "item"})
+        self.assertEqual(self.sb.control("GET", "modes")[1], DEFAULT_MODES)
 
 
 class TestErrorPaths(Case):
@@ -476,12 +477,89 @@ class TestErrorPaths(Case):
         self.assertEqual(errs[0]["errors"][0]["path"], "data.1")
 
 
+class TestBatchTiming(Case):
+    def set_mode(self, **modes):
+        status, body = self.sb.control("PATCH", "modes", modes)
+        self.assertEqual(status, 200, body)
+        return body
+
+    def timed_post(self, items):
+        start = time.monotonic()
+        status, _, data = self.sb.post(items)
+        return status, data, time.monotonic() - start
+
+    def test_a_batch_over_the_limit_is_504_and_carries_out_nothing(self):
+        self.assertEqual(self.set_mode(forms_max_batch=3)["forms_max_batch"], 3)
+        status, headers, data = self.sb.post([item(n) for n in range(4)])
+        self.assertEqual(status, 504)
+        self.assertEqual(headers["Content-Type"], "text/html")
+        self.assertIn(b"504 Gateway Time-out", data)
+        self.assertEqual(self.sb.control("GET", "requests")[1][-1]["status"], 504)
+        self.listing(status=204)
+        self.assertEqual(self.entities()["leads"], [])
+        self.assertEqual(len(self.created([item(n) for n in range(3)])), 3)
+        self.set_mode(forms_max_batch=None)
+        self.assertEqual(len(self.created([item(n) for n in range(10, 14)])), 4)
+        self.assertEqual(len(self.source_uids()), 7)
+
+    def test_the_limit_is_for_unsorted_forms_only(self):
+        self.set_mode(forms_max_batch=1)
+        status, _, data = self.sb.call("POST", "/api/v4/leads", [{"name": "a"}, {"name": "b"}])
+        self.assertEqual(status, 200, data)
+
+    def test_answer_time_grows_with_the_batch(self):
+        # lower bounds only: a wait can run long on a loaded machine, never short
+        self.set_mode(forms_base_ms=100, forms_ms_per_item=40)
+        for n in (1, 8):
+            with self.subTest(items=n):
+                status, data, took = self.timed_post([item(k) for k in range(n)])
+                self.assertEqual(status, 200, data)
+                self.assertGreaterEqual(took, (100 + 40 * n) / 1000.0)
+        self.assertEqual(len(self.source_uids()), 9)  # carried out after the wait
+
+    def test_bad_values_are_400_and_reset_restores_them(self):
+        for bad in ({"forms_base_ms": -1}, {"forms_base_ms": "5"}, {"forms_base_ms": True},
+                    {"forms_ms_per_item": 60001}, {"forms_max_batch": 0},
+                    {"forms_max_batch": 2.5}, {"forms_max_batch": "3"}):
+            with self.subTest(bad):
+                status, body = self.sb.control("PATCH", "modes", bad)
+                self.assertEqual(status, 400)
+                self.assertIn(next(iter(bad)), body["error"])
+        self.set_mode(forms_base_ms=5, forms_ms_per_item=0.5, forms_max_batch=7)
+        self.sb.control("POST", "reset")
+        self.assertEqual(self.sb.control("GET", "modes")[1], DEFAULT_MODES)
+
+
+class TestRetryAfterInTheHeaderOnly(Case):
+    def test_429hdr_says_the_wait_only_in_its_header(self):
+        status, body = self.sb.control("POST", "faults", {"faults": ["429hdr=7@" + FORMS]})
+        self.assertEqual((status, body["faults"]), (200, ["429hdr=7@" + FORMS]))
+        status, headers, data = self.sb.post([item(1)])
+        self.assertEqual(status, 429)
+        self.assertEqual(headers["Retry-After"], "7")
+        self.assertEqual(headers["Content-Type"], "application/problem+json")
+        self.assertEqual(json.loads(data), {"title": "Too Many Requests",
+                                            "type": "https://httpstatus.es/429",
+                                            "status": 429, "detail": "Too many requests"})
+        self.listing(status=204)  # nothing carried out
+        self.assertEqual(self.sb.post([item(2)])[0], 200)  # one answer only
+
+    def test_429hdr_arguments(self):
+        for bad in ("429hdr", "429hdr=", "429hdr=x", "429hdr=-1", "429hdr=1.5", "429hdr=3601"):
+            with self.subTest(bad):
+                status, body = self.sb.control("POST", "faults", {"faults": [bad]})
+                self.assertEqual(status, 400)
+                self.assertIn("429hdr", body["error"])
+        self.assertEqual(self.sb.control("GET", "faults")[1]["faults"], [])
+
+
 class TestCommandLine(unittest.TestCase):
     def test_modes_from_the_command_line(self):
         sb = Sandbox("--forms-reply", "numbered", "--error-paths", "data-index")
         try:
             self.assertEqual(sb.control("GET", "modes")[1],
-                             {"forms_reply": "numbered", "error_paths": "data-index"})
+                             {**DEFAULT_MODES, "forms_reply": "numbered",
+                              "error_paths": "data-index"})
             sb.control("POST", "reset")  # the command line's modes are the defaults
             self.assertEqual(sb.control("GET", "modes")[1]["forms_reply"], "numbered")
         finally:
@@ -492,8 +570,37 @@ class TestCommandLine(unittest.TestCase):
                              text=True, timeout=WAIT, check=True).stdout
         for word in ("late=SECONDS", "drop[=rst|fin]", "cut ", "reply=HOW", "numbered",
                      "reversed", "norid", "data-index", "--forms-reply", "--error-paths",
-                     "/_sandbox/unsorted/UID/accept"):
+                     "/_sandbox/unsorted/UID/accept", "429hdr=N", "--forms-ms-per-item",
+                     "--forms-base-ms", "--forms-max-batch", "forms_max_batch"):
             self.assertIn(word, out)
+
+    def test_batch_timing_from_the_command_line(self):
+        sb = Sandbox("--forms-max-batch", "2", "--forms-ms-per-item", "1.5",
+                     "--forms-base-ms", "3", "--faults", "1:429hdr=0")
+        try:
+            self.assertEqual(sb.control("GET", "modes")[1],
+                             {**DEFAULT_MODES, "forms_base_ms": 3.0, "forms_ms_per_item": 1.5,
+                              "forms_max_batch": 2})
+            status, headers, _ = sb.post([item(1)])
+            self.assertEqual((status, headers["Retry-After"]), (429, "0"))
+            self.assertEqual(sb.post([item(1), item(2), item(3)])[0], 504)
+            self.assertEqual(sb.post([item(1), item(2)])[0], 200)
+            # a client that gives up first times out; this sandbox of its own is
+            # stopped below, so the answer still waiting spills into no other test
+            sb.control("PATCH", "modes", {"forms_ms_per_item": 2000})
+            with self.assertRaises((TimeoutError, socket.timeout)):
+                sb.post([item(3), item(4)], timeout=0.3)
+        finally:
+            sb.stop()
+        for args, said in ((["--forms-max-batch", "0"], "--forms-max-batch"),
+                           (["--forms-base-ms", "-5"], "--forms-base-ms"),
+                           (["--forms-ms-per-item", "x"], "--forms-ms-per-item"),
+                           (["--faults", "1:429hdr=x"], "429hdr")):
+            with self.subTest(args):
+                r = subprocess.run([sys.executable, str(SANDBOX), *args], capture_output=True,
+                                   text=True, timeout=WAIT)
+                self.assertEqual(r.returncode, 2)
+                self.assertIn(said, r.stderr)
 
     def test_bad_mode_on_the_command_line(self):
         r = subprocess.run([sys.executable, str(SANDBOX), "--forms-reply", "sorted"],
