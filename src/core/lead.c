@@ -48,8 +48,10 @@ static const struct kl_attr_info attrs[KL_ATTR_COUNT] = {
 	[KL_ATTR_LEAD_NAME] = {"lead_name", "--lead-name", KL_KIND_NAME, N, -1, NULL, NULL, "TEXT",
 			       "the lead's title (default \"Заявка: NAME LAST-NAME\")"},
 	[KL_ATTR_SOURCE_UID] = {"source_uid", "--source-uid", KL_KIND_NAME, N, -1, NULL, NULL, "UID",
-				"idempotency key from an upstream system (default:\n"
-				"MD5 of \"<email or phone>-<unix milliseconds>\")"},
+				"the lead's id in an upstream system; kommo-lead finds\n"
+				"a lead whose answer was lost by it (Kommo does not\n"
+				"refuse a second one: it is no guard) (default: MD5 of\n"
+				"\"<email or phone>-<unix milliseconds>\")"},
 	[KL_ATTR_REFERER] = {"referer", "--referer", KL_KIND_NAME, N, -1, NULL, NULL, "URL",
 			     "the page the person came from"},
 };
