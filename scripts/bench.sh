@@ -352,22 +352,22 @@ os.unlink(big_state)
 os.unlink(big_csv)
 
 # --- (d) against 7 requests per second -------------------------------------------------------
-d_rows = 50 * 7 * rate_secs  # kommo-lead keeps to 7 starts per 1.03 s: about rate_secs seconds
+d_rows = 50 * 7 * rate_secs  # kommo-lead keeps to 7 starts per 1.1 s: about rate_secs seconds
 d_csv = os.path.join(work, "rate.csv")
 make_csv(d_csv, d_rows)
 say(f"(d) {d_rows:,} rows against a sandbox enforcing 7 requests/s")
 d_wall, _, _, d_err = kl(["import", "--no-progress", d_csv], limited)
 reqs = [r for r in sandbox_requests(limited) if r["path"] == forms]
 times = sorted(r["time"] for r in reqs)
-# Requests go in groups of 7 (Kommo counts per second), each group 1.03 s after the one before
-# (kommo-lead's 30 ms margin). Counted over whole groups: k requests from the first request to
-# the k+1st, k = all but the last 7. Ideal: 7 / 1.03 = 6.80.
+# Requests go in groups of 7 (Kommo counts per second), each group 1.1 s after the one before
+# (kommo-lead's 100 ms margin). Counted over whole groups: k requests from the first request to
+# the k+1st, k = all but the last 7. Ideal: 7 / 1.1 = 6.36.
 k = len(times) - 7
 d_span = times[k] - times[0] if k > 0 else 0.0
 d_rps = k / d_span if d_span > 0 else float("nan")
 # Leads over the same interval: those the same k requests created (a 429 creates none); ideal
-# 6.80 x 50 = 340. Not all leads created over the wall time: n groups take n-1 intervals of
-# 1.03 s and then only the last group's few milliseconds, so that counts n groups' leads over
+# 6.36 x 50 = 318. Not all leads created over the wall time: n groups take n-1 intervals of
+# 1.1 s and then only the last group's few milliseconds, so that counts n groups' leads over
 # n-1 intervals (with n = 10, 374 where 340 is the most possible).
 by_time = sorted(reqs, key=lambda r: r["time"])[:k]
 d_lps = (sum(len(json.loads(r.get("body") or "[]")) for r in by_time if r["status"] == 200) / d_span

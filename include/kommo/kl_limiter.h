@@ -35,6 +35,9 @@
 /* Kommo's limit for one account, whatever --rate says. */
 #define KL_LIMITER_ACCOUNT_RATE 7
 
+/* Seconds added to the account's window of 1 s: as a process's own. */
+#define KL_LIMITER_MARGIN KL_RATE_MARGIN
+
 /* A clock in seconds; tests pass a simulated one. */
 typedef double (*kl_limiter_clock_fn)(void *ctx);
 

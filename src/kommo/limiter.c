@@ -16,7 +16,7 @@
 
 /* At most KL_LIMITER_ACCOUNT_RATE starts in any WINDOW seconds: Kommo's
  * second, plus kl_rate's margin, as Kommo counts arrivals, not departures. */
-#define WINDOW (1.0 + KL_RATE_MARGIN)
+#define WINDOW (1.0 + KL_LIMITER_MARGIN)
 
 /* A wait is never shorter: a slot that rounding kept busy is not worth a
  * loop of wake-ups. */

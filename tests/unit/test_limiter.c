@@ -21,7 +21,7 @@
 #include "kommo/kl_limiter.h"
 
 #define K KL_LIMITER_ACCOUNT_RATE
-#define WINDOW (1.0 + KL_RATE_MARGIN)
+#define WINDOW (1.0 + KL_LIMITER_MARGIN)
 #define EPS 1e-9
 
 /* cmocka's assert_float_equal compares floats: too coarse for times near 100 s */
