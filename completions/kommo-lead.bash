@@ -106,6 +106,7 @@ _kommo_lead()
         case $opt in
         --config | --token-file | --cacert | --rejects | --state) _kommo_lead_files ;;
         --encoding) COMPREPLY=($(compgen -W "utf-8 cp1251" -- "$cur")) ;;
+        --batch-size) COMPREPLY=($(compgen -W "auto 50 100 250" -- "$cur")) ;;
         --delimiter)
             COMPREPLY=($(compgen -W "auto tab ," -- "$cur"))
             [[ -z $cur ]] && COMPREPLY+=('\;') # escaped, or the shell would end the command there

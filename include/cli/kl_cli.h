@@ -70,7 +70,7 @@ struct kl_opts {
 	struct kl_colmap *maps; /* --map COLUMN=FIELD; strings owned */
 	size_t nmaps;
 	bool ignore_unknown;
-	unsigned batch_size;    /* default 50, at most 250 */
+	unsigned batch_size;    /* 1 to 250; 0: auto (the default) */
 	double rate;            /* requests per second; default 7; 0: no limit */
 	int max_retries;        /* default 5 */
 	char *rejects;          /* --rejects FILE */

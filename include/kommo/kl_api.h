@@ -99,6 +99,7 @@ struct kl_api_req {
 struct kl_api_res {
 	enum kl_api_outcome outcome;
 	long status;               /* of the last reply; 0: none came */
+	double seconds;            /* how long the last exchange took */
 	struct cJSON *json;        /* KL_API_DONE without parse: the reply; NULL for 204 or no body */
 	struct kl_problem problem; /* an error reply (status >= 300), as read */
 	bool interrupted;          /* a signal stopped it before, or while waiting to retry */

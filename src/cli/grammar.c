@@ -303,7 +303,7 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 	bool done = false, only_positionals = false;
 	memset(o, 0, sizeof *o);
 	o->cmd = o->command = KL_CMD_SUBMIT;
-	o->batch_size = 50;
+	o->batch_size = 0; /* auto */
 	o->rate = 7;
 	o->max_retries = 5;
 	o->progress = -1;

@@ -305,8 +305,15 @@ static int apply_import(struct kl_opts *o, const struct opt *d, const char *flag
 	switch (d->id) {
 	case O_BATCH_SIZE: {
 		unsigned long long n;
-		if (kl_check_uint(flag, v, 1, 250, &n, err))
-			return kl_err_as(err, KL_EUSAGE);
+		if (strcmp(v, "auto") == 0) {
+			o->batch_size = 0;
+			return KL_OK;
+		}
+		if (kl_check_uint(flag, v, 1, 250, &n, err)) {
+			char m[sizeof err->msg];
+			snprintf(m, sizeof m, "%s", err->msg);
+			return kl_err_set(err, KL_EUSAGE, "%.900s, or auto", m);
+		}
 		o->batch_size = (unsigned)n;
 		return KL_OK;
 	}

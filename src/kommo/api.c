@@ -204,6 +204,7 @@ int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res
 		/* Kommo counts arrivals: a new connection's set-up delays this one's */
 		kl_limiter_sent(&a->limit, a->limit.taken_at + reply.pretransfer);
 		rc = read_reply(a, rq, http_rc, &reply, res, err);
+		res->seconds = reply.seconds;
 		kl_http_reply_free(&reply);
 		if (res->outcome == KL_API_DONE || rc == KL_EOSERR || *attempt >= a->max_retries || stopped(a) ||
 		    !retry_after(rq, res->outcome, http_rc, res->status))

@@ -166,6 +166,42 @@ class ImportTest(SandboxTest):
         self.assertIn("HTTP 422", lines[0])
         self.assertRegex(lines[1], r"^row=3 lead_id=\d+")
 
+    # --- --batch-size auto ----------------------------------------------------------------
+
+    def test_auto_batches_grow_while_kommo_takes_them_quickly(self):
+        rows = "".join(f"G{i},+7997{i:07d}\n" for i in range(1000))
+        r = self.imp("name,phone\n" + rows, "-v")  # auto is the default
+        self.assertEqual(r.code, 0, r)
+        # from Kommo's recommended 50, by half while answers are quick, up to its limit of 250
+        self.assertEqual([len(items(q)) for q in self.forms_posts()], [50, 75, 112, 168, 250, 250, 95])
+        self.assertIn("batches of 250 rows from now on", r.err)
+
+    def test_auto_batches_halve_when_too_heavy_and_settle_under_the_limit(self):
+        # the sandbox answers 504 to a batch over 100 items (creating nothing)
+        self.control("PATCH", "modes", {"forms_max_batch": 100})
+        rows = "".join(f"H{i},+7996{i:07d}\n" for i in range(1200))
+        r = self.imp("name,phone\n" + rows, "--timeout", "0.3", "-v")
+        self.assertEqual(r.code, 0, r)
+        sizes = [(q["status"], len(items(q))) for q in self.forms_posts()]
+        first_504 = next(i for i, (st, _) in enumerate(sizes) if st == 504)
+        self.assertEqual(sizes[:first_504 + 1], [(200, 50), (200, 75), (504, 112)])
+        # after a batch too heavy, growth is slow: the sizes that follow stay near the limit,
+        # and the batches that last reach it no more than once before halving
+        later = [n for st, n in sizes[first_504 + 1:] if st == 200]
+        self.assertTrue(all(n <= 100 for n in later), sizes)
+        self.assertGreaterEqual(max(later), 80, sizes)
+        # no row lost, none created twice
+        incoming = control("GET", "unsorted")
+        self.assertEqual(len(incoming), 1200)
+        self.assertEqual(len({u["source_uid"] for u in incoming}), 1200)
+        self.assertEqual(len(r.out.splitlines()), 1200)
+
+    def test_a_fixed_batch_size_stays_fixed(self):
+        rows = "".join(f"F{i},+7995{i:07d}\n" for i in range(300))
+        r = self.imp("name,phone\n" + rows, "--batch-size", "50")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual([len(items(q)) for q in self.forms_posts()], [50] * 6)
+
     def test_422_halves_the_batch(self):
         # the sandbox answers 422 above 250 items: 260 rows in one batch of 250 + 10
         rows = "".join(f"L{i},+7998{i:07d}\n" for i in range(260))
@@ -568,8 +604,8 @@ class StateTest(SandboxTest):
     def test_kill_9_mid_import_then_rerun_creates_every_row_once(self):
         self.write_csv(2000, prefix="+7994")
         control("POST", "faults", {"faults": ["slow=0.05"] * 40})
-        p = self.start("import", "--no-config", "--state", self.state, "--rate", "0", self.csv,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = self.start("import", "--no-config", "--state", self.state, "--rate", "0", "--batch-size", "50",
+                       self.csv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wait_for_requests(p, 12)
         p.kill()
         self.assertEqual(self.finish(p, timeout=10).code, -9, "killed, not finished")
@@ -577,7 +613,7 @@ class StateTest(SandboxTest):
         created_before = len(control("GET", "entities")["leads"])
         self.assertGreater(created_before, 0, "killed after some requests")
         self.assertLess(created_before, 2000, "killed mid-way")
-        second = self.run_import("--rate", "0")
+        second = self.run_import("--rate", "0", "--batch-size", "50")
         self.assertEqual(second.code, 0, second)
         lines = second.out.splitlines()
         self.assertEqual(len(lines), 2000)

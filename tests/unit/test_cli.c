@@ -203,7 +203,7 @@ static void import_takes_one_file_and_its_own_options(void **state)
 	kl_opts_free(&o);
 	/* defaults when nothing is said; stdin as "-" */
 	assert_int_equal(PARSE(&o, &err, "import", "-"), KL_OK);
-	assert_int_equal(o.batch_size, 50);
+	assert_int_equal(o.batch_size, 0); /* auto */
 	assert_true(o.rate == 7);
 	assert_int_equal(o.max_retries, 5);
 	assert_int_equal(o.progress, -1);
@@ -431,9 +431,25 @@ static void entity_command_mistakes_are_usage_errors(void **state)
 	}
 }
 
+static void batch_size_is_a_number_or_auto(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "import", "--batch-size", "auto", "-"), KL_OK);
+	assert_int_equal(o.batch_size, 0);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import", "--batch-size", "250", "-"), KL_OK);
+	assert_int_equal(o.batch_size, 250);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import", "--batch-size", "251", "-"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "from 1 to 250, or auto"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(batch_size_is_a_number_or_auto),
 		cmocka_unit_test(submit_is_the_default_command),
 		cmocka_unit_test(aliases_fill_the_same_field),
 		cmocka_unit_test(config_flags_go_to_the_flag_layer),

@@ -58,6 +58,8 @@ struct run {
 	struct kl_account acct;
 	struct kl_api api;   /* every request: the batches and --skip-existing's searches */
 	bool online;         /* api is open (not --dry-run) */
+	unsigned batch;      /* rows a batch holds now: --batch-size, or auto's current size */
+	bool shrunk;         /* auto: Kommo once found a batch too heavy; grow slowly since */
 	struct kl_columns cols;
 	struct kl_csv *csv;
 	FILE *in;

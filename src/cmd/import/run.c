@@ -183,7 +183,9 @@ static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
 	if (r->journal && r->online && (rc = imp_resolve_unanswered(r)))
 		return kl_err_oom(err);
 	r->progress = o->progress == 1 || (o->progress == -1 && isatty(fileno(r->io->msg)));
-	r->cap = (size_t)o->batch_size * 4;
+	/* auto starts at Kommo's recommended 50 and grows up to its limit of 250 */
+	r->batch = o->batch_size ? o->batch_size : 50;
+	r->cap = (size_t)(o->batch_size ? o->batch_size : 250) * 4;
 	if (!(r->rows = calloc(r->cap, sizeof *r->rows)))
 		return kl_err_oom(err);
 	return KL_OK;
@@ -219,7 +221,7 @@ static int take(struct run *r, const struct kl_csv_record *rec, struct kl_err *e
 	/* --dry-run prints the batch before the rows rejected in it */
 	if (!r->o->dry_run)
 		imp_report_decided(r);
-	if (r->nvalid == r->o->batch_size || r->nrows == r->cap) {
+	if (r->nvalid >= r->batch || r->nrows == r->cap) {
 		if ((rc = flush(r)) && rc != KL_EIO)
 			return rc;
 		imp_show_progress(r, false);

@@ -345,6 +345,37 @@ static int before_send(void *ctx, bool resend, struct kl_err *err)
 	return rc ? kl_err_set(err, rc, "the state file could not be written") : KL_OK;
 }
 
+/* How long an answer may take to count as quick for --batch-size auto. */
+#define QUICK_SECONDS 2.0
+
+/* --batch-size auto: the next batches grow while Kommo takes this size
+ * quickly and without error (by half, or by a tenth once a batch was too
+ * heavy), and halve when it was too heavy (504, 413, 422, a timeout). */
+static void adapt(struct run *r, size_t n, const struct kl_api_res *res, int rc)
+{
+	long st = res->status;
+	double quick = QUICK_SECONDS;
+	if (r->o->timeout_ms > 0 && (double)r->o->timeout_ms / 4000.0 < quick)
+		quick = (double)r->o->timeout_ms / 4000.0;
+	if (r->o->batch_size)
+		return;
+	if (st == 504 || st == 413 || st == 422 || (rc == KL_ETEMPFAIL && st == 0 && !res->interrupted)) {
+		unsigned half = (unsigned)(n / 2 ? n / 2 : 1);
+		if (half < r->batch)
+			r->batch = half;
+		r->shrunk = true;
+	} else if (res->outcome == KL_API_DONE && res->seconds < quick && n >= r->batch && r->batch < 250) {
+		unsigned step = r->shrunk ? r->batch / 10 : r->batch / 2;
+		r->batch += step ? step : 1;
+		if (r->batch > 250)
+			r->batch = 250;
+	} else {
+		return;
+	}
+	if (r->o->verbose)
+		kl_io_say(r->io, "batches of %u rows from now on", r->batch);
+}
+
 /* One request of rows, on the journal's record. Returns true to send the
  * rows still pending again. */
 static bool post(struct run *r, struct row **rows, size_t n, struct kl_payload *p, const char *body, int *attempt)
@@ -374,6 +405,7 @@ static bool post(struct run *r, struct row **rows, size_t n, struct kl_payload *
 				.before_send = before_send, .before_ctx = &pc, .attempt = attempt};
 	int rc = kl_api_send(&r->api, &rq, &res, &err);
 	bool again = false;
+	adapt(r, n, &res, rc);
 	if (rc == KL_EOSERR && res.outcome != KL_API_UNKNOWN)
 		r->stop = KL_EOSERR;
 	else if (pc.journal_failed)
