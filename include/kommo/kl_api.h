@@ -132,7 +132,10 @@ bool kl_api_backoff(struct kl_api *a, int attempt, const char *why);
 int kl_api_list(struct kl_api *a, const char *path, const char *key, size_t max,
 		struct cJSON **items, bool *more, struct kl_err *err);
 
-/* The most pages kl_api_list reads: a reply whose next never ends is not Kommo. */
-#define KL_API_MAX_PAGES 10000
+/* The most pages kl_api_list reads, and the most entries it keeps: a list
+ * whose next never ends is not Kommo's, and memory stays bounded (an
+ * account's custom fields and pipelines are counted in hundreds). */
+#define KL_API_MAX_PAGES 400
+#define KL_API_MAX_ITEMS 10000
 
 #endif

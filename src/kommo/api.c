@@ -322,6 +322,10 @@ int kl_api_list(struct kl_api *a, const char *path, const char *key, size_t max,
 			if (rc == KL_OK && more && page >= KL_API_MAX_PAGES)
 				rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's list at %s goes on past %d pages; stopping",
 						path, KL_API_MAX_PAGES);
+			else if (rc == KL_OK && more && n >= KL_API_MAX_ITEMS)
+				rc = kl_err_set(err, KL_EPROTOCOL,
+						"Kommo's list at %s goes on past %d entries; stopping (kommo-lead keeps no more in memory)",
+						path, KL_API_MAX_ITEMS);
 			else if (!more)
 				page = -1;
 		}

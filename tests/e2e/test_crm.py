@@ -173,6 +173,18 @@ class CommandLineTest(CrmTest):
 
 
 class FieldsTest(CrmTest):
+    def test_a_list_longer_than_any_accounts_stops_with_a_clear_error(self):
+        # memory stays bounded: at most 10,000 entries are kept, whatever the server sends
+        control("POST", "fields", {"entity": "lead", "count": 10100})
+        self.seen = len(control("GET", "requests"))
+        r = self.kl("fields", "--no-config", "--json")
+        self.assertEqual(r.code, 76, r)
+        self.assertEqual(r.out, "")
+        self.assertIn("Kommo's list at /api/v4/leads/custom_fields goes on past 10000 entries; stopping "
+                      "(kommo-lead keeps no more in memory)", r.err)
+        got = [p for m, p in paths(self.new_requests()) if "leads/custom_fields" in p]
+        self.assertEqual(len(got), 40, "10,000 entries are 40 pages of 250: not one more is read")
+
     def test_every_page_of_fields_is_read(self):
         control("POST", "fields", {"entity": "lead", "count": 300})
         expected = all_fields("leads")
