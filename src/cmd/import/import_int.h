@@ -59,6 +59,7 @@ struct run {
 	struct kl_api api;   /* every request: the batches and --skip-existing's searches */
 	bool online;         /* api is open (not --dry-run) */
 	unsigned batch;      /* rows a batch holds now: --batch-size, or auto's current size */
+	size_t held;         /* bytes of raw fields the batch holds for --rejects */
 	bool shrunk;         /* auto: Kommo once found a batch too heavy; grow slowly since */
 	struct kl_columns cols;
 	struct kl_csv *csv;
@@ -87,6 +88,9 @@ struct run {
 	bool progress;
 	double t0;
 };
+
+/* The most bytes of raw fields a batch holds before it is sent early. */
+#define IMP_MAX_HELD (8u * 1024u * 1024u)
 
 /* Set by SIGINT or SIGTERM during kl_import_run (run.c). */
 extern volatile sig_atomic_t imp_interrupted;

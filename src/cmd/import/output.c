@@ -197,7 +197,7 @@ int imp_report_decided(struct run *r)
 		w->status = ROW_DONE; /* send.c may still hold it: it must not look pending */
 	}
 	if (r->reported == r->nrows) /* nothing held: the slots are free again */
-		r->nrows = r->nvalid = r->reported = 0;
+		r->nrows = r->nvalid = r->reported = r->held = 0;
 	return r->out_failed ? KL_EIO : KL_OK;
 }
 
@@ -209,7 +209,7 @@ int imp_report_batch(struct run *r)
 		if (r->rows[i].status == ROW_PENDING)
 			imp_row_set_error(&r->rows[i], ROW_NOT_SENT, why);
 	int rc = imp_report_decided(r);
-	r->nrows = r->nvalid = r->reported = 0;
+	r->nrows = r->nvalid = r->reported = r->held = 0;
 	return rc;
 }
 

@@ -25,9 +25,7 @@ void imp_row_label(void *ctx, enum kl_attr a, char *buf, size_t size)
 void imp_row_free(struct row *w)
 {
 	kl_lead_free(&w->lead);
-	for (size_t i = 0; i < w->nraw; i++)
-		free(w->raw[i]);
-	free(w->raw);
+	free(w->raw); /* one block: the pointers and the fields after them */
 	free(w->error);
 	memset(w, 0, sizeof *w);
 }
@@ -69,13 +67,25 @@ static void drop_default_field(struct kl_lead *l, const char *spec)
 }
 
 /* The fields as read, for --rejects. */
-static int keep_raw(struct row *w, const struct kl_csv_record *rec)
+/* The fields as read, for --rejects, in one block (a row of many tiny
+ * fields costs its bytes and a pointer each, not an allocation each); the
+ * run counts what it holds. */
+static int keep_raw(struct run *r, struct row *w, const struct kl_csv_record *rec)
 {
-	if (!(w->raw = calloc(rec->nfields ? rec->nfields : 1, sizeof *w->raw)))
-		return kl_err_oom(NULL);
-	for (size_t i = 0; i < rec->nfields; i++, w->nraw++)
-		if (!(w->raw[i] = strndup(rec->field[i], rec->len[i])))
-			return KL_EOSERR;
+	size_t n = rec->nfields, bytes = n * sizeof *w->raw;
+	for (size_t i = 0; i < n; i++)
+		bytes += rec->len[i] + 1;
+	if (!(w->raw = malloc(bytes ? bytes : 1)))
+		return KL_EOSERR;
+	char *p = (char *)(w->raw + n);
+	for (size_t i = 0; i < n; i++) {
+		w->raw[i] = p;
+		memcpy(p, rec->field[i], rec->len[i]);
+		p[rec->len[i]] = '\0';
+		p += rec->len[i] + 1;
+	}
+	w->nraw = n;
+	r->held += bytes;
 	return KL_OK;
 }
 
@@ -142,7 +152,7 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 
 	w->n = rec->row;
 	w->label = (struct label_ctx){&r->cols, rec->row};
-	if (r->rejects && (rc = keep_raw(w, rec)))
+	if (r->rejects && (rc = keep_raw(r, w, rec)))
 		return rc;
 	if (rec->nfields > r->cols.n) {
 		char what[300];

@@ -221,7 +221,9 @@ static int take(struct run *r, const struct kl_csv_record *rec, struct kl_err *e
 	/* --dry-run prints the batch before the rows rejected in it */
 	if (!r->o->dry_run)
 		imp_report_decided(r);
-	if (r->nvalid >= r->batch || r->nrows == r->cap) {
+	/* a batch is sent when full, or when the rows it holds for --rejects
+	 * grow large (rows rejected behind a pending one wait for it) */
+	if (r->nvalid >= r->batch || r->nrows == r->cap || r->held > IMP_MAX_HELD) {
 		if ((rc = flush(r)) && rc != KL_EIO)
 			return rc;
 		imp_show_progress(r, false);
