@@ -1,5 +1,6 @@
 /* The leads and contacts commands, and the search behind --skip-existing. */
 #include "cmd/kl_crm.h"
+#include "crm_int.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -15,8 +16,6 @@
 #include "util/kl_table.h"
 #include "util/kl_url.h"
 
-#define LEADS_PATH "/api/v4/leads"
-#define CONTACTS_PATH "/api/v4/contacts"
 #define PIPELINES_PATH "/api/v4/leads/pipelines"
 #define DEFAULT_LIMIT 50
 
@@ -188,9 +187,7 @@ int kl_crm_find_contact(struct kl_api *api, const struct kl_account *acct, const
 	return rc;
 }
 
-/* The configuration checked for sending (an address and a token), and a
- * client on it; remote must outlive api. */
-static int open_remote(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
+int crm_open_remote(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
 		       struct kl_account *remote, struct kl_api *api, struct kl_err *err)
 {
 	int rc = kl_config_resolve(cfg, true, remote, err);
@@ -334,7 +331,7 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 		rc = kl_err_as(err, KL_EUSAGE);
 		goto out;
 	}
-	if ((rc = open_remote(o, io, cfg, &remote, &api, err)))
+	if ((rc = crm_open_remote(o, io, cfg, &remote, &api, err)))
 		goto out;
 	char qd[64];
 	bool more = false;
@@ -373,305 +370,6 @@ out:
 	return rc;
 }
 
-/* --- create and update ------------------------------------------------------------ */
-
-/* What was sent, to name validation errors' paths in the user's terms. */
-struct sent {
-	const char *labels[8]; /* custom_fields_values.N -> label */
-	size_t nlabels;
-	const struct kl_lead *fields;
-};
-
-static char *origin_of(const void *ctx, const char *request_id, const char *path)
-{
-	static const struct {
-		const char *key, *flag;
-	} keys[] = {{"name", "--name"},
-		    {"first_name", "--first-name"},
-		    {"last_name", "--last-name"},
-		    {"price", "--price"},
-		    {"pipeline_id", "--pipeline"},
-		    {"status_id", "--status"},
-		    {"responsible_user_id", "--responsible"},
-		    {"created_by", "--created-by"}};
-	const struct sent *s = ctx;
-	(void)request_id;
-	/* "0.status_id" or "status_id": the item's index may lead */
-	while (isdigit((unsigned char)*path)) {
-		path += strspn(path, "0123456789");
-		path += *path == '.';
-	}
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		size_t n = strlen(keys[i].key);
-		if (strncmp(path, keys[i].key, n) == 0 && (path[n] == '\0' || path[n] == '.'))
-			return strdup(keys[i].flag);
-	}
-	static const char cfv[] = "custom_fields_values.";
-	if (strncmp(path, cfv, sizeof cfv - 1) == 0) {
-		char *end;
-		unsigned long k = strtoul(path + sizeof cfv - 1, &end, 10);
-		if (end != path + sizeof cfv - 1) {
-			if (k < s->nlabels)
-				return strdup(s->labels[k]);
-			k -= s->nlabels;
-			if (s->fields && k < s->fields->ncustom)
-				return strdup(s->fields->custom[k].label);
-		}
-	}
-	return NULL;
-}
-
-static int add_value_field(cJSON *cfv, unsigned long long id, const char *code, const char *value,
-			   const char *numeric)
-{
-	cJSON *e = cJSON_CreateObject(), *vals, *v;
-	if (!e || !cJSON_AddItemToArray(cfv, e)) {
-		cJSON_Delete(e);
-		return -1;
-	}
-	if (!(id ? cJSON_AddNumberToObject(e, "field_id", (double)id) != NULL
-		 : cJSON_AddStringToObject(e, "field_code", code) != NULL) ||
-	    !(vals = cJSON_AddArrayToObject(e, "values")) || !(v = cJSON_CreateObject()) ||
-	    !cJSON_AddItemToArray(vals, v))
-		return -1;
-	/* a number goes out as the digits given, never through a double */
-	return (numeric ? cJSON_AddRawToObject(v, "value", numeric) : cJSON_AddStringToObject(v, "value", value))
-		       ? 0
-		       : -1;
-}
-
-/* The --field values, checked, into custom_fields_values. */
-static int add_fields(cJSON *entity, const struct kl_lead *fields, struct kl_err *err)
-{
-	if (!fields->ncustom)
-		return KL_OK;
-	cJSON *cfv = cJSON_GetObjectItemCaseSensitive(entity, "custom_fields_values");
-	if (!cfv && !(cfv = cJSON_AddArrayToObject(entity, "custom_fields_values")))
-		return kl_err_oom(err);
-	for (size_t i = 0; i < fields->ncustom; i++) {
-		const struct kl_custom *c = &fields->custom[i];
-		char *num = NULL;
-		if (!c->value[0])
-			return kl_err_set(err, KL_EDATA, "%s: the value is empty; give one, e.g. --field %llu=text", c->label,
-					  c->id);
-		int rc = c->numeric ? kl_check_number(c->label, c->value, &num, err) : kl_check_text(c->label, c->value, err);
-		if (rc)
-			return kl_err_as(err, KL_EDATA);
-		rc = add_value_field(cfv, c->id, NULL, c->value, num);
-		free(num);
-		if (rc)
-			return kl_err_oom(err);
-	}
-	return KL_OK;
-}
-
-/* A name option, checked and trimmed, into the entity. */
-static int add_name(cJSON *entity, const char *key, const char *flag, const char *v, struct kl_err *err)
-{
-	char *clean = NULL;
-	if (!v)
-		return KL_OK;
-	if (kl_check_name(flag, v, &clean, err))
-		return kl_err_as(err, KL_EDATA);
-	int ok = cJSON_AddStringToObject(entity, key, clean) != NULL;
-	free(clean);
-	return ok ? KL_OK : kl_err_oom(err);
-}
-
-static int add_num(cJSON *entity, const char *key, unsigned long long v, struct kl_err *err)
-{
-	if (v && !cJSON_AddNumberToObject(entity, key, (double)v))
-		return kl_err_oom(err);
-	return KL_OK;
-}
-
-/* The lead of leads create or leads update. */
-static int build_lead(const struct kl_opts *o, const struct kl_account *acct, cJSON *lead, struct kl_err *err)
-{
-	const struct kl_entity_opts *e = &o->ent;
-	int rc;
-	/* update changes only what was given: the configured pipeline is for create */
-	unsigned long long pipeline = acct->pipeline_id;
-	if (o->command == KL_CMD_LEADS_UPDATE) {
-		pipeline = 0;
-		if (o->flags.value[KL_CFG_PIPELINE_ID] &&
-		    kl_check_id("--pipeline", o->flags.value[KL_CFG_PIPELINE_ID], "12984871", &pipeline, err))
-			return kl_err_as(err, KL_EUSAGE);
-	}
-	if ((rc = add_name(lead, "name", "--name", e->name, err)))
-		return rc;
-	if (e->has_price && !cJSON_AddNumberToObject(lead, "price", (double)e->price))
-		return kl_err_oom(err);
-	if ((rc = add_num(lead, "pipeline_id", pipeline, err)) || (rc = add_num(lead, "status_id", e->status, err)) ||
-	    (rc = add_num(lead, "responsible_user_id", e->responsible, err)))
-		return rc;
-	return add_fields(lead, &e->fields, err);
-}
-
-/* The contact of contacts create; labels name its custom fields in order. */
-static int build_contact(const struct kl_opts *o, const struct kl_account *acct, cJSON *contact,
-			 struct sent *sent, struct kl_err *err)
-{
-	const struct kl_entity_opts *e = &o->ent;
-	char *name = NULL, *phone = NULL, *email = NULL;
-	int rc;
-	if (!e->name) {
-		char *joined = kl_str_printf("%s%s%s", e->first_name ? e->first_name : "",
-					     e->first_name && e->last_name ? " " : "", e->last_name ? e->last_name : "");
-		if (!joined)
-			return kl_err_oom(err);
-		rc = kl_check_name("--first-name and --last-name", joined, &name, err);
-		free(joined);
-		if (rc)
-			return kl_err_as(err, KL_EDATA);
-	}
-	if ((rc = add_name(contact, "name", "--name", e->name ? e->name : name, err)) ||
-	    (rc = add_name(contact, "first_name", "--first-name", e->first_name, err)) ||
-	    (rc = add_name(contact, "last_name", "--last-name", e->last_name, err)))
-		goto out;
-	if ((rc = add_num(contact, "responsible_user_id", e->responsible, err)) ||
-	    (rc = add_num(contact, "created_by", e->created_by, err)))
-		goto out;
-	if ((e->phone && kl_check_phone("--phone", e->phone, &phone, err)) ||
-	    (e->email && kl_check_email("--email", e->email, &email, err))) {
-		rc = kl_err_as(err, KL_EDATA);
-		goto out;
-	}
-	if (phone || email) {
-		cJSON *cfv = cJSON_AddArrayToObject(contact, "custom_fields_values");
-		if (!cfv || (phone && add_value_field(cfv, acct->id[KL_CFG_PHONE_FIELD_ID], "PHONE", phone, NULL)) ||
-		    (email && add_value_field(cfv, acct->id[KL_CFG_EMAIL_FIELD_ID], "EMAIL", email, NULL))) {
-			rc = kl_err_oom(err);
-			goto out;
-		}
-		if (phone)
-			sent->labels[sent->nlabels++] = "--phone";
-		if (email)
-			sent->labels[sent->nlabels++] = "--email";
-	}
-out:
-	free(name);
-	free(phone);
-	free(email);
-	return rc;
-}
-
-/* The id in the reply to a create: _embedded.KEY[0].id. */
-static long long created_id(const cJSON *reply, const char *key)
-{
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(reply, "_embedded"), key);
-	return kl_reply_key_id(cJSON_GetArrayItem(list, 0), "id");
-}
-
-static int write_result(const struct kl_io *io, bool json, const char *key, long long id,
-			const cJSON *updated_at, struct kl_err *err)
-{
-	char digits[24], upd_digits[24];
-	/* only a whole number is a time: anything else from the reply stays out of the output */
-	long long upd = kl_reply_id(updated_at);
-	snprintf(digits, sizeof digits, "%lld", id); /* ids never go through a double */
-	snprintf(upd_digits, sizeof upd_digits, "%lld", upd);
-	if (!json) {
-		char text[96];
-		int n = upd ? snprintf(text, sizeof text, "%s=%s updated_at=%s\n", key, digits, upd_digits)
-			    : snprintf(text, sizeof text, "%s=%s\n", key, digits);
-		return kl_io_write(io, text, (size_t)n, err);
-	}
-	cJSON *o = cJSON_CreateObject();
-	int rc = o && cJSON_AddRawToObject(o, key, digits) && (!upd || cJSON_AddRawToObject(o, "updated_at", upd_digits))
-			 ? kl_io_json(io, o, err)
-			 : kl_err_oom(err);
-	cJSON_Delete(o);
-	return rc;
-}
-
-static int change(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
-		  const struct kl_account *acct, struct kl_err *err)
-{
-	bool contact = o->command == KL_CMD_CONTACTS_CREATE, update = o->command == KL_CMD_LEADS_UPDATE;
-	const char *what = contact ? "the contact" : "the lead";
-	struct sent sent = {.fields = contact ? NULL : &o->ent.fields};
-	cJSON *entity = cJSON_CreateObject(), *body = NULL, *reply = NULL;
-	char *text = NULL, *path = NULL;
-	struct kl_api api = {0};
-	struct kl_account remote = {0};
-	long status = 0;
-	enum kl_api_outcome outcome = KL_API_NOT_SENT;
-	int rc;
-
-	if (!entity) {
-		rc = kl_err_oom(err);
-		goto out;
-	}
-	if ((rc = contact ? build_contact(o, acct, entity, &sent, err) : build_lead(o, acct, entity, err)))
-		goto out;
-	if (update) {
-		body = entity; /* PATCH /leads/{id} takes one object */
-		path = kl_str_printf(LEADS_PATH "/%llu", o->ent.id);
-	} else {
-		if ((body = cJSON_CreateArray()) && !cJSON_AddItemToArray(body, entity)) {
-			cJSON_Delete(body);
-			body = NULL;
-		}
-		path = strdup(contact ? CONTACTS_PATH : LEADS_PATH);
-	}
-	if (body)
-		entity = NULL; /* owned by body now */
-	if (!body || !path || !(text = cJSON_PrintUnformatted(body))) {
-		rc = kl_err_oom(err);
-		goto out;
-	}
-	if (o->dry_run) {
-		if ((rc = kl_io_write(io, text, strlen(text), err)) == KL_OK)
-			rc = kl_io_write(io, "\n", 1, err);
-		goto out;
-	}
-	if ((rc = open_remote(o, io, cfg, &remote, &api, err)))
-		goto out;
-	rc = kl_api_call(&api, update ? "PATCH" : "POST", path, text, what, origin_of, &sent, &reply, &status, &outcome, err);
-	if (rc && update && status == 404) {
-		char first[sizeof err->msg];
-		snprintf(first, sizeof first, "%s", err->msg);
-		rc = kl_err_set(err, KL_EDATA, "Kommo has no lead %llu (HTTP 404): find the id with kommo-lead leads search (if every command gets 404, the address is wrong: %.800s)",
-				o->ent.id, first);
-		goto out;
-	}
-	if (rc && outcome == KL_API_UNKNOWN && !(status >= 200 && status < 300)) {
-		/* the request may have been acted on */
-		char first[sizeof err->msg];
-		snprintf(first, sizeof first, "%s", err->msg);
-		rc = kl_err_set(err, rc, "%s\n%s may or may not have been %s: look in Kommo before trying again", first,
-				what, update ? "updated" : "created");
-		goto out;
-	}
-	if (rc && status >= 200 && status < 300) { /* unreadable, too slow or cut short */
-		char first[sizeof err->msg];
-		snprintf(first, sizeof first, "%s", err->msg);
-		rc = kl_err_set(err, rc, "%s\nKommo answered %ld, so %s was probably %s: look in Kommo before trying again",
-				first, status, what, update ? "updated" : "created");
-		goto out;
-	}
-	if (rc)
-		goto out;
-	long long id = update ? kl_reply_key_id(reply, "id") : created_id(reply, contact ? "contacts" : "leads");
-	if (!id) {
-		rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered %ld, so %s was probably %s, but the reply has no id: look in Kommo before trying again",
-				status, what, update ? "updated" : "created");
-		goto out;
-	}
-	rc = write_result(io, o->json, contact ? "contact_id" : "lead_id", id,
-			  update ? cJSON_GetObjectItemCaseSensitive(reply, "updated_at") : NULL, err);
-out:
-	cJSON_Delete(entity);
-	cJSON_Delete(body);
-	cJSON_Delete(reply);
-	free(text);
-	free(path);
-	kl_api_close(&api);
-	kl_account_free(&remote);
-	return rc;
-}
-
 int kl_crm_run(const struct kl_opts *o, const struct kl_io *io)
 {
 	struct kl_err err = {0};
@@ -685,7 +383,7 @@ int kl_crm_run(const struct kl_opts *o, const struct kl_io *io)
 	if ((rc = kl_session_load_config(o, io, &cfg, &err)) == KL_OK &&
 	    (rc = kl_config_resolve(&cfg, false, &acct, &err)) == KL_OK)
 		rc = search_cmd ? search(o, io, &cfg, &acct, o->command == KL_CMD_LEADS_SEARCH, &err)
-				: change(o, io, &cfg, &acct, &err);
+				: crm_change(o, io, &cfg, &acct, &err);
 	if (rc && err.msg[0])
 		kl_io_say_lines(io, err.msg);
 	kl_account_free(&acct);
