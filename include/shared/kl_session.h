@@ -22,6 +22,12 @@ int kl_session_open(const struct kl_opts *o, const struct kl_io *io, const struc
 		    const struct kl_account *acct, double rate, int max_retries, struct kl_api *api,
 		    struct kl_err *err);
 
+/* The configuration, already loaded, resolved for sending (an address and a
+ * token required) into remote, and a client on it as kl_session_connect
+ * opens one; remote must outlive api. */
+int kl_session_open_remote(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
+			   struct kl_account *remote, struct kl_api *api, struct kl_err *err);
+
 /* Loads and resolves the configuration (an address and a token required)
  * and opens a client on it: 7 requests a second, GETs retried twice. */
 int kl_session_connect(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,

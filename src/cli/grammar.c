@@ -60,26 +60,6 @@ static bool is_help(int argc, char **argv, int from)
 	return false;
 }
 
-const char *kl_cli_command_name(enum kl_cmd c)
-{
-	static const char *const names[] = {
-		[KL_CMD_SUBMIT] = "submit",
-		[KL_CMD_IMPORT] = "import",
-		[KL_CMD_CHECK] = "check",
-		[KL_CMD_FIELDS] = "fields",
-		[KL_CMD_LEADS] = "leads",
-		[KL_CMD_LEADS_SEARCH] = "leads search",
-		[KL_CMD_LEADS_CREATE] = "leads create",
-		[KL_CMD_LEADS_UPDATE] = "leads update",
-		[KL_CMD_CONTACTS] = "contacts",
-		[KL_CMD_CONTACTS_SEARCH] = "contacts search",
-		[KL_CMD_CONTACTS_CREATE] = "contacts create",
-		[KL_CMD_HELP] = "help",
-		[KL_CMD_VERSION] = "version",
-	};
-	return names[c];
-}
-
 /* kommo-lead help [COMMAND [SUBCOMMAND]]; i is the index of "help". */
 static int parse_help_command(struct kl_opts *o, int argc, char **argv, int i, struct kl_err *err)
 {

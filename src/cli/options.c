@@ -9,6 +9,27 @@
 #include "core/kl_check.h"
 #include "util/kl_str.h"
 
+/* Each command as the user writes it. */
+const char *kl_cli_command_name(enum kl_cmd c)
+{
+	static const char *const names[] = {
+		[KL_CMD_SUBMIT] = "submit",
+		[KL_CMD_IMPORT] = "import",
+		[KL_CMD_CHECK] = "check",
+		[KL_CMD_FIELDS] = "fields",
+		[KL_CMD_LEADS] = "leads",
+		[KL_CMD_LEADS_SEARCH] = "leads search",
+		[KL_CMD_LEADS_CREATE] = "leads create",
+		[KL_CMD_LEADS_UPDATE] = "leads update",
+		[KL_CMD_CONTACTS] = "contacts",
+		[KL_CMD_CONTACTS_SEARCH] = "contacts search",
+		[KL_CMD_CONTACTS_CREATE] = "contacts create",
+		[KL_CMD_HELP] = "help",
+		[KL_CMD_VERSION] = "version",
+	};
+	return names[c];
+}
+
 /* Which commands take an option. */
 enum {
 	S = 1 << KL_CMD_SUBMIT,

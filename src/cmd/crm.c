@@ -187,13 +187,6 @@ int kl_crm_find_contact(struct kl_api *api, const struct kl_account *acct, const
 	return rc;
 }
 
-int crm_open_remote(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
-		       struct kl_account *remote, struct kl_api *api, struct kl_err *err)
-{
-	int rc = kl_config_resolve(cfg, true, remote, err);
-	return rc ? rc : kl_session_open(o, io, cfg, remote, 7, 2, api, err);
-}
-
 /* --- search --------------------------------------------------------------------- */
 
 static const char *status_name(const cJSON *pipeline, long long id)
@@ -331,7 +324,7 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 		rc = kl_err_as(err, KL_EUSAGE);
 		goto out;
 	}
-	if ((rc = crm_open_remote(o, io, cfg, &remote, &api, err)))
+	if ((rc = kl_session_open_remote(o, io, cfg, &remote, &api, err)))
 		goto out;
 	char qd[64];
 	bool more = false;

@@ -288,7 +288,7 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 			rc = kl_io_write(io, "\n", 1, err);
 		goto out;
 	}
-	if ((rc = crm_open_remote(o, io, cfg, &remote, &api, err)))
+	if ((rc = kl_session_open_remote(o, io, cfg, &remote, &api, err)))
 		goto out;
 	rc = kl_api_call(&api, update ? "PATCH" : "POST", path, text, what, origin_of, &sent, &reply, &status, &outcome, err);
 	if (rc && update && status == 404) {

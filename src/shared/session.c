@@ -66,3 +66,10 @@ int kl_session_connect(const struct kl_opts *o, const struct kl_io *io, struct k
 		return rc;
 	return kl_session_open(o, io, cfg, acct, 7, 2, api, err);
 }
+
+int kl_session_open_remote(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
+			   struct kl_account *remote, struct kl_api *api, struct kl_err *err)
+{
+	int rc = kl_config_resolve(cfg, true, remote, err);
+	return rc ? rc : kl_session_open(o, io, cfg, remote, 7, 2, api, err);
+}
