@@ -13,7 +13,7 @@ from .validate import is_int
 FAULT_KINDS = ("500", "502", "503", "504", "422", "429", "429html", "429hdr", "401", "402",
                "403html", "reset", "slow", "truncated", "garbage", "hang",
                "huge", "zipbomb", "deep", "ids", "trickle", "badgzip", "nothttp",
-               "drop", "cut", "late", "reply")
+               "drop", "cut", "late", "reply", "half504", "half500")
 # drop=HOW: how the connection ends once the request was carried out
 DROP_HOWS = ("rst", "fin")
 MAX_RETRY_AFTER = 3600       # 429hdr=N: the most seconds its Retry-After says

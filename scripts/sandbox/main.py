@@ -96,6 +96,9 @@ fault kinds (--faults N:KIND, or queued with POST /_sandbox/faults as KIND or KI
   drop[=rst|fin] carried out, then the connection reset (rst, the default) or
                  closed (fin) before any reply byte; on a reused keep-alive
                  connection this is when a client may resend on its own
+  half504 half500
+                 the first half of an unsorted/forms batch carried out, then
+                 504 or 500 (a gateway or a server that gave up midway)
   cut            carried out, then the status line and headers with the whole
                  body's Content-Length, half the body, and the connection closed
   truncated      carried out, then 200 with half the body (Content-Length to match)

@@ -1,6 +1,7 @@
 """The HTTP server and the handler's reading, writing and dispatch (keep-alive, TLS)."""
 
 import base64
+import json
 import secrets
 import select
 import socket
@@ -227,7 +228,17 @@ class Handler(Api, Control, BaseHTTPRequestHandler):
                 return
             kind = None
 
-        if kind in HANDLED_FAULTS or kind is None:
+        if kind in ("half504", "half500"):
+            # Kommo's gateway gave up midway through a batch: the first half of the
+            # items carried out, the rest not, and a 504 either way
+            try:
+                items = json.loads(body)
+            except ValueError:
+                items = None
+            if isinstance(items, list) and len(items) > 1 and not limited:
+                self.api(path, json.dumps(items[:len(items) // 2]).encode())
+            reply = fault_reply(kind[4:])
+        elif kind in HANDLED_FAULTS or kind is None:
             if limited:
                 reply = too_many(self.server.opts.rate_limit_html)
             else:

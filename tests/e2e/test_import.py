@@ -264,6 +264,34 @@ class ImportTest(SandboxTest):
         self.assertEqual([(q["status"], len(items(q))) for q in reqs], [(504, 2), (200, 1), (200, 1)])
         self.assertEqual(r.out.count("possibly_duplicated"), 2)
 
+    def test_a_batch_half_carried_out_before_a_504_or_500_is_created_once_each(self):
+        # the first half of the batch created, then 504 or 500: those are found in Incoming
+        # leads, the others go again (flagged), and no row is created twice
+        for kind in ("half504", "half500"):
+            with self.subTest(kind):
+                control("POST", "reset")
+                self.seen = len(control("GET", "requests"))
+                self.check_half(kind)
+
+    def check_half(self, kind):
+        self.fault(kind)
+        rows = "".join(f"P{i},+7992{i:07d}\n" for i in range(8))
+        r = self.imp("name,phone\n" + rows, "--batch-size", "8", "--timeout", "0.3")
+        self.assertEqual(r.code, 0, r)
+        incoming = control("GET", "unsorted")
+        uids = [u["source_uid"] for u in incoming]
+        self.assertEqual(len(uids), 8)
+        self.assertEqual(len(set(uids)), 8, "no row created twice")
+        sent = [len(items(q)) for q in self.forms_posts()]
+        self.assertEqual(sent[0], 8)
+        self.assertEqual(sum(sent[1:]), 4, "only the half not carried out goes again")
+        by_uid = {u["source_uid"]: u["lead_id"] for u in incoming}
+        first = items(self.forms_posts()[0])
+        lines = r.out.splitlines()
+        for i, line in enumerate(lines):
+            self.assertIn(f"lead_id={by_uid[first[i]['source_uid']]} ", line)
+            self.assertEqual(line.endswith("possibly_duplicated"), i >= 4, line)
+
     def test_an_unreadable_200_is_settled_from_incoming_leads_without_resending(self):
         self.fault("truncated")
         r = self.imp("name,phone\nA,+79990000037\n", "--timeout", "0.5")

@@ -288,26 +288,41 @@ static bool unknown(struct run *r, struct row **rows, size_t n, struct kl_payloa
 		r->stop = KL_EOSERR;
 		return false;
 	}
-	if ((n = keep_pending(rows, n)) == 0 || r->stop)
+	/* the rows still pending, in a copy: the caller's loop goes on over rows
+	 * as they are (compacting them here would leave a row in it twice) */
+	struct row **rest = malloc(n * sizeof *rest);
+	size_t left = 0;
+	if (!rest) {
+		r->stop = KL_EOSERR;
 		return false;
+	}
 	for (size_t i = 0; i < n; i++)
-		rows[i]->maybe_dup = true;
-	if (st >= 200 && st < 300) {
+		if (rows[i]->status == ROW_PENDING) {
+			rows[i]->maybe_dup = true;
+			rest[left++] = rows[i];
+		}
+	bool again = false;
+	if (left == 0 || r->stop) {
+		/* every row found, or the run stops */
+	} else if (st >= 200 && st < 300) {
 		/* Kommo answered 2xx, so it acted: not sent again, found or not */
 		char msg[1200];
 		snprintf(msg, sizeof msg, "%s; Kommo answered %ld, so the leads were probably created: look in Incoming leads before importing these rows again",
 			 err->msg, st);
-		fail_rows(rows, n, msg);
+		fail_rows(rest, left, msg);
 	} else if (!looked && (rc == KL_EOSERR || rc == KL_EPROTOCOL)) {
-		fail_rows(rows, n, err->msg); /* answered, too long or strange to read */
+		fail_rows(rest, left, err->msg); /* answered, too long or strange to read */
+	} else if (left < n) {
+		send_rows(r, rest, left); /* some were found: the rest go on as a batch of their own */
 	} else if (st == 504 && n > 1) {
 		/* too much at once for Kommo: halve the batch (Kommo's advice for 504) */
-		send_rows(r, rows, n / 2);
-		send_rows(r, rows + n / 2, n - n / 2);
+		send_rows(r, rest, n / 2);
+		send_rows(r, rest + n / 2, n - n / 2);
 	} else {
-		return again_or_give_up(r, rows, n, p, res, err, looked, attempt);
+		again = again_or_give_up(r, rest, n, p, res, err, looked, attempt);
 	}
-	return false;
+	free(rest);
+	return again;
 }
 
 struct post_ctx {
