@@ -221,6 +221,7 @@ class Api:
                         "account_id": account_id,
                         "_links": link(base, "%s/%d" % (path, fid))})
         return hal({"_total_items": len(out), "_page": page,
+                    "_page_count": -(-len(order) // limit),
                     "_links": page_links(base + path, pairs, page, limit,
                                          start + limit < len(order)),
                     "_embedded": {"custom_fields": out}})
@@ -338,8 +339,11 @@ class Api:
 
     def added(self, kind, ids, rids):
         base = self.base_url()
+        # Kommo's contacts reply says whether each contact is deleted or unsorted; its leads
+        # reply does not (tests/kommo-docs/contacts_post.json, leads_post.json)
+        flags = {"is_deleted": False, "is_unsorted": False} if kind == "contacts" else {}
         return hal({"_links": link(base, "/api/v4/" + kind),
-                    "_embedded": {kind: [{"id": i, "request_id": rid,
+                    "_embedded": {kind: [{"id": i, **flags, "request_id": rid,
                                           "_links": link(base, "/api/v4/%s/%d" % (kind, i))}
                                          for i, rid in zip(ids, rids)]}})
 
