@@ -125,7 +125,8 @@ class ExactlyOnceTest(SandboxTest):
 
     def assert_exactly_once(self, uids, runs):
         """Every row's uid is in Kommo; one that is there twice was printed possibly_duplicated
-        (created or skipped) by one of the runs. Returns the leads per uid."""
+        (created or skipped) by one of the runs, and by the last (with --state, the journal
+        keeps the flag). Returns the leads per uid."""
         counts = self.leads_per_uid()
         self.assertEqual(sorted(set(counts) - set(uids)), [], "leads no row was sent for")
         self.assertEqual([u for u in uids if u not in counts], [], "rows lost")
@@ -134,6 +135,10 @@ class ExactlyOnceTest(SandboxTest):
             flagged |= {uids[n - 2] for n, (_, _, f) in row_lines(r.out).items() if f}
         twice = sorted(u for u, c in counts.items() if c > 1 and u not in flagged)
         self.assertEqual(twice, [], f"created twice, never flagged; the runs:\n{runs}")
+        # and the journal kept the flag: the last run, to the end, says it again
+        last = {uids[n - 2] for n, (_, _, f) in row_lines(runs[-1].out).items() if f}
+        self.assertEqual(sorted(u for u, c in counts.items() if c > 1 and u not in last), [],
+                         f"a flag the journal lost:\n{runs[-1]}")
         return counts
 
     # --- 1. no hidden resend --------------------------------------------------------------
