@@ -64,8 +64,15 @@ class ExactlyOnceTest(SandboxTest):
         extra = ("--state", self.state) if state else ()
         return self.kl("import", "--no-config", "--rate", "0", *extra, *args, self.csv, **kw)
 
-    def start_import(self, *args, **kw):
-        return self.start("import", "--no-config", "--rate", "0", "--state", self.state, *args, self.csv, **kw)
+    def start_import(self, *args):
+        """Starts an import with --state, its output going to files: a pipe nobody reads
+        while the test waits would fill and stop the run at a moment of its own choosing."""
+        n = len(os.listdir(self.tmp.name))
+        out, err = (open(os.path.join(self.tmp.name, f"run{n}.{x}"), "w+b") for x in ("out", "err"))
+        p = self.start("import", "--no-config", "--rate", "0", "--state", self.state, *args, self.csv,
+                       stdout=out, stderr=err)
+        p.kl_files = (out, err)
+        return p
 
     def leads_per_uid(self):
         counts = {}
@@ -114,12 +121,26 @@ class ExactlyOnceTest(SandboxTest):
                 self._abandon(p, f"no {status} in {timeout * SLOWDOWN:g} s")
             time.sleep(0.01)
 
-    def kill(self, p):
-        if p.poll() is not None:
-            self._abandon(p, "the run ended before it could be killed")
-        p.send_signal(signal.SIGKILL)
+    def kill(self, p, faults_left=None, then=0.0, timeout=30):
+        """SIGKILL to the start()ed run p, once the sandbox's fault queue is down to
+        faults_left (None: at once; every fault is for unsorted/forms, so that many POSTs
+        arrived) and then seconds more have passed; a run that ends first is not killed.
+        Its Result, with the output it wrote."""
+        deadline = time.monotonic() + timeout * SLOWDOWN
+        while faults_left is not None and p.poll() is None and \
+                len(self.control("GET", "faults")["faults"]) > faults_left:
+            if time.monotonic() > deadline:
+                self._abandon(p, f"the POSTs did not reach the sandbox in {timeout * SLOWDOWN:g} s")
+            time.sleep(0.01)
+        if p.poll() is None:
+            time.sleep(then)
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
         r = self.finish(p, timeout=30)
-        self.assertEqual(r.code, -signal.SIGKILL, r)
+        for f, attr in zip(p.kl_files, ("out", "err")):
+            f.seek(0)
+            setattr(r, attr, f.read().decode("utf-8"))
+            f.close()
         return r
 
     def assert_exactly_once(self, uids, runs):
@@ -237,6 +258,7 @@ class ExactlyOnceTest(SandboxTest):
         p = self.start_import("--batch-size", "20", "--timeout", "0.5")
         self.wait_for_fault_taken(p, 0)
         first = self.kill(p)
+        self.assertEqual(first.code, -signal.SIGKILL, first)
         # run 2: the unanswered rows are not in Incoming leads yet and go again, flagged; the
         # batch of 20 is a 504 (nothing done), halved; the first half is created, the second
         # meets a 429 that asks for a minute, and the run is killed during that wait
@@ -244,6 +266,7 @@ class ExactlyOnceTest(SandboxTest):
         p = self.start_import("--batch-size", "20", "--timeout", "0.5")
         self.wait_for_status(p, 429)
         second = self.kill(p)
+        self.assertEqual(second.code, -signal.SIGKILL, second)
         run2 = [(q["status"], len(items(q))) for q in self.forms_posts()]
         self.assertEqual([x for x in run2 if x != (200, 20)],  # (200, 20): run 1's, if it landed
                          [(504, 20), (200, 10), (429, 10)], "the scenario: 504, halved, 429")
@@ -277,16 +300,17 @@ class ExactlyOnceTest(SandboxTest):
                 self.seen = len(self.recorded())
                 self.state = os.path.join(self.tmp.name, f"trial{trial}.state")
                 uids = self.write_rows(2000, f"t{trial}")
-                self.fault(*(f"{rng.choice(kinds)}@{FORMS}" for _ in range(12)))
                 runs = []
-                # every other trial kills a rerun too, early enough that it cannot have
-                # ended: the first kill leaves at least 15 of the 40 batches
-                for most in [25, 5][:1 + trial % 2]:
+                # every other trial kills a rerun too. The k-th of 12 faulted POSTs is a random
+                # moment, and a little more: the first run has 40 batches to send, so it is
+                # always killed; the rerun may end first
+                for _ in range(1 + trial % 2):
+                    self.control("DELETE", "faults")
+                    self.fault(*(f"{rng.choice(kinds)}@{FORMS}" for _ in range(12)))
                     p = self.start_import("--batch-size", "50", "--timeout", "0.5")
-                    # a random moment: after a random number of requests, and a little more
-                    self.wait_for_requests(p, len(self.new_requests()) + rng.randint(1, most))
-                    time.sleep(rng.uniform(0, 0.05))
-                    runs.append(self.kill(p))
+                    runs.append(self.kill(p, 12 - rng.randint(1, 12), rng.uniform(0, 0.05)))
+                    ended = (0, 75) if len(runs) > 1 else ()  # 75: retries spent, rerun
+                    self.assertIn(runs[-1].code, (-signal.SIGKILL, *ended), runs[-1])
                 self.control("DELETE", "faults")
                 for _ in range(5):
                     self.fault(*(f"{rng.choice(kinds)}@{FORMS}" for _ in range(4)))
