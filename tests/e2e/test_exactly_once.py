@@ -293,7 +293,7 @@ class ExactlyOnceTest(SandboxTest):
     def test_kill_9_at_random_moments_then_reruns_lose_nothing_and_flag_every_duplicate(self):
         rng = random.Random(11)
         # slow=1: a request a killed run left behind lands after the rerun looked for its rows
-        kinds = ["drop", "cut", "500", "reset", "late=0.8", "slow=1", "slow=0", "slow=0"]
+        kinds = ["drop", "cut", "500", "504", "reset", "late=0.8", "slow=1", "slow=0", "slow=0"]
         for trial in range(4):
             with self.subTest(trial=trial):
                 self.control("POST", "reset")
