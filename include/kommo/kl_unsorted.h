@@ -21,9 +21,11 @@
 
 struct kl_unsorted_hit {
 	const char *source_uid; /* in: what to look for */
-	bool found;             /* out: an Incoming lead carries it */
+	long long created_at;   /* in: the created_at it was sent with; 0: any */
+	bool found;             /* out: exactly one Incoming lead answers it */
 	long long lead_id, contact_id; /* 0: not readable in Kommo's list */
 	char uid[72];           /* out: the Incoming lead's uid (printable; cut if longer) */
+	unsigned candidates;    /* leads that carry its source_uid (and created_at) */
 };
 
 /* The most Incoming leads one lookup reads (40 pages): past them the lookup
@@ -34,8 +36,12 @@ struct kl_unsorted_hit {
 /* Looks for every hit's source_uid among the Incoming leads of the forms
  * category in pipeline_id (0: every pipeline), newest first, stopping at
  * the first lead created before since (Unix seconds; 0: read them all).
- * Sets found and the ids of the hits it finds; returns KL_OK when the list
- * was read as far as needed, else the error (err says it). */
+ * A source_uid is no key (Kommo takes a second lead with the same one), so
+ * a hit is found only when exactly one listed lead carries its source_uid
+ * (and the created_at it was sent with, when given) and no other hit of
+ * the lookup shares that source_uid: anything else is ambiguous, and not
+ * found. Sets found and the ids; returns KL_OK when the list was read as
+ * far as needed, else the error (err says it). */
 int kl_unsorted_find(struct kl_api *a, long long pipeline_id, long long since, struct kl_unsorted_hit *hits,
 		     size_t n, struct kl_err *err);
 

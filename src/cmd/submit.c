@@ -21,9 +21,14 @@ static char *payload_origin(const void *payload, const char *request_id, const c
 	return kl_payload_origin(payload, request_id, path);
 }
 
+/* One lead was sent, as request_id "0": a reply that answers anything else
+ * is an unknown outcome (kl_reply_match). */
 static int parse_created(void *ctx, const char *body, size_t len, struct kl_err *err)
 {
-	return kl_reply_parse_unsorted(body, len, ctx, err);
+	static const char *const sent[] = {"0"};
+	size_t at;
+	int rc = kl_reply_parse_unsorted(body, len, ctx, err);
+	return rc ? rc : kl_reply_match(ctx, sent, 1, &at, err);
 }
 
 /* Prints the created lead's ids (flagged when a request carrying it may
@@ -77,7 +82,7 @@ static int look_for(const struct kl_opts *o, const struct kl_io *io, struct kl_a
  * (flagged possibly_duplicated) only when it is not there. */
 static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct kl_api *api,
 			const struct kl_account *acct, const struct kl_payload *payload, const char *body,
-			const char *source_uid, long long since, struct kl_err *err)
+			const char *source_uid, long long created_at, long long since, struct kl_err *err)
 {
 	bool maybe_dup = false;
 	for (int tries = 0;; tries++) {
@@ -97,7 +102,7 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct 
 		kl_created_list_free(&created);
 		if (outcome != KL_API_UNKNOWN)
 			return rc;
-		struct kl_unsorted_hit hit = {.source_uid = source_uid};
+		struct kl_unsorted_hit hit = {.source_uid = source_uid, .created_at = created_at};
 		err->status = rc;
 		if ((rc = look_for(o, io, api, acct, source_uid, since, status, &hit, err)))
 			return rc;
@@ -111,6 +116,10 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct 
 			kl_io_say(io, "the lead is in Kommo's Incoming leads (source_uid %s): it was created", source_uid);
 			return print_created(o, io, &c, source_uid, maybe_dup, err);
 		}
+		if (status >= 200 && status < 300) /* Kommo acted: sending again would make a second */
+			return kl_err_set(err, err->status ? err->status : KL_EPROTOCOL,
+					  "Kommo answered %ld, so the lead was probably created (source_uid %s), but its ids cannot be read, and it is not in Incoming leads (a manager may have sorted it already): do not send it again",
+					  status, source_uid);
 		if (tries >= api->max_retries)
 			return kl_err_set(err, KL_ETEMPFAIL,
 					  "the lead is not in Kommo's Incoming leads, and sending it again %d times lost every answer (source_uid %s): look in Incoming leads before sending it again",
@@ -205,7 +214,8 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 	/* Kommo lists Incoming leads by the created_at they were sent with; a
 	 * margin for a clock that is off */
 	long long since = (lead.created_at ? lead.created_at : sent_at) - 600;
-	rc = send_payload(o, io, &api, &acct, payload, body, lead.v[KL_ATTR_SOURCE_UID], since, &err);
+	rc = send_payload(o, io, &api, &acct, payload, body, lead.v[KL_ATTR_SOURCE_UID],
+			  lead.created_at ? lead.created_at : sent_at, since, &err);
 out:
 	kl_api_close(&api);
 	if (rc)

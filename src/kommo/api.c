@@ -172,7 +172,7 @@ static int read_reply(struct kl_api *a, const struct kl_api_req *rq, int rc, con
 		if (prc == KL_EPROTOCOL && !rq->parse)
 			kl_err_set(err, KL_EPROTOCOL, "Kommo answered %s %s with %ld, but the reply %s (%zu bytes)", rq->method,
 				   rq->path, st, kl_reply_json_problem(reply->body.data, reply->body.len), reply->body.len);
-		if (prc && prc != KL_EOSERR)
+		if (prc) /* Kommo acted, but what it made cannot be told */
 			res->outcome = KL_API_UNKNOWN;
 		return prc;
 	}
@@ -199,10 +199,12 @@ int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res
 			res->outcome = KL_API_NOT_SENT;
 			return rc;
 		}
+		double left = kl_rate_now();
 		int http_rc = kl_http_request(a->http, rq->method, rq->path, rq->body, rq->body ? strlen(rq->body) : 0,
 					      &reply, err);
-		/* Kommo counts arrivals: a new connection's set-up delays this one's */
-		kl_limiter_sent(&a->limit, a->limit.taken_at + reply.pretransfer);
+		/* Kommo counts arrivals: the journal's sync and a new connection's
+		 * set-up delay this one's */
+		kl_limiter_sent(&a->limit, left + reply.pretransfer);
 		rc = read_reply(a, rq, http_rc, &reply, res, err);
 		res->seconds = reply.seconds;
 		kl_http_reply_free(&reply);

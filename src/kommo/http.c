@@ -319,6 +319,78 @@ static int tls_error(const struct kl_http *h, CURLcode e, const char *detail, st
 			  h->ca_bundle ? h->ca_bundle : "", detail);
 }
 
+/* A request that failed (e, libcurl's error text in ebuf) without a complete
+ * reply: whether it may have reached Kommo (r->maybe_sent), and err. */
+static int failed(struct kl_http *h, CURLcode e, const char *ebuf, curl_off_t upload, struct kl_http_reply *r,
+		  struct kl_err *err)
+{
+	int rc;
+	/* No reply, or only its start. Whether the request may have got through:
+	 * a status line means it did, and Kommo acted on it if that was a 2xx. */
+	bool answered = r->status > 0;
+	/* something came back that is not HTTP, or not decodable: a reply all the
+	 * same (HTTP/0.9 is refused with CURLE_UNSUPPORTED_PROTOCOL; the URL's
+	 * scheme was checked before) */
+	bool unreadable = e == CURLE_WEIRD_SERVER_REPLY || e == CURLE_BAD_CONTENT_ENCODING ||
+			  e == CURLE_UNSUPPORTED_PROTOCOL;
+	r->maybe_sent = answered || unreadable || upload > 0 || e == CURLE_GOT_NOTHING ||
+			e == CURLE_RECV_ERROR || e == CURLE_PARTIAL_FILE || e == CURLE_SEND_FAIL_REWIND ||
+			h->rewind_refused;
+	const char *detail = ebuf[0] ? ebuf : curl_easy_strerror(e);
+	if (e == CURLE_ABORTED_BY_CALLBACK && h->peer[0]) {
+		r->maybe_sent = false; /* stopped before the request was written */
+		rc = kl_err_set(err, KL_ECONFIG,
+				"%s led to %s, which is not a loopback address: plain http is allowed only within this machine, "
+				"where the token cannot be overheard, so nothing was sent; use https, or a loopback address such as 127.0.0.1",
+				h->base_url, h->peer);
+	} else if (tls_failure(e)) {
+		rc = tls_error(h, e, detail, err);
+	} else if ((e == CURLE_WRITE_ERROR && h->too_large) || e == CURLE_FILESIZE_EXCEEDED) {
+		if (answered)
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered HTTP %ld with a reply larger than %u MiB; refusing to read it",
+					r->status, KL_HTTP_MAX_REPLY / (1024 * 1024));
+		else
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is larger than %u MiB; refusing to read it",
+					KL_HTTP_MAX_REPLY / (1024 * 1024));
+	} else if (unreadable) {
+		if (answered)
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered HTTP %ld, but its reply cannot be read: %s",
+					r->status, detail);
+		else
+			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is not HTTP: %s", detail);
+	} else if (e == CURLE_WRITE_ERROR && h->oom) {
+		rc = kl_err_set(err, KL_EOSERR, "out of memory while reading Kommo's reply (HTTP %ld)", r->status);
+	} else if (e == CURLE_OPERATION_TIMEDOUT) {
+		if (answered)
+			rc = kl_err_set(err, KL_ETEMPFAIL, "Kommo answered HTTP %ld, but the rest of its reply did not come within the timeout (%s)",
+					r->status, detail);
+		else
+			rc = kl_err_set(err, KL_ETEMPFAIL, "no reply from %s within the timeout (%s)", h->base_url, detail);
+	} else if (e == CURLE_COULDNT_RESOLVE_HOST || e == CURLE_COULDNT_RESOLVE_PROXY) {
+		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot find %s: %s (check KOMMO_SUBDOMAIN, KOMMO_DOMAIN or KOMMO_BASE_URL)",
+				h->base_url, detail);
+	} else if (e == CURLE_SEND_FAIL_REWIND || h->rewind_refused) {
+		rc = kl_err_set(err, KL_ETEMPFAIL,
+				"the connection to %s broke after the request was sent, before a reply: it may have reached Kommo, so it was not sent again",
+				h->base_url);
+	} else if (e == CURLE_GOT_NOTHING || e == CURLE_RECV_ERROR || e == CURLE_SEND_ERROR ||
+		   e == CURLE_PARTIAL_FILE) {
+		if (answered)
+			rc = kl_err_set(err, KL_ETEMPFAIL, "Kommo answered HTTP %ld, but the connection to %s broke before the end of its reply: %s",
+					r->status, h->base_url, detail);
+		else
+			rc = kl_err_set(err, r->maybe_sent ? KL_ETEMPFAIL : KL_EUNAVAILABLE,
+					"the connection to %s broke before a reply: %s", h->base_url, detail);
+	} else {
+		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot reach %s: %s", h->base_url, detail);
+	}
+	if (answered)
+		logf_(h, "< %ld, then no complete reply after %.3f s: %s", r->status, r->seconds, detail);
+	else
+		logf_(h, "< no reply after %.3f s: %s", r->seconds, detail);
+	return rc;
+}
+
 int kl_http_request(struct kl_http *h, const char *method, const char *path, const char *body,
 		    size_t len, struct kl_http_reply *r, struct kl_err *err)
 {
@@ -385,69 +457,7 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 		      ctype ? ", " : "", ctype ? ctype : "");
 		goto out;
 	}
-	/* No reply, or only its start. Whether the request may have got through:
-	 * a status line means it did, and Kommo acted on it if that was a 2xx. */
-	bool answered = r->status > 0;
-	/* something came back that is not HTTP, or not decodable: a reply all the
-	 * same (HTTP/0.9 is refused with CURLE_UNSUPPORTED_PROTOCOL; the URL's
-	 * scheme was checked before) */
-	bool unreadable = e == CURLE_WEIRD_SERVER_REPLY || e == CURLE_BAD_CONTENT_ENCODING ||
-			  e == CURLE_UNSUPPORTED_PROTOCOL;
-	r->maybe_sent = answered || unreadable || upload > 0 || e == CURLE_GOT_NOTHING ||
-			e == CURLE_RECV_ERROR || e == CURLE_PARTIAL_FILE || e == CURLE_SEND_FAIL_REWIND ||
-			h->rewind_refused;
-	const char *detail = ebuf[0] ? ebuf : curl_easy_strerror(e);
-	if (e == CURLE_ABORTED_BY_CALLBACK && h->peer[0]) {
-		r->maybe_sent = false; /* stopped before the request was written */
-		rc = kl_err_set(err, KL_ECONFIG,
-				"%s led to %s, which is not a loopback address: plain http is allowed only within this machine, "
-				"where the token cannot be overheard, so nothing was sent; use https, or a loopback address such as 127.0.0.1",
-				h->base_url, h->peer);
-	} else if (tls_failure(e)) {
-		rc = tls_error(h, e, detail, err);
-	} else if ((e == CURLE_WRITE_ERROR && h->too_large) || e == CURLE_FILESIZE_EXCEEDED) {
-		if (answered)
-			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered HTTP %ld with a reply larger than %u MiB; refusing to read it",
-					r->status, KL_HTTP_MAX_REPLY / (1024 * 1024));
-		else
-			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is larger than %u MiB; refusing to read it",
-					KL_HTTP_MAX_REPLY / (1024 * 1024));
-	} else if (unreadable) {
-		if (answered)
-			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo answered HTTP %ld, but its reply cannot be read: %s",
-					r->status, detail);
-		else
-			rc = kl_err_set(err, KL_EPROTOCOL, "Kommo's reply is not HTTP: %s", detail);
-	} else if (e == CURLE_WRITE_ERROR && h->oom) {
-		rc = kl_err_set(err, KL_EOSERR, "out of memory while reading Kommo's reply (HTTP %ld)", r->status);
-	} else if (e == CURLE_OPERATION_TIMEDOUT) {
-		if (answered)
-			rc = kl_err_set(err, KL_ETEMPFAIL, "Kommo answered HTTP %ld, but the rest of its reply did not come within the timeout (%s)",
-					r->status, detail);
-		else
-			rc = kl_err_set(err, KL_ETEMPFAIL, "no reply from %s within the timeout (%s)", h->base_url, detail);
-	} else if (e == CURLE_COULDNT_RESOLVE_HOST || e == CURLE_COULDNT_RESOLVE_PROXY) {
-		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot find %s: %s (check KOMMO_SUBDOMAIN, KOMMO_DOMAIN or KOMMO_BASE_URL)",
-				h->base_url, detail);
-	} else if (e == CURLE_SEND_FAIL_REWIND || h->rewind_refused) {
-		rc = kl_err_set(err, KL_ETEMPFAIL,
-				"the connection to %s broke after the request was sent, before a reply: it may have reached Kommo, so it was not sent again",
-				h->base_url);
-	} else if (e == CURLE_GOT_NOTHING || e == CURLE_RECV_ERROR || e == CURLE_SEND_ERROR ||
-		   e == CURLE_PARTIAL_FILE) {
-		if (answered)
-			rc = kl_err_set(err, KL_ETEMPFAIL, "Kommo answered HTTP %ld, but the connection to %s broke before the end of its reply: %s",
-					r->status, h->base_url, detail);
-		else
-			rc = kl_err_set(err, r->maybe_sent ? KL_ETEMPFAIL : KL_EUNAVAILABLE,
-					"the connection to %s broke before a reply: %s", h->base_url, detail);
-	} else {
-		rc = kl_err_set(err, KL_EUNAVAILABLE, "cannot reach %s: %s", h->base_url, detail);
-	}
-	if (answered)
-		logf_(h, "< %ld, then no complete reply after %.3f s: %s", r->status, r->seconds, detail);
-	else
-		logf_(h, "< no reply after %.3f s: %s", r->seconds, detail);
+	rc = failed(h, e, ebuf, upload, r, err);
 out:
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	free(url);

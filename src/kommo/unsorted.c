@@ -17,26 +17,26 @@ static long long first_id(const cJSON *item, const char *key)
 	return kl_reply_key_id(cJSON_GetArrayItem(kl_reply_array(emb, key), 0), "id");
 }
 
-/* Marks the hits an Incoming lead answers; returns how many it answered. */
-static size_t match(const cJSON *item, struct kl_unsorted_hit *hits, size_t n)
+/* Counts an Incoming lead as a candidate for the hits it could answer, and
+ * keeps the ids of the first. */
+static void match(const cJSON *item, struct kl_unsorted_hit *hits, size_t n)
 {
 	const char *uid = kl_reply_str(item, "source_uid");
-	size_t got = 0;
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(item, "created_at");
 	for (size_t i = 0; uid && i < n; i++) {
 		struct kl_unsorted_hit *h = &hits[i];
-		if (h->found || strcmp(h->source_uid, uid) != 0)
+		if (strcmp(h->source_uid, uid) != 0 ||
+		    (h->created_at && !(cJSON_IsNumber(at) && at->valuedouble == (double)h->created_at)))
 			continue;
-		/* found: created, even when its ids cannot be read (lead_id 0) */
-		long long lead = first_id(item, "leads");
-		h->found = true;
-		h->lead_id = lead;
+		if (h->candidates++)
+			continue; /* a second one: ambiguous, whatever its ids */
+		/* created, even when its ids cannot be read (lead_id 0) */
+		h->lead_id = first_id(item, "leads");
 		h->contact_id = first_id(item, "contacts");
 		char *kuid = kl_reply_text(cJSON_GetObjectItemCaseSensitive(item, "uid"));
 		snprintf(h->uid, sizeof h->uid, "%s", kuid ? kuid : "");
 		free(kuid);
-		got++;
 	}
-	return got;
 }
 
 static char *page_path(long long pipeline_id, int page)
@@ -50,10 +50,9 @@ static char *page_path(long long pipeline_id, int page)
 			     PAGE_LIMIT, page);
 }
 
-/* Reads one page: *more whether to read the next; *left counts down the
- * hits still to find. */
-static int read_page(const cJSON *reply, long long since, struct kl_unsorted_hit *hits, size_t n, size_t *left,
-		     size_t *read, bool *more, struct kl_err *err)
+/* Reads one page: *more whether to read the next. */
+static int read_page(const cJSON *reply, long long since, struct kl_unsorted_hit *hits, size_t n, size_t *read,
+		     bool *more, struct kl_err *err)
 {
 	const cJSON *list = kl_reply_array(cJSON_GetObjectItemCaseSensitive(reply, "_embedded"), "unsorted");
 	const cJSON *item;
@@ -63,7 +62,7 @@ static int read_page(const cJSON *reply, long long since, struct kl_unsorted_hit
 	cJSON_ArrayForEach(item, list)
 	{
 		(*read)++;
-		*left -= match(item, hits, n);
+		match(item, hits, n);
 		const cJSON *at = cJSON_GetObjectItemCaseSensitive(item, "created_at");
 		if (since && cJSON_IsNumber(at) && at->valuedouble < (double)since)
 			*more = false; /* newest first: the rest is older still */
@@ -80,8 +79,11 @@ int kl_unsorted_find(struct kl_api *a, long long pipeline_id, long long since, s
 	size_t left = 0, read = 0;
 	bool more = true;
 	int rc = KL_OK;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		hits[i].candidates = 0;
 		left += !hits[i].found;
+	}
+	/* every candidate is read (down to since): a second one makes a hit ambiguous */
 	for (int page = 1; left > 0 && more && rc == KL_OK; page++) {
 		if (read >= KL_UNSORTED_MAX_ITEMS)
 			return kl_err_set(err, KL_ETEMPFAIL,
@@ -96,8 +98,15 @@ int kl_unsorted_find(struct kl_api *a, long long pipeline_id, long long since, s
 		if (rc == KL_OK && !reply)
 			more = false; /* 204: nothing (more) */
 		else if (rc == KL_OK)
-			rc = read_page(reply, since, hits, n, &left, &read, &more, err);
+			rc = read_page(reply, since, hits, n, &read, &more, err);
 		cJSON_Delete(reply);
+	}
+	for (size_t i = 0; rc == KL_OK && i < n; i++) {
+		bool shared = false;
+		for (size_t j = 0; j < n && !shared; j++)
+			shared = j != i && strcmp(hits[i].source_uid, hits[j].source_uid) == 0;
+		if (!hits[i].found)
+			hits[i].found = hits[i].candidates == 1 && !shared;
 	}
 	return rc;
 }

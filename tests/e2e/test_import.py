@@ -292,6 +292,34 @@ class ImportTest(SandboxTest):
             self.assertIn(f"lead_id={by_uid[first[i]['source_uid']]} ", line)
             self.assertEqual(line.endswith("possibly_duplicated"), i >= 4, line)
 
+    def test_rows_that_may_be_in_kommo_are_not_simply_to_be_imported_again(self):
+        # carried out, the answer cut short, and Incoming leads cannot be read: the rows
+        # fail, flagged, and the summary says to look them up before importing the rejects
+        self.fault("cut", "500@/api/v4/leads/unsorted")
+        rej = os.path.join(self.tmp.name, "rej.csv")
+        r = self.imp("name,phone\nA,+79990000094\nB,+79990000095\n", "--timeout", "0.3", "--rejects", rej)
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("but 2 of the failed rows may be in Kommo already (their error says possibly duplicated",
+                      r.err)
+        self.assertIn("before importing the rejects file; --state FILE does this by itself", r.err)
+        with open(rej, encoding="utf-8") as f:
+            self.assertEqual(f.read().count("possibly duplicated"), 2)
+
+    def test_rows_sharing_a_source_uid_are_never_given_each_others_ids(self):
+        # s1 twice in the input: after a lost answer the lookup cannot tell the two apart,
+        # so neither is taken as found; they go again, flagged. s3 is found.
+        self.fault("drop")
+        r = self.imp("name,phone,source_uid\nA,+79990000091,s1\nB,+79990000092,s1\nC,+79990000093,s3\n",
+                     "--timeout", "0.3")
+        self.assertEqual(r.code, 0, r)
+        lines = r.out.splitlines()
+        ids = [int(l.split()[1].split("=")[1]) for l in lines]
+        self.assertEqual(len(set(ids)), 3, "each row its own lead")
+        incoming = {u["lead_id"]: u["source_uid"] for u in control("GET", "unsorted")}
+        self.assertEqual([incoming[i] for i in ids], ["s1", "s1", "s3"])
+        self.assertTrue(lines[0].endswith("possibly_duplicated") and lines[1].endswith("possibly_duplicated"))
+        self.assertFalse(lines[2].endswith("possibly_duplicated"), lines[2])
+
     def test_an_unreadable_200_is_settled_from_incoming_leads_without_resending(self):
         self.fault("truncated")
         r = self.imp("name,phone\nA,+79990000037\n", "--timeout", "0.5")

@@ -228,11 +228,12 @@ class SecretsTest(SandboxTest):
             (["500"], 0), (["502"], 0), (["503"], 69), (["504"], 0), (["422"], 65), (["reset"], 0),
             (["truncated"], 0), (["garbage"], 0), (["hang"], 0),
         ]
-        for faults, code in cases:
+        for i, (faults, code) in enumerate(cases):
             with self.subTest(faults=faults):
                 self.seen = len(self.recorded())
                 self.fault(*faults)
-                r = self.run_kl("--no-config", "--name", "A", "--phone", "1234567", "--source-uid", "u-1",
+                # a source_uid of its own: the lookup after a lost answer must find one lead
+                r = self.run_kl("--no-config", "--name", "A", "--phone", "1234567", "--source-uid", f"u-{i}",
                                 "--timeout", "1", "-v")
                 self.control("DELETE", "faults")
                 self.assertEqual(r.code, code, r)

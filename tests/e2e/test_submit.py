@@ -12,6 +12,7 @@ import os
 import re
 import time
 import unittest
+import urllib.request
 
 from kltest import (EXAMPLE_CONFIG, FORMS, SOURCE, TOKEN, URL, SandboxTest, closed_port, control,
                     recorded)
@@ -337,6 +338,26 @@ class SubmitTest(SandboxTest):
                     "--timeout", "0.7")
         self.assert_created_once_and_found(r, "u-slow")
         self.assertEqual(len(self.lookups()), 2)
+
+    def test_a_source_uid_reused_is_not_taken_for_this_leads(self):
+        # another lead with the same source_uid, sent an hour ago, is in Incoming leads: the
+        # lookup after a lost answer must not take its ids for this one's
+        old = [{"source_uid": "form-7", "source_name": "web", "created_at": int(time.time()) - 3600,
+                "metadata": {"form_sent_at": int(time.time()) - 3600},
+                "_embedded": {"contacts": [{"name": "Old"}]}}]
+        req = urllib.request.Request(self.url + FORMS, data=json.dumps(old).encode(), method="POST",
+                                     headers={"Authorization": "Bearer " + TOKEN,
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as reply:
+            old_lead = json.loads(reply.read())["_embedded"]["unsorted"][0]["_embedded"]["leads"][0]["id"]
+        self.seen = len(self.recorded())
+        self.fault("reset")  # this one is not carried out
+        r = self.kl("--no-config", "--name", "B", "--phone", "1234567", "--source-uid", "form-7",
+                    "--timeout", "0.5")
+        self.assertEqual(r.code, 0, r)
+        self.assertNotIn(f"lead_id={old_lead} ", r.out)
+        self.assertRegex(r.out, r"^lead_id=\d+ contact_id=\d+ possibly_duplicated\n$")
+        self.assertEqual(len([u for u in self.control("GET", "unsorted") if u["source_uid"] == "form-7"]), 2)
 
     def test_a_failing_lookup_keeps_the_outcome_unknown(self):
         # the POST's answer is lost, and the look at Incoming leads fails too (a GET is not

@@ -26,7 +26,7 @@ static void check_parsed(const struct kl_opts *o)
 	/* "leads" or "contacts" alone is only good for --help */
 	if (o->command == KL_CMD_LEADS || o->command == KL_CMD_CONTACTS)
 		abort();
-	if (o->batch_size < 1 || o->batch_size > 250)
+	if (o->batch_size > 250) /* 0: auto */
 		abort();
 	if (!(o->rate >= 0 && o->rate <= 1000)) /* also refuses NaN */
 		abort();

@@ -75,6 +75,7 @@ struct run {
 	size_t reported; /* rows[0..reported) are reported and freed (ROW_DONE) */
 
 	unsigned long long read, created, rejected, failed, skipped, dups, not_sent;
+	unsigned long long unsure; /* failed rows that may be in Kommo all the same (possibly duplicated) */
 	long last_row; /* the last row read */
 	long first_not_sent; /* 0: none */
 	unsigned long long drained; /* not sent, read only to be accounted for */

@@ -132,6 +132,7 @@ static void count_row(struct run *r, const struct row *w)
 		break;
 	case ROW_FAILED:
 		r->failed++;
+		r->unsure += w->maybe_dup;
 		break;
 	case ROW_SKIPPED:
 		r->skipped++;
@@ -373,6 +374,10 @@ static void say_how_to_finish(struct run *r, int rc, bool at_end)
 	else if (todo)
 		kl_io_say(r->io, "%llu rows failed: import them again later (they are listed above; --rejects FILE writes them to a file)",
 			  r->failed);
+	if (r->unsure)
+		/* importing them again would send each a second time, unflagged */
+		kl_io_say(r->io, "but %llu of the failed rows may be in Kommo already (their error says possibly duplicated: the answer was lost, and Incoming leads could not be read): look each up in Incoming leads by its source_uid and leave out those found%s; --state FILE does this by itself",
+			  r->unsure, o->rejects ? ", before importing the rejects file" : "");
 }
 
 void imp_say_end(struct run *r, int rc, bool at_end, const char *why)

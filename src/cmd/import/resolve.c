@@ -55,8 +55,10 @@ int imp_resolve(struct run *r, struct row **rows, size_t n, const char *why, boo
 	*looked = false;
 	if (!hits)
 		return KL_EOSERR;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		hits[i].source_uid = rows[i]->lead.v[KL_ATTR_SOURCE_UID];
+		hits[i].created_at = rows[i]->lead.created_at;
+	}
 	int rc = kl_unsorted_resolve(&r->api, (long long)r->acct.pipeline_id, since(rows, n), grace(r), hits, n, &err);
 	if (rc == KL_OK) {
 		*looked = true;
