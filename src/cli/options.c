@@ -70,6 +70,7 @@ static const struct opt opts[] = {
 	{"max-retries", 0, true, O_MAX_RETRIES, 0, I},
 	{"no-config", 0, false, O_NO_CONFIG, 0, ANY},
 	{"no-progress", 0, false, O_NO_PROGRESS, 0, I},
+	{"phone-region", 0, true, O_PHONE_REGION, 0, A | CC},
 	{"pipeline", 0, true, O_PIPELINE, 0, A | K | LC | LU},
 	{"progress", 0, false, O_PROGRESS, 0, I},
 	{"rate", 0, true, O_RATE, 0, I},
@@ -487,6 +488,8 @@ int cli_apply(struct kl_opts *o, const struct opt *d, const char *flag, const ch
 		return set_flag_config(o, KL_CFG_PIPELINE_ID, "--pipeline", v, err);
 	case O_CACERT:
 		return set_flag_config(o, KL_CFG_CA_BUNDLE, "--cacert", v, err);
+	case O_PHONE_REGION:
+		return set_flag_config(o, KL_CFG_PHONE_REGION, "--phone-region", v, err);
 	case O_SOURCE_NAME:
 		return set_flag_config(o, KL_CFG_SOURCE_NAME, "--source-name", v, err);
 	case O_FORM_ID:

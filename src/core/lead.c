@@ -79,6 +79,7 @@ int kl_lead_copy(struct kl_lead *dst, const struct kl_lead *src, struct kl_err *
 {
 	memset(dst, 0, sizeof *dst);
 	dst->created_at = src->created_at;
+	memcpy(dst->region, src->region, sizeof dst->region);
 	for (int a = 0; a < KL_ATTR_COUNT; a++)
 		if (src->v[a] && !(dst->v[a] = strdup(src->v[a])))
 			goto oom;
@@ -208,7 +209,7 @@ int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_
 			rc = kl_check_text(what, in, err);
 			break;
 		case KL_KIND_PHONE:
-			rc = kl_check_phone(what, in, &out, err);
+			rc = kl_check_phone(what, in, lead->region, &out, err);
 			break;
 		case KL_KIND_EMAIL:
 			rc = kl_check_email(what, in, &out, err);
@@ -306,6 +307,8 @@ int kl_lead_fits_account(const struct kl_lead *lead, const struct kl_account *ac
 int kl_lead_check_account(struct kl_lead *lead, const struct kl_account *acct, kl_label_fn label,
 			  void *ctx, struct kl_err *err)
 {
+	if (!lead->region[0])
+		memcpy(lead->region, acct->phone_region, sizeof lead->region);
 	int rc = kl_lead_check(lead, label, ctx, err);
 	return rc ? rc : kl_lead_fits_account(lead, acct, label, ctx, err);
 }
