@@ -14,14 +14,20 @@
 
 #include "util/kl_err.h"
 
-/* Valid UTF-8, no control characters. */
+/* Free text: valid UTF-8, no control characters but line breaks and tabs,
+ * which the person wrote (a multi-line cell). */
 int kl_check_text(const char *what, const char *v, struct kl_err *err);
 
 /* One line of text: valid UTF-8, no control characters at all. */
 int kl_check_line(const char *what, const char *v, struct kl_err *err);
 
-/* kl_check_text, then trimmed; empty after trimming is an error. */
+/* A one-line value (a name, a handle, an id): kl_check_line, then trimmed;
+ * empty after trimming is an error. */
 int kl_check_name(const char *what, const char *v, char **out, struct kl_err *err);
+
+/* Free text (career, a UTM value, a custom text field): kl_check_text, then
+ * trimmed; empty after trimming is an error. */
+int kl_check_free_text(const char *what, const char *v, char **out, struct kl_err *err);
 
 /* A phone number as people write it: digits, a leading + (or 00), spaces,
  * dashes of any kind, dots and parentheses between them, and an extension

@@ -42,8 +42,8 @@ enum kl_attr {
 };
 
 enum kl_kind {
-	KL_KIND_NAME,   /* text, trimmed, not empty */
-	KL_KIND_TEXT,   /* text */
+	KL_KIND_NAME,   /* one line, trimmed, not empty */
+	KL_KIND_TEXT,   /* free text (line breaks and tabs kept), trimmed, not empty */
 	KL_KIND_PHONE,  /* E.164 by libphonenumber (kl_check_phone) */
 	KL_KIND_EMAIL,
 	KL_KIND_NUMBER, /* a decimal number, sent as a JSON number */

@@ -1,6 +1,7 @@
 #include "core/kl_check.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,29 +17,51 @@
 
 #define Q(v) kl_str_quote((v), qbuf, sizeof qbuf)
 
-int kl_check_text(const char *what, const char *v, struct kl_err *err)
+static int utf8_only(const char *what, const char *v, struct kl_err *err)
 {
 	char qbuf[256];
 	if (!kl_str_utf8_valid(v, strlen(v)))
 		return kl_err_set(err, KL_EDATA,
 				  "%s: %s is not valid UTF-8 (convert the input to UTF-8)", what, Q(v));
-	if (kl_str_has_control(v))
+	return KL_OK;
+}
+
+int kl_check_text(const char *what, const char *v, struct kl_err *err)
+{
+	char qbuf[256];
+	int rc = utf8_only(what, v, err);
+	if (rc)
+		return rc;
+	/* a cell typed with Alt+Enter, a pasted list: the person wrote them */
+	char *c = strdup(v);
+	if (!c)
+		return kl_err_oom(err);
+	for (char *p = c; (p = strpbrk(p, "\n\r\t")) != NULL; p++)
+		*p = ' ';
+	bool bad = kl_str_has_control(c);
+	free(c);
+	if (bad)
 		return kl_err_set(err, KL_EDATA,
-				  "%s: %s contains a control character (remove it; line breaks and tabs are not allowed)",
+				  "%s: %s contains a control character (remove it; only line breaks and tabs are kept)",
 				  what, Q(v));
 	return KL_OK;
 }
 
 int kl_check_line(const char *what, const char *v, struct kl_err *err)
 {
-	return kl_check_text(what, v, err);
+	char qbuf[256];
+	int rc = utf8_only(what, v, err);
+	if (rc || !kl_str_has_control(v))
+		return rc;
+	if (strpbrk(v, "\n\r\t") && kl_check_text(what, v, NULL) == KL_OK)
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s has a line break or a tab: this value is one line (remove them)", what, Q(v));
+	return kl_err_set(err, KL_EDATA, "%s: %s contains a control character (remove it)", what, Q(v));
 }
 
-int kl_check_name(const char *what, const char *v, char **out, struct kl_err *err)
+/* v trimmed into *out; empty after trimming is an error. */
+static int trimmed(const char *what, const char *v, char **out, struct kl_err *err)
 {
-	int rc = kl_check_text(what, v, err);
-	if (rc)
-		return rc;
 	char *t = kl_str_trimmed(v);
 	if (!t)
 		return kl_err_oom(err);
@@ -48,6 +71,18 @@ int kl_check_name(const char *what, const char *v, char **out, struct kl_err *er
 	}
 	*out = t;
 	return KL_OK;
+}
+
+int kl_check_name(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	int rc = kl_check_line(what, v, err);
+	return rc ? rc : trimmed(what, v, out, err);
+}
+
+int kl_check_free_text(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	int rc = kl_check_text(what, v, err);
+	return rc ? rc : trimmed(what, v, out, err);
 }
 
 /* The number of UTF-8 characters in the first n bytes of s. */
@@ -236,7 +271,7 @@ bool kl_check_url_is_loopback(const char *url)
 int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err *err)
 {
 	char qbuf[256], hbuf[128];
-	if (kl_check_text(what, v, err))
+	if (kl_check_line(what, v, err))
 		return kl_err_as(err, KL_ECONFIG);
 	/* A URL is ASCII. A pasted zero-width space or Unicode line separator, or a
 	 * character RFC 3986 never allows unencoded, would reach Kommo in another

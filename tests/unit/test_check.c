@@ -80,7 +80,9 @@ static void text_refuses_invalid_utf8_and_controls(void **state)
 	assert_non_null(strstr(err.msg, "UTF-8"));
 	assert_int_equal(kl_check_text("--name", "\xC0\xAF", &err), KL_EDATA); /* overlong */
 	assert_int_equal(kl_check_text("--name", "\xED\xA0\x80", &err), KL_EDATA); /* surrogate */
-	assert_int_equal(kl_check_text("--name", "Iv\nan", &err), KL_EDATA);
+	/* free text keeps line breaks and tabs; a one-line value refuses them */
+	assert_int_equal(kl_check_text("--career", "Iv\nan\t1", &err), KL_OK);
+	assert_int_equal(kl_check_line("--name", "Iv\nan", &err), KL_EDATA);
 	assert_non_null(strstr(err.msg, "\\n")); /* the value is shown escaped */
 	assert_int_equal(kl_check_text("--name", "Iv\x7F", &err), KL_EDATA);
 	assert_int_equal(kl_check_text("--name", "Iv\xC2\x85", &err), KL_EDATA); /* C1 NEL */

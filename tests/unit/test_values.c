@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/kl_check.h"
+#include "core/kl_lead.h"
 #include "core/kl_phone.h"
 
 /* kl_check_phone's result, or "!" and the message. */
@@ -305,6 +306,52 @@ static void email_takes_international_domains_and_trims(void **state)
 	assert_string_equal(email("i.v.a.n@example.com"), "i.v.a.n@example.com");
 }
 
+static void text_keeps_line_breaks_and_tabs_where_people_write_them(void **state)
+{
+	(void)state;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	static const enum kl_attr text[] = {KL_ATTR_CAREER, KL_ATTR_EDUCATION, KL_ATTR_LEAD_NAME,
+					    KL_ATTR_UTM_SOURCE, KL_ATTR_UTM_CONTENT, KL_ATTR_UTM_REFERRER};
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_NAME, "Анна", "--name", &err), KL_OK);
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_PHONE, "+79991234567", "--phone", &err), KL_OK);
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+		assert_int_equal(kl_lead_set(&l, text[i], " Инженер\r\nпрограммист\tведущий ", "x", &err), KL_OK);
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:1709500=строка 1\nстрока 2", "--field", &err), KL_OK);
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+		assert_string_equal(l.v[text[i]], "Инженер\r\nпрограммист\tведущий");
+	assert_string_equal(l.custom[0].value, "строка 1\nстрока 2");
+	kl_lead_free(&l);
+}
+
+static void text_one_line_values_refuse_line_breaks(void **state)
+{
+	(void)state;
+	static const enum kl_attr line[] = {KL_ATTR_NAME, KL_ATTR_LAST_NAME, KL_ATTR_PHONE, KL_ATTR_EMAIL,
+					    KL_ATTR_TELEGRAM, KL_ATTR_SOURCE_UID, KL_ATTR_INCOME, KL_ATTR_PRICE};
+	static const char *const good[] = {"Анна", "Петрова", "+79991234567", "a@example.com", "@anna", "uid-1", "5", "5"};
+	for (size_t i = 0; i < sizeof line / sizeof line[0]; i++) {
+		struct kl_lead l = {0};
+		struct kl_err err = {0};
+		for (size_t j = 0; j < sizeof line / sizeof line[0]; j++) {
+			char v[64];
+			snprintf(v, sizeof v, "%s%s", good[j], i == j ? "\n1" : "");
+			assert_int_equal(kl_lead_set(&l, line[j], v, "x", &err), KL_OK);
+		}
+		assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_EDATA);
+		if (!strstr(err.msg, kl_attr_info(line[i])->flag) || !strstr(err.msg, "\\n"))
+			fail_msg("%s: %s", kl_attr_info(line[i])->flag, err.msg);
+		kl_lead_free(&l);
+	}
+	struct kl_err err = {0};
+	assert_int_equal(kl_check_name("--name", "Ан\nна", NULL, &err), KL_EDATA);
+	assert_string_equal(err.msg, "--name: \"Ан\\nна\" has a line break or a tab: this value is one line (remove them)");
+	/* other control characters are refused in free text too */
+	assert_int_equal(kl_check_free_text("--career", "a\x01", NULL, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "control character"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +371,8 @@ int main(void)
 		cmocka_unit_test(date_not_as_written_is_refused),
 		cmocka_unit_test(email_refuses_what_is_no_address),
 		cmocka_unit_test(email_takes_international_domains_and_trims),
+		cmocka_unit_test(text_keeps_line_breaks_and_tabs_where_people_write_them),
+		cmocka_unit_test(text_one_line_values_refuse_line_breaks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
