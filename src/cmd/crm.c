@@ -345,7 +345,7 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 		rc = kl_err_set(err, KL_EUSAGE, "%s: the QUERY is empty", kl_cli_command_name(o->command));
 		goto out;
 	}
-	if ((rc = kl_check_text("QUERY", q, err))) {
+	if ((rc = kl_check_line("QUERY", q, err))) {
 		rc = kl_err_as(err, KL_EUSAGE);
 		goto out;
 	}

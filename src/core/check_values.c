@@ -335,8 +335,8 @@ static bool grouped(const struct written *w, size_t whole)
 	return true;
 }
 
-/* The JSON spelling of a checked number: no leading zeros, no trailing
- * fraction zeros, '.' as the decimal mark; NULL when out of memory. */
+/* The JSON spelling of a checked number: no thousands separators, no
+ * leading zeros, '.' as the decimal mark; NULL when out of memory. */
 static char *spell_number(const struct written *w, size_t whole, size_t *digits)
 {
 	char buf[160];
@@ -350,9 +350,7 @@ static char *spell_number(const struct written *w, size_t whole, size_t *digits)
 	*digits = o;
 	if (whole < w->n) {
 		size_t f = w->len[whole];
-		while (f > 0 && w->run[whole][f - 1] == '0')
-			f--;
-		if (f > 0 && f < 64) {
+		if (f < 64) {
 			buf[o++] = '.';
 			memcpy(buf + o, w->run[whole], f);
 			o += f;

@@ -293,7 +293,8 @@ class ImportTest(SandboxTest):
         self.assertIn("possibly_duplicated", r.out)
 
     def test_invalid_utf8_is_a_row_error_not_a_crash(self):
-        r = self.imp(b"name,phone\nIv\xd0an,+79990000039\nAnna,+79990000040\n")
+        # --encoding utf-8: auto would read the lone 0xD0 as Windows-1251's "Р"
+        r = self.imp(b"name,phone\nIv\xd0an,+79990000039\nAnna,+79990000040\n", "--encoding", "utf-8")
         self.assertEqual(r.code, 65, r)
         self.assertIn('row=2 rejected: row 2, column "name": "Iv\\xD0an" is not valid UTF-8', r.out)
         self.assertRegex(r.out.splitlines()[1], r"^row=3 lead_id=\d+")

@@ -405,7 +405,7 @@ class SubmitTest(SandboxTest):
         cases = [
             (("--name", "A", "--phone", "12ab"), '--phone: "12ab" is not a phone number: "a" (character 3)'),
             (("--name", "A", "--email", "ivan@"), '--email: "ivan@" is not an email address'),
-            (("--name", "   ", "--phone", "+79991234567"), "--name: must not be empty"),
+            (("--name", "   ", "--phone", "+79991234567"), "--name is required"),  # empty: not given
             (("--name", "A\x01", "--phone", "+79991234567"), "control character"),
             (("--name", "A", "--phone", "+79991234567", "--price", "12.5"), '--price: "12.5" is not a whole number'),
             (("--name", "A", "--phone", "+79991234567", "--income", "много"), "--income"),

@@ -47,7 +47,7 @@ static void number_is_spelled_as_json(void **state)
 	assert_string_equal(out, "7");
 	free(out);
 	assert_int_equal(kl_check_number("--income", "2500,50", &out, &err), KL_OK);
-	assert_string_equal(out, "2500.5");
+	assert_string_equal(out, "2500.50");
 	free(out);
 	assert_int_equal(kl_check_number("--income", "0", &out, &err), KL_OK);
 	assert_string_equal(out, "0");

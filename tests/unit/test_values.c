@@ -168,16 +168,16 @@ static void number_thousands_separators_as_written(void **state)
 static void number_decimal_comma_or_point(void **state)
 {
 	(void)state;
-	assert_string_equal(number("1 500,50"), "1500.5");
+	assert_string_equal(number("1 500,50"), "1500.50");
 	assert_string_equal(number("2500.5"), "2500.5");
 	assert_string_equal(number("2500,05"), "2500.05");
 	assert_string_equal(number("1,234.56"), "1234.56");
 	assert_string_equal(number("1.234,56"), "1234.56");
 	assert_string_equal(number("1 234 567,891"), "1234567.891");
 	/* no thousands grouping starts with 0 or has four digits before the mark */
-	assert_string_equal(number("0,250"), "0.25");
+	assert_string_equal(number("0,250"), "0.250");
 	assert_string_equal(number("1234,567"), "1234.567");
-	assert_string_equal(number("10,00"), "10");
+	assert_string_equal(number("10,00"), "10.00");
 }
 
 static void number_that_could_mean_two_is_refused_with_both(void **state)
