@@ -15,7 +15,7 @@ _kommo_lead_options()
 {
     local common="--cacert --config --help --json --no-config --timeout --token-file --verbose --version"
     local lead="--career --dry-run --education --email --field --form-id --form-name --form-page
-                --income --last-name --lead-name --name --phone --pipeline --price --referer
+                --income --last-name --lead-name --name --phone --phone-region --pipeline --price --referer
                 --skip-existing --source --source-name --surname --telegram --utm-campaign
                 --utm-content --utm-medium --utm-referrer --utm-source --utm-term"
     case $1 in
@@ -32,7 +32,7 @@ _kommo_lead_options()
         ;;
     "contacts create")
         echo "$common --created-by --dry-run --email --first-name --last-name --name --phone
-              --responsible --surname"
+              --phone-region --responsible --surname"
         ;;
     *) echo "--help" ;; # leads or contacts without a subcommand
     esac
@@ -45,7 +45,7 @@ _kommo_lead_takes_value()
     --batch-size | --cacert | --career | --columns | --config | --created-by | --delimiter | \
         --education | --email | --encoding | --field | --first-name | --form-id | --form-name | \
         --form-page | --income | --last-name | --lead-name | --limit | --map | --max-retries | \
-        --name | --phone | --pipeline | --price | --rate | --referer | --rejects | --responsible | \
+        --name | --phone | --phone-region | --pipeline | --price | --rate | --referer | --rejects | --responsible | \
         --source | --source-name | --source-uid | --state | --status | --surname | --telegram | \
         --timeout | --token-file | --utm-campaign | --utm-content | --utm-medium | \
         --utm-referrer | --utm-source | --utm-term)

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(gcc make cmake pkg-config python3 libcurl4-openssl-dev libcjson-dev libssl-dev
-          libcsv-dev libsqlite3-dev libcmocka-dev)
+          libcsv-dev libsqlite3-dev libcmocka-dev g++ libphonenumber-dev)
 # the tests: memcheck over the end-to-end tests; the openssl CLI makes the TLS
 # test's certificates; the .deb test runs cpack (dpkg-shlibdeps, file) and
 # renders the man page (man-db, groff); the completion is tried with and

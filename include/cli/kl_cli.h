@@ -65,7 +65,7 @@ struct kl_opts {
 	/* import */
 	char *input;            /* FILE; NULL or "-": standard input */
 	char delimiter;         /* 0: guessed */
-	bool cp1251;            /* --encoding cp1251 */
+	int encoding;           /* enum kl_csv_encoding: --encoding; 0: auto */
 	char *columns;          /* --columns, for input without a header */
 	struct kl_colmap *maps; /* --map COLUMN=FIELD; strings owned */
 	size_t nmaps;

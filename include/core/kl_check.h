@@ -14,17 +14,35 @@
 
 #include "util/kl_err.h"
 
-/* Valid UTF-8, no control characters. */
+/* Free text: valid UTF-8, no control characters but line breaks and tabs,
+ * which the person wrote (a multi-line cell). */
 int kl_check_text(const char *what, const char *v, struct kl_err *err);
 
-/* kl_check_text, then trimmed; empty after trimming is an error. */
+/* One line of text: valid UTF-8, no control characters at all. */
+int kl_check_line(const char *what, const char *v, struct kl_err *err);
+
+/* A one-line value (a name, a handle, an id): kl_check_line, then trimmed;
+ * empty after trimming is an error. */
 int kl_check_name(const char *what, const char *v, char **out, struct kl_err *err);
 
-/* Spaces, dashes, dots and parentheses removed; then an optional leading +
- * and 7 to 15 digits. *out is that normalised form. */
-int kl_check_phone(const char *what, const char *v, char **out, struct kl_err *err);
+/* Free text (career, a UTM value, a custom text field): kl_check_text, then
+ * trimmed; empty after trimming is an error. */
+int kl_check_free_text(const char *what, const char *v, char **out, struct kl_err *err);
 
-/* A plausible local@domain.tld, trimmed. */
+/* A phone number as people write it: digits, a leading + (or 00), spaces,
+ * dashes of any kind, dots and parentheses between them, and an extension
+ * after them ("доб. 12", "ext. 12", "x89", "#12"). A number with its
+ * country code, or any number when region (ISO 3166, "RU") is given, is
+ * read by libphonenumber and must be valid for its country: *out is its
+ * E.164 form ("+79991234567"). Without a region, a number without a
+ * country code keeps its 7 to 15 digits as written. An extension follows
+ * after a space as it was written ("+79990000003 доб. 12"). */
+int kl_check_phone(const char *what, const char *v, const char *region, char **out,
+		   struct kl_err *err);
+
+/* A plausible local@domain.tld, trimmed: no mailto: prefix, no spaces, no
+ * dot at either end of the local part or two in a row; the domain may be
+ * an international (UTF-8) one. */
 int kl_check_email(const char *what, const char *v, char **out, struct kl_err *err);
 
 /* A non-negative decimal number (income): digits with an optional fraction
@@ -41,7 +59,8 @@ int kl_check_uint(const char *what, const char *v, unsigned long long min,
 int kl_check_id(const char *what, const char *v, const char *example, unsigned long long *out,
 		struct kl_err *err);
 
-/* A moment: Unix seconds, or ISO 8601 (2026-11-21, 2026-11-21 10:30,
+/* A moment: Unix seconds, DD.MM.YYYY[ HH:MM[:SS]] as Russian Excel writes
+ * it (21.11.2026 10:30), or ISO 8601 (2026-11-21, 2026-11-21 10:30,
  * 2026-11-21T10:30:00Z, ...+03:00); without a zone, local time ($TZ).
  * Milliseconds are refused as such; so is a zone offset outside -12:00 to
  * +14:00, and a moment at or before 1970-01-01T00:00:00Z or after

@@ -41,6 +41,7 @@ enum kl_cfg_key {
 	KL_CFG_FORM_NAME,
 	KL_CFG_FORM_PAGE,
 	KL_CFG_CA_BUNDLE,
+	KL_CFG_PHONE_REGION,
 	KL_CFG_COUNT
 };
 
@@ -101,7 +102,12 @@ struct kl_account {
 	unsigned long long id[KL_CFG_COUNT]; /* field ids by key; 0: not configured */
 	char *source_name, *form_id, *form_name, *form_page;
 	char *ca_bundle; /* KOMMO_CA_BUNDLE / --cacert: CA certificates to trust; NULL: the system's */
+	char phone_region[3]; /* KOMMO_PHONE_REGION / --phone-region ("RU"); "": none */
 };
+
+/* KOMMO_PHONE_REGION, checked, in upper case into region ("" when not set):
+ * the country whose national numbers (8 999 ..., 999 ...) phones are read as. */
+int kl_config_phone_region(const struct kl_config *cfg, char region[3], struct kl_err *err);
 
 /* Checks every value in cfg and fills acct. With need_remote, an address and
  * a token are required. */

@@ -16,11 +16,14 @@
 
 #include "util/kl_err.h"
 
-enum kl_csv_encoding { KL_CSV_UTF8, KL_CSV_CP1251 };
+/* KL_CSV_AUTO: UTF-8 when the input is valid UTF-8, else Windows-1251 when
+ * it reads as Cyrillic text (kl_encoding.h), else an error naming the line;
+ * decided by the first chunk that holds more than ASCII. */
+enum kl_csv_encoding { KL_CSV_AUTO, KL_CSV_UTF8, KL_CSV_CP1251 };
 
 struct kl_csv_opts {
 	char delimiter; /* ',', ';' or '\t'; 0: guessed from the first line */
-	enum kl_csv_encoding encoding;
+	enum kl_csv_encoding encoding; /* KL_CSV_CP1251 refuses input that is UTF-8 Cyrillic */
 };
 
 struct kl_csv_record {
@@ -57,6 +60,9 @@ int kl_csv_next_buffered(struct kl_csv *r, const struct kl_csv_record **rec);
 
 /* Reads ahead so that the delimiter is guessed (before any record is taken). */
 int kl_csv_peek(struct kl_csv *r, struct kl_err *err);
+
+/* The encoding found (KL_CSV_AUTO: nothing past ASCII read yet). */
+enum kl_csv_encoding kl_csv_encoding(const struct kl_csv *r);
 
 /* The delimiter in use (after guessing). */
 char kl_csv_delimiter(const struct kl_csv *r);

@@ -42,9 +42,9 @@ enum kl_attr {
 };
 
 enum kl_kind {
-	KL_KIND_NAME,   /* text, trimmed, not empty */
-	KL_KIND_TEXT,   /* text */
-	KL_KIND_PHONE,  /* separators removed: [+]digits */
+	KL_KIND_NAME,   /* one line, trimmed, not empty */
+	KL_KIND_TEXT,   /* free text (line breaks and tabs kept), trimmed, not empty */
+	KL_KIND_PHONE,  /* E.164 by libphonenumber (kl_check_phone) */
 	KL_KIND_EMAIL,
 	KL_KIND_NUMBER, /* a decimal number, sent as a JSON number */
 	KL_KIND_PRICE   /* a whole number, sent as a JSON number */
@@ -83,6 +83,9 @@ struct kl_lead {
 	struct kl_custom *custom;
 	size_t ncustom;
 	long long created_at; /* Unix seconds; 0: the time of sending */
+	/* the country national phone numbers are read in ("RU"); "": none,
+	 * then a phone needs its country code to be read (kl_check_phone) */
+	char region[3];
 };
 
 void kl_lead_free(struct kl_lead *lead); /* leaves it empty; accepts NULL */
@@ -114,7 +117,8 @@ bool kl_attr_needs_id(const struct kl_account *acct, enum kl_attr a);
 int kl_lead_fits_account(const struct kl_lead *lead, const struct kl_account *acct,
 			 kl_label_fn label, void *ctx, struct kl_err *err);
 
-/* Every check before building: kl_lead_check, then kl_lead_fits_account. A
+/* Every check before building: kl_lead_check (phones read in the account's
+ * phone region when the lead has none), then kl_lead_fits_account. A
  * lead that passes it (and has its source_uid, kl_lead_default_uid) can be
  * added to a payload, which can then fail only for memory. */
 int kl_lead_check_account(struct kl_lead *lead, const struct kl_account *acct, kl_label_fn label,

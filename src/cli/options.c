@@ -7,6 +7,7 @@
 
 #include "cli_int.h"
 #include "core/kl_check.h"
+#include "core/kl_csv.h"
 #include "util/kl_str.h"
 
 /* Each command as the user writes it. */
@@ -70,6 +71,7 @@ static const struct opt opts[] = {
 	{"max-retries", 0, true, O_MAX_RETRIES, 0, I},
 	{"no-config", 0, false, O_NO_CONFIG, 0, ANY},
 	{"no-progress", 0, false, O_NO_PROGRESS, 0, I},
+	{"phone-region", 0, true, O_PHONE_REGION, 0, A | CC},
 	{"pipeline", 0, true, O_PIPELINE, 0, A | K | LC | LU},
 	{"progress", 0, false, O_PROGRESS, 0, I},
 	{"rate", 0, true, O_RATE, 0, I},
@@ -371,13 +373,15 @@ static int apply_import(struct kl_opts *o, const struct opt *d, const char *flag
 		}
 		return KL_OK;
 	case O_ENCODING:
-		if (strcasecmp(v, "utf-8") == 0 || strcasecmp(v, "utf8") == 0)
-			o->cp1251 = false;
+		if (strcasecmp(v, "auto") == 0)
+			o->encoding = KL_CSV_AUTO;
+		else if (strcasecmp(v, "utf-8") == 0 || strcasecmp(v, "utf8") == 0)
+			o->encoding = KL_CSV_UTF8;
 		else if (strcasecmp(v, "cp1251") == 0 || strcasecmp(v, "windows-1251") == 0)
-			o->cp1251 = true;
+			o->encoding = KL_CSV_CP1251;
 		else {
 			char qbuf[256];
-			return kl_err_set(err, KL_EUSAGE, "--encoding: %s: use utf-8 or cp1251",
+			return kl_err_set(err, KL_EUSAGE, "--encoding: %s: use auto (the default), utf-8 or cp1251",
 					  kl_str_quote(v, qbuf, sizeof qbuf));
 		}
 		return KL_OK;
@@ -418,9 +422,26 @@ static int apply_import(struct kl_opts *o, const struct opt *d, const char *flag
 	}
 }
 
+/* Options whose empty value means "not given", as an empty cell or an
+ * empty config value does: a script fills --last-name "$LAST" whether or
+ * not it has one. */
+static bool blank_is_unset(enum opt_id id, const char *v)
+{
+	static const enum opt_id ids[] = {O_ATTR,      O_FIRST_NAME, O_PIPELINE,  O_PHONE_REGION,
+					  O_SOURCE_NAME, O_FORM_ID,  O_FORM_NAME, O_FORM_PAGE};
+	if (v[strspn(v, " \t")] != '\0')
+		return false;
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
 int cli_apply(struct kl_opts *o, const struct opt *d, const char *flag, const char *v,
 	      struct kl_err *err)
 {
+	if (d->has_arg && blank_is_unset(d->id, v))
+		return KL_OK;
 	if ((d->id == O_ATTR || d->id == O_FIELD) && is_entity_cmd(o->command))
 		return apply_entity(o, d, flag, v, err);
 	switch (d->id) {
@@ -487,6 +508,8 @@ int cli_apply(struct kl_opts *o, const struct opt *d, const char *flag, const ch
 		return set_flag_config(o, KL_CFG_PIPELINE_ID, "--pipeline", v, err);
 	case O_CACERT:
 		return set_flag_config(o, KL_CFG_CA_BUNDLE, "--cacert", v, err);
+	case O_PHONE_REGION:
+		return set_flag_config(o, KL_CFG_PHONE_REGION, "--phone-region", v, err);
 	case O_SOURCE_NAME:
 		return set_flag_config(o, KL_CFG_SOURCE_NAME, "--source-name", v, err);
 	case O_FORM_ID:

@@ -119,8 +119,33 @@ static const char *phone_query(const char *phone, char *digits, size_t size)
 	return digits + (n > 10 ? n - 10 : 0);
 }
 
+/* A phone in the form every spelling of one number shares: libphonenumber's
+ * E.164, read in the account's phone region, without an extension (the
+ * contact is reached at the number); phone_digits when it cannot be read. */
+static void phone_key(const char *s, const char *region, char *out, size_t size)
+{
+	char *n = NULL;
+	if (kl_check_phone("", s, region, &n, NULL) == KL_OK && n[0] == '+') {
+		n[strcspn(n, " ")] = '\0';
+		snprintf(out, size, "%s", n);
+	} else {
+		phone_digits(s, out, size);
+	}
+	free(n);
+}
+
+/* Two phone_keys are one number: equal E.164 forms; when one could not be
+ * read (a number stored without its country code), same_phone's digits. */
+static bool same_phone_key(const char *a, const char *b)
+{
+	if (a[0] == '+' && b[0] == '+')
+		return strcmp(a, b) == 0;
+	return same_phone(a + (a[0] == '+'), b + (b[0] == '+'));
+}
+
 struct match {
-	const char *want; /* the phone's digits, or the email */
+	const char *want; /* the phone's phone_key, or the email */
+	const char *region;
 	bool phone;
 	bool hit;
 };
@@ -130,8 +155,8 @@ static void match_value(void *ctx, const char *value)
 	struct match *m = ctx;
 	if (m->phone) {
 		char d[64];
-		phone_digits(value, d, sizeof d);
-		m->hit |= same_phone(d, m->want);
+		phone_key(value, m->region, d, sizeof d);
+		m->hit |= same_phone_key(d, m->want);
 	} else {
 		char *t = kl_str_trimmed(value);
 		m->hit |= t && strcasecmp(t, m->want) == 0;
@@ -145,8 +170,8 @@ static int find_by(struct kl_api *api, const struct kl_account *acct, const char
 {
 	char digits[64], qd[64];
 	if (phone)
-		phone_digits(value, digits, sizeof digits);
-	const char *what = phone ? phone_query(value, qd, sizeof qd) : value;
+		phone_key(value, acct->phone_region, digits, sizeof digits);
+	const char *what = phone ? phone_query(digits, qd, sizeof qd) : value;
 	char *path = kl_url_path_query(CONTACTS_PATH, "query", what);
 	cJSON *items = NULL;
 	if (!path)
@@ -157,7 +182,7 @@ static int find_by(struct kl_api *api, const struct kl_account *acct, const char
 	if (rc)
 		return rc;
 	/* Kommo's search is loose (any field, parts of words): only an equal value counts */
-	struct match m = {phone ? digits : value, phone, false};
+	struct match m = {phone ? digits : value, acct->phone_region, phone, false};
 	const cJSON *c;
 	cJSON_ArrayForEach(c, items)
 	{
@@ -320,7 +345,7 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 		rc = kl_err_set(err, KL_EUSAGE, "%s: the QUERY is empty", kl_cli_command_name(o->command));
 		goto out;
 	}
-	if ((rc = kl_check_text("QUERY", q, err))) {
+	if ((rc = kl_check_line("QUERY", q, err))) {
 		rc = kl_err_as(err, KL_EUSAGE);
 		goto out;
 	}

@@ -152,7 +152,7 @@ static int check_values(const struct kl_opts *o, const struct kl_account *acct, 
 		if ((rc = check_contact_name(e, c, err)) || (rc = check_name("--first-name", e->first_name, &c->first_name, err)) ||
 		    (rc = check_name("--last-name", e->last_name, &c->last_name, err)))
 			return rc;
-		if ((e->phone && kl_check_phone("--phone", e->phone, &c->phone, err)) ||
+		if ((e->phone && kl_check_phone("--phone", e->phone, acct->phone_region, &c->phone, err)) ||
 		    (e->email && kl_check_email("--email", e->email, &c->email, err)))
 			return kl_err_as(err, KL_EDATA);
 		return KL_OK;

@@ -180,9 +180,11 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 	if ((rc = kl_lead_copy(&lead, &o->lead, &err)))
 		goto out;
 	bool own_uid = lead.v[KL_ATTR_SOURCE_UID] == NULL;
-	/* the lead first: what the user typed is the likelier mistake */
-	if ((rc = kl_lead_check(&lead, NULL, NULL, &err)) ||
-	    (rc = kl_session_load_config(o, io, &cfg, &err)) ||
+	/* the lead before the account: what the user typed is the likelier
+	 * mistake; only the phone region, which reading a phone needs, first */
+	if ((rc = kl_session_load_config(o, io, &cfg, &err)) ||
+	    (rc = kl_config_phone_region(&cfg, lead.region, &err)) ||
+	    (rc = kl_lead_check(&lead, NULL, NULL, &err)) ||
 	    (rc = kl_config_resolve(&cfg, !o->dry_run, &acct, &err)) ||
 	    (rc = kl_lead_fits_account(&lead, &acct, NULL, NULL, &err)))
 		goto out;

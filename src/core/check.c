@@ -1,6 +1,7 @@
 #include "core/kl_check.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,24 +17,51 @@
 
 #define Q(v) kl_str_quote((v), qbuf, sizeof qbuf)
 
-int kl_check_text(const char *what, const char *v, struct kl_err *err)
+static int utf8_only(const char *what, const char *v, struct kl_err *err)
 {
 	char qbuf[256];
 	if (!kl_str_utf8_valid(v, strlen(v)))
 		return kl_err_set(err, KL_EDATA,
 				  "%s: %s is not valid UTF-8 (convert the input to UTF-8)", what, Q(v));
-	if (kl_str_has_control(v))
+	return KL_OK;
+}
+
+int kl_check_text(const char *what, const char *v, struct kl_err *err)
+{
+	char qbuf[256];
+	int rc = utf8_only(what, v, err);
+	if (rc)
+		return rc;
+	/* a cell typed with Alt+Enter, a pasted list: the person wrote them */
+	char *c = strdup(v);
+	if (!c)
+		return kl_err_oom(err);
+	for (char *p = c; (p = strpbrk(p, "\n\r\t")) != NULL; p++)
+		*p = ' ';
+	bool bad = kl_str_has_control(c);
+	free(c);
+	if (bad)
 		return kl_err_set(err, KL_EDATA,
-				  "%s: %s contains a control character (remove it; line breaks and tabs are not allowed)",
+				  "%s: %s contains a control character (remove it; only line breaks and tabs are kept)",
 				  what, Q(v));
 	return KL_OK;
 }
 
-int kl_check_name(const char *what, const char *v, char **out, struct kl_err *err)
+int kl_check_line(const char *what, const char *v, struct kl_err *err)
 {
-	int rc = kl_check_text(what, v, err);
-	if (rc)
+	char qbuf[256];
+	int rc = utf8_only(what, v, err);
+	if (rc || !kl_str_has_control(v))
 		return rc;
+	if (strpbrk(v, "\n\r\t") && kl_check_text(what, v, NULL) == KL_OK)
+		return kl_err_set(err, KL_EDATA,
+				  "%s: %s has a line break or a tab: this value is one line (remove them)", what, Q(v));
+	return kl_err_set(err, KL_EDATA, "%s: %s contains a control character (remove it)", what, Q(v));
+}
+
+/* v trimmed into *out; empty after trimming is an error. */
+static int trimmed(const char *what, const char *v, char **out, struct kl_err *err)
+{
 	char *t = kl_str_trimmed(v);
 	if (!t)
 		return kl_err_oom(err);
@@ -45,6 +73,18 @@ int kl_check_name(const char *what, const char *v, char **out, struct kl_err *er
 	return KL_OK;
 }
 
+int kl_check_name(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	int rc = kl_check_line(what, v, err);
+	return rc ? rc : trimmed(what, v, out, err);
+}
+
+int kl_check_free_text(const char *what, const char *v, char **out, struct kl_err *err)
+{
+	int rc = kl_check_text(what, v, err);
+	return rc ? rc : trimmed(what, v, out, err);
+}
+
 /* The number of UTF-8 characters in the first n bytes of s. */
 static size_t char_count(const char *s, size_t n)
 {
@@ -52,142 +92,6 @@ static size_t char_count(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		c += ((unsigned char)s[i] & 0xC0) != 0x80;
 	return c;
-}
-
-int kl_check_phone(const char *what, const char *v, char **out, struct kl_err *err)
-{
-	char qbuf[256], cbuf[32];
-	int rc = kl_check_text(what, v, err);
-	if (rc)
-		return rc;
-	size_t n = strlen(v), digits = 0, o = 0;
-	char *p = malloc(n + 1);
-	if (!p)
-		return kl_err_oom(err);
-	for (size_t i = 0; i < n; i++) {
-		char c = v[i];
-		if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')')
-			continue;
-		if ((c == '+' && o == 0) || (c >= '0' && c <= '9')) {
-			p[o++] = c;
-			digits += c != '+';
-			continue;
-		}
-		/* name the first character that does not belong, whole */
-		size_t len = 1;
-		while (i + len < n && len < 4 && ((unsigned char)v[i + len] & 0xC0) == 0x80)
-			len++;
-		char ch[8];
-		memcpy(ch, v + i, len);
-		ch[len] = '\0';
-		free(p);
-		return kl_err_set(err, KL_EDATA,
-				  "%s: %s is not a phone number: %s (character %zu) is not allowed; use digits, a leading +, and spaces, -, . or ( ) between them, e.g. +7 (999) 123-45-67",
-				  what, Q(v), kl_str_quote(ch, cbuf, sizeof cbuf), char_count(v, i) + 1);
-	}
-	p[o] = '\0';
-	if (digits < 7 || digits > 15) {
-		free(p);
-		return kl_err_set(err, KL_EDATA,
-				  "%s: %s has %zu digits; a phone number has 7 to 15, e.g. +79991234567",
-				  what, Q(v), digits);
-	}
-	*out = p;
-	return KL_OK;
-}
-
-static bool domain_char(unsigned char c)
-{
-	/* Bytes >= 0x80 are parts of internationalised (UTF-8) labels. */
-	return isalnum(c) || c == '-' || c >= 0x80;
-}
-
-int kl_check_email(const char *what, const char *v, char **out, struct kl_err *err)
-{
-	char qbuf[256];
-	char *t = NULL;
-	int rc = kl_check_name(what, v, &t, err);
-	if (rc)
-		return rc;
-	const char *at = strchr(t, '@');
-	bool ok = at && at != t && !strchr(at + 1, '@') && strlen(t) <= 254;
-	for (const char *c = t; ok && c < at; c++)
-		if (*c == ' ' || *c == '"' || *c == ',' || *c == ';' || *c == '<' || *c == '>')
-			ok = false;
-	if (ok) {
-		/* domain: labels of domain_char separated by single dots, at least
-		 * two labels, the last one at least two characters long */
-		const char *d = at + 1, *label = d;
-		size_t labels = 0;
-		for (const char *c = d;; c++) {
-			if (*c == '.' || *c == '\0') {
-				size_t len = (size_t)(c - label);
-				if (len == 0 || label[0] == '-' || label[len - 1] == '-') {
-					ok = false;
-					break;
-				}
-				labels++;
-				if (*c == '\0') {
-					if (labels < 2 || len < 2)
-						ok = false;
-					break;
-				}
-				label = c + 1;
-			} else if (!domain_char((unsigned char)*c)) {
-				ok = false;
-				break;
-			}
-		}
-	}
-	if (!ok) {
-		free(t);
-		return kl_err_set(err, KL_EDATA,
-				  "%s: %s is not an email address: expected name@domain.tld, e.g. ivan@example.com",
-				  what, Q(v));
-	}
-	*out = t;
-	return KL_OK;
-}
-
-int kl_check_number(const char *what, const char *v, char **out, struct kl_err *err)
-{
-	char qbuf[256];
-	const char *s = v, *sep = NULL;
-	size_t n = strlen(v);
-	while (n && s[n - 1] == ' ')
-		n--;
-	while (n && *s == ' ')
-		s++, n--;
-	bool ok = n > 0 && n < 64;
-	size_t int_digits = 0, frac_digits = 0;
-	for (size_t i = 0; ok && i < n; i++) {
-		if (s[i] >= '0' && s[i] <= '9') {
-			if (sep)
-				frac_digits++;
-			else
-				int_digits++;
-		} else if ((s[i] == '.' || s[i] == ',') && !sep) {
-			sep = s + i;
-		} else {
-			ok = false;
-		}
-	}
-	if (!ok || int_digits == 0 || (sep && frac_digits == 0))
-		return kl_err_set(err, KL_EDATA,
-				  "%s: %s is not a number: use digits with an optional decimal part, e.g. 150000 or 2500.50",
-				  what, Q(v));
-	/* drop leading zeros of the whole part: JSON forbids them */
-	size_t skip = 0;
-	while (skip + 1 < int_digits && s[skip] == '0')
-		skip++;
-	char *r = strndup(s + skip, n - skip);
-	if (!r)
-		return kl_err_oom(err);
-	char *c = strchr(r, ',');
-	if (c)
-		*c = '.';
-	*out = r;
-	return KL_OK;
 }
 
 int kl_check_uint(const char *what, const char *v, unsigned long long min,
@@ -221,153 +125,6 @@ int kl_check_id(const char *what, const char *v, const char *example, unsigned l
 		return kl_err_set(err, KL_EDATA, "%s: %s is not an id: expected a positive whole number, e.g. %s",
 				  what, Q(v), example);
 	return KL_OK;
-}
-
-static bool digits_at(const char *s, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-static int num_at(const char *s, int n)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++)
-		v = v * 10 + (s[i] - '0');
-	return v;
-}
-
-/* strptime also reads fewer digits ("2024-1-5") and spaces before a
- * number: what it read must be one of the fixed-width forms. */
-static bool fixed_width(const char *s, size_t n)
-{
-	static const char form[] = "0000-00-00T00:00:00";
-	if (n != 10 && n != 16 && n != 19)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		bool ok = form[i] == '0' ? isdigit((unsigned char)s[i])
-			: form[i] == 'T' ? s[i] == 'T' || s[i] == ' '
-			: s[i] == form[i];
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
-/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]] at s into tm, each field in its range
- * (not yet the days of the month); the end of what was read, NULL when s
- * does not start with one. */
-static const char *read_date_time(const char *s, struct tm *tm)
-{
-	const char *p = strptime(s, "%Y-%m-%d", tm);
-	if (p && (*p == 'T' || *p == ' ')) {
-		p = strptime(p + 1, "%H:%M", tm);
-		if (p && *p == ':')
-			p = strptime(p + 1, "%S", tm);
-	}
-	/* glibc's %S takes 61 */
-	if (!p || !fixed_width(s, (size_t)(p - s)) || tm->tm_sec > 60)
-		return NULL;
-	/* a fraction of the last second, dropped */
-	if (p - s == 19 && (*p == '.' || *p == ','))
-		p += 1 + strspn(p + 1, "0123456789");
-	return p;
-}
-
-/* Z, or an offset +HH, +HHMM or +HH:MM (or -) into *offset and, as written,
- * into name: strptime's %z would take a space before it and refuse minutes
- * past 59 without a word, where the message names the offset. Returns the
- * end of the zone, s when there is none. */
-static const char *read_zone(const char *s, bool *zone, long *offset, int *mm, char name[8])
-{
-	if (*s == 'Z') {
-		*zone = true;
-		return s + 1;
-	}
-	if ((*s != '+' && *s != '-') || !digits_at(s + 1, 2))
-		return s;
-	int hh = num_at(s + 1, 2);
-	const char *p = s + 3;
-	if (*p == ':')
-		p++;
-	if (digits_at(p, 2)) {
-		*mm = num_at(p, 2);
-		p += 2;
-	}
-	*zone = true;
-	*offset = (*s == '-' ? -1 : 1) * (hh * 3600L + *mm * 60L);
-	snprintf(name, 8, "%c%02d:%02d", *s, hh, *mm);
-	return p;
-}
-
-int kl_check_time(const char *what, const char *v, long long *out, struct kl_err *err)
-{
-	char qbuf[256], zone_name[8] = "";
-	char *t = kl_str_trimmed(v);
-	if (!t)
-		return kl_err_oom(err);
-	size_t n = strlen(t);
-	int rc = KL_OK;
-	long long x;
-	if (n > 0 && n <= 11 && strspn(t, "0123456789") == n) {
-		x = atoll(t);
-		goto range;
-	}
-	if (n >= 12 && n <= 14 && strspn(t, "0123456789") == n) {
-		rc = kl_err_set(err, KL_EDATA, "%s: %s looks like Unix milliseconds: Kommo takes seconds (drop the last three digits)",
-				what, Q(v));
-		goto out;
-	}
-	struct tm tm = {0};
-	bool zone = false;
-	long offset = 0;
-	int mm = 0;
-	const char *p = read_date_time(t, &tm);
-	if (p)
-		p = read_zone(p, &zone, &offset, &mm, zone_name);
-	if (!p || *p) {
-		rc = kl_err_set(err, KL_EDATA,
-				"%s: %s is not a date: use ISO 8601 (2026-11-21 10:30, 2026-11-21T10:30:00+03:00) or Unix seconds",
-				what, Q(v));
-		goto out;
-	}
-	/* the zones in use run from -12:00 to +14:00: "+99:00" is a typo that
-	 * would move the moment by four days */
-	if (mm >= 60 || offset < -12 * 3600L || offset > 14 * 3600L) {
-		rc = kl_err_set(err, KL_EDATA,
-				"%s: %s has the time-zone offset %s: an offset runs from -12:00 to +14:00, with minutes below 60, e.g. 2026-11-21T10:30:00+03:00",
-				what, Q(v), zone_name);
-		goto out;
-	}
-	int mday = tm.tm_mday;
-	if (zone) {
-		x = (long long)timegm(&tm) - offset;
-	} else {
-		tm.tm_isdst = -1;
-		x = (long long)mktime(&tm); /* -1 when it cannot: refused below */
-	}
-	if (tm.tm_mday != mday) { /* 2026-02-30 rolled over */
-		rc = kl_err_set(err, KL_EDATA, "%s: %s is not a calendar date", what, Q(v));
-		goto out;
-	}
-range:
-	/* 0 means "not given" to the callers (created_at: the time of sending),
-	 * so a moment that comes to 0 or before would vanish without a word */
-	if (x <= 0)
-		rc = kl_err_set(err, KL_EDATA,
-				"%s: %s is at or before 1970-01-01T00:00:00Z (Unix time 0): give a later moment, e.g. 2026-11-21 10:30 or 1795257000",
-				what, Q(v));
-	else if (x > KL_CHECK_TIME_MAX)
-		rc = kl_err_set(err, KL_EDATA,
-				"%s: %s is after 2100-01-01T00:00:00Z, where Kommo takes a number for milliseconds: give a moment before it, e.g. 2026-11-21 10:30 or 1795257000",
-				what, Q(v));
-	else
-		*out = x;
-out:
-	free(t);
-	return rc;
 }
 
 int kl_check_subdomain(const char *what, const char *v, struct kl_err *err)
@@ -514,7 +271,7 @@ bool kl_check_url_is_loopback(const char *url)
 int kl_check_base_url(const char *what, const char *v, char **out, struct kl_err *err)
 {
 	char qbuf[256], hbuf[128];
-	if (kl_check_text(what, v, err))
+	if (kl_check_line(what, v, err))
 		return kl_err_as(err, KL_ECONFIG);
 	/* A URL is ASCII. A pasted zero-width space or Unicode line separator, or a
 	 * character RFC 3986 never allows unencoded, would reach Kommo in another

@@ -69,6 +69,8 @@ static const struct {
 	{"sourceuid", KL_ATTR_SOURCE_UID},
 	{"referer", KL_ATTR_REFERER},
 	{"createdat", CREATED_AT},
+	{"датасоздания", CREATED_AT},
+	{"дата", CREATED_AT},
 	{"error", REJECT_REASON},
 };
 

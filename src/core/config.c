@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/kl_check.h"
+#include "core/kl_phone.h"
 #include "util/kl_str.h"
 
 #define KL_CONFIG_MAX_FILE (1024 * 1024)
@@ -36,6 +37,7 @@ static const char *const key_names[KL_CFG_COUNT] = {
 	[KL_CFG_FORM_NAME] = "KOMMO_FORM_NAME",
 	[KL_CFG_FORM_PAGE] = "KOMMO_FORM_PAGE",
 	[KL_CFG_CA_BUNDLE] = "KOMMO_CA_BUNDLE",
+	[KL_CFG_PHONE_REGION] = "KOMMO_PHONE_REGION",
 };
 
 const char *kl_config_key_name(enum kl_cfg_key key)
@@ -475,6 +477,28 @@ static int dup_text(const struct kl_config *cfg, int k, const char *fallback, ch
 	return KL_OK;
 }
 
+int kl_config_phone_region(const struct kl_config *cfg, char region[3], struct kl_err *err)
+{
+	char what[600], qbuf[64];
+	const char *v = cfg->value[KL_CFG_PHONE_REGION];
+	region[0] = '\0';
+	if (!v)
+		return KL_OK;
+	char up[3] = "";
+	if (strlen(v) == 2)
+		for (int i = 0; i < 3; i++)
+			up[i] = (char)(v[i] >= 'a' && v[i] <= 'z' ? v[i] - 'a' + 'A' : v[i]);
+	if (!kl_phone_region_known(up)) {
+		describe(cfg, KL_CFG_PHONE_REGION, what, sizeof what);
+		kl_err_set(err, KL_ECONFIG,
+			   "%s: %s is not a region phone numbers are read in: give a two-letter country code, e.g. RU (numbers written 8 999 ... or 999 ... are then Russian)",
+			   what, kl_str_quote(v, qbuf, sizeof qbuf));
+		return bad_value(cfg, KL_CFG_PHONE_REGION, err);
+	}
+	memcpy(region, up, 3);
+	return KL_OK;
+}
+
 int kl_config_resolve(const struct kl_config *cfg, bool need_remote,
 		      struct kl_account *a, struct kl_err *err)
 {
@@ -499,7 +523,8 @@ int kl_config_resolve(const struct kl_config *cfg, bool need_remote,
 	if ((rc = dup_text(cfg, KL_CFG_SOURCE_NAME, "kommo-lead", &a->source_name, err)) ||
 	    (rc = dup_text(cfg, KL_CFG_FORM_ID, "kommo-lead", &a->form_id, err)) ||
 	    (rc = dup_text(cfg, KL_CFG_FORM_NAME, a->source_name, &a->form_name, err)) ||
-	    (rc = dup_text(cfg, KL_CFG_FORM_PAGE, NULL, &a->form_page, err)))
+	    (rc = dup_text(cfg, KL_CFG_FORM_PAGE, NULL, &a->form_page, err)) ||
+	    (rc = kl_config_phone_region(cfg, a->phone_region, err)))
 		goto fail;
 	if (cfg->value[KL_CFG_CA_BUNDLE]) {
 		/* read now: a missing file is a configuration error, not a failed handshake */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/kl_encoding.h"
 #include "util/kl_str.h"
 
 #define CHUNK (64 * 1024)
@@ -28,6 +29,9 @@ struct kl_csv {
 	bool parser_ready;
 	char delimiter;
 	iconv_t cd; /* (iconv_t)-1 when the input is UTF-8 */
+	enum kl_csv_encoding enc; /* AUTO until a chunk past ASCII decides */
+	bool enc_checked;         /* CP1251 asked for: the first such chunk was looked at */
+	unsigned long long lines; /* line ends before the chunk being read */
 	unsigned char *raw;  /* one chunk as read */
 	size_t raw_len;
 	bool first_chunk, eof, finished;
@@ -171,6 +175,14 @@ static char guess_delimiter(const unsigned char *p, size_t n)
 	return ',';
 }
 
+static int open_cp1251(struct kl_csv *r, struct kl_err *err)
+{
+	r->cd = iconv_open("UTF-8", "CP1251");
+	if (r->cd == (iconv_t)-1)
+		return kl_err_set(err, KL_ESOFTWARE, "this system's iconv cannot convert from CP1251");
+	return KL_OK;
+}
+
 int kl_csv_open(struct kl_csv **out, FILE *in, const char *name, const struct kl_csv_opts *o,
 		struct kl_err *err)
 {
@@ -188,12 +200,10 @@ int kl_csv_open(struct kl_csv **out, FILE *in, const char *name, const struct kl
 		kl_csv_free(r);
 		return kl_err_oom(err);
 	}
-	if (o->encoding == KL_CSV_CP1251) {
-		r->cd = iconv_open("UTF-8", "CP1251");
-		if (r->cd == (iconv_t)-1) {
-			kl_csv_free(r);
-			return kl_err_set(err, KL_ESOFTWARE, "this system's iconv cannot convert from CP1251");
-		}
+	r->enc = o->encoding;
+	if (o->encoding == KL_CSV_CP1251 && open_cp1251(r, err)) {
+		kl_csv_free(r);
+		return KL_ESOFTWARE;
 	}
 	if (csv_init(&r->parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL | CSV_REPALL_NL) != 0) {
 		kl_csv_free(r);
@@ -222,6 +232,57 @@ void kl_csv_free(struct kl_csv *r)
 	free(r->raw);
 	free(r->name);
 	free(r);
+}
+
+enum kl_csv_encoding kl_csv_encoding(const struct kl_csv *r)
+{
+	return r->enc;
+}
+
+/* The line of the byte at offset at of the chunk p, from 1. */
+static unsigned long long line_of(const struct kl_csv *r, const unsigned char *p, size_t at)
+{
+	unsigned long long line = r->lines + 1;
+	for (size_t i = 0; i < at; i++)
+		line += p[i] == '\n';
+	return line;
+}
+
+/* Before a chunk is converted: --encoding auto decides on the first one
+ * past ASCII; cp1251 refuses UTF-8 Cyrillic, which it would turn into
+ * mojibake. */
+static int settle_encoding(struct kl_csv *r, const unsigned char *p, size_t n, struct kl_err *err)
+{
+	size_t bad;
+	if (r->enc == KL_CSV_UTF8 || (r->enc == KL_CSV_CP1251 && r->enc_checked))
+		return KL_OK;
+	enum kl_encoding_guess g = kl_encoding_guess(p, n, &bad);
+	if (g == KL_ENCODING_ASCII) {
+		r->lines = line_of(r, p, n) - 1;
+		return KL_OK;
+	}
+	if (r->enc == KL_CSV_CP1251) {
+		r->enc_checked = true;
+		size_t wide = 0;
+		while (wide < n && p[wide] < 0x80)
+			wide++;
+		if (g == KL_ENCODING_UTF8 && kl_encoding_utf8_cyrillic(p, n))
+			return kl_err_set(err, KL_EDATA,
+					  "%s: --encoding cp1251, but the file is UTF-8 (Cyrillic in UTF-8 on line %llu): drop --encoding cp1251, or give --encoding auto or utf-8",
+					  r->name, line_of(r, p, wide));
+		return KL_OK;
+	}
+	if (g == KL_ENCODING_UTF8) {
+		r->enc = KL_CSV_UTF8;
+		return KL_OK;
+	}
+	if (g == KL_ENCODING_CP1251) {
+		r->enc = KL_CSV_CP1251;
+		return open_cp1251(r, err);
+	}
+	return kl_err_set(err, KL_EDATA,
+			  "%s: line %llu is neither UTF-8 nor Windows-1251 Cyrillic text (byte 0x%02X): save the file as UTF-8 (or give --encoding cp1251 or utf-8)",
+			  r->name, line_of(r, p, bad), p[bad]);
 }
 
 char kl_csv_delimiter(const struct kl_csv *r)
@@ -297,6 +358,9 @@ static int feed(struct kl_csv *r, struct kl_err *err)
 	}
 	unsigned char *conv = NULL;
 	size_t consumed = n;
+	int erc = n > 0 ? settle_encoding(r, p, n, err) : KL_OK;
+	if (erc)
+		return erc;
 	if (n > 0 && r->cd != (iconv_t)-1) {
 		size_t cn = 0;
 		int rc = to_utf8(r, p, n, &conv, &cn, err);

@@ -25,27 +25,27 @@ static const struct kl_attr_info attrs[KL_ATTR_COUNT] = {
 			   "email (a phone or an email is required)"},
 	[KL_ATTR_TELEGRAM] = {"telegram", "--telegram", KL_KIND_NAME, C, KL_CFG_TELEGRAM_FIELD_ID, NULL, NULL, "HANDLE",
 			      "Telegram (needs KOMMO_TELEGRAM_FIELD_ID)"},
-	[KL_ATTR_CAREER] = {"career", "--career", KL_KIND_NAME, L, KL_CFG_CAREER_FIELD_ID, NULL, NULL, "TEXT",
+	[KL_ATTR_CAREER] = {"career", "--career", KL_KIND_TEXT, L, KL_CFG_CAREER_FIELD_ID, NULL, NULL, "TEXT",
 			    "career/profession (needs KOMMO_CAREER_FIELD_ID)"},
-	[KL_ATTR_EDUCATION] = {"education", "--education", KL_KIND_NAME, L, KL_CFG_EDUCATION_FIELD_ID, NULL, NULL, "TEXT",
+	[KL_ATTR_EDUCATION] = {"education", "--education", KL_KIND_TEXT, L, KL_CFG_EDUCATION_FIELD_ID, NULL, NULL, "TEXT",
 			       "education (needs KOMMO_EDUCATION_FIELD_ID)"},
 	[KL_ATTR_INCOME] = {"income", "--income", KL_KIND_NUMBER, L, KL_CFG_INCOME_FIELD_ID, NULL, NULL, "NUMBER",
 			    "income (needs KOMMO_INCOME_FIELD_ID)"},
-	[KL_ATTR_UTM_SOURCE] = {"utm_source", "--utm-source", KL_KIND_NAME, L, KL_CFG_UTM_SOURCE_FIELD_ID, "UTM_SOURCE",
+	[KL_ATTR_UTM_SOURCE] = {"utm_source", "--utm-source", KL_KIND_TEXT, L, KL_CFG_UTM_SOURCE_FIELD_ID, "UTM_SOURCE",
 				"--source", "TEXT", "utm_source"},
-	[KL_ATTR_UTM_MEDIUM] = {"utm_medium", "--utm-medium", KL_KIND_NAME, L, KL_CFG_UTM_MEDIUM_FIELD_ID, "UTM_MEDIUM",
+	[KL_ATTR_UTM_MEDIUM] = {"utm_medium", "--utm-medium", KL_KIND_TEXT, L, KL_CFG_UTM_MEDIUM_FIELD_ID, "UTM_MEDIUM",
 				NULL, "TEXT", "utm_medium"},
-	[KL_ATTR_UTM_CAMPAIGN] = {"utm_campaign", "--utm-campaign", KL_KIND_NAME, L, KL_CFG_UTM_CAMPAIGN_FIELD_ID,
+	[KL_ATTR_UTM_CAMPAIGN] = {"utm_campaign", "--utm-campaign", KL_KIND_TEXT, L, KL_CFG_UTM_CAMPAIGN_FIELD_ID,
 				  "UTM_CAMPAIGN", NULL, "TEXT", "utm_campaign"},
-	[KL_ATTR_UTM_CONTENT] = {"utm_content", "--utm-content", KL_KIND_NAME, L, KL_CFG_UTM_CONTENT_FIELD_ID,
+	[KL_ATTR_UTM_CONTENT] = {"utm_content", "--utm-content", KL_KIND_TEXT, L, KL_CFG_UTM_CONTENT_FIELD_ID,
 				 "UTM_CONTENT", NULL, "TEXT", "utm_content"},
-	[KL_ATTR_UTM_TERM] = {"utm_term", "--utm-term", KL_KIND_NAME, L, KL_CFG_UTM_TERM_FIELD_ID, "UTM_TERM", NULL,
+	[KL_ATTR_UTM_TERM] = {"utm_term", "--utm-term", KL_KIND_TEXT, L, KL_CFG_UTM_TERM_FIELD_ID, "UTM_TERM", NULL,
 			      "TEXT", "utm_term"},
-	[KL_ATTR_UTM_REFERRER] = {"utm_referrer", "--utm-referrer", KL_KIND_NAME, L, KL_CFG_UTM_REFERRER_FIELD_ID,
+	[KL_ATTR_UTM_REFERRER] = {"utm_referrer", "--utm-referrer", KL_KIND_TEXT, L, KL_CFG_UTM_REFERRER_FIELD_ID,
 				  "UTM_REFERRER", NULL, "TEXT", "utm_referrer"},
 	[KL_ATTR_PRICE] = {"price", "--price", KL_KIND_PRICE, N, -1, NULL, NULL, "N",
 			   "the lead's price, a whole number (default 0)"},
-	[KL_ATTR_LEAD_NAME] = {"lead_name", "--lead-name", KL_KIND_NAME, N, -1, NULL, NULL, "TEXT",
+	[KL_ATTR_LEAD_NAME] = {"lead_name", "--lead-name", KL_KIND_TEXT, N, -1, NULL, NULL, "TEXT",
 			       "the lead's title (default \"Заявка: NAME LAST-NAME\")"},
 	[KL_ATTR_SOURCE_UID] = {"source_uid", "--source-uid", KL_KIND_NAME, N, -1, NULL, NULL, "UID",
 				"the lead's id in an upstream system; kommo-lead finds\n"
@@ -79,6 +79,7 @@ int kl_lead_copy(struct kl_lead *dst, const struct kl_lead *src, struct kl_err *
 {
 	memset(dst, 0, sizeof *dst);
 	dst->created_at = src->created_at;
+	memcpy(dst->region, src->region, sizeof dst->region);
 	for (int a = 0; a < KL_ATTR_COUNT; a++)
 		if (src->v[a] && !(dst->v[a] = strdup(src->v[a])))
 			goto oom;
@@ -205,10 +206,10 @@ int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_
 			rc = kl_check_name(what, in, &out, err);
 			break;
 		case KL_KIND_TEXT:
-			rc = kl_check_text(what, in, err);
+			rc = kl_check_free_text(what, in, &out, err);
 			break;
 		case KL_KIND_PHONE:
-			rc = kl_check_phone(what, in, &out, err);
+			rc = kl_check_phone(what, in, lead->region, &out, err);
 			break;
 		case KL_KIND_EMAIL:
 			rc = kl_check_email(what, in, &out, err);
@@ -243,7 +244,7 @@ int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_
 		char *out = NULL;
 		struct kl_custom *c = &lead->custom[i];
 		rc = c->numeric ? kl_check_number(c->label, c->value, &out, err)
-				: kl_check_name(c->label, c->value, &out, err);
+				: kl_check_free_text(c->label, c->value, &out, err);
 		if (rc)
 			return rc;
 		free(lead->custom[i].value);
@@ -306,6 +307,8 @@ int kl_lead_fits_account(const struct kl_lead *lead, const struct kl_account *ac
 int kl_lead_check_account(struct kl_lead *lead, const struct kl_account *acct, kl_label_fn label,
 			  void *ctx, struct kl_err *err)
 {
+	if (!lead->region[0])
+		memcpy(lead->region, acct->phone_region, sizeof lead->region);
 	int rc = kl_lead_check(lead, label, ctx, err);
 	return rc ? rc : kl_lead_fits_account(lead, acct, label, ctx, err);
 }

@@ -178,7 +178,7 @@ class SecretsTest(SandboxTest):
         csv = self.write("in.csv", "name,phone\nA,+79990000001\nB,+79990000002\n")
         cases = [
             ("--no-config", "--name", "A", "--phone", "1234567"),
-            ("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "1234567", "--career", "x"),
+            ("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "8 999 123-45-67", "--career", "x"),
             ("import", "--no-config", csv),
             ("leads", "create", "--no-config", "--name", "Deal"),
             ("leads", "update", "5", "--no-config", "--name", "Deal"),
@@ -260,7 +260,7 @@ class SecretsTest(SandboxTest):
 
     def test_validation_errors_and_wrong_addresses_never_print_the_token(self):
         cases = [
-            (("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "1234567", "--pipeline", "5"), {}, 65),
+            (("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "+79991234567", "--pipeline", "5"), {}, 65),
             (("--no-config", "--name", "REJECT", "--phone", "1234567"), {}, 65),
             (("leads", "create", "--no-config", "--name", "D", "--status", "1"), {}, 65),
             (("leads", "update", "999999999", "--no-config", "--price", "1"), {}, 65),

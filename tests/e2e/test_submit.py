@@ -206,7 +206,7 @@ class SubmitTest(SandboxTest):
         self.assertEqual(self.only_request()["headers"]["authorization"], "Bearer wrong-token-value-123")
 
     def test_400_validation_errors_are_mapped_back_to_flags(self):
-        r = self.kl("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "1234567",
+        r = self.kl("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "+79991234567",
                     "--telegram", "@a", env={"KOMMO_TELEGRAM_FIELD_ID": "1709361"})
         self.assertEqual(r.code, 65, r)
         self.assertIn("Kommo refused the lead (HTTP 400 Bad Request): Request validation failed", r.err)
@@ -215,7 +215,7 @@ class SubmitTest(SandboxTest):
         self.assertEqual(self.only_request()["status"], 400)
 
     def test_400_for_an_unknown_pipeline_names_the_flag(self):
-        r = self.kl("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "1234567", "--pipeline", "5")
+        r = self.kl("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "+79991234567", "--pipeline", "5")
         self.assertEqual(r.code, 65, r)
         self.assertIn("NotSupportedChoice at pipeline_id (--pipeline or KOMMO_PIPELINE_ID)", r.err)
 
@@ -426,11 +426,11 @@ class SubmitTest(SandboxTest):
         cases = [
             (("--name", "A", "--phone", "12ab"), '--phone: "12ab" is not a phone number: "a" (character 3)'),
             (("--name", "A", "--email", "ivan@"), '--email: "ivan@" is not an email address'),
-            (("--name", "   ", "--phone", "1234567"), "--name: must not be empty"),
-            (("--name", "A\x01", "--phone", "1234567"), "control character"),
-            (("--name", "A", "--phone", "1234567", "--price", "12.5"), '--price: "12.5" is not a whole number'),
-            (("--name", "A", "--phone", "1234567", "--income", "много"), "--income"),
-            (("--phone", "1234567",), "--name is required"),
+            (("--name", "   ", "--phone", "+79991234567"), "--name is required"),  # empty: not given
+            (("--name", "A\x01", "--phone", "+79991234567"), "control character"),
+            (("--name", "A", "--phone", "+79991234567", "--price", "12.5"), '--price: "12.5" is not a whole number'),
+            (("--name", "A", "--phone", "+79991234567", "--income", "много"), "--income"),
+            (("--phone", "+79991234567",), "--name is required"),
             (("--name", "A",), "--phone or --email is required"),
         ]
         for args, message in cases:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/kl_csv.h"
 #include "cli/kl_cli.h"
 
 #define ARGV(...) ((char *[]){"kommo-lead", __VA_ARGS__, NULL})
@@ -192,7 +193,7 @@ static void import_takes_one_file_and_its_own_options(void **state)
 	assert_int_equal(o.cmd, KL_CMD_IMPORT);
 	assert_string_equal(o.input, "leads.csv");
 	assert_int_equal(o.delimiter, ';');
-	assert_true(o.cp1251);
+	assert_int_equal(o.encoding, KL_CSV_CP1251);
 	assert_int_equal(o.batch_size, 100);
 	assert_true(o.rate == 2.5);
 	assert_int_equal(o.max_retries, 0);
@@ -332,8 +333,8 @@ static void option_table_is_documented_in_help(void **state)
 		assert_true(rc == KL_OK || strstr(err.msg, "unknown option") == NULL);
 		kl_opts_free(&o);
 	}
-	/* the table's own 35, the lead flags from the attribute table and their two aliases */
-	assert_int_equal(n, 35 + KL_ATTR_COUNT + 2);
+	/* the table's own 36, the lead flags from the attribute table and their two aliases */
+	assert_int_equal(n, 36 + KL_ATTR_COUNT + 2);
 }
 
 static void every_column_the_help_names_is_a_column(void **state)
@@ -446,9 +447,34 @@ static void batch_size_is_a_number_or_auto(void **state)
 	assert_non_null(strstr(err.msg, "from 1 to 250, or auto"));
 }
 
+static void an_empty_flag_value_is_not_given(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--name", "Anna", "--last-name", "", "--phone", " ", "--pipeline", "",
+			       "--phone-region", "", "--last-name", "Petrova"),
+			 KL_OK);
+	/* not given, so the second --last-name is no second one */
+	assert_string_equal(o.lead.v[KL_ATTR_LAST_NAME], "Petrova");
+	assert_null(o.lead.v[KL_ATTR_PHONE]);
+	assert_null(o.flags.value[KL_CFG_PIPELINE_ID]);
+	assert_null(o.flags.value[KL_CFG_PHONE_REGION]);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "contacts", "create", "--name", "Anna", "--first-name", "", "--email", ""),
+			 KL_OK);
+	assert_null(o.ent.first_name);
+	assert_null(o.ent.email);
+	kl_opts_free(&o);
+	/* a path or a spec is no value to leave out */
+	assert_int_equal(PARSE(&o, &err, "--name", "Anna", "--field", ""), KL_EUSAGE);
+	kl_opts_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(an_empty_flag_value_is_not_given),
 		cmocka_unit_test(batch_size_is_a_number_or_auto),
 		cmocka_unit_test(submit_is_the_default_command),
 		cmocka_unit_test(aliases_fill_the_same_field),

@@ -360,6 +360,82 @@ static void csv_tells_whether_a_record_ended_with_a_line_end(void **state)
 	}
 }
 
+/* The first error of reading all of text with enc, KL_OK when none; the
+ * first field of its second record in first (when there is one). */
+static int read_all(const char *text, size_t len, enum kl_csv_encoding enc, char *first, size_t size,
+		    enum kl_csv_encoding *found, struct kl_err *err)
+{
+	FILE *f = fmemopen((void *)text, len, "r");
+	struct kl_csv *csv = NULL;
+	struct kl_csv_opts o = {';', enc};
+	assert_int_equal(kl_csv_open(&csv, f, "in.csv", &o, err), KL_OK);
+	const struct kl_csv_record *rec;
+	int rc, n = 0;
+	first[0] = '\0';
+	while ((rc = kl_csv_next(csv, &rec, err)) == 1)
+		if (++n == 2)
+			snprintf(first, size, "%s", rec->field[0]);
+	*found = kl_csv_encoding(csv);
+	kl_csv_free(csv);
+	fclose(f);
+	return rc;
+}
+
+static void csv_encoding_auto_finds_utf8_and_cp1251(void **state)
+{
+	(void)state;
+	char first[64];
+	enum kl_csv_encoding found;
+	struct kl_err err = {0};
+	/* "Имя\r\nСидоров" in CP1251, then in UTF-8 */
+	assert_int_equal(read_all(S("\xC8\xEC\xFF\r\n\xD1\xE8\xE4\xEE\xF0\xEE\xE2\r\n"), KL_CSV_AUTO, first,
+				  sizeof first, &found, &err), KL_OK);
+	assert_string_equal(first, "Сидоров");
+	assert_int_equal(found, KL_CSV_CP1251);
+	assert_int_equal(read_all(S("Имя\r\nСидоров\r\n"), KL_CSV_AUTO, first, sizeof first, &found, &err), KL_OK);
+	assert_string_equal(first, "Сидоров");
+	assert_int_equal(found, KL_CSV_UTF8);
+	/* "И" is 0xD0 0x98 in UTF-8: no longer a CP1251 hole */
+	assert_int_equal(read_all(S("name\nИван\n"), KL_CSV_AUTO, first, sizeof first, &found, &err), KL_OK);
+	assert_string_equal(first, "Иван");
+	/* ASCII only: nothing to decide */
+	assert_int_equal(read_all(S("name\nIvan\n"), KL_CSV_AUTO, first, sizeof first, &found, &err), KL_OK);
+	assert_int_equal(found, KL_CSV_AUTO);
+}
+
+static void csv_encoding_auto_names_the_line_of_a_bad_byte(void **state)
+{
+	(void)state;
+	char first[64];
+	enum kl_csv_encoding found;
+	struct kl_err err = {0};
+	/* Latin-1 accents are neither UTF-8 nor Cyrillic */
+	assert_int_equal(read_all(S("name\nIvan\nJos\xE9 \xE0 \xFC\xB5\x85\x86\n"), KL_CSV_AUTO, first, sizeof first,
+				  &found, &err), KL_EDATA);
+	assert_string_equal(err.msg, "in.csv: line 3 is neither UTF-8 nor Windows-1251 Cyrillic text (byte 0xE9): save "
+				     "the file as UTF-8 (or give --encoding cp1251 or utf-8)");
+	/* a lone accented letter is Latin-1, though its byte is a Cyrillic letter in Windows-1251 */
+	assert_int_equal(read_all(S("name\nJos\xE9;M\xFCller\n"), KL_CSV_AUTO, first, sizeof first, &found, &err),
+			 KL_EDATA);
+	assert_non_null(strstr(err.msg, "line 2 is neither UTF-8 nor Windows-1251 Cyrillic text (byte 0xE9)"));
+	assert_int_equal(read_all(S("a\nb\x98\n"), KL_CSV_AUTO, first, sizeof first, &found, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "line 2"));
+}
+
+static void csv_cp1251_refuses_a_utf8_cyrillic_file(void **state)
+{
+	(void)state;
+	char first[64];
+	enum kl_csv_encoding found;
+	struct kl_err err = {0};
+	assert_int_equal(read_all(S("name\nСидоров\n"), KL_CSV_CP1251, first, sizeof first, &found, &err), KL_EDATA);
+	assert_string_equal(err.msg, "in.csv: --encoding cp1251, but the file is UTF-8 (Cyrillic in UTF-8 on line 2): "
+				     "drop --encoding cp1251, or give --encoding auto or utf-8");
+	/* utf-8 asked for: taken as it is, the rows' own checks refuse what is not */
+	assert_int_equal(read_all(S("a\n\xC8\xEC\xFF\n"), KL_CSV_UTF8, first, sizeof first, &found, &err), KL_OK);
+	assert_string_equal(first, "\xC8\xEC\xFF");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +449,9 @@ int main(void)
 		cmocka_unit_test(csv_guesses_tab_and_honours_a_given_delimiter),
 		cmocka_unit_test(csv_row_numbers_match_the_spreadsheet_with_crlf),
 		cmocka_unit_test(csv_converts_cp1251_to_utf8),
+		cmocka_unit_test(csv_encoding_auto_finds_utf8_and_cp1251),
+		cmocka_unit_test(csv_encoding_auto_names_the_line_of_a_bad_byte),
+		cmocka_unit_test(csv_cp1251_refuses_a_utf8_cyrillic_file),
 		cmocka_unit_test(csv_reports_unclosed_quote_with_its_row),
 		cmocka_unit_test(csv_reports_a_stray_quote),
 		cmocka_unit_test(csv_stops_an_unclosed_quote_before_it_eats_all_memory),

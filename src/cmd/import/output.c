@@ -216,7 +216,7 @@ int imp_report_batch(struct run *r)
 
 int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err)
 {
-	struct kl_csv_opts co = {kl_csv_delimiter(r->csv), r->o->cp1251 ? KL_CSV_CP1251 : KL_CSV_UTF8};
+	struct kl_csv_opts co = {kl_csv_delimiter(r->csv), kl_csv_encoding(r->csv) == KL_CSV_CP1251 ? KL_CSV_CP1251 : KL_CSV_UTF8};
 	int rc = kl_csv_writer_open(&r->rejects, r->o->rejects, co.delimiter, co.encoding, err);
 	if (rc)
 		return rc;
@@ -388,6 +388,10 @@ void imp_say_end(struct run *r, int rc, bool at_end, const char *why)
 		kl_io_say(r->io, "%s", why);
 	if (r->csv && (r->read || r->api.requests))
 		summary(r);
+	else if (r->csv && rc == KL_OK && at_end)
+		/* a header alone, or an empty file: a run that did nothing says so */
+		kl_io_say(r->io, "%s has no rows: nothing to send", r->o->input && strcmp(r->o->input, "-") != 0
+								     ? r->o->input : "the input");
 	if (r->csv && r->read)
 		say_how_to_finish(r, rc, at_end);
 }

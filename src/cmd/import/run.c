@@ -169,7 +169,7 @@ static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
 		return rc;
 	if (r->journal)
 		say_journal_health(r);
-	struct kl_csv_opts co = {o->delimiter, o->cp1251 ? KL_CSV_CP1251 : KL_CSV_UTF8};
+	struct kl_csv_opts co = {o->delimiter, (enum kl_csv_encoding)o->encoding};
 	if ((rc = kl_csv_open(&r->csv, r->in, r->in_name, &co, err)))
 		return rc;
 	/* the rejects file speaks the input's dialect: guess it first */
