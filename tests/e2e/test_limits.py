@@ -39,7 +39,7 @@ class LimitsTest(SandboxTest):
                           stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
 
     def csv(self, name, prefix, n):
-        return self.write(name, "name,phone\n" + "".join(f"{name}{i},+{prefix}{i:06d}\n" for i in range(n)))
+        return self.write(name, "name,phone\n" + "".join(f"{name}{i},+{prefix}{i:07d}\n" for i in range(n)))
 
     def test_two_imports_and_a_dozen_submits_at_once_get_no_429(self):
         a, b = self.csv("a", "7981", 120), self.csv("b", "7982", 120)

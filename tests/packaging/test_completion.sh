@@ -88,7 +88,8 @@ expect "" kommo-lead leads create --field ""
 expect "" kommo-lead --name ""
 expect "" kommo-lead --name l
 expect "" kommo-lead leads search l
-expect "--phone" kommo-lead --name Ivan --ph
+expect "--phone --phone-region" kommo-lead --name Ivan --ph
+expect "--phone-region" kommo-lead --name Ivan --phone-
 expect "--price" kommo-lead lead create --pri
 expect "--limit" kommo-lead contacts search Анна --li
 expect "--help" kommo-lead leads --
