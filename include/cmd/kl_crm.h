@@ -7,7 +7,7 @@
 #define KL_CRM_H
 
 #include "kommo/kl_api.h"
-#include "cli/kl_cli.h"
+#include "shared/kl_opts.h"
 #include "core/kl_config.h"
 #include "shared/kl_io.h"
 

@@ -9,7 +9,7 @@
 #ifndef KL_IMPORT_H
 #define KL_IMPORT_H
 
-#include "cli/kl_cli.h"
+#include "shared/kl_opts.h"
 #include "shared/kl_io.h"
 #include "kommo/kl_api.h"
 

@@ -6,7 +6,7 @@
 #ifndef KL_INSPECT_H
 #define KL_INSPECT_H
 
-#include "cli/kl_cli.h"
+#include "shared/kl_opts.h"
 #include "shared/kl_io.h"
 
 /* check: exit 0 only when every configured id and setting fits the account. */

@@ -8,7 +8,7 @@
 #ifndef KL_SUBMIT_H
 #define KL_SUBMIT_H
 
-#include "cli/kl_cli.h"
+#include "shared/kl_opts.h"
 #include "shared/kl_io.h"
 
 int kl_submit_run(const struct kl_opts *o, const struct kl_io *io);

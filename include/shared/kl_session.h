@@ -5,7 +5,7 @@
 #ifndef KL_SESSION_H
 #define KL_SESSION_H
 
-#include "cli/kl_cli.h"
+#include "shared/kl_opts.h"
 #include "core/kl_config.h"
 #include "kommo/kl_api.h"
 #include "shared/kl_io.h"

@@ -187,10 +187,10 @@ static int stray_argument(const struct kl_opts *o, int i, char **argv, struct kl
 				  kl_str_quote(arg, qbuf, sizeof qbuf), argv[i - 2], q2);
 	}
 	return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: %s takes %s (see kommo-lead%s%s --help)",
-			  kl_str_quote(arg, qbuf, sizeof qbuf), kl_cli_command_name(o->command),
+			  kl_str_quote(arg, qbuf, sizeof qbuf), kl_opts_command_name(o->command),
 			  o->command == KL_CMD_LEADS_UPDATE ? "one lead id and options" : "only options",
 			  o->command == KL_CMD_SUBMIT ? "" : " ",
-			  o->command == KL_CMD_SUBMIT ? "" : kl_cli_command_name(o->command));
+			  o->command == KL_CMD_SUBMIT ? "" : kl_opts_command_name(o->command));
 }
 
 /* The option argv[i] names, and its value when written --opt=value. */
@@ -238,9 +238,9 @@ static int check_taken(const struct kl_opts *o, const struct opt *d, const char 
 	for (int c = 0; c < KL_CMD_HELP; c++)
 		if (d->cmds & (1u << c))
 			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "",
-				 kl_cli_command_name((enum kl_cmd)c));
+				 kl_opts_command_name((enum kl_cmd)c));
 	return kl_err_set(err, KL_EUSAGE, "%s is not an option of %s (it is one of: %s)", flag,
-			  kl_cli_command_name(o->command), list);
+			  kl_opts_command_name(o->command), list);
 }
 
 /* The option or argument at argv[*i] (and its value at argv[*i + 1]). */
@@ -258,7 +258,7 @@ static int parse_argument(struct kl_opts *o, int argc, char **argv, int *i, bool
 		return rc;
 	if (only_positionals)
 		return kl_err_set(err, KL_EUSAGE, "unexpected argument %s: %s takes no more arguments",
-				  kl_str_quote(arg, qbuf, sizeof qbuf), kl_cli_command_name(o->command));
+				  kl_str_quote(arg, qbuf, sizeof qbuf), kl_opts_command_name(o->command));
 	if ((rc = read_option(o, *i, argv, &d, &value, err)))
 		return rc;
 	snprintf(flag, sizeof flag, "--%s", d.name);

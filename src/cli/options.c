@@ -10,26 +10,6 @@
 #include "core/kl_csv.h"
 #include "util/kl_str.h"
 
-/* Each command as the user writes it. */
-const char *kl_cli_command_name(enum kl_cmd c)
-{
-	static const char *const names[] = {
-		[KL_CMD_SUBMIT] = "submit",
-		[KL_CMD_IMPORT] = "import",
-		[KL_CMD_CHECK] = "check",
-		[KL_CMD_FIELDS] = "fields",
-		[KL_CMD_LEADS] = "leads",
-		[KL_CMD_LEADS_SEARCH] = "leads search",
-		[KL_CMD_LEADS_CREATE] = "leads create",
-		[KL_CMD_LEADS_UPDATE] = "leads update",
-		[KL_CMD_CONTACTS] = "contacts",
-		[KL_CMD_CONTACTS_SEARCH] = "contacts search",
-		[KL_CMD_CONTACTS_CREATE] = "contacts create",
-		[KL_CMD_HELP] = "help",
-		[KL_CMD_VERSION] = "version",
-	};
-	return names[c];
-}
 
 /* Which commands take an option. */
 enum {
@@ -281,7 +261,7 @@ static int apply_entity(struct kl_opts *o, const struct opt *d, const char *flag
 		char qbuf[256];
 		if (strncmp(v, "contact:", 8) == 0)
 			return kl_err_set(err, KL_EUSAGE, "--field %s: %s takes lead fields only",
-					  kl_str_quote(v, qbuf, sizeof qbuf), kl_cli_command_name(o->command));
+					  kl_str_quote(v, qbuf, sizeof qbuf), kl_opts_command_name(o->command));
 		char *spec = strncmp(v, "lead:", 5) == 0 ? strdup(v) : kl_str_printf("lead:%s", v);
 		if (!spec)
 			return kl_err_oom(err);
@@ -314,7 +294,7 @@ static int apply_entity(struct kl_opts *o, const struct opt *d, const char *flag
 		return KL_OK;
 	default:
 		return kl_err_set(err, KL_ESOFTWARE, "option %s has no handler for %s", flag,
-				  kl_cli_command_name(o->command));
+				  kl_opts_command_name(o->command));
 	}
 	if (*dst)
 		return kl_err_set(err, KL_EUSAGE, "%s given twice (counting its alias)", flag);
@@ -532,7 +512,7 @@ int cli_check_command(const struct kl_opts *o, struct kl_err *err)
 	case KL_CMD_CONTACTS_SEARCH:
 		if (!e->query)
 			return kl_err_set(err, KL_EUSAGE, "%s needs a QUERY, e.g. kommo-lead %s +79991234567",
-					  kl_cli_command_name(o->command), kl_cli_command_name(o->command));
+					  kl_opts_command_name(o->command), kl_opts_command_name(o->command));
 		return KL_OK;
 	case KL_CMD_LEADS_CREATE:
 		if (!e->name)
@@ -559,29 +539,3 @@ int cli_check_command(const struct kl_opts *o, struct kl_err *err)
 	}
 }
 
-void kl_opts_free(struct kl_opts *o)
-{
-	if (!o)
-		return;
-	kl_lead_free(&o->lead);
-	kl_config_free(&o->flags);
-	free(o->ent.name);
-	free(o->ent.first_name);
-	free(o->ent.last_name);
-	free(o->ent.phone);
-	free(o->ent.email);
-	free(o->ent.query);
-	kl_lead_free(&o->ent.fields);
-	free(o->config_path);
-	free(o->token_file);
-	free(o->input);
-	free(o->columns);
-	for (size_t i = 0; i < o->nmaps; i++) {
-		free((char *)o->maps[i].column);
-		free((char *)o->maps[i].field);
-	}
-	free(o->maps);
-	free(o->rejects);
-	free(o->state);
-	memset(o, 0, sizeof *o);
-}

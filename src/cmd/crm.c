@@ -342,7 +342,7 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 	if (!q)
 		return kl_err_oom(err);
 	if (!*q) {
-		rc = kl_err_set(err, KL_EUSAGE, "%s: the QUERY is empty", kl_cli_command_name(o->command));
+		rc = kl_err_set(err, KL_EUSAGE, "%s: the QUERY is empty", kl_opts_command_name(o->command));
 		goto out;
 	}
 	if ((rc = kl_check_line("QUERY", q, err))) {

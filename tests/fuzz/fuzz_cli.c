@@ -17,7 +17,7 @@ static void check_parsed(const struct kl_opts *o)
 {
 	if (o->cmd > KL_CMD_VERSION || o->command > KL_CMD_VERSION)
 		abort();
-	if (!kl_cli_help(o->command) || !kl_cli_command_name(o->command))
+	if (!kl_cli_help(o->command) || !kl_opts_command_name(o->command))
 		abort();
 	if (o->cmd == KL_CMD_HELP || o->cmd == KL_CMD_VERSION)
 		return;

@@ -85,10 +85,10 @@ static void completion_offers_each_command_exactly_its_options(void **state)
 	char want[8192], got[8192];
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		table_words((int)cmds[i], -1, want, sizeof want);
-		bash_words("_kommo_lead_options \"$KL_ARG\"", kl_cli_command_name(cmds[i]), got, sizeof got);
+		bash_words("_kommo_lead_options \"$KL_ARG\"", kl_opts_command_name(cmds[i]), got, sizeof got);
 		if (strcmp(want, got) != 0)
 			fail_msg("%s: the completion offers\n  %s\nthe option table has\n  %s",
-				 kl_cli_command_name(cmds[i]), got, want);
+				 kl_opts_command_name(cmds[i]), got, want);
 	}
 	/* leads or contacts without a subcommand take nothing but --help */
 	bash_words("_kommo_lead_options \"$KL_ARG\"", "leads", got, sizeof got);

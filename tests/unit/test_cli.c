@@ -326,7 +326,7 @@ static void option_table_is_documented_in_help(void **state)
 		snprintf(flag, sizeof flag, "--%s", opt.name);
 		for (int c = 0; c < KL_CMD_HELP; c++)
 			if ((opt.cmds ? opt.cmds & (1u << c) : c == KL_CMD_SUBMIT) && !names_word(kl_cli_help((enum kl_cmd)c), flag))
-				fail_msg("%s is an option of %s, but not in its help", flag, kl_cli_command_name((enum kl_cmd)c));
+				fail_msg("%s is an option of %s, but not in its help", flag, kl_opts_command_name((enum kl_cmd)c));
 		struct kl_opts o;
 		struct kl_err err = {0};
 		int rc = PARSE(&o, &err, flag, "lead:1=x");
