@@ -49,7 +49,7 @@ done
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
 KL_NO_FUZZ=0 scripts/install-deps.sh
-CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKL_FUZZ=ON -DKL_TESTS=OFF >/dev/null
+CC=clang CXX=clang++ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKL_FUZZ=ON -DKL_TESTS=OFF >/dev/null
 cmake --build "$dir" -j "$(nproc 2>/dev/null || echo 2)" --target "${targets[@]/#/fuzz_}" >/dev/null
 dir=$(cd "$dir" && pwd)
 
