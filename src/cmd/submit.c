@@ -213,9 +213,9 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 			rc = KL_OK;
 		goto out;
 	}
-	/* Kommo lists Incoming leads by the created_at they were sent with; a
-	 * margin for a clock that is off */
-	long long since = (lead.created_at ? lead.created_at : sent_at) - 600;
+	/* Kommo lists Incoming leads newest first by the created_at they were sent
+	 * with, and the lead is matched by its own: nothing older need be read */
+	long long since = lead.created_at ? lead.created_at : sent_at;
 	rc = send_payload(o, io, &api, &acct, payload, body, lead.v[KL_ATTR_SOURCE_UID],
 			  lead.created_at ? lead.created_at : sent_at, since, &err);
 out:

@@ -18,15 +18,16 @@ static double grace(const struct run *r)
 	return (r->o->timeout_ms > 0 ? (double)r->o->timeout_ms : 30000.0) / 1000.0;
 }
 
-/* The oldest created_at the rows were sent with, less a margin for a clock
- * that is off: Kommo lists Incoming leads newest first by it. */
+/* The oldest created_at the rows were sent with: Kommo lists Incoming leads
+ * newest first by the created_at each was sent with, and a row is matched
+ * by its own, so nothing older need be read. */
 static long long since(struct row **rows, size_t n)
 {
 	long long oldest = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!oldest || rows[i]->lead.created_at < oldest)
 			oldest = rows[i]->lead.created_at;
-	return oldest > 600 ? oldest - 600 : 1;
+	return oldest > 0 ? oldest : 1;
 }
 
 /* A row found among Incoming leads: created (why: how its answer was lost). */
