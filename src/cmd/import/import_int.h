@@ -74,7 +74,7 @@ struct run {
 	size_t nrows, cap, nvalid;
 	size_t reported; /* rows[0..reported) are reported and freed (ROW_DONE) */
 
-	unsigned long long read, created, rejected, failed, skipped, dups, not_sent;
+	unsigned long long read, created, rejected, failed, skipped, dups, not_sent, checked;
 	unsigned long long unsure; /* failed rows that may be in Kommo all the same (possibly duplicated) */
 	long last_row; /* the last row read */
 	long first_not_sent; /* 0: none */
@@ -170,5 +170,10 @@ void imp_show_progress(struct run *r, bool last);
  * end, where reading stopped (unless at_end), why (when rc is not 0), the
  * summary, and how to import what failed. */
 void imp_say_end(struct run *r, int rc, bool at_end, const char *why);
+
+/* With --json, the run's last line on stdout: {"summary": true, the counts,
+ * requests, retries, seconds, exit_code} (rc: the run's exit status). A
+ * failed write makes an otherwise clean rc KL_EIO. Returns the run's rc. */
+int imp_print_summary(struct run *r, int rc);
 
 #endif

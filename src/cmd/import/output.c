@@ -115,7 +115,16 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 		fail |= kl_buf_appendf(&b, "row=%ld %s: %s%s\n", w->n, status_name(w->status),
 				       w->error ? w->error : "unknown error", w->maybe_dup ? MAYBE_DUP : "");
 	}
-	int rc = fail ? kl_err_oom(err) : kl_io_write(r->io, b.data, b.len, err);
+	int rc = KL_OK;
+	if (fail) {
+		rc = kl_err_oom(err);
+	} else if (r->o->dry_run) {
+		/* stdout carries only the payloads, one JSON array a line, for a pipe */
+		b.data[--b.len] = '\0';
+		kl_io_say(r->io, "%s", b.data);
+	} else {
+		rc = kl_io_write(r->io, b.data, b.len, err);
+	}
 	kl_buf_free(&b);
 	return rc;
 }
@@ -136,6 +145,9 @@ static void count_row(struct run *r, const struct row *w)
 		break;
 	case ROW_SKIPPED:
 		r->skipped++;
+		break;
+	case ROW_CHECKED:
+		r->checked++;
 		break;
 	case ROW_NOT_SENT:
 		r->not_sent++;
@@ -175,7 +187,9 @@ static void report_row(struct run *r, struct row *w, bool print)
 {
 	struct kl_err err = {0};
 	count_row(r, w);
-	if (print && !r->out_failed && !(r->o->dry_run && w->status == ROW_CHECKED) && print_row(r, w, &err)) {
+	/* --dry-run --json: every row's object follows its batch's array */
+	bool quiet = r->o->dry_run && w->status == ROW_CHECKED && !r->o->json;
+	if (print && !r->out_failed && !quiet && print_row(r, w, &err)) {
 		kl_io_say(r->io, "%s", err.msg);
 		r->out_failed = true;
 	}
@@ -378,6 +392,32 @@ static void say_how_to_finish(struct run *r, int rc, bool at_end)
 		/* importing them again would send each a second time, unflagged */
 		kl_io_say(r->io, "but %llu of the failed rows may be in Kommo already (their error says possibly duplicated: the answer was lost, and Incoming leads could not be read): look each up in Incoming leads by its source_uid and leave out those found%s; --state FILE does this by itself",
 			  r->unsure, o->rejects ? ", before importing the rejects file" : "");
+}
+
+int imp_print_summary(struct run *r, int rc)
+{
+	struct kl_err err = {0};
+	if (!r->o->json || r->out_failed)
+		return rc;
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && cJSON_AddBoolToObject(o, "summary", true) &&
+		  cJSON_AddNumberToObject(o, "read", (double)r->read) &&
+		  cJSON_AddNumberToObject(o, "created", (double)r->created) &&
+		  cJSON_AddNumberToObject(o, "rejected", (double)r->rejected) &&
+		  cJSON_AddNumberToObject(o, "failed", (double)r->failed) &&
+		  cJSON_AddNumberToObject(o, "not_sent", (double)r->not_sent) &&
+		  cJSON_AddNumberToObject(o, "skipped", (double)r->skipped) &&
+		  cJSON_AddNumberToObject(o, "checked", (double)r->checked) &&
+		  cJSON_AddNumberToObject(o, "possibly_duplicated", (double)r->dups) &&
+		  cJSON_AddNumberToObject(o, "requests", (double)r->api.requests) &&
+		  cJSON_AddNumberToObject(o, "retries", (double)r->api.retries) &&
+		  cJSON_AddNumberToObject(o, "seconds", (double)(long long)((kl_rate_now() - r->t0) * 1000) / 1000) &&
+		  cJSON_AddNumberToObject(o, "exit_code", rc);
+	int wrc = ok ? kl_io_json(r->io, o, &err) : kl_err_oom(&err);
+	cJSON_Delete(o);
+	if (wrc)
+		kl_io_say(r->io, "%s", err.msg);
+	return rc == KL_OK && wrc ? wrc : rc;
 }
 
 void imp_say_end(struct run *r, int rc, bool at_end, const char *why)

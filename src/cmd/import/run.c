@@ -312,6 +312,7 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	free(r.rows);
 	/* a run that never got to its rows leaves the last run's file as it was */
 	rc = imp_rejects_close(&r, reading, rc);
+	rc = imp_print_summary(&r, rc);
 	kl_csv_free(r.csv);
 	if (r.in && r.in != stdin)
 		fclose(r.in);
