@@ -63,6 +63,54 @@ class ScriptsTest(SandboxTest):
         self.assertIn("HTTP 401", obj["error"])
         self.assertNotIn("wrong-token-value-123", r.out + r.err)
 
+    # --- the results file -----------------------------------------------------------------
+
+    def read_results(self, path, delimiter=","):
+        with open(path, encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f, delimiter=delimiter))
+
+    def test_results_lists_every_row_with_its_outcome_and_ids(self):
+        res = os.path.join(self.tmp.name, "results.csv")
+        r = self.imp("name;phone;source_uid\nA;+79990000080;u-a\nB;12ab;u-b\nC;+79990000081;\n",
+                     "--results", res, "--json")
+        self.assertEqual(r.code, 65, r)
+        printed = [json.loads(line) for line in r.out.splitlines()][:3]
+        rows = self.read_results(res, ";")
+        self.assertEqual([(x["row"], x["status"]) for x in rows], [("2", "created"), ("3", "rejected"), ("4", "created")])
+        for p, x in zip(printed, rows):
+            self.assertEqual(x["lead_id"], "" if p["lead_id"] is None else str(p["lead_id"]))
+            self.assertEqual(x["contact_id"], "" if p["contact_id"] is None else str(p["contact_id"]))
+            self.assertEqual(x["source_uid"], p["source_uid"] or "")
+        self.assertEqual(rows[0]["source_uid"], "u-a")
+        self.assertTrue(rows[2]["source_uid"])
+        self.assertIn("phone", rows[1]["error"])
+        self.assertEqual(rows[0]["error"], "")
+        self.assertEqual(rows[0]["possibly_duplicated"], "false")
+        # the input's dialect: its ';' delimiter
+        with open(res, encoding="utf-8") as f:
+            self.assertTrue(f.readline().startswith("row;status;lead_id;contact_id;source_uid;"))
+        self.assertEqual(os.stat(res).st_mode & 0o777, 0o600)
+
+    def test_results_naming_the_input_the_state_or_the_rejects_file_is_refused(self):
+        path = self.write("in.csv", "name,phone\nA,+79990000082\n")
+        state = os.path.join(self.tmp.name, "x.state")
+        for args, said in [(("--results", path), "is the file being imported"),
+                           (("--state", state, "--results", state), "is the --state file"),
+                           (("--rejects", path + ".r", "--results", path + ".r"), "is the --rejects file")]:
+            with self.subTest(args=args):
+                r = self.kl("import", "--no-config", *args, path)
+                self.assertEqual(r.code, 64, r)
+                self.assertIn(f"--results {args[-1]} {said}", r.err)
+        with open(path, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "name,phone\nA,+79990000082\n")
+        self.assert_nothing_sent()
+
+    def test_results_on_a_full_device_exits_74(self):
+        r = self.imp("name,phone\nA,+79990000083\n", "--results", "/dev/full")
+        self.assertEqual(r.code, 74, r)
+        self.assertIn("--results /dev/full: cannot write: No space left on device: 1 row (the first is row 2) "
+                      "is not recorded there", r.err)
+
 
 if __name__ == "__main__":
     unittest.main()

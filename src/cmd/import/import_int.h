@@ -67,6 +67,10 @@ struct run {
 	const char *in_name;
 	unsigned long long in_size; /* 0 when unknown (a pipe) */
 	struct kl_csv_writer *rejects;
+	struct kl_csv_writer *results; /* --results */
+	unsigned long long res_rows;   /* rows meant for --results, the first of them, why writing failed */
+	long res_first;
+	int res_errno;
 	struct kl_journal *journal;
 	bool add_uid; /* the rejects file gets a source_uid column: retries keep their uid */
 
@@ -139,9 +143,9 @@ int imp_resolve_unanswered(struct run *r);
 /* Opens --rejects with the input's header (names) and the columns it adds. */
 int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err);
 
-/* Refuses (KL_EUSAGE) a --rejects naming the input (also as standard input)
- * or the --state file: it is replaced at the end. Call before either is
- * written to. */
+/* Refuses (KL_EUSAGE) a --rejects or --results naming the input (also as
+ * standard input) or the --state file, or both naming one file: each is
+ * replaced at the end. Call before any of them is written to. */
 int imp_rejects_check(struct run *r, struct kl_err *err);
 
 /* Puts --rejects in place when the run got to its rows (commit), else
@@ -162,6 +166,21 @@ int imp_report_batch(struct run *r);
  * whose outcome is known (up to the first still pending), so that a row is
  * printed as soon as its outcome is: called after every request. */
 int imp_report_decided(struct run *r);
+
+/* "created", "rejected", ...: a row's status as printed. */
+const char *imp_status_name(enum row_status s);
+
+/* --- results.c --- */
+
+/* Opens --results, in the input's dialect, with its header. */
+int imp_results_open(struct run *r, struct kl_err *err);
+
+/* Writes a decided row's outcome to --results (when given). After a failed
+ * write nothing more is tried; the rows are still counted for the end. */
+void imp_results_row(struct run *r, const struct row *w);
+
+/* As imp_rejects_close, for --results. */
+int imp_results_close(struct run *r, bool commit, int rc);
 
 /* The progress line on a terminal; last ends it. */
 void imp_show_progress(struct run *r, bool last);

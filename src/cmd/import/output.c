@@ -50,7 +50,7 @@ static int reject_line(struct run *r, const struct row *w)
 	return rc;
 }
 
-static const char *status_name(enum row_status s)
+const char *imp_status_name(enum row_status s)
 {
 	switch (s) {
 	case ROW_CREATED:
@@ -80,7 +80,7 @@ static int print_json(struct run *r, const struct row *w, struct kl_err *err)
 	bool ids = !w->existing && (w->status == ROW_CREATED || w->status == ROW_SKIPPED);
 	const char *uid = w->existing ? NULL : w->lead.v[KL_ATTR_SOURCE_UID];
 	bool ok = o && cJSON_AddNumberToObject(o, "row", (double)w->n) &&
-		  cJSON_AddStringToObject(o, "status", status_name(w->status)) &&
+		  cJSON_AddStringToObject(o, "status", imp_status_name(w->status)) &&
 		  (ids ? cJSON_AddRawToObject(o, "lead_id", lead) : cJSON_AddNullToObject(o, "lead_id")) &&
 		  (ids || w->existing ? cJSON_AddRawToObject(o, "contact_id", contact)
 				      : cJSON_AddNullToObject(o, "contact_id")) &&
@@ -112,7 +112,7 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 	} else if (w->status == ROW_NOT_SENT) {
 		fail |= kl_buf_appendf(&b, "row=%ld %s\n", w->n, w->error ? w->error : "not sent");
 	} else {
-		fail |= kl_buf_appendf(&b, "row=%ld %s: %s%s\n", w->n, status_name(w->status),
+		fail |= kl_buf_appendf(&b, "row=%ld %s: %s%s\n", w->n, imp_status_name(w->status),
 				       w->error ? w->error : "unknown error", w->maybe_dup ? MAYBE_DUP : "");
 	}
 	int rc = KL_OK;
@@ -194,6 +194,7 @@ static void report_row(struct run *r, struct row *w, bool print)
 		r->out_failed = true;
 	}
 	to_rejects(r, w);
+	imp_results_row(r, w);
 }
 
 void imp_report_unsent(struct run *r, const struct kl_csv_record *rec, const char *why)
@@ -233,7 +234,7 @@ int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err)
 	struct kl_csv_opts co = {kl_csv_delimiter(r->csv), kl_csv_encoding(r->csv) == KL_CSV_CP1251 ? KL_CSV_CP1251 : KL_CSV_UTF8};
 	int rc = kl_csv_writer_open(&r->rejects, r->o->rejects, co.delimiter, co.encoding, err);
 	if (rc)
-		return rc;
+		return kl_err_set(err, rc, "--rejects %.*s", (int)sizeof err->msg - 16, err->msg);
 	r->add_uid = true;
 	for (size_t i = 0; i < r->cols.n; i++)
 		if (r->cols.col[i].kind == KL_COL_ATTR && r->cols.col[i].attr == KL_ATTR_SOURCE_UID)
@@ -275,22 +276,39 @@ static bool same_file(const char *a, const struct stat *sa, const char *b)
 	return same;
 }
 
-int imp_rejects_check(struct run *r, struct kl_err *err)
+/* A file the run writes (flag: its option) must be neither the input nor
+ * the journal: it is replaced at the end. */
+static int check_output(struct run *r, const char *flag, const char *path, struct kl_err *err)
 {
-	const char *rej = r->o->rejects;
 	struct stat rs, in;
-	if (!rej)
+	if (!path)
 		return KL_OK;
-	bool exists = stat(rej, &rs) == 0;
+	bool exists = stat(path, &rs) == 0;
 	/* stdin too: `--rejects x.csv < x.csv` would empty what is being read */
 	if (exists && fstat(fileno(r->in), &in) == 0 && in.st_dev == rs.st_dev && in.st_ino == rs.st_ino)
 		return kl_err_set(err, KL_EUSAGE,
-				  "--rejects %s is the file being imported (%s): it would be replaced while it is read; give the rejects file another name",
-				  rej, r->in_name);
-	if (r->o->state && same_file(rej, exists ? &rs : NULL, r->o->state))
+				  "%s %s is the file being imported (%s): it would be replaced while it is read; give the %s file another name",
+				  flag, path, r->in_name, flag + 2);
+	if (r->o->state && same_file(path, exists ? &rs : NULL, r->o->state))
 		return kl_err_set(err, KL_EUSAGE,
-				  "--rejects %s is the --state file: it would destroy the journal; give the rejects file another name",
-				  rej);
+				  "%s %s is the --state file: it would destroy the journal; give the %s file another name",
+				  flag, path, flag + 2);
+	return KL_OK;
+}
+
+int imp_rejects_check(struct run *r, struct kl_err *err)
+{
+	const struct kl_opts *o = r->o;
+	int rc = check_output(r, "--rejects", o->rejects, err);
+	if (rc || (rc = check_output(r, "--results", o->results, err)))
+		return rc;
+	if (o->rejects && o->results) {
+		struct stat rs;
+		bool exists = stat(o->rejects, &rs) == 0;
+		if (same_file(o->rejects, exists ? &rs : NULL, o->results))
+			return kl_err_set(err, KL_EUSAGE, "--results %s is the --rejects file: give each its own name",
+					  o->results);
+	}
 	return KL_OK;
 }
 
