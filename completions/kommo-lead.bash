@@ -22,7 +22,7 @@ _kommo_lead_options()
     submit) echo "$common $lead --source-uid" ;;
     import)
         echo "$common $lead --batch-size --columns --delimiter --encoding --ignore-unknown-columns
-              --map --max-retries --no-progress --progress --rate --rejects --state"
+              --map --max-retries --no-progress --progress --rate --rejects --results --state"
         ;;
     check) echo "$common --pipeline" ;;
     fields) echo "$common --env" ;;
@@ -45,7 +45,7 @@ _kommo_lead_takes_value()
     --batch-size | --cacert | --career | --columns | --config | --created-by | --delimiter | \
         --education | --email | --encoding | --field | --first-name | --form-id | --form-name | \
         --form-page | --income | --last-name | --lead-name | --limit | --map | --max-retries | \
-        --name | --phone | --phone-region | --pipeline | --price | --rate | --referer | --rejects | --responsible | \
+        --name | --phone | --phone-region | --pipeline | --price | --rate | --referer | --rejects | --responsible | --results | \
         --source | --source-name | --source-uid | --state | --status | --surname | --telegram | \
         --timeout | --token-file | --utm-campaign | --utm-content | --utm-medium | \
         --utm-referrer | --utm-source | --utm-term)
@@ -104,7 +104,7 @@ _kommo_lead()
 
     if [[ -n $opt ]]; then
         case $opt in
-        --config | --token-file | --cacert | --rejects | --state) _kommo_lead_files ;;
+        --config | --token-file | --cacert | --rejects | --results | --state) _kommo_lead_files ;;
         --encoding) COMPREPLY=($(compgen -W "utf-8 cp1251" -- "$cur")) ;;
         --batch-size) COMPREPLY=($(compgen -W "auto 50 100 250" -- "$cur")) ;;
         --delimiter)

@@ -82,6 +82,7 @@ unsigned long long kl_csv_offset(const struct kl_csv *r);
  * FIFO), or whose directory takes no new file, is written in place. */
 struct kl_csv_writer;
 
+/* err names the path, not the option that gave it: the caller adds that. */
 int kl_csv_writer_open(struct kl_csv_writer **out, const char *path, char delimiter,
 		       enum kl_csv_encoding encoding, struct kl_err *err);
 /* 0, or -1 with errno set. */

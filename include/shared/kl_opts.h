@@ -71,6 +71,7 @@ struct kl_opts {
 	double rate;            /* requests per second; default 7; 0: no limit */
 	int max_retries;        /* default 5 */
 	char *rejects;          /* --rejects FILE */
+	char *results;          /* --results FILE */
 	char *state;            /* --state FILE */
 	int progress;           /* -1: when stderr is a terminal; 0 off; 1 on */
 };

@@ -56,6 +56,9 @@ static const char main_import_and_form[] =
 	"      --rejects FILE          write rejected, failed and not sent rows there as CSV,\n"
 	"                              with an error column, to fix and import again (with\n"
 	"                              --state: only rejected rows); replaced at the end\n"
+	"      --results FILE          write every row's outcome there (row, status, lead_id,\n"
+	"                              contact_id, source_uid, error), created ones too, in\n"
+	"                              the input's format; replaced at the end\n"
 
 	"      --state FILE            journal of what was sent, kept on disk: a rerun skips\n"
 	"                              rows already created, and a row whose outcome was\n"

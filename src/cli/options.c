@@ -57,6 +57,7 @@ static const struct opt opts[] = {
 	{"rate", 0, true, O_RATE, 0, I},
 	{"rejects", 0, true, O_REJECTS, 0, I},
 	{"responsible", 0, true, O_RESPONSIBLE, 0, ENT},
+	{"results", 0, true, O_RESULTS, 0, I},
 	{"skip-existing", 0, false, O_SKIP_EXISTING, 0, A},
 	{"source-name", 0, true, O_SOURCE_NAME, 0, A},
 	{"state", 0, true, O_STATE, 0, I},
@@ -369,6 +370,8 @@ static int apply_import(struct kl_opts *o, const struct opt *d, const char *flag
 		return set_path(&o->columns, flag, v, err);
 	case O_REJECTS:
 		return set_path(&o->rejects, flag, v, err);
+	case O_RESULTS:
+		return set_path(&o->results, flag, v, err);
 	case O_STATE:
 		return set_path(&o->state, flag, v, err);
 	case O_IGNORE_UNKNOWN:

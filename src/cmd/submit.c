@@ -129,6 +129,19 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct 
 	}
 }
 
+/* With --json, a failure as one object: {"status": "failed", "error",
+ * "exit_code"}. The message is told on stderr already: a failed write here
+ * changes nothing. */
+static void print_failed(const struct kl_io *io, int rc, const char *msg)
+{
+	struct kl_err err = {0};
+	cJSON *obj = cJSON_CreateObject();
+	if (obj && cJSON_AddStringToObject(obj, "status", "failed") && cJSON_AddStringToObject(obj, "error", msg) &&
+	    cJSON_AddNumberToObject(obj, "exit_code", rc))
+		kl_io_json(io, obj, &err);
+	cJSON_Delete(obj);
+}
+
 /* skip_existing's result when a contact matched (not an exit status). */
 #define SKIPPED (-1)
 
@@ -222,6 +235,10 @@ out:
 	kl_api_close(&api);
 	if (rc)
 		kl_io_say_lines(io, err.msg);
+	/* a script reading --json gets one object whatever happened; not after a
+	 * failed write to stdout, which holds at most a part of one */
+	if (rc && o->json && rc != KL_EIO)
+		print_failed(io, rc, err.msg);
 	free(body);
 	kl_payload_free(payload);
 	kl_account_free(&acct);

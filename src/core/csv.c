@@ -480,7 +480,7 @@ int kl_csv_writer_open(struct kl_csv_writer **out, const char *path, char delimi
 		if (w->tmp)
 			unlink(w->tmp);
 		writer_free(w);
-		return kl_err_set(err, KL_EIO, "--rejects %s: cannot create: %s", path, strerror(e));
+		return kl_err_set(err, KL_EIO, "%s: cannot create: %s", path, strerror(e));
 	}
 	*out = w;
 	return KL_OK;

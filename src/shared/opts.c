@@ -47,6 +47,7 @@ void kl_opts_free(struct kl_opts *o)
 	}
 	free(o->maps);
 	free(o->rejects);
+	free(o->results);
 	free(o->state);
 	memset(o, 0, sizeof *o);
 }

@@ -562,6 +562,7 @@ class SkipExistingTest(CrmTest):
         self.assertIn("1 skipped; 4 requests", r.err)
         r = self.kl("import", "--no-config", "--skip-existing", "--json", csv)
         rows = [json.loads(ln) for ln in r.out.splitlines()]
+        self.assertEqual(rows.pop()["skipped"], 3)
         self.assertEqual([(x["status"], x["existing"]) for x in rows],
                          [("skipped", "phone"), ("skipped", "phone"), ("skipped", "phone")])
         self.assertIsNone(rows[0]["lead_id"])

@@ -241,8 +241,9 @@ class ImportTest(SandboxTest):
         self.fault("503")
         r = self.imp("name,phone\nA,+79990000032\n", "--json")
         self.assertEqual(r.code, 0, r)
-        row = json.loads(r.out)
+        row, summary = (json.loads(line) for line in r.out.splitlines())
         self.assertEqual((row["status"], row["possibly_duplicated"]), ("created", False))
+        self.assertEqual((summary["summary"], summary["retries"]), (True, 1))
         self.fault("503", "503", "503")
         r = self.imp("name,phone\nB,+79990000033\n", "--max-retries", "2")
         self.assertEqual(r.code, 75, r)
@@ -454,6 +455,7 @@ class ImportTest(SandboxTest):
         r = self.imp("name,phone\nA,+79990000050\nB,bad\n", "--json")
         self.assertEqual(r.code, 65, r)
         rows = [json.loads(line) for line in r.out.splitlines()]
+        self.assertIs(rows.pop()["summary"], True)
         self.assertEqual([(x["row"], x["status"]) for x in rows], [(2, "created"), (3, "rejected")])
         self.assertIsInstance(rows[0]["lead_id"], int)
         self.assertIsNone(rows[1]["lead_id"])

@@ -108,7 +108,7 @@ probe+=" $(sed -e '/^[[:space:]]*#/d' -e 's/[[:space:]]#.*//' "$comp" | grep -oE
 probe=$(tr ' ' '\n' <<<"$probe" | sed '/^$/d' | sort -u)
 file_opts=$(for c in "" import; do "$bin" $c --help; done | grep -oE -- '--[a-z][-a-z]* FILE' |
     cut -d' ' -f1 | sort -u | tr '\n' ' ')
-[[ $file_opts == "--cacert --config --rejects --state --token-file " ]] ||
+[[ $file_opts == "--cacert --config --rejects --results --state --token-file " ]] ||
     fail "the options that take a FILE are now: $file_opts; check the completion"
 
 for cmd in submit import check fields "leads search" "leads create" "leads update" \

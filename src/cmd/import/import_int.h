@@ -67,6 +67,10 @@ struct run {
 	const char *in_name;
 	unsigned long long in_size; /* 0 when unknown (a pipe) */
 	struct kl_csv_writer *rejects;
+	struct kl_csv_writer *results; /* --results */
+	unsigned long long res_rows;   /* rows meant for --results, the first of them, why writing failed */
+	long res_first;
+	int res_errno;
 	struct kl_journal *journal;
 	bool add_uid; /* the rejects file gets a source_uid column: retries keep their uid */
 
@@ -74,7 +78,7 @@ struct run {
 	size_t nrows, cap, nvalid;
 	size_t reported; /* rows[0..reported) are reported and freed (ROW_DONE) */
 
-	unsigned long long read, created, rejected, failed, skipped, dups, not_sent;
+	unsigned long long read, created, rejected, failed, skipped, dups, not_sent, checked;
 	unsigned long long unsure; /* failed rows that may be in Kommo all the same (possibly duplicated) */
 	long last_row; /* the last row read */
 	long first_not_sent; /* 0: none */
@@ -139,9 +143,9 @@ int imp_resolve_unanswered(struct run *r);
 /* Opens --rejects with the input's header (names) and the columns it adds. */
 int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err);
 
-/* Refuses (KL_EUSAGE) a --rejects naming the input (also as standard input)
- * or the --state file: it is replaced at the end. Call before either is
- * written to. */
+/* Refuses (KL_EUSAGE) a --rejects or --results naming the input (also as
+ * standard input) or the --state file, or both naming one file: each is
+ * replaced at the end. Call before any of them is written to. */
 int imp_rejects_check(struct run *r, struct kl_err *err);
 
 /* Puts --rejects in place when the run got to its rows (commit), else
@@ -163,6 +167,21 @@ int imp_report_batch(struct run *r);
  * printed as soon as its outcome is: called after every request. */
 int imp_report_decided(struct run *r);
 
+/* "created", "rejected", ...: a row's status as printed. */
+const char *imp_status_name(enum row_status s);
+
+/* --- results.c --- */
+
+/* Opens --results, in the input's dialect, with its header. */
+int imp_results_open(struct run *r, struct kl_err *err);
+
+/* Writes a decided row's outcome to --results (when given). After a failed
+ * write nothing more is tried; the rows are still counted for the end. */
+void imp_results_row(struct run *r, const struct row *w);
+
+/* As imp_rejects_close, for --results. */
+int imp_results_close(struct run *r, bool commit, int rc);
+
 /* The progress line on a terminal; last ends it. */
 void imp_show_progress(struct run *r, bool last);
 
@@ -170,5 +189,10 @@ void imp_show_progress(struct run *r, bool last);
  * end, where reading stopped (unless at_end), why (when rc is not 0), the
  * summary, and how to import what failed. */
 void imp_say_end(struct run *r, int rc, bool at_end, const char *why);
+
+/* With --json, the run's last line on stdout: {"summary": true, the counts,
+ * requests, retries, seconds, exit_code} (rc: the run's exit status). A
+ * failed write makes an otherwise clean rc KL_EIO. Returns the run's rc. */
+int imp_print_summary(struct run *r, int rc);
 
 #endif

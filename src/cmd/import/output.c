@@ -50,7 +50,7 @@ static int reject_line(struct run *r, const struct row *w)
 	return rc;
 }
 
-static const char *status_name(enum row_status s)
+const char *imp_status_name(enum row_status s)
 {
 	switch (s) {
 	case ROW_CREATED:
@@ -80,7 +80,7 @@ static int print_json(struct run *r, const struct row *w, struct kl_err *err)
 	bool ids = !w->existing && (w->status == ROW_CREATED || w->status == ROW_SKIPPED);
 	const char *uid = w->existing ? NULL : w->lead.v[KL_ATTR_SOURCE_UID];
 	bool ok = o && cJSON_AddNumberToObject(o, "row", (double)w->n) &&
-		  cJSON_AddStringToObject(o, "status", status_name(w->status)) &&
+		  cJSON_AddStringToObject(o, "status", imp_status_name(w->status)) &&
 		  (ids ? cJSON_AddRawToObject(o, "lead_id", lead) : cJSON_AddNullToObject(o, "lead_id")) &&
 		  (ids || w->existing ? cJSON_AddRawToObject(o, "contact_id", contact)
 				      : cJSON_AddNullToObject(o, "contact_id")) &&
@@ -112,10 +112,19 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 	} else if (w->status == ROW_NOT_SENT) {
 		fail |= kl_buf_appendf(&b, "row=%ld %s\n", w->n, w->error ? w->error : "not sent");
 	} else {
-		fail |= kl_buf_appendf(&b, "row=%ld %s: %s%s\n", w->n, status_name(w->status),
+		fail |= kl_buf_appendf(&b, "row=%ld %s: %s%s\n", w->n, imp_status_name(w->status),
 				       w->error ? w->error : "unknown error", w->maybe_dup ? MAYBE_DUP : "");
 	}
-	int rc = fail ? kl_err_oom(err) : kl_io_write(r->io, b.data, b.len, err);
+	int rc = KL_OK;
+	if (fail) {
+		rc = kl_err_oom(err);
+	} else if (r->o->dry_run) {
+		/* stdout carries only the payloads, one JSON array a line, for a pipe */
+		b.data[--b.len] = '\0';
+		kl_io_say(r->io, "%s", b.data);
+	} else {
+		rc = kl_io_write(r->io, b.data, b.len, err);
+	}
 	kl_buf_free(&b);
 	return rc;
 }
@@ -136,6 +145,9 @@ static void count_row(struct run *r, const struct row *w)
 		break;
 	case ROW_SKIPPED:
 		r->skipped++;
+		break;
+	case ROW_CHECKED:
+		r->checked++;
 		break;
 	case ROW_NOT_SENT:
 		r->not_sent++;
@@ -175,11 +187,14 @@ static void report_row(struct run *r, struct row *w, bool print)
 {
 	struct kl_err err = {0};
 	count_row(r, w);
-	if (print && !r->out_failed && !(r->o->dry_run && w->status == ROW_CHECKED) && print_row(r, w, &err)) {
+	/* --dry-run --json: every row's object follows its batch's array */
+	bool quiet = r->o->dry_run && w->status == ROW_CHECKED && !r->o->json;
+	if (print && !r->out_failed && !quiet && print_row(r, w, &err)) {
 		kl_io_say(r->io, "%s", err.msg);
 		r->out_failed = true;
 	}
 	to_rejects(r, w);
+	imp_results_row(r, w);
 }
 
 void imp_report_unsent(struct run *r, const struct kl_csv_record *rec, const char *why)
@@ -219,7 +234,7 @@ int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err)
 	struct kl_csv_opts co = {kl_csv_delimiter(r->csv), kl_csv_encoding(r->csv) == KL_CSV_CP1251 ? KL_CSV_CP1251 : KL_CSV_UTF8};
 	int rc = kl_csv_writer_open(&r->rejects, r->o->rejects, co.delimiter, co.encoding, err);
 	if (rc)
-		return rc;
+		return kl_err_set(err, rc, "--rejects %.*s", (int)sizeof err->msg - 16, err->msg);
 	r->add_uid = true;
 	for (size_t i = 0; i < r->cols.n; i++)
 		if (r->cols.col[i].kind == KL_COL_ATTR && r->cols.col[i].attr == KL_ATTR_SOURCE_UID)
@@ -261,22 +276,39 @@ static bool same_file(const char *a, const struct stat *sa, const char *b)
 	return same;
 }
 
-int imp_rejects_check(struct run *r, struct kl_err *err)
+/* A file the run writes (flag: its option) must be neither the input nor
+ * the journal: it is replaced at the end. */
+static int check_output(struct run *r, const char *flag, const char *path, struct kl_err *err)
 {
-	const char *rej = r->o->rejects;
 	struct stat rs, in;
-	if (!rej)
+	if (!path)
 		return KL_OK;
-	bool exists = stat(rej, &rs) == 0;
+	bool exists = stat(path, &rs) == 0;
 	/* stdin too: `--rejects x.csv < x.csv` would empty what is being read */
 	if (exists && fstat(fileno(r->in), &in) == 0 && in.st_dev == rs.st_dev && in.st_ino == rs.st_ino)
 		return kl_err_set(err, KL_EUSAGE,
-				  "--rejects %s is the file being imported (%s): it would be replaced while it is read; give the rejects file another name",
-				  rej, r->in_name);
-	if (r->o->state && same_file(rej, exists ? &rs : NULL, r->o->state))
+				  "%s %s is the file being imported (%s): it would be replaced while it is read; give the %s file another name",
+				  flag, path, r->in_name, flag + 2);
+	if (r->o->state && same_file(path, exists ? &rs : NULL, r->o->state))
 		return kl_err_set(err, KL_EUSAGE,
-				  "--rejects %s is the --state file: it would destroy the journal; give the rejects file another name",
-				  rej);
+				  "%s %s is the --state file: it would destroy the journal; give the %s file another name",
+				  flag, path, flag + 2);
+	return KL_OK;
+}
+
+int imp_rejects_check(struct run *r, struct kl_err *err)
+{
+	const struct kl_opts *o = r->o;
+	int rc = check_output(r, "--rejects", o->rejects, err);
+	if (rc || (rc = check_output(r, "--results", o->results, err)))
+		return rc;
+	if (o->rejects && o->results) {
+		struct stat rs;
+		bool exists = stat(o->rejects, &rs) == 0;
+		if (same_file(o->rejects, exists ? &rs : NULL, o->results))
+			return kl_err_set(err, KL_EUSAGE, "--results %s is the --rejects file: give each its own name",
+					  o->results);
+	}
 	return KL_OK;
 }
 
@@ -378,6 +410,32 @@ static void say_how_to_finish(struct run *r, int rc, bool at_end)
 		/* importing them again would send each a second time, unflagged */
 		kl_io_say(r->io, "but %llu of the failed rows may be in Kommo already (their error says possibly duplicated: the answer was lost, and Incoming leads could not be read): look each up in Incoming leads by its source_uid and leave out those found%s; --state FILE does this by itself",
 			  r->unsure, o->rejects ? ", before importing the rejects file" : "");
+}
+
+int imp_print_summary(struct run *r, int rc)
+{
+	struct kl_err err = {0};
+	if (!r->o->json || r->out_failed)
+		return rc;
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && cJSON_AddBoolToObject(o, "summary", true) &&
+		  cJSON_AddNumberToObject(o, "read", (double)r->read) &&
+		  cJSON_AddNumberToObject(o, "created", (double)r->created) &&
+		  cJSON_AddNumberToObject(o, "rejected", (double)r->rejected) &&
+		  cJSON_AddNumberToObject(o, "failed", (double)r->failed) &&
+		  cJSON_AddNumberToObject(o, "not_sent", (double)r->not_sent) &&
+		  cJSON_AddNumberToObject(o, "skipped", (double)r->skipped) &&
+		  cJSON_AddNumberToObject(o, "checked", (double)r->checked) &&
+		  cJSON_AddNumberToObject(o, "possibly_duplicated", (double)r->dups) &&
+		  cJSON_AddNumberToObject(o, "requests", (double)r->api.requests) &&
+		  cJSON_AddNumberToObject(o, "retries", (double)r->api.retries) &&
+		  cJSON_AddNumberToObject(o, "seconds", (double)(long long)((kl_rate_now() - r->t0) * 1000) / 1000) &&
+		  cJSON_AddNumberToObject(o, "exit_code", rc);
+	int wrc = ok ? kl_io_json(r->io, o, &err) : kl_err_oom(&err);
+	cJSON_Delete(o);
+	if (wrc)
+		kl_io_say(r->io, "%s", err.msg);
+	return rc == KL_OK && wrc ? wrc : rc;
 }
 
 void imp_say_end(struct run *r, int rc, bool at_end, const char *why)

@@ -95,6 +95,8 @@ static int read_header(struct run *r, struct kl_err *err)
 			    r->o->ignore_unknown, err);
 	if (rc == KL_OK && r->o->rejects)
 		rc = imp_rejects_open(r, names, n, err);
+	if (rc == KL_OK)
+		rc = imp_results_open(r, err);
 out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -172,7 +174,7 @@ static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
 	struct kl_csv_opts co = {o->delimiter, (enum kl_csv_encoding)o->encoding};
 	if ((rc = kl_csv_open(&r->csv, r->in, r->in_name, &co, err)))
 		return rc;
-	/* the rejects file speaks the input's dialect: guess it first */
+	/* the rejects and results files speak the input's dialect: guess it first */
 	if (!o->delimiter && (rc = kl_csv_peek(r->csv, err)))
 		return rc;
 	if ((rc = read_header(r, err)) || (rc = check_field_ids(r, err)))
@@ -312,6 +314,8 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	free(r.rows);
 	/* a run that never got to its rows leaves the last run's file as it was */
 	rc = imp_rejects_close(&r, reading, rc);
+	rc = imp_results_close(&r, reading, rc);
+	rc = imp_print_summary(&r, rc);
 	kl_csv_free(r.csv);
 	if (r.in && r.in != stdin)
 		fclose(r.in);
