@@ -19,8 +19,9 @@ static const struct kl_attr_info attrs[KL_ATTR_COUNT] = {
 	[KL_ATTR_NAME] = {"name", "--name", KL_KIND_NAME, N, -1, NULL, NULL, "NAME", "first name (required)"},
 	[KL_ATTR_LAST_NAME] = {"last_name", "--last-name", KL_KIND_NAME, N, -1, NULL, "--surname", "NAME", "last name"},
 	[KL_ATTR_PHONE] = {"phone", "--phone", KL_KIND_PHONE, C, KL_CFG_PHONE_FIELD_ID, "PHONE", NULL, "PHONE",
-			   "phone; spaces, dashes, dots and parentheses are\n"
-			   "removed, 7 to 15 digits with an optional leading +"},
+			   "phone, international (+7 999 123-45-67) or, with\n"
+			   "--phone-region, national (8 (999) 123-45-67); an\n"
+			   "extension (доб. 12, ext. 12) is kept after it"},
 	[KL_ATTR_EMAIL] = {"email", "--email", KL_KIND_EMAIL, C, KL_CFG_EMAIL_FIELD_ID, "EMAIL", NULL, "EMAIL",
 			   "email (a phone or an email is required)"},
 	[KL_ATTR_TELEGRAM] = {"telegram", "--telegram", KL_KIND_NAME, C, KL_CFG_TELEGRAM_FIELD_ID, NULL, NULL, "HANDLE",
@@ -30,7 +31,8 @@ static const struct kl_attr_info attrs[KL_ATTR_COUNT] = {
 	[KL_ATTR_EDUCATION] = {"education", "--education", KL_KIND_TEXT, L, KL_CFG_EDUCATION_FIELD_ID, NULL, NULL, "TEXT",
 			       "education (needs KOMMO_EDUCATION_FIELD_ID)"},
 	[KL_ATTR_INCOME] = {"income", "--income", KL_KIND_NUMBER, L, KL_CFG_INCOME_FIELD_ID, NULL, NULL, "NUMBER",
-			    "income (needs KOMMO_INCOME_FIELD_ID)"},
+			    "income: 250000, 250 000 or 1 500,50 (needs\n"
+			    "KOMMO_INCOME_FIELD_ID); 250,000 is refused as ambiguous"},
 	[KL_ATTR_UTM_SOURCE] = {"utm_source", "--utm-source", KL_KIND_TEXT, L, KL_CFG_UTM_SOURCE_FIELD_ID, "UTM_SOURCE",
 				"--source", "TEXT", "utm_source"},
 	[KL_ATTR_UTM_MEDIUM] = {"utm_medium", "--utm-medium", KL_KIND_TEXT, L, KL_CFG_UTM_MEDIUM_FIELD_ID, "UTM_MEDIUM",
