@@ -13,7 +13,7 @@
 # The long options of a command ("leads search", "submit", ...).
 _kommo_lead_options()
 {
-    local common="--cacert --config --help --json --no-config --timeout --token-file --verbose --version"
+    local common="--cacert --config --help --json --no-config --timeout --token-command --token-file --verbose --version"
     local lead="--career --dry-run --education --email --field --form-id --form-name --form-page
                 --income --last-name --lead-name --name --phone --phone-region --pipeline --price --referer
                 --skip-existing --source --source-name --surname --telegram --utm-campaign
@@ -47,7 +47,7 @@ _kommo_lead_takes_value()
         --form-page | --income | --last-name | --lead-name | --limit | --map | --max-retries | \
         --name | --phone | --phone-region | --pipeline | --price | --rate | --referer | --rejects | --responsible | \
         --source | --source-name | --source-uid | --state | --status | --surname | --telegram | \
-        --timeout | --token-file | --utm-campaign | --utm-content | --utm-medium | \
+        --timeout | --token-command | --token-file | --utm-campaign | --utm-content | --utm-medium | \
         --utm-referrer | --utm-source | --utm-term)
         return 0
         ;;

@@ -55,8 +55,10 @@ struct kl_opts {
 	struct kl_config flags; /* --pipeline, --source-name, --form-* */
 	char *config_path;      /* --config */
 	bool no_config;
-	char *token_file;
-	bool dry_run, json, verbose;
+	char *token_file;       /* "-": standard input */
+	char *token_command;    /* --token-command: run by /bin/sh -c */
+	bool dry_run, json;
+	int verbose;            /* -v given how many times: 2 shows bodies */
 	long timeout_ms; /* 0: the default */
 
 	/* import */

@@ -85,8 +85,11 @@ static const char main_tail[] =
 	"                              $XDG_CONFIG_HOME/kommo-lead/config.env, else\n"
 	"                              ~/.config/kommo-lead/config.env)\n"
 	"      --no-config             read no config file\n"
-	"      --token-file FILE       read the API token from FILE (there is no flag that\n"
-	"                              takes the token itself)\n"
+	"      --token-file FILE       read the API token from FILE, '-' for standard input\n"
+	"                              (there is no flag that takes the token itself)\n"
+	"      --token-command CMD     take the token from the first line CMD prints, run\n"
+	"                              by /bin/sh -c, e.g. 'pass show kommo'\n"
+	"                              (KOMMO_TOKEN_COMMAND)\n"
 	"      --cacert FILE           trust the CA certificates in FILE (PEM) instead of\n"
 	"                              the system's (KOMMO_CA_BUNDLE); certificates are\n"
 	"                              always verified\n"
@@ -133,7 +136,8 @@ static const char main_tail[] =
 #define COMMON_OPTIONS \
 	"Common options:\n" \
 	"      --json                  print the result as JSON on stdout\n" \
-	"      --config FILE, --no-config, --token-file FILE, --cacert FILE\n" \
+	"      --config FILE, --no-config, --token-file FILE, --token-command CMD,\n" \
+	"      --cacert FILE\n" \
 	"                              the configuration, as for submit (kommo-lead --help)\n" \
 	"      --timeout SECONDS       give up on a request after SECONDS (default 30)\n" \
 	"  -v, --verbose               log each request, status and timing to stderr\n" \

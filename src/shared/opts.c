@@ -38,6 +38,7 @@ void kl_opts_free(struct kl_opts *o)
 	free(o->ent.query);
 	kl_lead_free(&o->ent.fields);
 	free(o->config_path);
+	free(o->token_command);
 	free(o->token_file);
 	free(o->input);
 	free(o->columns);

@@ -333,8 +333,8 @@ static void option_table_is_documented_in_help(void **state)
 		assert_true(rc == KL_OK || strstr(err.msg, "unknown option") == NULL);
 		kl_opts_free(&o);
 	}
-	/* the table's own 36, the lead flags from the attribute table and their two aliases */
-	assert_int_equal(n, 36 + KL_ATTR_COUNT + 2);
+	/* the table's own 37, the lead flags from the attribute table and their two aliases */
+	assert_int_equal(n, 37 + KL_ATTR_COUNT + 2);
 }
 
 static void every_column_the_help_names_is_a_column(void **state)
@@ -471,6 +471,28 @@ static void an_empty_flag_value_is_not_given(void **state)
 	kl_opts_free(&o);
 }
 
+static void the_token_has_one_source_on_the_command_line(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "check", "--token-command", "pass show kommo"), KL_OK);
+	assert_string_equal(o.token_command, "pass show kommo");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "check", "--token-file", "-", "--token-command", "x"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "give one"));
+	kl_opts_free(&o);
+	/* the rows and the token cannot both come from standard input */
+	assert_int_equal(PARSE(&o, &err, "import", "--token-file", "-", "-"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "standard input"));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import", "--token-file", "-", "rows.csv"), KL_OK);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "check", "-v", "-v"), KL_OK);
+	assert_int_equal(o.verbose, 2);
+	kl_opts_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +516,7 @@ int main(void)
 		cmocka_unit_test(every_column_the_help_names_is_a_column),
 		cmocka_unit_test(entity_commands_and_their_arguments),
 		cmocka_unit_test(entity_command_mistakes_are_usage_errors),
+		cmocka_unit_test(the_token_has_one_source_on_the_command_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
