@@ -146,8 +146,16 @@ class CheckTest(CrmTest):
 
 
 class CommandLineTest(CrmTest):
+    def test_shared_options_before_the_command_work_as_after_it(self):
+        after = self.kl("check", "--no-config", "--json", "-v")
+        before = self.kl("--no-config", "--json", "-v", "check")
+        self.assertEqual(before.code, after.code, before)
+        self.assertEqual(json.loads(before.out), json.loads(after.out))
+        self.assertIn("> GET ", before.err)
+        self.assertEqual(len(self.new_requests()), 2 * sum("> GET " in l for l in after.err.splitlines()))
+
     def test_options_before_the_command_get_a_clear_message(self):
-        r = self.kl("--json", "check", token_file=None)
+        r = self.kl("--name", "A", "check", token_file=None)
         self.assertEqual(r.code, 64, r)
         self.assertIn("the command comes first: kommo-lead check [OPTIONS]", r.err)
         r = self.kl("chek", token_file=None)

@@ -493,6 +493,45 @@ static void the_token_has_one_source_on_the_command_line(void **state)
 	kl_opts_free(&o);
 }
 
+static void shared_options_may_come_before_the_command(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--config", "x.env", "-v", "--timeout=5", "check", "-v", "--json"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_CHECK);
+	assert_string_equal(o.config_path, "x.env");
+	assert_int_equal(o.verbose, 2);
+	assert_int_equal(o.timeout_ms, 5000);
+	assert_true(o.json);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--no-config", "--token-file", "-", "leads", "search", "Anna"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_LEADS_SEARCH);
+	assert_true(o.no_config);
+	assert_string_equal(o.token_file, "-");
+	assert_string_equal(o.ent.query, "Anna");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--dry-run", "import", "rows.csv"), KL_OK);
+	assert_true(o.dry_run);
+	assert_string_equal(o.input, "rows.csv");
+	kl_opts_free(&o);
+	/* still checked against the command, and given twice is still twice */
+	assert_int_equal(PARSE(&o, &err, "--dry-run", "check"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "--dry-run is not an option of check"));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--config", "a.env", "check", "--config", "b.env"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "given twice"));
+	kl_opts_free(&o);
+	/* an option of submit's own before a command is not a shared one */
+	assert_int_equal(PARSE(&o, &err, "--name", "A", "check"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "the command comes first"));
+	kl_opts_free(&o);
+	/* before no command, options are submit's as ever */
+	assert_int_equal(PARSE(&o, &err, "--config", "x.env", "--name", "A", "--phone", "1234567"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_SUBMIT);
+	kl_opts_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +556,7 @@ int main(void)
 		cmocka_unit_test(entity_commands_and_their_arguments),
 		cmocka_unit_test(entity_command_mistakes_are_usage_errors),
 		cmocka_unit_test(the_token_has_one_source_on_the_command_line),
+		cmocka_unit_test(shared_options_may_come_before_the_command),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
