@@ -26,6 +26,7 @@ enum kl_cmd {
 	KL_CMD_CONTACTS,        /* "contacts" without a subcommand: only with --help */
 	KL_CMD_CONTACTS_SEARCH,
 	KL_CMD_CONTACTS_CREATE,
+	KL_CMD_CONFIG,          /* the configuration in force, and each value's origin */
 	KL_CMD_HELP,
 	KL_CMD_VERSION
 };

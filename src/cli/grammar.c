@@ -14,7 +14,8 @@ static const struct {
 	enum kl_cmd cmd;
 } commands[] = {{"submit", KL_CMD_SUBMIT}, {"import", KL_CMD_IMPORT}, {"check", KL_CMD_CHECK},
 		{"fields", KL_CMD_FIELDS},   {"leads", KL_CMD_LEADS},   {"contacts", KL_CMD_CONTACTS},
-		{"lead", KL_CMD_LEADS},      {"contact", KL_CMD_CONTACTS}, {"help", KL_CMD_HELP}};
+		{"lead", KL_CMD_LEADS},      {"contact", KL_CMD_CONTACTS}, {"config", KL_CMD_CONFIG},
+		{"help", KL_CMD_HELP}};
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -42,7 +43,7 @@ static int unknown_command(const char *arg, struct kl_err *err)
 	if (best)
 		return kl_err_set(err, KL_EUSAGE, "unknown command %s (did you mean %s?)",
 				  kl_str_quote(arg, qbuf, sizeof qbuf), best);
-	return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit, import, check, fields, leads, contacts, help; see kommo-lead --help)",
+	return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit, import, check, fields, leads, contacts, config, help; see kommo-lead --help)",
 			  kl_str_quote(arg, qbuf, sizeof qbuf));
 }
 

@@ -8,7 +8,7 @@
 static const char main_head[] =
 	"Usage: kommo-lead [submit] [OPTIONS]\n"
 	"       kommo-lead import [OPTIONS] [FILE]\n"
-	"       kommo-lead check | fields | leads ... | contacts ... [OPTIONS]\n"
+	"       kommo-lead check | fields | leads ... | contacts ... | config [OPTIONS]\n"
 	"Submit one lead, or one lead per CSV row, to Kommo's Incoming leads\n"
 	"(POST /api/v4/leads/unsorted/forms) and print the lead and contact ids.\n"
 	"\n"
@@ -21,6 +21,8 @@ static const char main_head[] =
 	"                              as config lines)\n"
 	"  leads search|create|update  look up, create or change leads directly\n"
 	"  contacts search|create      look up or create contacts directly\n"
+	"  config                      the configuration in force and where each value\n"
+	"                              came from (the token only as set or unset)\n"
 	"  help [COMMAND]              this text, or a command's (as COMMAND --help)\n"
 	"\n"
 	"Lead:\n";
@@ -148,6 +150,26 @@ static const char main_tail[] =
 	"69 Kommo unreachable or 5xx; 70 internal error; 71 out of memory; 74 cannot\n" \
 	"write output; 75 try again later (429, timeout); 76 Kommo's reply unreadable;\n" \
 	"77 401/402/403 (token, payment, blocked); 78 configuration error.\n"
+
+static const char config_help[] =
+	"Usage: kommo-lead config [OPTIONS]\n"
+	"Print the configuration in force, one line per setting, and where each value\n"
+	"came from, as git config --show-origin does:\n"
+	"  ORIGIN<TAB>KEY=VALUE\n"
+	"ORIGIN is flag:--OPTION, environment, file:PATH:LINE or default. The token is\n"
+	"shown only as (set) or (unset), with its source; a token command\n"
+	"(--token-command, KOMMO_TOKEN_COMMAND) is not run. The config file read is\n"
+	"named on stderr. Nothing is sent.\n"
+	"\n"
+	COMMON_OPTIONS
+	"      --json                  one JSON object per setting: key, value, origin\n"
+	"\n"
+	"Exit status: 0 done; 64 usage; 74 cannot write output; 78 configuration error\n"
+	"(a config file that cannot be read).\n"
+	"\n"
+	"Examples:\n"
+	"  kommo-lead config\n"
+	"  kommo-lead --config /etc/kommo-lead/config.env config | grep PIPELINE\n";
 
 static const char check_help[] =
 	"Usage: kommo-lead check [OPTIONS]\n"
@@ -332,6 +354,8 @@ const char *kl_cli_help(enum kl_cmd c)
 		return check_help;
 	case KL_CMD_FIELDS:
 		return fields_help;
+	case KL_CMD_CONFIG:
+		return config_help;
 	case KL_CMD_LEADS:
 	case KL_CMD_LEADS_SEARCH:
 	case KL_CMD_LEADS_CREATE:

@@ -18,6 +18,7 @@ const char *kl_opts_command_name(enum kl_cmd c)
 		[KL_CMD_CONTACTS] = "contacts",
 		[KL_CMD_CONTACTS_SEARCH] = "contacts search",
 		[KL_CMD_CONTACTS_CREATE] = "contacts create",
+		[KL_CMD_CONFIG] = "config",
 		[KL_CMD_HELP] = "help",
 		[KL_CMD_VERSION] = "version",
 	};

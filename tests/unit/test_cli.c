@@ -121,7 +121,7 @@ static void usage_errors_name_the_argument(void **state)
 	assert_string_equal(err.msg, "--timeout given twice");
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "frobnicate"), KL_EUSAGE);
-	assert_non_null(strstr(err.msg, "unknown command \"frobnicate\" (commands: submit, import, check, fields, leads, contacts, help;"));
+	assert_non_null(strstr(err.msg, "unknown command \"frobnicate\" (commands: submit, import, check, fields, leads, contacts, config, help;"));
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "--timeout", "0"), KL_EUSAGE);
 	kl_opts_free(&o);
