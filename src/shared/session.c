@@ -77,6 +77,7 @@ int kl_session_open(const struct kl_opts *o, const struct kl_io *io, const struc
 		.timeout_ms = o->timeout_ms,
 		.ca_bundle = acct->ca_bundle,
 		.log = o->verbose ? kl_io_log : NULL,
+		.log_bodies = o->verbose >= 2,
 		.log_ctx = (void *)io,
 	};
 	if ((rc = kl_api_open(api, &ho, rate, max_retries, io->getenv, kl_io_warn, (void *)io, err)))

@@ -311,11 +311,17 @@ class SecretsTest(SandboxTest):
             url = f"http://127.0.0.1:{srv.server_address[1]}"
             for args in (("--no-config", "--name", "A", "--phone", "1234567"),
                          ("leads", "search", "x", "--no-config")):
-                with self.subTest(args=args):
-                    r = self.run_kl(*args, "-v", base_url=url)
-                    self.assertIn(r.code, (65, 69), r)
-                    self.assertIn("you sent Bearer [redacted]", r.err)
-                    self.assert_clean(r)
+                for verbose in (["-v"], ["-v", "-v"]):
+                    with self.subTest(args=args, verbose=len(verbose)):
+                        r = self.run_kl(*args, *verbose, base_url=url)
+                        self.assertIn(r.code, (65, 69), r)
+                        self.assertIn("you sent Bearer [redacted]", r.err)
+                        # -v -v shows the reply's body as it came, with the token redacted
+                        shown = '< {"title": "Bad Request"' in r.err
+                        self.assertEqual(shown, len(verbose) == 2, r.err)
+                        self.assert_clean(r)
+                        if len(verbose) == 2 and args[0] != "leads":
+                            self.assertRegex(r.err, r'kommo-lead: > \[\{"source_name"|kommo-lead: > .*"source_uid"')
         finally:
             srv.shutdown()
             srv.server_close()
