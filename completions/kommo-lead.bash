@@ -1,6 +1,6 @@
 # bash completion for kommo-lead                           -*- shell-script -*-
 #
-# Completes the commands (submit import check fields leads contacts help), the
+# Completes the commands (submit import check fields leads contacts config help), the
 # subcommands of leads and contacts, each command's options, and file names
 # where an option or import takes a FILE. Installed as
 # share/bash-completion/completions/kommo-lead; works with or without the
@@ -13,7 +13,7 @@
 # The long options of a command ("leads search", "submit", ...).
 _kommo_lead_options()
 {
-    local common="--cacert --config --help --json --no-config --timeout --token-file --verbose --version"
+    local common="--cacert --config --help --json --no-config --timeout --token-command --token-file --verbose --version"
     local lead="--career --dry-run --education --email --field --form-id --form-name --form-page
                 --income --last-name --lead-name --name --phone --phone-region --pipeline --price --referer
                 --skip-existing --source --source-name --surname --telegram --utm-campaign
@@ -26,6 +26,7 @@ _kommo_lead_options()
         ;;
     check) echo "$common --pipeline" ;;
     fields) echo "$common --env" ;;
+    config) echo "$common" ;;
     "leads search" | "contacts search") echo "$common --limit" ;;
     "leads create" | "leads update")
         echo "$common --dry-run --field --name --pipeline --price --responsible --status"
@@ -47,7 +48,7 @@ _kommo_lead_takes_value()
         --form-page | --income | --last-name | --lead-name | --limit | --map | --max-retries | \
         --name | --phone | --phone-region | --pipeline | --price | --rate | --referer | --rejects | --responsible | --results | \
         --source | --source-name | --source-uid | --state | --status | --surname | --telegram | \
-        --timeout | --token-file | --utm-campaign | --utm-content | --utm-medium | \
+        --timeout | --token-command | --token-file | --utm-campaign | --utm-content | --utm-medium | \
         --utm-referrer | --utm-source | --utm-term)
         return 0
         ;;
@@ -89,7 +90,7 @@ _kommo_lead()
     local first=${words[1]-} second=${words[2]-}
     if ((cword > 1)); then
         case $first in
-        submit | import | check | fields) cmd=$first ;;
+        submit | import | check | fields | config) cmd=$first ;;
         lead | leads | contact | contacts)
             cmd=${first%s}s
             if ((cword > 2)); then
@@ -124,12 +125,12 @@ _kommo_lead()
     fi
 
     if ((cword == 1)) && [[ $cur != -* ]]; then
-        COMPREPLY=($(compgen -W "submit import check fields leads contacts help" -- "$cur"))
+        COMPREPLY=($(compgen -W "submit import check fields leads contacts config help" -- "$cur"))
         return 0
     fi
     if [[ $first == help ]]; then # help [COMMAND [SUBCOMMAND]]
         case $cword:$second in
-        2:*) COMPREPLY=($(compgen -W "submit import check fields leads contacts" -- "$cur")) ;;
+        2:*) COMPREPLY=($(compgen -W "submit import check fields leads contacts config" -- "$cur")) ;;
         3:leads | 3:lead) COMPREPLY=($(compgen -W "search create update" -- "$cur")) ;;
         3:contacts | 3:contact) COMPREPLY=($(compgen -W "search create" -- "$cur")) ;;
         esac

@@ -11,6 +11,7 @@
 #endif
 
 #include "cli/kl_cli.h"
+#include "cmd/kl_config_cmd.h"
 #include "cmd/kl_crm.h"
 #include "kommo/kl_http.h"
 #include "cmd/kl_import.h"
@@ -76,6 +77,10 @@ int main(int argc, char **argv)
 	case KL_CMD_VERSION:
 		if (printf("kommo-lead %s\n", KL_VERSION) < 0)
 			rc = KL_EIO;
+		break;
+	case KL_CMD_CONFIG:
+		/* sends nothing: no HTTP set-up */
+		rc = kl_config_cmd_run(&opts, &io);
 		break;
 	default:
 		if ((rc = kl_http_global_init(&err))) {

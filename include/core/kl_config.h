@@ -84,9 +84,17 @@ int kl_config_load_file(struct kl_config *cfg, const char *path, bool required,
 /* Takes every key set (non-empty) in the environment. */
 int kl_config_load_env(struct kl_config *cfg, kl_getenv_fn get, struct kl_err *err);
 
-/* Reads the token from a file (its first line; trailing CR/LF dropped). */
+/* Reads the token from a file (its first line; trailing CR/LF dropped);
+ * path "-" is standard input. */
 int kl_config_load_token_file(struct kl_config *cfg, const char *path,
 			      kl_warn_fn warn, void *warn_ctx, struct kl_err *err);
+
+/* Runs cmd with /bin/sh -c and takes the first line it prints as the token
+ * (as msmtp's passwordeval): KL_ECONFIG naming the command, never its
+ * output, when it fails, prints nothing or an empty first line. origin
+ * ("--token-command") is what the token's origin becomes. */
+int kl_config_load_token_command(struct kl_config *cfg, const char *cmd, const char *origin,
+				 struct kl_err *err);
 
 /* The config file to read when --config is not given: $KOMMO_LEAD_CONFIG
  * (required = true), else $XDG_CONFIG_HOME/kommo-lead/config.env or

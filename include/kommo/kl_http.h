@@ -33,6 +33,7 @@ struct kl_http_opts {
 				   system's (file and directory); NULL: the system's */
 	kl_log_fn log;          /* NULL: no verbose log */
 	void *log_ctx;
+	bool log_bodies;        /* -v -v: the log shows request and reply bodies too */
 };
 
 struct kl_http_reply {

@@ -26,6 +26,7 @@ enum kl_cmd {
 	KL_CMD_CONTACTS,        /* "contacts" without a subcommand: only with --help */
 	KL_CMD_CONTACTS_SEARCH,
 	KL_CMD_CONTACTS_CREATE,
+	KL_CMD_CONFIG,          /* the configuration in force, and each value's origin */
 	KL_CMD_HELP,
 	KL_CMD_VERSION
 };
@@ -55,8 +56,10 @@ struct kl_opts {
 	struct kl_config flags; /* --pipeline, --source-name, --form-* */
 	char *config_path;      /* --config */
 	bool no_config;
-	char *token_file;
-	bool dry_run, json, verbose;
+	char *token_file;       /* "-": standard input */
+	char *token_command;    /* --token-command: run by /bin/sh -c */
+	bool dry_run, json;
+	int verbose;            /* -v given how many times: 2 shows bodies */
 	long timeout_ms; /* 0: the default */
 
 	/* import */

@@ -11,9 +11,21 @@
 #include "shared/kl_io.h"
 
 /* Builds the layered configuration for any command: config file (unless
- * --no-config), then the environment, then --token-file, then the flags. */
+ * --no-config), then the environment, then the token's own source
+ * (--token-file, --token-command or KOMMO_TOKEN_COMMAND), then the flags. */
 int kl_session_load_config(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,
 			   struct kl_err *err);
+
+/* As kl_session_load_config; without run_token_command the token's command
+ * is not run (kommo-lead config only says where the token would come from). */
+int kl_session_load_layers(const struct kl_opts *o, const struct kl_io *io, bool run_token_command,
+			   struct kl_config *cfg, struct kl_err *err);
+
+/* The command the token is to be taken from (--token-command, else
+ * KOMMO_TOKEN_COMMAND unless --token-file is given) and *origin naming
+ * which; NULL when none. */
+const char *kl_session_token_command(const struct kl_opts *o, const struct kl_io *io,
+				     const char **origin);
 
 /* A client on a configuration already resolved: rate requests a second at
  * most (0: none), max_retries as kl_api_open; the verbose log goes to io

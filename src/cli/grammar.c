@@ -14,7 +14,8 @@ static const struct {
 	enum kl_cmd cmd;
 } commands[] = {{"submit", KL_CMD_SUBMIT}, {"import", KL_CMD_IMPORT}, {"check", KL_CMD_CHECK},
 		{"fields", KL_CMD_FIELDS},   {"leads", KL_CMD_LEADS},   {"contacts", KL_CMD_CONTACTS},
-		{"lead", KL_CMD_LEADS},      {"contact", KL_CMD_CONTACTS}, {"help", KL_CMD_HELP}};
+		{"lead", KL_CMD_LEADS},      {"contact", KL_CMD_CONTACTS}, {"config", KL_CMD_CONFIG},
+		{"help", KL_CMD_HELP}};
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -42,7 +43,7 @@ static int unknown_command(const char *arg, struct kl_err *err)
 	if (best)
 		return kl_err_set(err, KL_EUSAGE, "unknown command %s (did you mean %s?)",
 				  kl_str_quote(arg, qbuf, sizeof qbuf), best);
-	return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit, import, check, fields, leads, contacts, help; see kommo-lead --help)",
+	return kl_err_set(err, KL_EUSAGE, "unknown command %s (commands: submit, import, check, fields, leads, contacts, config, help; see kommo-lead --help)",
 			  kl_str_quote(arg, qbuf, sizeof qbuf));
 }
 
@@ -172,7 +173,7 @@ static int stray_argument(const struct kl_opts *o, int i, char **argv, struct kl
 	char qbuf[256];
 	const char *arg = argv[i];
 	if (o->command == KL_CMD_SUBMIT && is_command(arg))
-		return kl_err_set(err, KL_EUSAGE, "the command comes first: kommo-lead %s [OPTIONS] (options before it are taken as submit's)",
+		return kl_err_set(err, KL_EUSAGE, "the command comes first: kommo-lead %s [OPTIONS] (before it, only the shared options --config, --no-config, --token-file, --token-command, --timeout, --cacert, -v, --json and --dry-run; others are taken as submit's)",
 				  arg);
 	if (i >= 2 && cli_is_option(argv[i - 2]) && !strchr(argv[i - 2], '=') && argv[i - 1][0] != '-') {
 		/* most often a value with a space that was not quoted */
@@ -277,6 +278,52 @@ static int parse_argument(struct kl_opts *o, int argc, char **argv, int *i, bool
 	return rc == KL_EDATA ? kl_err_as(err, KL_EUSAGE) : rc;
 }
 
+/* The options every command shares, which may come before the command as
+ * git's and curl's do: kommo-lead --config x.env check. */
+static bool is_shared(enum opt_id id)
+{
+	static const enum opt_id ids[] = {O_CONFIG,  O_NO_CONFIG, O_TOKEN_FILE, O_TOKEN_COMMAND, O_TIMEOUT,
+					  O_CACERT, O_VERBOSE,   O_JSON,       O_DRY_RUN};
+	for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++)
+		if (ids[k] == id)
+			return true;
+	return false;
+}
+
+/* The index past the shared options (and their values) that start argv. */
+static int skip_shared_options(int argc, char **argv)
+{
+	int i = 1;
+	while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+		struct opt d;
+		const char *a = argv[i];
+		char name[64];
+		if (a[1] == '-') {
+			snprintf(name, sizeof name, "%.*s", (int)strcspn(a + 2, "="), a + 2);
+			if (!cli_find_long(name, &d))
+				break;
+		} else if (a[2] || !cli_find_short(a[1], &d)) {
+			break;
+		}
+		if (!is_shared(d.id))
+			break;
+		i += d.has_arg && !strchr(a, '=') ? 2 : 1;
+	}
+	return i;
+}
+
+/* argv[1..end): the shared options given before the command, applied now
+ * that the command is known (so that one it does not take is refused). */
+static int parse_leading(struct kl_opts *o, int end, char **argv, struct kl_err *err)
+{
+	for (int i = 1; i < end; i++) {
+		int rc = parse_argument(o, end, argv, &i, false, err);
+		if (rc)
+			return rc;
+	}
+	return KL_OK;
+}
+
 int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 {
 	int i = 1;
@@ -288,7 +335,13 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 	o->max_retries = 5;
 	o->progress = -1;
 
+	/* options before a command are the shared ones; before none, submit's */
+	int lead_end = skip_shared_options(argc, argv);
+	if (lead_end > 1 && lead_end < argc && is_command(argv[lead_end]))
+		i = lead_end;
 	int rc = parse_command(o, argc, argv, &i, &done, err);
+	if (!rc && i > lead_end && !done)
+		rc = parse_leading(o, lead_end, argv, err);
 	if (rc || done)
 		return rc;
 	if (i == argc && o->command == KL_CMD_SUBMIT)

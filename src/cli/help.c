@@ -8,7 +8,7 @@
 static const char main_head[] =
 	"Usage: kommo-lead [submit] [OPTIONS]\n"
 	"       kommo-lead import [OPTIONS] [FILE]\n"
-	"       kommo-lead check | fields | leads ... | contacts ... [OPTIONS]\n"
+	"       kommo-lead check | fields | leads ... | contacts ... | config [OPTIONS]\n"
 	"Submit one lead, or one lead per CSV row, to Kommo's Incoming leads\n"
 	"(POST /api/v4/leads/unsorted/forms) and print the lead and contact ids.\n"
 	"\n"
@@ -21,6 +21,8 @@ static const char main_head[] =
 	"                              as config lines)\n"
 	"  leads search|create|update  look up, create or change leads directly\n"
 	"  contacts search|create      look up or create contacts directly\n"
+	"  config                      the configuration in force and where each value\n"
+	"                              came from (the token only as set or unset)\n"
 	"  help [COMMAND]              this text, or a command's (as COMMAND --help)\n"
 	"\n"
 	"Lead:\n";
@@ -89,8 +91,11 @@ static const char main_tail[] =
 	"                              $XDG_CONFIG_HOME/kommo-lead/config.env, else\n"
 	"                              ~/.config/kommo-lead/config.env)\n"
 	"      --no-config             read no config file\n"
-	"      --token-file FILE       read the API token from FILE (there is no flag that\n"
-	"                              takes the token itself)\n"
+	"      --token-file FILE       read the API token from FILE, '-' for standard input\n"
+	"                              (there is no flag that takes the token itself)\n"
+	"      --token-command CMD     take the token from the first line CMD prints, run\n"
+	"                              by /bin/sh -c, e.g. 'pass show kommo'\n"
+	"                              (KOMMO_TOKEN_COMMAND)\n"
 	"      --cacert FILE           trust the CA certificates in FILE (PEM) instead of\n"
 	"                              the system's (KOMMO_CA_BUNDLE); certificates are\n"
 	"                              always verified\n"
@@ -107,7 +112,8 @@ static const char main_tail[] =
 	"                              the email; if one matches, send nothing and print\n"
 	"                              skipped contact_id=<id> (import: per row)\n"
 	"  -v, --verbose               log the request, status and timing to stderr\n"
-	"                              (the token is never shown)\n"
+	"                              (the token is never shown); twice (-v -v): the\n"
+	"                              request and reply bodies too\n"
 	"      --timeout SECONDS       give up on Kommo after SECONDS (default 30)\n"
 	"  -h, --help                  print this help and exit\n"
 	"  -V, --version               print the version and exit\n"
@@ -137,7 +143,8 @@ static const char main_tail[] =
 #define COMMON_OPTIONS \
 	"Common options:\n" \
 	"      --json                  print the result as JSON on stdout\n" \
-	"      --config FILE, --no-config, --token-file FILE, --cacert FILE\n" \
+	"      --config FILE, --no-config, --token-file FILE, --token-command CMD,\n" \
+	"      --cacert FILE\n" \
 	"                              the configuration, as for submit (kommo-lead --help)\n" \
 	"      --timeout SECONDS       give up on a request after SECONDS (default 30)\n" \
 	"  -v, --verbose               log each request, status and timing to stderr\n" \
@@ -148,6 +155,26 @@ static const char main_tail[] =
 	"69 Kommo unreachable or 5xx; 70 internal error; 71 out of memory; 74 cannot\n" \
 	"write output; 75 try again later (429, timeout); 76 Kommo's reply unreadable;\n" \
 	"77 401/402/403 (token, payment, blocked); 78 configuration error.\n"
+
+static const char config_help[] =
+	"Usage: kommo-lead config [OPTIONS]\n"
+	"Print the configuration in force, one line per setting, and where each value\n"
+	"came from, as git config --show-origin does:\n"
+	"  ORIGIN<TAB>KEY=VALUE\n"
+	"ORIGIN is flag:--OPTION, environment, file:PATH:LINE or default. The token is\n"
+	"shown only as (set) or (unset), with its source; a token command\n"
+	"(--token-command, KOMMO_TOKEN_COMMAND) is not run. The config file read is\n"
+	"named on stderr. Nothing is sent.\n"
+	"\n"
+	COMMON_OPTIONS
+	"      --json                  one JSON object per setting: key, value, origin\n"
+	"\n"
+	"Exit status: 0 done; 64 usage; 74 cannot write output; 78 configuration error\n"
+	"(a config file that cannot be read).\n"
+	"\n"
+	"Examples:\n"
+	"  kommo-lead config\n"
+	"  kommo-lead --config /etc/kommo-lead/config.env config | grep PIPELINE\n";
 
 static const char check_help[] =
 	"Usage: kommo-lead check [OPTIONS]\n"
@@ -332,6 +359,8 @@ const char *kl_cli_help(enum kl_cmd c)
 		return check_help;
 	case KL_CMD_FIELDS:
 		return fields_help;
+	case KL_CMD_CONFIG:
+		return config_help;
 	case KL_CMD_LEADS:
 	case KL_CMD_LEADS_SEARCH:
 	case KL_CMD_LEADS_CREATE:

@@ -63,6 +63,7 @@ static const struct opt opts[] = {
 	{"state", 0, true, O_STATE, 0, I},
 	{"status", 0, true, O_STATUS, 0, LC | LU},
 	{"timeout", 0, true, O_TIMEOUT, 0, ANY},
+	{"token-command", 0, true, O_TOKEN_COMMAND, 0, ANY},
 	{"token-file", 0, true, O_TOKEN_FILE, 0, ANY},
 	{"verbose", 'v', false, O_VERBOSE, 0, ANY},
 	{"version", 'V', false, O_VERSION, 0, ANY},
@@ -180,7 +181,7 @@ int cli_unknown_option(const char *arg, struct kl_err *err)
 	snprintf(shown, sizeof shown, "%.*s", (int)strcspn(arg, "="), arg);
 	if (strcmp(shown, "--token") == 0 || strcmp(shown, "--api-token") == 0)
 		return kl_err_set(err, KL_EUSAGE,
-				  "there is no option that takes the token itself (it would show in the process list): use --token-file FILE, KOMMO_API_TOKEN in the environment, or the config file");
+				  "there is no option that takes the token itself (it would show in the process list): use --token-file FILE, --token-command CMD, KOMMO_API_TOKEN in the environment, or the config file");
 	arg = shown;
 	const char *start = arg + strspn(arg, "-");
 	snprintf(name, sizeof name, "%.*s", (int)strcspn(start, "="), start);
@@ -465,7 +466,17 @@ int cli_apply(struct kl_opts *o, const struct opt *d, const char *flag, const ch
 	case O_CONFIG:
 		return set_path(&o->config_path, flag, v, err);
 	case O_TOKEN_FILE:
+		if (o->token_command)
+			return kl_err_set(err, KL_EUSAGE, "--token-file and --token-command are two sources of the token: give one");
 		return set_path(&o->token_file, flag, v, err);
+	case O_TOKEN_COMMAND:
+		if (o->token_file)
+			return kl_err_set(err, KL_EUSAGE, "--token-file and --token-command are two sources of the token: give one");
+		if (o->token_command)
+			return kl_err_set(err, KL_EUSAGE, "--token-command given twice");
+		if (!*v)
+			return kl_err_set(err, KL_EUSAGE, "--token-command needs a command, e.g. --token-command 'pass show kommo'");
+		return (o->token_command = strdup(v)) ? KL_OK : kl_err_oom(err);
 	case O_NO_CONFIG:
 		o->no_config = true;
 		return KL_OK;
@@ -476,7 +487,7 @@ int cli_apply(struct kl_opts *o, const struct opt *d, const char *flag, const ch
 		o->json = true;
 		return KL_OK;
 	case O_VERBOSE:
-		o->verbose = true;
+		o->verbose++;
 		return KL_OK;
 	case O_HELP:
 		o->cmd = KL_CMD_HELP;
@@ -532,6 +543,10 @@ int cli_check_command(const struct kl_opts *o, struct kl_err *err)
 	case KL_CMD_CONTACTS_CREATE:
 		if (!e->name && !e->first_name && !e->last_name)
 			return kl_err_set(err, KL_EUSAGE, "contacts create needs a name: --name NAME, or --first-name, --last-name or both");
+		return KL_OK;
+	case KL_CMD_IMPORT:
+		if (o->token_file && strcmp(o->token_file, "-") == 0 && (!o->input || strcmp(o->input, "-") == 0))
+			return kl_err_set(err, KL_EUSAGE, "--token-file - and the rows both would come from standard input: give the rows as a FILE, or the token another way");
 		return KL_OK;
 	case KL_CMD_FIELDS:
 		if (e->env && o->json)

@@ -289,11 +289,13 @@ out:
 	return rc;
 }
 
-/* Reads a whole small file. A missing file gives KL_OK with *out NULL. */
+/* Reads a whole small file; "-" is standard input (left open). A missing
+ * file gives KL_OK with *out NULL. */
 static int read_small_file(const char *path, struct kl_buf *out, struct stat *st,
 			   struct kl_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool is_stdin = strcmp(path, "-") == 0;
+	int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return KL_OK;
@@ -328,7 +330,8 @@ static int read_small_file(const char *path, struct kl_buf *out, struct stat *st
 	if (rc == KL_OK && out->len == 0 && kl_buf_append(out, "", 0))
 		rc = kl_err_oom(err);
 out:
-	close(fd);
+	if (!is_stdin)
+		close(fd);
 	return rc;
 }
 
@@ -386,8 +389,11 @@ int kl_config_load_token_file(struct kl_config *cfg, const char *path,
 	struct stat st;
 	char origin[600];
 	int rc = read_small_file(path, &text, &st, err);
+	bool is_stdin = strcmp(path, "-") == 0;
 	if (rc)
 		goto out;
+	if (is_stdin)
+		path = "- (standard input)";
 	if (!text.data) {
 		rc = kl_err_set(err, KL_ECONFIG, "--token-file %s: no such file", path);
 		goto out;
@@ -407,6 +413,10 @@ int kl_config_load_token_file(struct kl_config *cfg, const char *path,
 		goto out;
 	}
 	text.data[n] = '\0';
+	if (n == 0) {
+		rc = kl_err_set(err, KL_ECONFIG, "--token-file %s: no token in it (it is empty)", path);
+		goto out;
+	}
 	snprintf(origin, sizeof origin, "--token-file %s", path);
 	rc = kl_config_set(cfg, KL_CFG_API_TOKEN, text.data, origin, err);
 	if (rc == KL_OK)

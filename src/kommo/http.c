@@ -19,6 +19,7 @@ struct kl_http {
 	char *ca_bundle; /* NULL: the system's CA certificates */
 	kl_log_fn log;
 	void *log_ctx;
+	bool log_bodies;
 	/* the request under way */
 	struct kl_http_reply *reply;
 	bool too_large; /* the body went past KL_HTTP_MAX_REPLY */
@@ -101,6 +102,7 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_er
 		return kl_err_oom(err);
 	h->log = o->log;
 	h->log_ctx = o->log_ctx;
+	h->log_bodies = o->log_bodies;
 	h->base_url = strdup(o->base_url);
 	h->host = kl_url_authority(o->base_url);
 	h->ca_bundle = o->ca_bundle ? strdup(o->ca_bundle) : NULL;
@@ -265,6 +267,38 @@ static void logf_(struct kl_http *h, const char *fmt, ...)
 	h->log(h->log_ctx, line);
 }
 
+/* A body in the log, line by line after mark ("> " sent, "< " received), as
+ * curl -v shows it; the token redacted, control characters shown as '?' so
+ * that a reply cannot drive the terminal. */
+static void log_body(struct kl_http *h, const char *mark, const char *data, size_t len)
+{
+	if (!h->log || !h->log_bodies || !data || !len)
+		return;
+	struct kl_buf copy = {.secret = true};
+	if (kl_buf_append(&copy, data, len)) {
+		logf_(h, "%s[the body could not be shown: out of memory]", mark);
+		return;
+	}
+	redact_token(&copy, h->token);
+	char line[1024];
+	size_t n = 0, ml = strlen(mark);
+	for (size_t i = 0; i <= copy.len; i++) {
+		bool end = i == copy.len || copy.data[i] == '\n';
+		if (!end) {
+			unsigned char ch = (unsigned char)copy.data[i];
+			line[ml + n++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+		}
+		if ((end && (n || i < copy.len)) || ml + n == sizeof line - 1) {
+			memcpy(line, mark, ml);
+			line[ml + n] = '\0';
+			h->log(h->log_ctx, line);
+			n = 0;
+		}
+	}
+	explicit_bzero(line, sizeof line);
+	kl_buf_free(&copy);
+}
+
 /* TLS could not be set up. Never worth a retry: the same certificate comes
  * back. Never a reason to go on unverified. */
 static bool tls_failure(CURLcode e)
@@ -427,6 +461,7 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	}
 	logf_(h, "> %s %s (%zu bytes)", method, url, body ? len : 0);
 	logf_(h, "> Authorization: Bearer [redacted]");
+	log_body(h, "> ", body, body ? len : 0);
 
 	CURLcode e = curl_easy_perform(c);
 	redact_token(&r->body, h->token);
@@ -455,6 +490,7 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	if (e == CURLE_OK) {
 		logf_(h, "< %ld in %.3f s (%zu bytes%s%s)", r->status, r->seconds, r->body.len,
 		      ctype ? ", " : "", ctype ? ctype : "");
+		log_body(h, "< ", r->body.data, r->body.len);
 		goto out;
 	}
 	rc = failed(h, e, ebuf, upload, r, err);

@@ -18,6 +18,7 @@ const char *kl_opts_command_name(enum kl_cmd c)
 		[KL_CMD_CONTACTS] = "contacts",
 		[KL_CMD_CONTACTS_SEARCH] = "contacts search",
 		[KL_CMD_CONTACTS_CREATE] = "contacts create",
+		[KL_CMD_CONFIG] = "config",
 		[KL_CMD_HELP] = "help",
 		[KL_CMD_VERSION] = "version",
 	};
@@ -38,6 +39,7 @@ void kl_opts_free(struct kl_opts *o)
 	free(o->ent.query);
 	kl_lead_free(&o->ent.fields);
 	free(o->config_path);
+	free(o->token_command);
 	free(o->token_file);
 	free(o->input);
 	free(o->columns);

@@ -3,9 +3,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *kl_session_token_command(const struct kl_opts *o, const struct kl_io *io,
+				     const char **origin)
+{
+	const char *env = io->getenv("KOMMO_TOKEN_COMMAND");
+	*origin = NULL;
+	if (o->token_command) {
+		*origin = "--token-command";
+		return o->token_command;
+	}
+	/* --token-file is a flag: it beats the environment's command */
+	if (o->token_file || !env || !*env)
+		return NULL;
+	*origin = "KOMMO_TOKEN_COMMAND";
+	return env;
+}
+
 int kl_session_load_config(const struct kl_opts *o, const struct kl_io *io, struct kl_config *cfg,
 			   struct kl_err *err)
 {
+	return kl_session_load_layers(o, io, true, cfg, err);
+}
+
+int kl_session_load_layers(const struct kl_opts *o, const struct kl_io *io, bool run_token_command,
+			   struct kl_config *cfg, struct kl_err *err)
+{
+	const char *cmd_origin, *cmd = kl_session_token_command(o, io, &cmd_origin);
 	struct kl_config env = {0}, tok = {0};
 	char *path = NULL;
 	int rc = KL_OK;
@@ -29,6 +52,10 @@ int kl_session_load_config(const struct kl_opts *o, const struct kl_io *io, stru
 	    ((rc = kl_config_load_token_file(&tok, o->token_file, kl_io_warn, (void *)io, err)) ||
 	     (rc = kl_config_merge(cfg, &tok, err))))
 		goto out;
+	if (cmd && run_token_command &&
+	    ((rc = kl_config_load_token_command(&tok, cmd, cmd_origin, err)) ||
+	     (rc = kl_config_merge(cfg, &tok, err))))
+		goto out;
 	rc = kl_config_merge(cfg, &o->flags, err);
 out:
 	free(path);
@@ -50,6 +77,7 @@ int kl_session_open(const struct kl_opts *o, const struct kl_io *io, const struc
 		.timeout_ms = o->timeout_ms,
 		.ca_bundle = acct->ca_bundle,
 		.log = o->verbose ? kl_io_log : NULL,
+		.log_bodies = o->verbose >= 2,
 		.log_ctx = (void *)io,
 	};
 	if ((rc = kl_api_open(api, &ho, rate, max_retries, io->getenv, kl_io_warn, (void *)io, err)))

@@ -146,8 +146,48 @@ class CheckTest(CrmTest):
 
 
 class CommandLineTest(CrmTest):
+    def test_shared_options_before_the_command_work_as_after_it(self):
+        after = self.kl("check", "--no-config", "--json", "-v")
+        before = self.kl("--no-config", "--json", "-v", "check")
+        self.assertEqual(before.code, after.code, before)
+        self.assertEqual(json.loads(before.out), json.loads(after.out))
+        self.assertIn("> GET ", before.err)
+        self.assertEqual(len(self.new_requests()), 2 * sum("> GET " in l for l in after.err.splitlines()))
+
+    def test_config_shows_each_value_and_its_origin_but_never_the_token(self):
+        cfg = self.write("c.env", f"KOMMO_SUBDOMAIN=acme\n# comment\nKOMMO_API_TOKEN={TOKEN}\nKOMMO_PIPELINE_ID=11\n")
+        r = self.kl("--config", cfg, "config", "--cacert", cfg, env={"KOMMO_PIPELINE_ID": "22"},
+                    base_url=None, token_file=None)
+        self.assertEqual(r.code, 0, r)
+        lines = r.out.splitlines()
+        self.assertIn(f"file:{cfg}:1\tKOMMO_SUBDOMAIN=acme", lines)
+        self.assertIn(f"file:{cfg}:3\tKOMMO_API_TOKEN=(set)", lines)
+        self.assertIn("environment\tKOMMO_PIPELINE_ID=22", lines)  # the environment beats the file
+        self.assertIn(f"flag:--cacert\tKOMMO_CA_BUNDLE={cfg}", lines)
+        self.assertIn("default\tKOMMO_SOURCE_NAME=kommo-lead", lines)
+        self.assertIn(f"config file: {cfg}", r.err)
+        self.assertNotIn(TOKEN, r.out + r.err)
+        # a token file and a token command: their place, never their token; the command is not run
+        mark = os.path.join(self.tmp.name, "ran")
+        for flags, env, line in (
+            (["--token-file", self.token_file], {}, f"flag:--token-file {self.token_file}\tKOMMO_API_TOKEN=(set)"),
+            ([], {"KOMMO_TOKEN_COMMAND": f"touch {mark}; echo {TOKEN}"},
+             "environment:KOMMO_TOKEN_COMMAND\tKOMMO_API_TOKEN=(set: from the command's output; not run)"),
+            ([], {}, "default\tKOMMO_API_TOKEN=(unset)"),
+        ):
+            with self.subTest(line=line):
+                r = self.kl("config", "--no-config", *flags, env=env, token_file=None)
+                self.assertEqual(r.code, 0, r)
+                self.assertIn(line, r.out.splitlines())
+                self.assertNotIn(TOKEN, r.out + r.err)
+        self.assertFalse(os.path.exists(mark))
+        r = self.kl("config", "--no-config", "--json", env={"KOMMO_DOMAIN": "acme.amocrm.ru"}, token_file=None)
+        objs = [json.loads(l) for l in r.out.splitlines()]
+        self.assertIn({"key": "KOMMO_DOMAIN", "value": "acme.amocrm.ru", "origin": "environment"}, objs)
+        self.assert_nothing_sent()
+
     def test_options_before_the_command_get_a_clear_message(self):
-        r = self.kl("--json", "check", token_file=None)
+        r = self.kl("--name", "A", "check", token_file=None)
         self.assertEqual(r.code, 64, r)
         self.assertIn("the command comes first: kommo-lead check [OPTIONS]", r.err)
         r = self.kl("chek", token_file=None)

@@ -311,11 +311,17 @@ class SecretsTest(SandboxTest):
             url = f"http://127.0.0.1:{srv.server_address[1]}"
             for args in (("--no-config", "--name", "A", "--phone", "1234567"),
                          ("leads", "search", "x", "--no-config")):
-                with self.subTest(args=args):
-                    r = self.run_kl(*args, "-v", base_url=url)
-                    self.assertIn(r.code, (65, 69), r)
-                    self.assertIn("you sent Bearer [redacted]", r.err)
-                    self.assert_clean(r)
+                for verbose in (["-v"], ["-v", "-v"]):
+                    with self.subTest(args=args, verbose=len(verbose)):
+                        r = self.run_kl(*args, *verbose, base_url=url)
+                        self.assertIn(r.code, (65, 69), r)
+                        self.assertIn("you sent Bearer [redacted]", r.err)
+                        # -v -v shows the reply's body as it came, with the token redacted
+                        shown = '< {"title": "Bad Request"' in r.err
+                        self.assertEqual(shown, len(verbose) == 2, r.err)
+                        self.assert_clean(r)
+                        if len(verbose) == 2 and args[0] != "leads":
+                            self.assertRegex(r.err, r'kommo-lead: > \[\{"source_name"|kommo-lead: > .*"source_uid"')
         finally:
             srv.shutdown()
             srv.server_close()
@@ -445,6 +451,40 @@ class SecretsTest(SandboxTest):
                 self.assertEqual(r.code, 0, r)
                 self.assertEqual(self.only_request()["headers"]["authorization"], "Bearer " + TOKEN)
 
+    def test_the_token_from_standard_input_or_a_command_is_sent_and_never_printed(self):
+        cmd = f"printf %s {TOKEN}"
+        cases = [
+            ("--token-file -", ["--token-file", "-"], {}, (TOKEN + "\n").encode()),
+            ("--token-command", ["--token-command", cmd], {}, None),
+            ("KOMMO_TOKEN_COMMAND", [], {"KOMMO_TOKEN_COMMAND": f"printf '%s\\nsecond line' {TOKEN}"}, None),
+        ]
+        for name, flags, env, stdin in cases:
+            with self.subTest(source=name):
+                self.seen = len(self.recorded())
+                r = self.run_kl("--no-config", "--name", "A", "--phone", "1234567", "-v", "-v", *flags,
+                                env=env, stdin=stdin, token_file=None)
+                self.assertEqual(r.code, 0, r)
+                self.assertEqual(self.only_request()["headers"]["authorization"], "Bearer " + TOKEN)
+                self.assert_clean(r)
+
+    def test_a_token_command_that_fails_is_a_config_error_naming_it_not_its_output(self):
+        cases = [
+            (f"printf %s {TOKEN}; exit 3", "failed (exit status 3)"),
+            ("true", "printed nothing"),
+            (f"printf '\\n%s' {TOKEN}", "empty first line"),
+        ]
+        for cmd, why in cases:
+            with self.subTest(cmd=cmd[:20]):
+                self.seen = len(self.recorded())
+                r = self.run_kl("--no-config", "--name", "A", "--phone", "1234567", "--token-command", cmd,
+                                token_file=None)
+                self.assertEqual(r.code, 78, r)
+                self.assertIn("--token-command", r.err)
+                self.assertIn(why, r.err)
+                self.assertEqual(self.new_requests(), [])
+                self.assertIn(cmd.split()[0], r.err)  # the command is named; what it printed is not
+                self.assert_clean(r)
+
     def test_address_values_with_cr_lf_or_control_characters_are_refused(self):
         # the line breaks into every address, from both places; the rest of the
         # characters into a base URL from the environment (one check covers them all)
@@ -552,7 +592,7 @@ class SecretsTest(SandboxTest):
         # --help names no such option either
         for cmd in ((), ("import",), ("check",), ("fields",), ("leads",), ("contacts",)):
             text = self.run_kl(*cmd, "--help", token_file=None).out
-            self.assertNotRegex(text, r"--(api-)?token(?!-file)\b")
+            self.assertNotRegex(text, r"--(api-)?token(?!-file|-command)\b")
         self.assert_nothing_sent()
 
     def in_flight(self, *args, **kw):

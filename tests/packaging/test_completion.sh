@@ -64,8 +64,8 @@ expect()
 }
 
 # --- commands, subcommands, values ------------------------------------------
-expect "check contacts fields help import leads submit" kommo-lead ""
-expect "check contacts fields import leads submit" kommo-lead help ""
+expect "check config contacts fields help import leads submit" kommo-lead ""
+expect "check config contacts fields import leads submit" kommo-lead help ""
 expect "create search update" kommo-lead help leads ""
 expect "create search" kommo-lead help contacts ""
 expect "" kommo-lead help import ""

@@ -81,7 +81,8 @@ static void completion_offers_each_command_exactly_its_options(void **state)
 	(void)state;
 	static const enum kl_cmd cmds[] = {KL_CMD_SUBMIT,        KL_CMD_IMPORT,          KL_CMD_CHECK,
 					   KL_CMD_FIELDS,        KL_CMD_LEADS_SEARCH,    KL_CMD_LEADS_CREATE,
-					   KL_CMD_LEADS_UPDATE,  KL_CMD_CONTACTS_SEARCH, KL_CMD_CONTACTS_CREATE};
+					   KL_CMD_LEADS_UPDATE,  KL_CMD_CONTACTS_SEARCH, KL_CMD_CONTACTS_CREATE,
+					   KL_CMD_CONFIG};
 	char want[8192], got[8192];
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		table_words((int)cmds[i], -1, want, sizeof want);

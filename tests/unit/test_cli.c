@@ -121,7 +121,7 @@ static void usage_errors_name_the_argument(void **state)
 	assert_string_equal(err.msg, "--timeout given twice");
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "frobnicate"), KL_EUSAGE);
-	assert_non_null(strstr(err.msg, "unknown command \"frobnicate\" (commands: submit, import, check, fields, leads, contacts, help;"));
+	assert_non_null(strstr(err.msg, "unknown command \"frobnicate\" (commands: submit, import, check, fields, leads, contacts, config, help;"));
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "--timeout", "0"), KL_EUSAGE);
 	kl_opts_free(&o);
@@ -471,6 +471,67 @@ static void an_empty_flag_value_is_not_given(void **state)
 	kl_opts_free(&o);
 }
 
+static void the_token_has_one_source_on_the_command_line(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "check", "--token-command", "pass show kommo"), KL_OK);
+	assert_string_equal(o.token_command, "pass show kommo");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "check", "--token-file", "-", "--token-command", "x"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "give one"));
+	kl_opts_free(&o);
+	/* the rows and the token cannot both come from standard input */
+	assert_int_equal(PARSE(&o, &err, "import", "--token-file", "-", "-"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "standard input"));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "import", "--token-file", "-", "rows.csv"), KL_OK);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "check", "-v", "-v"), KL_OK);
+	assert_int_equal(o.verbose, 2);
+	kl_opts_free(&o);
+}
+
+static void shared_options_may_come_before_the_command(void **state)
+{
+	(void)state;
+	struct kl_opts o;
+	struct kl_err err = {0};
+	assert_int_equal(PARSE(&o, &err, "--config", "x.env", "-v", "--timeout=5", "check", "-v", "--json"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_CHECK);
+	assert_string_equal(o.config_path, "x.env");
+	assert_int_equal(o.verbose, 2);
+	assert_int_equal(o.timeout_ms, 5000);
+	assert_true(o.json);
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--no-config", "--token-file", "-", "leads", "search", "Anna"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_LEADS_SEARCH);
+	assert_true(o.no_config);
+	assert_string_equal(o.token_file, "-");
+	assert_string_equal(o.ent.query, "Anna");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--dry-run", "import", "rows.csv"), KL_OK);
+	assert_true(o.dry_run);
+	assert_string_equal(o.input, "rows.csv");
+	kl_opts_free(&o);
+	/* still checked against the command, and given twice is still twice */
+	assert_int_equal(PARSE(&o, &err, "--dry-run", "check"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "--dry-run is not an option of check"));
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "--config", "a.env", "check", "--config", "b.env"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "given twice"));
+	kl_opts_free(&o);
+	/* an option of submit's own before a command is not a shared one */
+	assert_int_equal(PARSE(&o, &err, "--name", "A", "check"), KL_EUSAGE);
+	assert_non_null(strstr(err.msg, "the command comes first"));
+	kl_opts_free(&o);
+	/* before no command, options are submit's as ever */
+	assert_int_equal(PARSE(&o, &err, "--config", "x.env", "--name", "A", "--phone", "1234567"), KL_OK);
+	assert_int_equal(o.cmd, KL_CMD_SUBMIT);
+	kl_opts_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +555,8 @@ int main(void)
 		cmocka_unit_test(every_column_the_help_names_is_a_column),
 		cmocka_unit_test(entity_commands_and_their_arguments),
 		cmocka_unit_test(entity_command_mistakes_are_usage_errors),
+		cmocka_unit_test(the_token_has_one_source_on_the_command_line),
+		cmocka_unit_test(shared_options_may_come_before_the_command),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -271,6 +271,34 @@ static void token_file_takes_one_line_and_drops_newline(void **state)
 	unlink(p);
 }
 
+static void token_command_takes_its_first_line_and_fails_without_quoting_it(void **state)
+{
+	(void)state;
+	struct kl_config cfg = {0};
+	struct kl_err err = {0};
+	assert_int_equal(kl_config_load_token_command(&cfg, "printf 'tok.en\\nrest\\n'", "--token-command", &err), KL_OK);
+	assert_string_equal(cfg.value[KL_CFG_API_TOKEN], "tok.en");
+	assert_string_equal(cfg.origin[KL_CFG_API_TOKEN], "--token-command");
+	kl_config_free(&cfg);
+	static const struct {
+		const char *cmd, *why;
+	} bad[] = {
+		{"echo s3cret; exit 2", "exit status 2"},
+		{"true", "printed nothing"},
+		{"printf '\\ns3cret'", "empty first line"},
+		{"kill -TERM $$", "signal 15"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(kl_config_load_token_command(&cfg, bad[i].cmd, "KOMMO_TOKEN_COMMAND", &err), KL_ECONFIG);
+		assert_non_null(strstr(err.msg, "KOMMO_TOKEN_COMMAND"));
+		assert_non_null(strstr(err.msg, bad[i].why));
+		/* the command is named, and s3cret is in it; what it printed is not added */
+		const char *first = strstr(err.msg, "s3cret");
+		assert_true(!first || !strstr(first + 1, "s3cret"));
+		assert_null(cfg.value[KL_CFG_API_TOKEN]);
+	}
+}
+
 static const char *env_xdg(const char *name)
 {
 	return strcmp(name, "XDG_CONFIG_HOME") == 0 ? "/x/conf" : strcmp(name, "HOME") == 0 ? "/home/u" : NULL;
@@ -318,6 +346,7 @@ int main(void)
 		cmocka_unit_test(file_with_token_readable_by_others_is_warned_about),
 		cmocka_unit_test(missing_file_is_an_error_only_when_required),
 		cmocka_unit_test(token_file_takes_one_line_and_drops_newline),
+		cmocka_unit_test(token_command_takes_its_first_line_and_fails_without_quoting_it),
 		cmocka_unit_test(default_path_follows_env_then_xdg_then_home),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
