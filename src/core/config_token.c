@@ -116,8 +116,8 @@ int kl_config_load_token_command(struct kl_config *cfg, const char *cmd, const c
 	char what[700], qbuf[512];
 	struct kl_buf out = {.secret = true};
 	bool too_long = false;
-	pid_t pid;
-	int fd, status = 0;
+	pid_t pid = -1;
+	int fd = -1, status = 0;
 	snprintf(what, sizeof what, "%s %s", origin, kl_str_quote(cmd, qbuf, sizeof qbuf));
 	if (!*cmd)
 		return kl_err_set(err, KL_ECONFIG, "%s: the command is empty", origin);
