@@ -16,7 +16,7 @@ _kommo_lead_options()
     local common="--cacert --config --help --json --no-config --timeout --token-command --token-file --verbose --version"
     local lead="--career --dry-run --education --email --field --form-id --form-name --form-page
                 --income --last-name --lead-name --name --phone --phone-region --pipeline --price --referer
-                --skip-existing --source --source-name --surname --telegram --utm-campaign
+                --skip-existing --source --source-name --surname --tag --telegram --utm-campaign
                 --utm-content --utm-medium --utm-referrer --utm-source --utm-term"
     case $1 in
     submit) echo "$common $lead --source-uid" ;;
@@ -47,7 +47,7 @@ _kommo_lead_takes_value()
         --education | --email | --encoding | --field | --first-name | --form-id | --form-name | \
         --form-page | --income | --last-name | --lead-name | --limit | --map | --max-retries | \
         --name | --phone | --phone-region | --pipeline | --price | --rate | --referer | --rejects | --responsible | --results | \
-        --source | --source-name | --source-uid | --state | --status | --surname | --telegram | \
+        --source | --source-name | --source-uid | --state | --status | --surname | --tag | --telegram | \
         --timeout | --token-command | --token-file | --utm-campaign | --utm-content | --utm-medium | \
         --utm-referrer | --utm-source | --utm-term)
         return 0

@@ -36,6 +36,7 @@ enum kl_attr {
 	KL_ATTR_UTM_REFERRER,
 	KL_ATTR_PRICE,
 	KL_ATTR_LEAD_NAME,
+	KL_ATTR_TAGS, /* comma-separated; see KL_KIND_TAGS */
 	KL_ATTR_SOURCE_UID,
 	KL_ATTR_REFERER,
 	KL_ATTR_COUNT
@@ -47,7 +48,9 @@ enum kl_kind {
 	KL_KIND_PHONE,  /* E.164 by libphonenumber (kl_check_phone) */
 	KL_KIND_EMAIL,
 	KL_KIND_NUMBER, /* a decimal number, sent as a JSON number */
-	KL_KIND_PRICE   /* a whole number, sent as a JSON number */
+	KL_KIND_PRICE,  /* a whole number, sent as a JSON number */
+	KL_KIND_TAGS    /* names joined by ','; checked: each trimmed, one line,
+			 * empty ones and repeats dropped (none left: unset) */
 };
 
 enum kl_entity { KL_ENTITY_NONE, KL_ENTITY_CONTACT, KL_ENTITY_LEAD };
@@ -93,7 +96,9 @@ void kl_lead_free(struct kl_lead *lead); /* leaves it empty; accepts NULL */
 /* Makes dst (empty) a deep copy of src. */
 int kl_lead_copy(struct kl_lead *dst, const struct kl_lead *src, struct kl_err *err);
 
-/* Stores a copy of value. Setting an attribute twice is an error. */
+/* Stores a copy of value. Setting an attribute twice is an error, but for
+ * tags (KL_KIND_TAGS), which add up: "a" then "b,c" is "a,b,c". A tag with a
+ * control character is refused here, naming label. */
 int kl_lead_set(struct kl_lead *lead, enum kl_attr a, const char *value, const char *label,
 		struct kl_err *err);
 

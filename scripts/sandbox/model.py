@@ -146,6 +146,7 @@ ENTITY_PLURAL = {"lead": "leads", "contact": "contacts"}
 
 FIRST_LEAD_ID = 8876820
 FIRST_CONTACT_ID = 7654321
+FIRST_TAG_ID = 2164  # as in lead_one.json
 MAX_ITEMS = 250
 MAX_LIMIT = 250              # list endpoints: most entities a page
 DEFAULT_LIMIT = 50

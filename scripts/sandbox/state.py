@@ -7,7 +7,7 @@ import time
 from collections import deque
 
 from .model import (ACCOUNT, CHOICE_TYPES, CUSTOM_FIELDS, FIELD_TYPES, FILLER_FIRST_ID,
-                    FILLER_LEAD_FIELDS, FILLER_SORT, FIRST_CONTACT_ID, FIRST_LEAD_ID,
+                    FILLER_LEAD_FIELDS, FILLER_SORT, FIRST_CONTACT_ID, FIRST_LEAD_ID, FIRST_TAG_ID,
                     LOST_STATUS_ID, MAIN_PIPELINE_ID, ROBOT_USER_ID, WON_STATUS_ID, _field,
                     first_open_status_id, incoming_status_id)
 from .modes import default_modes
@@ -66,6 +66,8 @@ class State:
         self.contacts = {}
         # Incoming leads by uid, in creation order; replaced, never edited, as leads
         self.unsorted = {}
+        # tag name -> id: Kommo gives a tag one id across the account
+        self.tags = {}
         self.modes = default_modes(opts)
         self.queue = deque()
         self.schedule = opts.schedule
@@ -117,6 +119,7 @@ class State:
             self.leads = {}
             self.contacts = {}
             self.unsorted = {}
+            self.tags = {}
             self.modes = default_modes(self.opts)
             self.fields = fields
             self.account = dict(ACCOUNT)
@@ -180,6 +183,7 @@ class State:
             "contacts": None,
         }
         with self.lock:
+            l["tags"] = self.tag_list((lead.get("_embedded") or {}).get("tags") or [])
             lid, cid = self.next_lead, self.next_contact
             self.next_lead += 1
             self.next_contact += 1
@@ -194,6 +198,21 @@ class State:
                 "lead_id": lid, "contact_id": cid, "state": "new",
                 "order": len(self.unsorted), "updated_at": now}
         return lid, cid
+
+    def tag_list(self, tags):
+        """Validated tags -> the lead's tags as GET shows them, a tag named
+        twice kept once. Called with the lock held."""
+        out = []
+        for tag in tags:
+            if "name" in tag:
+                name = tag["name"]
+                tid = self.tags.setdefault(name, FIRST_TAG_ID + len(self.tags))
+            else:
+                tid = tag["id"]
+                name = next((n for n, i in self.tags.items() if i == tid), "")
+            if all(t["id"] != tid for t in out):
+                out.append({"id": tid, "name": name, "color": None})
+        return out
 
     def sort_unsorted(self, uid, verdict):
         """A manager accepts or declines an Incoming lead (control API): it

@@ -353,7 +353,37 @@ def validate_item(item, index, fields):
                                  "This value should be greater than or equal to 0.")
                 if "custom_fields_values" in lead:
                     check_custom_fields(lead["custom_fields_values"], "lead", fields, errs)
+                if "_embedded" in lead:
+                    check_lead_tags(lead["_embedded"], join(p, "_embedded"), errs)
     return rid, errs.list
+
+
+def check_lead_tags(emb, path, errs):
+    """A lead's _embedded.tags: an array of objects, each a non-empty string
+    name or an integer id (kommo-api.md, "Tags on a lead")."""
+    if not isinstance(emb, dict):
+        errs.type(path, "object")
+        return
+    if "tags" not in emb:
+        return
+    tags, path = emb["tags"], path + ".tags"
+    if not isinstance(tags, list):
+        errs.type(path, "array")
+        return
+    for i, tag in enumerate(tags):
+        p = join(path, i)
+        if not isinstance(tag, dict):
+            errs.type(p, "object")
+        elif "name" in tag:
+            if not isinstance(tag["name"], str):
+                errs.type(join(p, "name"), "string")
+            elif not tag["name"].strip():
+                errs.add("FieldMissing", join(p, "name"), D_BLANK)
+        elif "id" in tag:
+            if not is_int(tag["id"]):
+                errs.type(join(p, "id"), "int")
+        else:
+            errs.missing(join(p, "name"))
 
 
 

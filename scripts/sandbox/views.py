@@ -105,7 +105,7 @@ def link(base, path):
 def lead_view(lead, base, with_contacts=False):
     out = {k: lead[k] for k in LEAD_KEYS}
     out["_links"] = link(base, "/api/v4/leads/%d" % lead["id"])
-    emb = {"tags": [], "companies": []}
+    emb = {"tags": lead.get("tags") or [], "companies": []}
     if with_contacts:
         emb["contacts"] = [{"id": cid, "is_main": i == 0,
                             "_links": link(base, "/api/v4/contacts/%d" % cid)}

@@ -36,7 +36,8 @@ static const char main_fields[] =
 
 static const char main_import_and_form[] =
 	"\n"
-	"  With import, lead options give defaults for every row; a row's own value wins.\n"
+	"  With import, lead options give defaults for every row; a row's own value wins\n"
+	"  (a row's tags add to --tag's).\n"
 	"\n"
 	"Import (kommo-lead import [OPTIONS] [FILE]; FILE '-' or none: standard input):\n"
 	"      --delimiter D           ',', ';', '\\t' or auto (default: from the header line)\n"
@@ -343,7 +344,7 @@ static const char *main_help(void)
 	if (built)
 		return buf;
 	built = append(buf, sizeof buf, &len, main_head) &&
-		attr_lines(buf, sizeof buf, &len, KL_ATTR_NAME, KL_ATTR_LEAD_NAME) &&
+		attr_lines(buf, sizeof buf, &len, KL_ATTR_NAME, KL_ATTR_TAGS) &&
 		append(buf, sizeof buf, &len, main_fields) &&
 		attr_lines(buf, sizeof buf, &len, KL_ATTR_SOURCE_UID, KL_ATTR_SOURCE_UID) &&
 		append(buf, sizeof buf, &len, main_import_and_form) &&

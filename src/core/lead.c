@@ -49,6 +49,9 @@ static const struct kl_attr_info attrs[KL_ATTR_COUNT] = {
 			   "the lead's price, a whole number (default 0)"},
 	[KL_ATTR_LEAD_NAME] = {"lead_name", "--lead-name", KL_KIND_TEXT, N, -1, NULL, NULL, "TEXT",
 			       "the lead's title (default \"Заявка: NAME LAST-NAME\")"},
+	[KL_ATTR_TAGS] = {"tags", "--tag", KL_KIND_TAGS, N, -1, NULL, NULL, "NAME",
+			  "a tag on the lead (repeatable; a,b gives two); a\n"
+			  "row's tags column adds to these"},
 	[KL_ATTR_SOURCE_UID] = {"source_uid", "--source-uid", KL_KIND_NAME, N, -1, NULL, NULL, "UID",
 				"the lead's id in an upstream system; kommo-lead finds\n"
 				"a lead whose answer was lost by it (Kommo does not\n"
@@ -102,9 +105,57 @@ oom:
 	return kl_err_oom(err);
 }
 
+/* Tags: names joined by ','; each piece trimmed, one line; empty pieces and
+ * repeats dropped. *out is NULL when none is left. */
+static int check_tags(const char *what, const char *in, char **out, struct kl_err *err)
+{
+	struct kl_buf b = {0};
+	char *list = strdup(in), *save = NULL;
+	int rc = KL_OK;
+	*out = NULL;
+	if (!list)
+		return kl_err_oom(err);
+	for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		char *t = NULL;
+		if (p[strspn(p, " ")] == '\0')
+			continue; /* "a,,b" or a trailing comma: a spreadsheet's habit, not a tag */
+		if ((rc = kl_check_name(what, p, &t, err)))
+			break;
+		/* a repeat would be a second tag of the same name to Kommo */
+		bool seen = false;
+		for (const char *q = b.data; q && *q && !seen; q += strcspn(q, ","), q += *q == ',')
+			seen = strcspn(q, ",") == strlen(t) && strncmp(q, t, strlen(t)) == 0;
+		if (!seen && kl_buf_appendf(&b, "%s%s", b.len ? "," : "", t))
+			rc = kl_err_oom(err);
+		free(t);
+		if (rc)
+			break;
+	}
+	free(list);
+	if (rc)
+		kl_buf_free(&b);
+	else
+		*out = b.data;
+	return rc;
+}
+
 int kl_lead_set(struct kl_lead *lead, enum kl_attr a, const char *value, const char *label,
 		struct kl_err *err)
 {
+	if (attrs[a].kind == KL_KIND_TAGS) {
+		char *checked = NULL, *joined;
+		int rc = check_tags(label, value, &checked, err);
+		if (rc || !checked)
+			return rc;
+		joined = lead->v[a] ? kl_str_printf("%s,%s", lead->v[a], checked) : checked;
+		if (joined != checked)
+			free(checked);
+		if (!joined)
+			return kl_err_oom(err);
+		free(lead->v[a]);
+		lead->v[a] = joined;
+		return KL_OK;
+	}
 	if (lead->v[a])
 		return kl_err_set(err, KL_EUSAGE, "%s given twice; a lead takes one", label);
 	if (!(lead->v[a] = strdup(value)))
@@ -226,6 +277,12 @@ int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_
 				rc = kl_err_oom(err);
 			break;
 		}
+		case KL_KIND_TAGS:
+			if ((rc = check_tags(what, in, &out, err)) == KL_OK && !out) {
+				free(lead->v[a]); /* only empty names: no tags */
+				lead->v[a] = NULL;
+			}
+			break;
 		default:
 			rc = kl_err_set(err, KL_ESOFTWARE, "%s: unknown kind", what);
 		}

@@ -206,6 +206,29 @@ static void add_custom_fields(struct build *b, cJSON *entity, enum kl_entity whi
 	}
 }
 
+/* The lead's tags, as Kommo documents them: _embedded.tags[] of the lead,
+ * each {"name": ...}. The names are checked and joined by ',' (KL_KIND_TAGS);
+ * each is copied, as the list holds no piece of them as a string of its own. */
+static void add_tags(struct build *b, cJSON *lead)
+{
+	const char *v = b->lead->v[KL_ATTR_TAGS];
+	if (!v)
+		return;
+	cJSON *tags = add_array(b, add_object(b, lead, "_embedded"), "tags");
+	note_attr(b, "_embedded.leads.0._embedded.tags", KL_ATTR_TAGS);
+	for (const char *p = v; *p && !b->oom; p += *p == ',') {
+		size_t n = strcspn(p, ",");
+		char *name = strndup(p, n);
+		cJSON *tag = add_object(b, tags, NULL);
+		if (!name)
+			b->oom = true;
+		else
+			add(b, tag, "name", cJSON_CreateString(name));
+		free(name);
+		p += n;
+	}
+}
+
 /* The top of the item and its metadata; when is created_at and form_sent_at. */
 static void add_head(struct build *b, cJSON *item, const char *request_id, long long when)
 {
@@ -252,6 +275,7 @@ static void add_embedded(struct build *b, cJSON *item, const char *lead_name, co
 	add_digits(b, lead, "price", v[KL_ATTR_PRICE] ? v[KL_ATTR_PRICE] : "0");
 	note_attr(b, "_embedded.leads.0.price", KL_ATTR_PRICE);
 	add_custom_fields(b, lead, KL_ENTITY_LEAD, "_embedded.leads.0");
+	add_tags(b, lead);
 
 	cJSON *contact = add_object(b, add_array(b, embedded, "contacts"), NULL);
 	add_string(b, contact, "name", contact_name);

@@ -26,6 +26,30 @@ static void check_requires_name_and_phone_or_email(void **state)
 	kl_lead_free(&l);
 }
 
+static void tags_add_up_trimmed_without_empties_or_repeats(void **state)
+{
+	(void)state;
+	struct kl_lead l = {0};
+	struct kl_err err = {0};
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_TAGS, " vip ,,ads", "--tag", &err), KL_OK);
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_TAGS, "ads, Выставка ,", "--tag", &err), KL_OK);
+	assert_string_equal(l.v[KL_ATTR_TAGS], "vip,ads,ads,Выставка");
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_NAME, "Ivan", "--name", &err), KL_OK);
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_PHONE, "+79991234567", "--phone", &err), KL_OK);
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+	assert_string_equal(l.v[KL_ATTR_TAGS], "vip,ads,Выставка");
+	/* a tag with a control character is refused, naming where it came from */
+	assert_int_equal(kl_lead_set(&l, KL_ATTR_TAGS, "ok,b\001d", "row 3, column \"tags\"", &err), KL_EDATA);
+	assert_string_equal(err.msg, "row 3, column \"tags\": \"b\\x01d\" contains a control character (remove it)");
+	assert_string_equal(l.v[KL_ATTR_TAGS], "vip,ads,Выставка");
+	/* only empty names: no tags at all */
+	free(l.v[KL_ATTR_TAGS]);
+	l.v[KL_ATTR_TAGS] = strdup(" , ");
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+	assert_null(l.v[KL_ATTR_TAGS]);
+	kl_lead_free(&l);
+}
+
 static void check_normalises_values_in_place(void **state)
 {
 	(void)state;
@@ -267,6 +291,7 @@ int main(void)
 		cmocka_unit_test(field_spec_needs_entity_id_and_value),
 		cmocka_unit_test(default_uid_is_md5_of_email_else_phone_and_millis),
 		cmocka_unit_test(given_source_uid_is_kept),
+		cmocka_unit_test(tags_add_up_trimmed_without_empties_or_repeats),
 		cmocka_unit_test(md5_matches_known_vector),
 		cmocka_unit_test(check_uses_caller_labels),
 		cmocka_unit_test(needs_id_only_for_custom_fields_without_code_or_id),

@@ -103,6 +103,32 @@ static void full_lead_renders_every_field_with_ids(void **state)
 	kl_lead_free(&l);
 }
 
+static void tags_go_in_the_leads_embedded_as_kommo_documents(void **state)
+{
+	(void)state;
+	struct kl_account a = {0};
+	struct kl_lead l = {0};
+	struct kl_payload *p = NULL;
+	a.source_name = "s";
+	a.form_id = "f";
+	a.form_name = "n";
+	set(&l, KL_ATTR_NAME, "A");
+	set(&l, KL_ATTR_PHONE, "+79991234567");
+	set(&l, KL_ATTR_SOURCE_UID, "u");
+	set(&l, KL_ATTR_TAGS, "vip");
+	set(&l, KL_ATTR_TAGS, "\"quoted\", ads");
+	char *json = build(&l, &a, &p);
+	assert_non_null(strstr(json, "\"leads\":[{\"name\":\"Заявка: A\",\"price\":0,"
+				     "\"_embedded\":{\"tags\":[{\"name\":\"vip\"},{\"name\":\"\\\"quoted\\\"\"},"
+				     "{\"name\":\"ads\"}]}}]"));
+	char *o = kl_payload_origin(p, "0", "_embedded.leads.0._embedded.tags.1.name");
+	assert_string_equal(o, "--tag");
+	free(o);
+	free(json);
+	kl_payload_free(p);
+	kl_lead_free(&l);
+}
+
 static void without_ids_phone_email_and_utm_go_by_field_code(void **state)
 {
 	(void)state;
@@ -483,6 +509,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_lead_renders_every_field_with_ids),
 		cmocka_unit_test(without_ids_phone_email_and_utm_go_by_field_code),
+		cmocka_unit_test(tags_go_in_the_leads_embedded_as_kommo_documents),
 		cmocka_unit_test(field_without_code_or_id_is_a_config_error_naming_the_key),
 		cmocka_unit_test(custom_field_clashing_with_a_known_one_is_refused),
 		cmocka_unit_test(error_paths_map_back_to_flags),

@@ -114,6 +114,15 @@ static int take_values(struct run *r, struct row *w, const struct kl_csv_record 
 			continue; /* an empty cell: the default, if any, stands */
 		switch (c->kind) {
 		case KL_COL_ATTR: {
+			if (kl_attr_info(c->attr)->kind == KL_KIND_TAGS) {
+				/* a row's tags add to --tag's: those mark the whole import */
+				snprintf(what, sizeof what, "row %ld, column \"%s\"", rec->row, c->name);
+				rc = kl_lead_set(&w->lead, c->attr, v, what, err);
+				if (rc == KL_EOSERR)
+					return rc;
+				*reject = rc != KL_OK;
+				break;
+			}
 			char *copy = strdup(v);
 			if (!copy)
 				return KL_EOSERR;
