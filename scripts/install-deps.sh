@@ -6,9 +6,9 @@ packages=(gcc make cmake pkg-config python3 libcurl4-openssl-dev libcjson-dev li
           libcsv-dev libsqlite3-dev libcmocka-dev g++ libphonenumber-dev)
 # the tests: memcheck over the end-to-end tests; the openssl CLI makes the TLS
 # test's certificates; the .deb test runs cpack (dpkg-shlibdeps, file) and
-# renders the man page (man-db, groff); the completion is tried with and
-# without bash-completion
-packages+=(valgrind openssl dpkg-dev file man-db groff-base bash-completion)
+# renders the man page (man-db, groff) and runs lintian on the package; the
+# completion is tried with and without bash-completion
+packages+=(valgrind openssl dpkg-dev file man-db groff-base lintian bash-completion)
 # the fuzz targets are built with clang and its libFuzzer runtime
 [ "${KL_NO_FUZZ:-0}" = 1 ] || packages+=(clang libclang-rt-dev)
 # shellcheck disable=SC2206

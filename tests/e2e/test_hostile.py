@@ -121,7 +121,7 @@ class HostileTest(SandboxTest):
             # a row that failed: 75, its reason on stdout
             self.assertEqual(r.code, 75, r)
             self.assertRegex(r.out, r"^row=2 failed: [^\n]*" + message)
-            self.assertIn("1 rows read: 0 created, 0 rejected, 1 failed", r.err)
+            self.assertIn("1 row read: 0 created, 0 rejected, 1 failed", r.err)
             forms = [q for q in self.new_requests() if q["path"] == FORMS]
             if fault.startswith("ids="):  # looked for: there, its ids as hostile as in the reply
                 self.assertIn("it is in Kommo's Incoming leads, so it was created, but its ids cannot be "

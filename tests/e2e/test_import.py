@@ -219,7 +219,7 @@ class ImportTest(SandboxTest):
         self.assertEqual([q["status"] for q in reqs], [429, 200])
         self.assertGreaterEqual(reqs[1]["time"] - reqs[0]["time"], 0.95, "retry_after 1 s was honoured")
         self.assertEqual(items(reqs[0]), items(reqs[1]), "the same body, the same source_uids")
-        self.assertIn("1 retries", r.err)
+        self.assertIn("; 2 requests, 1 retry;", r.err)
 
     def test_500_and_reset_are_looked_up_then_sent_again_with_the_same_uids_flagged(self):
         # Kommo did nothing (the fault answered instead): not in Incoming leads, at once nor

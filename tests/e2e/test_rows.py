@@ -201,7 +201,7 @@ class RowsTest(SandboxTest):
         r = self.imp("--state", self.state, self.csv)
         self.assertEqual(r.code, 0, r)
         self.assertRegex(r.out, r"^row=2 lead_id=\d+ contact_id=\d+\n$")
-        self.assertIn("1 rows read: 1 created", r.err)
+        self.assertIn("1 row read: 1 created, 0 rejected, 0 failed, 0 skipped; 1 request, 0 retries;", r.err)
         self.assertIn("row 3 has no line end yet (another program may still be writing", r.err)
         self.assertIn("left for the next run", r.err)
         with open(self.csv, "a", encoding="utf-8") as f:

@@ -337,13 +337,19 @@ int imp_rejects_close(struct run *r, bool commit, int rc)
 	return rc == KL_OK || rc == KL_EDATA || rc == KL_ETEMPFAIL ? KL_EIO : rc;
 }
 
+/* "1 row", "2 rows": a count read aloud takes the noun's number */
+static const char *nouns(unsigned long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 void imp_show_progress(struct run *r, bool last)
 {
 	if (!r->progress)
 		return;
 	double secs = kl_rate_now() - r->t0;
 	double rate = secs > 0 ? (double)r->read / secs : 0;
-	fprintf(r->io->msg, "\rkommo-lead: %llu rows, %.0f rows/s", r->read, rate);
+	fprintf(r->io->msg, "\rkommo-lead: %llu %s, %.0f rows/s", r->read, nouns(r->read, "row", "rows"), rate);
 	if (r->in_size > 0) {
 		double done = (double)kl_csv_offset(r->csv) / (double)r->in_size;
 		if (done > 0 && done <= 1)
@@ -361,12 +367,13 @@ static void summary(struct run *r)
 	if (r->not_sent)
 		snprintf(unsent, sizeof unsent, ", %llu not sent", r->not_sent);
 	kl_io_say(r->io,
-		  "%llu rows read: %llu created, %llu rejected, %llu failed%s, %llu skipped; %llu requests, %llu retries; %.1f s",
-		  r->read, r->created, r->rejected, r->failed, unsent, r->skipped, r->api.requests,
-		  r->api.retries, secs);
+		  "%llu %s read: %llu created, %llu rejected, %llu failed%s, %llu skipped; %llu %s, %llu %s; %.1f s",
+		  r->read, nouns(r->read, "row", "rows"), r->created, r->rejected, r->failed, unsent, r->skipped,
+		  r->api.requests, nouns(r->api.requests, "request", "requests"), r->api.retries,
+		  nouns(r->api.retries, "retry", "retries"), secs);
 	if (r->dups)
-		kl_io_say(r->io, "%llu created rows are possibly duplicated: a request carrying them was retried after its outcome was lost",
-			  r->dups);
+		kl_io_say(r->io, "%llu created %s possibly duplicated: a request carrying %s was retried after its outcome was lost",
+			  r->dups, nouns(r->dups, "row is", "rows are"), nouns(r->dups, "it", "them"));
 	if (r->partial_row)
 		kl_io_say(r->io, "row %ld has no line end yet (another program may still be writing %s): left for the next run",
 			  r->partial_row, r->in_name);
@@ -384,8 +391,8 @@ static void say_how_to_finish(struct run *r, int rc, bool at_end)
 			kl_io_say(r->io, "reading stopped after row %ld: run the import again with the same --state to do the rest%s",
 				  r->last_row, o->rejects ? " (the rejects file holds only the rows to fix)" : "");
 		else if (todo)
-			kl_io_say(r->io, "%llu rows failed or were not sent: run the same import again later with the same --state: it sends only what was not created%s",
-				  todo, o->rejects ? " (the rejects file holds only the rows to fix; do not import it for these)" : "");
+			kl_io_say(r->io, "%llu %s not sent: run the same import again later with the same --state: it sends only what was not created%s",
+				  todo, nouns(todo, "row failed or was", "rows failed or were"), o->rejects ? " (the rejects file holds only the rows to fix; do not import it for these)" : "");
 		return;
 	}
 	if (r->not_sent && !o->rejects) {
@@ -401,11 +408,13 @@ static void say_how_to_finish(struct run *r, int rc, bool at_end)
 	if (!at_end && (r->stop || imp_interrupted || rc))
 		kl_io_say(r->io, "reading stopped after row %ld: run the import again on the rows after it", r->last_row);
 	if (todo && o->rejects)
-		kl_io_say(r->io, "%llu rows failed or were not sent: they are in %s with the rejected ones: import it again later to finish (fix the rejected rows first)",
-			  todo, o->rejects);
+		kl_io_say(r->io, "%llu %s not sent: %s in %s with the rejected ones: import it again later to finish (fix the rejected rows first)",
+			  todo, nouns(todo, "row failed or was", "rows failed or were"), nouns(todo, "it is", "they are"),
+			  o->rejects);
 	else if (todo)
-		kl_io_say(r->io, "%llu rows failed: import them again later (they are listed above; --rejects FILE writes them to a file)",
-			  r->failed);
+		kl_io_say(r->io, "%llu %s failed: import %s again later (%s listed above; --rejects FILE writes %s to a file)",
+			  r->failed, nouns(r->failed, "row", "rows"), nouns(r->failed, "it", "them"),
+			  nouns(r->failed, "it is", "they are"), nouns(r->failed, "it", "them"));
 	if (r->unsure)
 		/* importing them again would send each a second time, unflagged */
 		kl_io_say(r->io, "but %llu of the failed rows may be in Kommo already (their error says possibly duplicated: the answer was lost, and Incoming leads could not be read): look each up in Incoming leads by its source_uid and leave out those found%s; --state FILE does this by itself",

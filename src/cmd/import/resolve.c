@@ -131,8 +131,8 @@ static int settle(struct run *r, struct pending *p, struct kl_err *err)
 	if (rc == KL_OK && got)
 		rc = kl_journal_sync(r->journal, err);
 	if (rc == KL_OK)
-		kl_io_say(r->io, "--state %s: %zu of %zu rows sent without a recorded answer are in Incoming leads: created; the rest go again, flagged possibly_duplicated",
-			  r->o->state, got, p->n);
+		kl_io_say(r->io, "--state %s: %zu of %zu %s sent without a recorded answer %s in Incoming leads: created; the rest go again, flagged possibly_duplicated",
+			  r->o->state, got, p->n, p->n == 1 ? "row" : "rows", got == 1 ? "is" : "are");
 	free(hits);
 	return rc;
 }

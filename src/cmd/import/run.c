@@ -143,11 +143,13 @@ static void say_journal_health(struct run *r)
 		kl_io_say(r->io, "--state %s: converted from the earlier text format%s", r->o->state,
 			  h.legacy_bad_lines ? "" : " (every line read)");
 	if (h.legacy_bad_lines)
-		kl_io_say(r->io, "--state %s: %zu lines of the earlier format could not be read (the first is line %ld) and were left out: a row recorded only there is sent as new",
-			  r->o->state, h.legacy_bad_lines, h.first_bad_line);
+		kl_io_say(r->io, "--state %s: %zu %s of the earlier format could not be read (the first is line %ld) and %s left out: a row recorded only there is sent as new",
+			  r->o->state, h.legacy_bad_lines, h.legacy_bad_lines == 1 ? "line" : "lines", h.first_bad_line,
+			  h.legacy_bad_lines == 1 ? "was" : "were");
 	if (h.damaged)
-		kl_io_say(r->io, "--state %s: %zu damaged records (the first with key %s) are not trusted: their rows are taken as possibly sent, and flagged possibly_duplicated if sent again",
-			  r->o->state, h.damaged, h.first_damaged);
+		kl_io_say(r->io, "--state %s: %zu damaged %s (the first with key %s) %s not trusted: %s taken as possibly sent, and flagged possibly_duplicated if sent again",
+			  r->o->state, h.damaged, h.damaged == 1 ? "record" : "records", h.first_damaged,
+			  h.damaged == 1 ? "is" : "are", h.damaged == 1 ? "its row is" : "their rows are");
 }
 
 /* Everything before the first row: the configuration, the input and its

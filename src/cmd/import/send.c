@@ -28,7 +28,8 @@ static void give_up(struct run *r, const char *why)
 {
 	if (r->stop)
 		return;
-	kl_io_say(r->io, "stopping the import after %d retries: %s", r->o->max_retries, why);
+	kl_io_say(r->io, "stopping the import after %d %s: %s", r->o->max_retries,
+		  r->o->max_retries == 1 ? "retry" : "retries", why);
 	r->stop = KL_ETEMPFAIL;
 }
 
@@ -388,7 +389,7 @@ static void adapt(struct run *r, size_t n, const struct kl_api_res *res, int rc)
 		return;
 	}
 	if (r->o->verbose)
-		kl_io_say(r->io, "batches of %u rows from now on", r->batch);
+		kl_io_say(r->io, "batches of %u %s from now on", r->batch, r->batch == 1 ? "row" : "rows");
 }
 
 /* One request of rows, on the journal's record. Returns true to send the
