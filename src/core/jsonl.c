@@ -46,6 +46,7 @@ static void clear_record(struct kl_jsonl *r)
 	for (size_t i = 0; i < r->rec.nfields; i++) {
 		free(r->rec.field[i]);
 		r->rec.field[i] = NULL;
+		r->rec.len[i] = 0;
 	}
 	r->rec.nfields = 0;
 	free(r->error);
@@ -211,9 +212,11 @@ static int fill_values(struct kl_jsonl *r, const cJSON *obj)
 			return KL_EOSERR;
 		r->rec.len[i] = strlen(r->rec.field[i]);
 	}
-	for (size_t i = 0; i < r->nnames; i++)
+	for (size_t i = 0; i < r->nnames; i++) {
 		if (!r->rec.field[i] && !(r->rec.field[i] = strdup("")))
 			return KL_EOSERR;
+		r->rec.len[i] = strlen(r->rec.field[i]);
+	}
 	return KL_OK;
 }
 
