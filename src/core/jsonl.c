@@ -238,17 +238,42 @@ static int bad_line(struct kl_jsonl *r, const char *line, size_t len)
 	return KL_OK;
 }
 
+/* A \u0000 escape: cJSON would end the string there, silently. */
+static bool has_escaped_nul(const char *p, size_t len)
+{
+	size_t slashes = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\\') {
+			slashes++;
+			continue;
+		}
+		if (slashes % 2 == 1 && p[i] == 'u' && len - i > 4 && strncmp(p + i + 1, "0000", 4) == 0)
+			return true;
+		slashes = 0;
+	}
+	return false;
+}
+
 /* Parses a non-blank line into the record (or the header, for the first). */
 static int parse_line(struct kl_jsonl *r, const char *line, size_t len, struct kl_err *err)
 {
 	size_t bad;
 	const char *end = NULL;
 	cJSON *obj = NULL;
+	const char *why = NULL;
 	if (kl_encoding_guess((const unsigned char *)line, len, &bad) == KL_ENCODING_UNKNOWN || bad != len)
-		r->error = kl_str_printf("line %ld: not UTF-8 (byte %zu)", r->lineno, bad + 1);
+		r->error = kl_str_printf("line %ld: not UTF-8 (byte %zu)", r->lineno, bad + 1), why = "";
+	else if (memchr(line, '\0', len) || has_escaped_nul(line, len))
+		why = "contains a NUL byte"; /* a C string would end there, silently */
 	else if (!(obj = cJSON_ParseWithLengthOpts(line, len, &end, false)) || !cJSON_IsObject(obj) ||
-		 end[strspn(end, " \t\r")] != '\0')
-		r->error = kl_str_printf("line %ld: not a JSON object", r->lineno);
+		 (size_t)(end - line) + strspn(end, " \t\r") != len)
+		why = "not a JSON object";
+	if (why && *why)
+		r->error = kl_str_printf("line %ld: %s", r->lineno, why);
+	if (why && !r->error) {
+		cJSON_Delete(obj);
+		return kl_err_oom(err);
+	}
 	int rc = KL_OK;
 	if (r->error && !r->names)
 		rc = kl_err_set(err, KL_EDATA, "%s: %s: the first line's keys are the columns", r->name, r->error);

@@ -125,6 +125,28 @@ static void jsonl_refused_lines_are_rows_with_an_error(void **state)
 	close_reader(&r);
 }
 
+static void jsonl_nul_byte_is_refused_not_cut_at(void **state)
+{
+	(void)state;
+	static const char text[] = "{\"name\":\"A\"}\n{\"name\":\"B\"}\0x\n{\"name\":\"C\\u0000D\"}\n"
+				   "{\"name\":\"\\\\u0000\"}\n";
+	struct reader r = {0};
+	r.f = fmemopen((void *)text, sizeof text - 1, "r");
+	assert_non_null(r.f);
+	assert_int_equal(kl_jsonl_open(&r.j, r.f, "in.jsonl", &r.err), KL_OK);
+	next(&r);
+	next(&r);
+	const struct kl_csv_record *rec = next(&r);
+	assert_string_equal(rec->error, "line 2: contains a NUL byte");
+	assert_int_equal(rec->len[0], 14); /* the whole line, NUL and all, for --rejects */
+	rec = next(&r);
+	assert_string_equal(rec->error, "line 3: contains a NUL byte");
+	rec = next(&r);
+	assert_null(rec->error); /* an escaped backslash before u0000 is no NUL */
+	assert_string_equal(rec->field[0], "\\u0000");
+	close_reader(&r);
+}
+
 static void jsonl_first_line_not_an_object_ends_the_input(void **state)
 {
 	(void)state;
@@ -173,6 +195,7 @@ int main(void)
 		cmocka_unit_test(jsonl_first_keys_are_the_header_and_later_keys_map_by_name),
 		cmocka_unit_test(jsonl_numbers_are_their_value_and_null_is_empty),
 		cmocka_unit_test(jsonl_refused_lines_are_rows_with_an_error),
+		cmocka_unit_test(jsonl_nul_byte_is_refused_not_cut_at),
 		cmocka_unit_test(jsonl_first_line_not_an_object_ends_the_input),
 		cmocka_unit_test(jsonl_over_long_line_is_an_error_naming_it),
 		cmocka_unit_test(jsonl_buffered_gives_only_the_first_values),
