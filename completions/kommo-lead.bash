@@ -21,7 +21,7 @@ _kommo_lead_options()
     case $1 in
     submit) echo "$common $lead --source-uid" ;;
     import)
-        echo "$common $lead --batch-size --columns --delimiter --encoding --ignore-unknown-columns
+        echo "$common $lead --batch-size --columns --delimiter --encoding --format --ignore-unknown-columns
               --map --max-retries --no-progress --progress --rate --rejects --results --state"
         ;;
     check) echo "$common --pipeline" ;;
@@ -45,7 +45,7 @@ _kommo_lead_takes_value()
     case $1 in
     --batch-size | --cacert | --career | --columns | --config | --created-by | --delimiter | \
         --education | --email | --encoding | --field | --first-name | --form-id | --form-name | \
-        --form-page | --income | --last-name | --lead-name | --limit | --map | --max-retries | \
+        --form-page | --format | --income | --last-name | --lead-name | --limit | --map | --max-retries | \
         --name | --phone | --phone-region | --pipeline | --price | --rate | --referer | --rejects | --responsible | --results | \
         --source | --source-name | --source-uid | --state | --status | --surname | --tag | --telegram | \
         --timeout | --token-command | --token-file | --utm-campaign | --utm-content | --utm-medium | \
@@ -107,6 +107,7 @@ _kommo_lead()
         case $opt in
         --config | --token-file | --cacert | --rejects | --results | --state) _kommo_lead_files ;;
         --encoding) COMPREPLY=($(compgen -W "utf-8 cp1251" -- "$cur")) ;;
+        --format) COMPREPLY=($(compgen -W "auto csv jsonl" -- "$cur")) ;;
         --batch-size) COMPREPLY=($(compgen -W "auto 50 100 250" -- "$cur")) ;;
         --delimiter)
             COMPREPLY=($(compgen -W "auto tab ," -- "$cur"))

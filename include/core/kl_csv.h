@@ -35,6 +35,9 @@ struct kl_csv_record {
 	/* false only for the last record of an input that ends without a line
 	 * end: a file another program may still be writing */
 	bool line_end;
+	/* NULL, or why the record is no row (kl_jsonl: a line that is not an
+	 * object of the header's keys): the caller rejects it with this */
+	const char *error;
 };
 
 /* The longest record read, in bytes; a longer one is most often a quote

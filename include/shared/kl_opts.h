@@ -64,6 +64,7 @@ struct kl_opts {
 
 	/* import */
 	char *input;            /* FILE; NULL or "-": standard input */
+	int format;             /* enum kl_input_format: --format */
 	char delimiter;         /* 0: guessed */
 	int encoding;           /* enum kl_csv_encoding: --encoding; 0: auto */
 	char *columns;          /* --columns, for input without a header */
@@ -78,6 +79,9 @@ struct kl_opts {
 	char *state;            /* --state FILE */
 	int progress;           /* -1: when stderr is a terminal; 0 off; 1 on */
 };
+
+/* import --format; auto: JSON Lines for a .jsonl or .ndjson FILE, else CSV */
+enum kl_input_format { KL_FORMAT_AUTO, KL_FORMAT_CSV, KL_FORMAT_JSONL };
 
 void kl_opts_free(struct kl_opts *o); /* accepts NULL */
 

@@ -30,6 +30,7 @@ enum opt_id {
 	O_FORM_ID,
 	O_FORM_NAME,
 	O_FORM_PAGE,
+	O_FORMAT,
 	O_HELP,
 	O_IGNORE_UNKNOWN,
 	O_JSON,

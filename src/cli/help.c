@@ -40,6 +40,8 @@ static const char main_import_and_form[] =
 	"  (a row's tags add to --tag's).\n"
 	"\n"
 	"Import (kommo-lead import [OPTIONS] [FILE]; FILE '-' or none: standard input):\n"
+	"      --format F              csv, jsonl (one JSON object a line) or auto (the\n"
+	"                              default: jsonl for a .jsonl or .ndjson FILE, else csv)\n"
 	"      --delimiter D           ',', ';', '\\t' or auto (default: from the header line)\n"
 	"      --encoding E            auto (the default: UTF-8 if the file is valid UTF-8,\n"
 	"                              else Windows-1251 Cyrillic), utf-8 or cp1251\n"

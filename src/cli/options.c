@@ -43,6 +43,7 @@ static const struct opt opts[] = {
 	{"form-id", 0, true, O_FORM_ID, 0, A},
 	{"form-name", 0, true, O_FORM_NAME, 0, A},
 	{"form-page", 0, true, O_FORM_PAGE, 0, A},
+	{"format", 0, true, O_FORMAT, 0, I},
 	{"help", 'h', false, O_HELP, 0, ANY},
 	{"ignore-unknown-columns", 0, false, O_IGNORE_UNKNOWN, 0, I},
 	{"json", 0, false, O_JSON, 0, ANY},
@@ -364,6 +365,19 @@ static int apply_import(struct kl_opts *o, const struct opt *d, const char *flag
 		else {
 			char qbuf[256];
 			return kl_err_set(err, KL_EUSAGE, "--encoding: %s: use auto (the default), utf-8 or cp1251",
+					  kl_str_quote(v, qbuf, sizeof qbuf));
+		}
+		return KL_OK;
+	case O_FORMAT:
+		if (strcmp(v, "auto") == 0)
+			o->format = KL_FORMAT_AUTO;
+		else if (strcmp(v, "csv") == 0)
+			o->format = KL_FORMAT_CSV;
+		else if (strcmp(v, "jsonl") == 0 || strcmp(v, "ndjson") == 0)
+			o->format = KL_FORMAT_JSONL;
+		else {
+			char qbuf[256];
+			return kl_err_set(err, KL_EUSAGE, "--format: %s: use auto (the default), csv or jsonl",
 					  kl_str_quote(v, qbuf, sizeof qbuf));
 		}
 		return KL_OK;

@@ -333,8 +333,8 @@ static void option_table_is_documented_in_help(void **state)
 		assert_true(rc == KL_OK || strstr(err.msg, "unknown option") == NULL);
 		kl_opts_free(&o);
 	}
-	/* the table's own 38, the lead flags from the attribute table and their two aliases */
-	assert_int_equal(n, 38 + KL_ATTR_COUNT + 2);
+	/* the table's own 39, the lead flags from the attribute table and their two aliases */
+	assert_int_equal(n, 39 + KL_ATTR_COUNT + 2);
 }
 
 static void every_column_the_help_names_is_a_column(void **state)

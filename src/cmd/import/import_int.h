@@ -5,6 +5,7 @@
  *   send.c    a batch of rows goes to Kommo: requests, retries, halving, the journal
  *   output.c  what is printed per row, the rejects file, progress, the summary
  *   run.c     kl_import_run: set-up, the read loop, signals, the end
+ *   input.c   the input, CSV or JSON Lines, as kl_csv records
  *
  * A row lives in run.rows from the moment it is read until it is reported:
  * imp_report_decided prints and frees the rows at the head of the batch as
@@ -25,6 +26,7 @@
 #include "core/kl_columns.h"
 #include "core/kl_csv.h"
 #include "core/kl_journal.h"
+#include "core/kl_jsonl.h"
 #include "kommo/kl_api.h"
 #include "shared/kl_session.h"
 
@@ -62,7 +64,8 @@ struct run {
 	size_t held;         /* bytes of raw fields the batch holds for --rejects */
 	bool shrunk;         /* auto: Kommo once found a batch too heavy; grow slowly since */
 	struct kl_columns cols;
-	struct kl_csv *csv;
+	struct kl_csv *csv;     /* the input: csv or jsonl */
+	struct kl_jsonl *jsonl;
 	FILE *in;
 	const char *in_name;
 	unsigned long long in_size; /* 0 when unknown (a pipe) */
@@ -99,6 +102,21 @@ struct run {
 
 /* Set by SIGINT or SIGTERM during kl_import_run (run.c). */
 extern volatile sig_atomic_t imp_interrupted;
+
+/* --- input.c --- */
+
+/* Opens r->in as --format says (auto: by FILE's extension), CSV with its
+ * delimiter guessed. */
+int imp_input_open(struct run *r, struct kl_err *err);
+bool imp_input_opened(const struct run *r);
+/* As kl_csv_next and kl_csv_next_buffered, whichever the input is. */
+int imp_input_next(struct run *r, const struct kl_csv_record **rec, struct kl_err *err);
+int imp_input_next_buffered(struct run *r, const struct kl_csv_record **rec);
+/* The dialect of the rejects and results files, CSV for either input. */
+char imp_input_delimiter(const struct run *r);
+enum kl_csv_encoding imp_input_encoding(const struct run *r);
+unsigned long long imp_input_offset(const struct run *r); /* for progress */
+void imp_input_free(struct run *r);
 
 /* --- rows.c --- */
 

@@ -26,7 +26,7 @@ static int reject_line(struct run *r, const struct row *w)
 		/* more fields than the header: the extra ones go back into the last
 		 * column, joined by the delimiter, so nothing of the row is lost */
 		struct kl_buf b = {0};
-		char d = kl_csv_delimiter(r->csv);
+		char d = imp_input_delimiter(r);
 		int fail = kl_buf_append(&b, w->raw[r->cols.n - 1], strlen(w->raw[r->cols.n - 1]));
 		for (size_t i = r->cols.n; i < w->nraw; i++)
 			fail |= kl_buf_append(&b, &d, 1) | kl_buf_append(&b, w->raw[i], strlen(w->raw[i]));
@@ -231,7 +231,7 @@ int imp_report_batch(struct run *r)
 
 int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err)
 {
-	struct kl_csv_opts co = {kl_csv_delimiter(r->csv), kl_csv_encoding(r->csv) == KL_CSV_CP1251 ? KL_CSV_CP1251 : KL_CSV_UTF8};
+	struct kl_csv_opts co = {imp_input_delimiter(r), imp_input_encoding(r) == KL_CSV_CP1251 ? KL_CSV_CP1251 : KL_CSV_UTF8};
 	int rc = kl_csv_writer_open(&r->rejects, r->o->rejects, co.delimiter, co.encoding, err);
 	if (rc)
 		return kl_err_set(err, rc, "--rejects %.*s", (int)sizeof err->msg - 16, err->msg);
@@ -351,7 +351,7 @@ void imp_show_progress(struct run *r, bool last)
 	double rate = secs > 0 ? (double)r->read / secs : 0;
 	fprintf(r->io->msg, "\rkommo-lead: %llu %s, %.0f rows/s", r->read, nouns(r->read, "row", "rows"), rate);
 	if (r->in_size > 0) {
-		double done = (double)kl_csv_offset(r->csv) / (double)r->in_size;
+		double done = (double)imp_input_offset(r) / (double)r->in_size;
 		if (done > 0 && done <= 1)
 			fprintf(r->io->msg, ", %.0f%%, about %.0f s left", done * 100, secs / done - secs);
 	}
@@ -453,12 +453,12 @@ void imp_say_end(struct run *r, int rc, bool at_end, const char *why)
 		imp_show_progress(r, true);
 	if (rc && why[0])
 		kl_io_say(r->io, "%s", why);
-	if (r->csv && (r->read || r->api.requests))
+	if (imp_input_opened(r) && (r->read || r->api.requests))
 		summary(r);
-	else if (r->csv && rc == KL_OK && at_end)
+	else if (imp_input_opened(r) && rc == KL_OK && at_end)
 		/* a header alone, or an empty file: a run that did nothing says so */
 		kl_io_say(r->io, "%s has no rows: nothing to send", r->o->input && strcmp(r->o->input, "-") != 0
 								     ? r->o->input : "the input");
-	if (r->csv && r->read)
+	if (imp_input_opened(r) && r->read)
 		say_how_to_finish(r, rc, at_end);
 }

@@ -16,8 +16,8 @@ int imp_results_open(struct run *r, struct kl_err *err)
 {
 	if (!r->o->results)
 		return KL_OK;
-	enum kl_csv_encoding enc = kl_csv_encoding(r->csv) == KL_CSV_CP1251 ? KL_CSV_CP1251 : KL_CSV_UTF8;
-	int rc = kl_csv_writer_open(&r->results, r->o->results, kl_csv_delimiter(r->csv), enc, err);
+	enum kl_csv_encoding enc = imp_input_encoding(r) == KL_CSV_CP1251 ? KL_CSV_CP1251 : KL_CSV_UTF8;
+	int rc = kl_csv_writer_open(&r->results, r->o->results, imp_input_delimiter(r), enc, err);
 	if (rc)
 		return kl_err_set(err, rc, "--results %.*s", (int)sizeof err->msg - 16, err->msg);
 	if (kl_csv_write_row(r->results, header, NCOLS) != 0)

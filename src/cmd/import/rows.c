@@ -163,6 +163,10 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 	w->label = (struct label_ctx){&r->cols, rec->row};
 	if (r->rejects && (rc = keep_raw(r, w, rec)))
 		return rc;
+	if (rec->error) {
+		imp_row_set_error(w, ROW_REJECTED, rec->error);
+		return KL_OK;
+	}
 	if (rec->nfields > r->cols.n) {
 		char what[300];
 		snprintf(what, sizeof what, "row %ld has %zu fields, the header has %zu: a delimiter inside a value that is not quoted?",

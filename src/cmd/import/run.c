@@ -73,7 +73,7 @@ static int read_header(struct run *r, struct kl_err *err)
 			goto out;
 	} else {
 		const struct kl_csv_record *rec;
-		rc = kl_csv_next(r->csv, &rec, err);
+		rc = imp_input_next(r, &rec, err);
 		if (rc == 0) {
 			rc = kl_err_set(err, KL_EDATA, "%s: empty input: expected a header line (or give --columns)",
 					r->in_name);
@@ -173,11 +173,7 @@ static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
 		return rc;
 	if (r->journal)
 		say_journal_health(r);
-	struct kl_csv_opts co = {o->delimiter, (enum kl_csv_encoding)o->encoding};
-	if ((rc = kl_csv_open(&r->csv, r->in, r->in_name, &co, err)))
-		return rc;
-	/* the rejects and results files speak the input's dialect: guess it first */
-	if (!o->delimiter && (rc = kl_csv_peek(r->csv, err)))
+	if ((rc = imp_input_open(r, err)))
 		return rc;
 	if ((rc = read_header(r, err)) || (rc = check_field_ids(r, err)))
 		return rc;
@@ -250,7 +246,7 @@ static void drain(struct run *r, bool *at_end)
 	const struct kl_csv_record *rec;
 	struct kl_err err = {0};
 	int got;
-	while ((got = all ? kl_csv_next(r->csv, &rec, &err) : kl_csv_next_buffered(r->csv, &rec)) == 1) {
+	while ((got = all ? imp_input_next(r, &rec, &err) : imp_input_next_buffered(r, &rec)) == 1) {
 		if (!rec->line_end && r->journal) {
 			r->partial_row = rec->row;
 			continue;
@@ -271,7 +267,7 @@ static int read_rows(struct run *r, bool *at_end, struct kl_err *err)
 {
 	const struct kl_csv_record *rec;
 	int got = 1, rc;
-	while (!r->stop && !imp_interrupted && (got = kl_csv_next(r->csv, &rec, err)) == 1)
+	while (!r->stop && !imp_interrupted && (got = imp_input_next(r, &rec, err)) == 1)
 		if ((rc = take(r, rec, err)))
 			return rc;
 	*at_end = got == 0;
@@ -318,7 +314,7 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	rc = imp_rejects_close(&r, reading, rc);
 	rc = imp_results_close(&r, reading, rc);
 	rc = imp_print_summary(&r, rc);
-	kl_csv_free(r.csv);
+	imp_input_free(&r);
 	if (r.in && r.in != stdin)
 		fclose(r.in);
 	kl_columns_free(&r.cols);

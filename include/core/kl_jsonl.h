@@ -1,0 +1,49 @@
+/*
+ * kl_jsonl: a reader of JSON Lines (one JSON object a line) that hands out
+ * the records kl_csv does, so that the import treats both alike.
+ *
+ * The first object's keys, in order, are the header: the first call to
+ * kl_jsonl_next returns them as a record (as a CSV header line is), the
+ * next one that object's values. A later object's keys are put under the
+ * header's columns by name; a key it lacks is an empty cell. Values:
+ * strings as they are; numbers as their value (1e3 as 1000, 0.10 as 0.1:
+ * a value that must stay as written goes as a string); null is an empty
+ * cell; true, false, arrays and objects are refused, as is an integer past
+ * 2^53, which a double cannot hold exactly.
+ *
+ * A line that is not such an object (not JSON, not an object, a key not in
+ * the header, a value refused, not UTF-8) is a record all the same, with
+ * error set and the whole line as its first field: the caller rejects it
+ * and goes on. Only a first line that gives no header, an over-long line or
+ * a read error ends the input. Blank lines are skipped; a UTF-8 byte order
+ * mark and CR line ends are accepted. Records' row is the line number.
+ */
+#ifndef KL_JSONL_H
+#define KL_JSONL_H
+
+#include <stdio.h>
+
+#include "core/kl_csv.h"
+#include "util/kl_err.h"
+
+/* The longest line read, in bytes. */
+#define KL_JSONL_MAX_LINE KL_CSV_MAX_RECORD
+
+struct kl_jsonl;
+
+/* name is used in messages. The stream stays the caller's to close. */
+int kl_jsonl_open(struct kl_jsonl **out, FILE *in, const char *name, struct kl_err *err);
+void kl_jsonl_free(struct kl_jsonl *r); /* accepts NULL */
+
+/* Reads the next record into *rec, valid until the next call. Returns 1
+ * for a record, 0 at the end of input, or an error status (KL_EDATA, KL_EIO). */
+int kl_jsonl_next(struct kl_jsonl *r, const struct kl_csv_record **rec, struct kl_err *err);
+
+/* Records already read, never reading more: only the first object's values
+ * once its keys were taken (lines are read one at a time). */
+int kl_jsonl_next_buffered(struct kl_jsonl *r, const struct kl_csv_record **rec);
+
+/* Bytes of input consumed so far (for progress). */
+unsigned long long kl_jsonl_offset(const struct kl_jsonl *r);
+
+#endif

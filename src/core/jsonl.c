@@ -1,0 +1,342 @@
+/* kl_jsonl: JSON Lines in, as the records kl_csv hands out. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/kl_encoding.h"
+#include "core/kl_jsonl.h"
+#include "util/kl_str.h"
+
+struct kl_jsonl {
+	FILE *in;
+	char *name;
+	char *line; /* the line being read, NUL-terminated */
+	size_t cap;
+	unsigned long long offset;
+	long lineno;
+	char **names; /* the header: the first object's keys */
+	size_t nnames;
+	long header_line;
+	bool first_pending; /* the first object's values are still to hand out */
+	struct kl_csv_record head; /* the header, handed out as a CSV header line is */
+	size_t *head_len;
+	struct kl_csv_record rec;
+	char *error;
+};
+
+/* A large integer loses digits in a double: past this, refused. */
+#define EXACT_LIMIT 9007199254740992.0
+
+int kl_jsonl_open(struct kl_jsonl **out, FILE *in, const char *name, struct kl_err *err)
+{
+	struct kl_jsonl *r = calloc(1, sizeof *r);
+	if (!r || !(r->name = strdup(name))) {
+		free(r);
+		return kl_err_oom(err);
+	}
+	r->in = in;
+	*out = r;
+	return KL_OK;
+}
+
+static void clear_record(struct kl_jsonl *r)
+{
+	for (size_t i = 0; i < r->rec.nfields; i++) {
+		free(r->rec.field[i]);
+		r->rec.field[i] = NULL;
+		r->rec.len[i] = 0;
+	}
+	r->rec.nfields = 0;
+	free(r->error);
+	r->error = NULL;
+	r->rec.error = NULL;
+}
+
+void kl_jsonl_free(struct kl_jsonl *r)
+{
+	if (!r)
+		return;
+	clear_record(r);
+	for (size_t i = 0; i < r->nnames; i++)
+		free(r->names[i]);
+	free(r->names);
+	free(r->head_len);
+	free(r->rec.field);
+	free(r->rec.len);
+	free(r->line);
+	free(r->name);
+	free(r);
+}
+
+/* One line without its line end into r->line. 1: a line; 0: end of input. */
+static int read_line(struct kl_jsonl *r, size_t *len, bool *line_end, struct kl_err *err)
+{
+	size_t n = 0;
+	int c;
+	*line_end = false;
+	while ((c = getc(r->in)) != EOF) {
+		r->offset++;
+		if (c == '\n') {
+			*line_end = true;
+			break;
+		}
+		if (n >= KL_JSONL_MAX_LINE)
+			return kl_err_set(err, KL_EDATA, "%s: line %ld is longer than %d bytes", r->name,
+					  r->lineno + 1, KL_JSONL_MAX_LINE);
+		if (n + 2 > r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 4096;
+			char *p = realloc(r->line, cap);
+			if (!p)
+				return kl_err_oom(err);
+			r->line = p;
+			r->cap = cap;
+		}
+		r->line[n++] = (char)c;
+	}
+	if (ferror(r->in))
+		return kl_err_set(err, KL_EIO, "%s: cannot read: line %ld", r->name, r->lineno + 1);
+	if (n == 0 && !*line_end)
+		return 0;
+	r->lineno++;
+	if (*line_end && n > 0 && r->line[n - 1] == '\r')
+		n--;
+	if (!r->line && !(r->line = malloc(r->cap = 1)))
+		return kl_err_oom(err);
+	r->line[n] = '\0';
+	*len = n;
+	return 1;
+}
+
+/* Room for n fields in the record. */
+static int size_record(struct kl_jsonl *r, size_t n)
+{
+	char **f = realloc(r->rec.field, n * sizeof *f);
+	if (f)
+		r->rec.field = f;
+	size_t *l = realloc(r->rec.len, n * sizeof *l);
+	if (l)
+		r->rec.len = l;
+	if (!f || !l)
+		return KL_EOSERR;
+	for (size_t i = 0; i < n; i++)
+		r->rec.field[i] = NULL, r->rec.len[i] = 0;
+	return KL_OK;
+}
+
+/* A value as a cell, or NULL with *why set (why is a static phrase). */
+static char *cell(const cJSON *v, const char **why)
+{
+	char buf[64];
+	*why = NULL;
+	if (cJSON_IsString(v))
+		return strdup(v->valuestring);
+	if (cJSON_IsNull(v))
+		return strdup("");
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (d == floor(d)) {
+			if (fabs(d) >= EXACT_LIMIT) {
+				*why = "is too long a number to be read exactly: give it as a string";
+				return NULL;
+			}
+			snprintf(buf, sizeof buf, "%.0f", d);
+		} else {
+			snprintf(buf, sizeof buf, "%.15g", d);
+			if (strtod(buf, NULL) != d)
+				snprintf(buf, sizeof buf, "%.17g", d);
+		}
+		return strdup(buf);
+	}
+	if (cJSON_IsBool(v))
+		*why = "is true or false, which is no cell value: give it as a string";
+	else if (cJSON_IsArray(v))
+		*why = "is an array: values are strings or numbers";
+	else
+		*why = "is an object: values are strings or numbers";
+	return NULL;
+}
+
+/* The first object's keys become the header. */
+static int take_header(struct kl_jsonl *r, const cJSON *obj, struct kl_err *err)
+{
+	size_t n = (size_t)cJSON_GetArraySize(obj);
+	if (n == 0)
+		return kl_err_set(err, KL_EDATA, "%s: line %ld: an empty object: the first line's keys are the columns",
+				  r->name, r->lineno);
+	if (!(r->names = calloc(n, sizeof *r->names)) || !(r->head_len = calloc(n, sizeof *r->head_len)))
+		return kl_err_oom(err);
+	const cJSON *k;
+	cJSON_ArrayForEach(k, obj)
+	{
+		for (size_t i = 0; i < r->nnames; i++)
+			if (strcmp(r->names[i], k->string) == 0)
+				return kl_err_set(err, KL_EDATA, "%s: line %ld: key \"%s\" given twice", r->name,
+						  r->lineno, k->string);
+		if (!(r->names[r->nnames] = strdup(k->string)))
+			return kl_err_oom(err);
+		r->head_len[r->nnames] = strlen(k->string);
+		r->nnames++;
+	}
+	r->header_line = r->lineno;
+	return size_record(r, n) ? kl_err_oom(err) : KL_OK;
+}
+
+/* The object's values under the header's columns; a line that is no row
+ * gets r->error. */
+static int fill_values(struct kl_jsonl *r, const cJSON *obj)
+{
+	const cJSON *k;
+	r->rec.nfields = r->nnames;
+	cJSON_ArrayForEach(k, obj)
+	{
+		size_t i = 0;
+		while (i < r->nnames && strcmp(r->names[i], k->string) != 0)
+			i++;
+		const char *why = NULL;
+		if (i == r->nnames) {
+			r->error = kl_str_printf("line %ld: key \"%s\" is not among the columns (the keys of line %ld)",
+						 r->lineno, k->string, r->header_line);
+			return r->error ? KL_OK : KL_EOSERR;
+		}
+		if (r->rec.field[i]) {
+			r->error = kl_str_printf("line %ld: key \"%s\" given twice", r->lineno, k->string);
+			return r->error ? KL_OK : KL_EOSERR;
+		}
+		if (!(r->rec.field[i] = cell(k, &why)) && why) {
+			r->error = kl_str_printf("line %ld, key \"%s\": the value %s", r->lineno, k->string, why);
+			return r->error ? KL_OK : KL_EOSERR;
+		}
+		if (!r->rec.field[i])
+			return KL_EOSERR;
+		r->rec.len[i] = strlen(r->rec.field[i]);
+	}
+	for (size_t i = 0; i < r->nnames; i++) {
+		if (!r->rec.field[i] && !(r->rec.field[i] = strdup("")))
+			return KL_EOSERR;
+		r->rec.len[i] = strlen(r->rec.field[i]);
+	}
+	return KL_OK;
+}
+
+/* A line that is no row: the whole line in the first field, the rest empty. */
+static int bad_line(struct kl_jsonl *r, const char *line, size_t len)
+{
+	for (size_t i = 0; i < r->rec.nfields; i++) {
+		free(r->rec.field[i]);
+		r->rec.field[i] = NULL;
+	}
+	r->rec.nfields = r->nnames;
+	for (size_t i = 0; i < r->nnames; i++) {
+		r->rec.field[i] = i == 0 ? strndup(line, len) : strdup("");
+		if (!r->rec.field[i])
+			return KL_EOSERR;
+		r->rec.len[i] = i == 0 ? len : 0;
+	}
+	r->rec.error = r->error;
+	return KL_OK;
+}
+
+/* A \u0000 escape: cJSON would end the string there, silently. */
+static bool has_escaped_nul(const char *p, size_t len)
+{
+	size_t slashes = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\\') {
+			slashes++;
+			continue;
+		}
+		if (slashes % 2 == 1 && p[i] == 'u' && len - i > 4 && strncmp(p + i + 1, "0000", 4) == 0)
+			return true;
+		slashes = 0;
+	}
+	return false;
+}
+
+/* Parses a non-blank line into the record (or the header, for the first). */
+static int parse_line(struct kl_jsonl *r, const char *line, size_t len, struct kl_err *err)
+{
+	size_t bad;
+	const char *end = NULL;
+	cJSON *obj = NULL;
+	const char *why = NULL;
+	if (kl_encoding_guess((const unsigned char *)line, len, &bad) == KL_ENCODING_UNKNOWN || bad != len)
+		r->error = kl_str_printf("line %ld: not UTF-8 (byte %zu)", r->lineno, bad + 1), why = "";
+	else if (memchr(line, '\0', len) || has_escaped_nul(line, len))
+		why = "contains a NUL byte"; /* a C string would end there, silently */
+	else if (!(obj = cJSON_ParseWithLengthOpts(line, len, &end, false)) || !cJSON_IsObject(obj) ||
+		 (size_t)(end - line) + strspn(end, " \t\r") != len)
+		why = "not a JSON object";
+	if (why && *why)
+		r->error = kl_str_printf("line %ld: %s", r->lineno, why);
+	if (why && !r->error) {
+		cJSON_Delete(obj);
+		return kl_err_oom(err);
+	}
+	int rc = KL_OK;
+	if (r->error && !r->names)
+		rc = kl_err_set(err, KL_EDATA, "%s: %s: the first line's keys are the columns", r->name, r->error);
+	else if (r->error)
+		rc = bad_line(r, line, len);
+	else if (!r->names && (rc = take_header(r, obj, err)) == KL_OK)
+		r->first_pending = true;
+	if (rc == KL_OK && !r->error && (rc = fill_values(r, obj)) == KL_OK && r->error)
+		rc = bad_line(r, line, len);
+	cJSON_Delete(obj);
+	if (rc == KL_EOSERR)
+		return kl_err_oom(err);
+	if (rc == KL_OK && r->error && !r->rec.error)
+		return kl_err_oom(err);
+	return rc;
+}
+
+int kl_jsonl_next(struct kl_jsonl *r, const struct kl_csv_record **rec, struct kl_err *err)
+{
+	if (r->first_pending) {
+		r->first_pending = false;
+		*rec = &r->rec;
+		return 1;
+	}
+	clear_record(r);
+	for (;;) {
+		size_t len = 0;
+		bool line_end;
+		int rc = read_line(r, &len, &line_end, err);
+		if (rc != 1)
+			return rc;
+		const char *p = r->line;
+		if (r->lineno == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+			p += 3, len -= 3;
+		if (p[strspn(p, " \t\r")] == '\0' && strlen(p) == len)
+			continue;
+		bool header = !r->names;
+		if ((rc = parse_line(r, p, len, err)))
+			return rc;
+		r->rec.row = r->lineno;
+		r->rec.line_end = line_end;
+		*rec = &r->rec;
+		if (header) {
+			r->head = (struct kl_csv_record){.row = r->lineno, .nfields = r->nnames, .field = r->names,
+							 .len = r->head_len, .line_end = line_end};
+			*rec = &r->head;
+		}
+		return 1;
+	}
+}
+
+int kl_jsonl_next_buffered(struct kl_jsonl *r, const struct kl_csv_record **rec)
+{
+	if (!r->first_pending) {
+		clear_record(r);
+		return 0;
+	}
+	r->first_pending = false;
+	*rec = &r->rec;
+	return 1;
+}
+
+unsigned long long kl_jsonl_offset(const struct kl_jsonl *r)
+{
+	return r->offset;
+}
