@@ -305,43 +305,10 @@ static int apply_entity(struct kl_opts *o, const struct opt *d, const char *flag
 }
 
 /* The options of import alone. */
-static int apply_import(struct kl_opts *o, const struct opt *d, const char *flag, const char *v,
-			struct kl_err *err)
+/* How the import reads its input: --delimiter, --encoding, --format. */
+static int apply_dialect(struct kl_opts *o, const struct opt *d, const char *v, struct kl_err *err)
 {
 	switch (d->id) {
-	case O_BATCH_SIZE: {
-		unsigned long long n;
-		if (strcmp(v, "auto") == 0) {
-			o->batch_size = 0;
-			return KL_OK;
-		}
-		if (kl_check_uint(flag, v, 1, 250, &n, err)) {
-			char m[sizeof err->msg];
-			snprintf(m, sizeof m, "%s", err->msg);
-			return kl_err_set(err, KL_EUSAGE, "%.900s, or auto", m);
-		}
-		o->batch_size = (unsigned)n;
-		return KL_OK;
-	}
-	case O_MAX_RETRIES: {
-		unsigned long long n;
-		if (kl_check_uint(flag, v, 0, 100, &n, err))
-			return kl_err_as(err, KL_EUSAGE);
-		o->max_retries = (int)n;
-		return KL_OK;
-	}
-	case O_RATE: {
-		char *num = NULL;
-		char qbuf[256];
-		if (kl_check_number(flag, v, &num, NULL))
-			return kl_err_set(err, KL_EUSAGE, "--rate: %s is not a number of requests per second, e.g. 7 or 0.5 (0: no limit)",
-					  kl_str_quote(v, qbuf, sizeof qbuf));
-		o->rate = strtod(num, NULL);
-		free(num);
-		if (o->rate > 1000)
-			return kl_err_set(err, KL_EUSAGE, "--rate: at most 1000 requests per second (Kommo allows 7)");
-		return KL_OK;
-	}
 	case O_DELIMITER:
 		if (strcmp(v, ",") == 0 || strcmp(v, ";") == 0)
 			o->delimiter = v[0];
@@ -381,6 +348,52 @@ static int apply_import(struct kl_opts *o, const struct opt *d, const char *flag
 					  kl_str_quote(v, qbuf, sizeof qbuf));
 		}
 		return KL_OK;
+	default:
+		return kl_err_set(err, KL_ESOFTWARE, "option --%s has no handler", d->name);
+	}
+}
+
+static int apply_import(struct kl_opts *o, const struct opt *d, const char *flag, const char *v,
+			struct kl_err *err)
+{
+	switch (d->id) {
+	case O_BATCH_SIZE: {
+		unsigned long long n;
+		if (strcmp(v, "auto") == 0) {
+			o->batch_size = 0;
+			return KL_OK;
+		}
+		if (kl_check_uint(flag, v, 1, 250, &n, err)) {
+			char m[sizeof err->msg];
+			snprintf(m, sizeof m, "%s", err->msg);
+			return kl_err_set(err, KL_EUSAGE, "%.900s, or auto", m);
+		}
+		o->batch_size = (unsigned)n;
+		return KL_OK;
+	}
+	case O_MAX_RETRIES: {
+		unsigned long long n;
+		if (kl_check_uint(flag, v, 0, 100, &n, err))
+			return kl_err_as(err, KL_EUSAGE);
+		o->max_retries = (int)n;
+		return KL_OK;
+	}
+	case O_RATE: {
+		char *num = NULL;
+		char qbuf[256];
+		if (kl_check_number(flag, v, &num, NULL))
+			return kl_err_set(err, KL_EUSAGE, "--rate: %s is not a number of requests per second, e.g. 7 or 0.5 (0: no limit)",
+					  kl_str_quote(v, qbuf, sizeof qbuf));
+		o->rate = strtod(num, NULL);
+		free(num);
+		if (o->rate > 1000)
+			return kl_err_set(err, KL_EUSAGE, "--rate: at most 1000 requests per second (Kommo allows 7)");
+		return KL_OK;
+	}
+	case O_DELIMITER:
+	case O_ENCODING:
+	case O_FORMAT:
+		return apply_dialect(o, d, v, err);
 	case O_COLUMNS:
 		return set_path(&o->columns, flag, v, err);
 	case O_REJECTS:
