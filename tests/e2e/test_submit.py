@@ -331,11 +331,12 @@ class SubmitTest(SandboxTest):
                 self.assert_created_once_and_found(r, "u-" + kind, answered_late=kind.startswith("late"))
 
     def test_a_lead_still_landing_is_found_after_the_grace_not_sent_again(self):
-        # Kommo carries the request out only after the client gave up (slow=1 > --timeout
-        # 0.5): not there at the first look, there after the grace (as long as the timeout)
-        self.fault("slow=1")
+        # Kommo carries the request out only after the client gave up (slow=2.5 > --timeout
+        # 1.6): not there at the first look (at ~1.6 s), there after the grace (as long as the
+        # timeout: ~3.2 s); close to a second of margin either side on a loaded machine
+        self.fault("slow=2.5")
         r = self.kl("--no-config", "--name", "A", "--phone", "1234567", "--source-uid", "u-slow",
-                    "--timeout", "0.7")
+                    "--timeout", "1.6")
         self.assert_created_once_and_found(r, "u-slow")
         self.assertEqual(len(self.lookups()), 2)
 
