@@ -166,6 +166,13 @@ int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err);
  * replaced at the end. Call before any of them is written to. */
 int imp_rejects_check(struct run *r, struct kl_err *err);
 
+/* Closes an output file (--rejects, --results) the run writes: kept when
+ * commit, else discarded; a failed write (e, or the close's) is said,
+ * naming how many rows (the first one) it does not hold, and turns a
+ * status that claims success or a known outcome into KL_EIO. */
+int imp_file_close(struct run *r, struct kl_csv_writer **w, const char *flag, const char *path, int e,
+		   unsigned long long rows, long first, const char *meant, bool commit, int rc);
+
 /* Puts --rejects in place when the run got to its rows (commit), else
  * leaves an existing file as it was. A failed write is said, naming the
  * rows it leaves unrecorded, and makes rc KL_EIO. Returns the run's rc. */

@@ -312,29 +312,34 @@ int imp_rejects_check(struct run *r, struct kl_err *err)
 	return KL_OK;
 }
 
-int imp_rejects_close(struct run *r, bool commit, int rc)
+int imp_file_close(struct run *r, struct kl_csv_writer **w, const char *flag, const char *path, int e,
+		   unsigned long long rows, long first, const char *meant, bool commit, int rc)
 {
-	if (!r->rejects)
+	if (!*w)
 		return rc;
 	if (!commit) {
-		kl_csv_writer_discard(r->rejects);
-		r->rejects = NULL;
+		kl_csv_writer_discard(*w);
+		*w = NULL;
 		return rc;
 	}
-	int e = r->rej_errno;
-	if (kl_csv_writer_close(r->rejects) != 0 && !e)
+	if (kl_csv_writer_close(*w) != 0 && !e)
 		e = errno ? errno : EIO;
-	r->rejects = NULL;
+	*w = NULL;
 	if (!e)
 		return rc;
-	if (r->rej_rows)
-		kl_io_say(r->io, "--rejects %s: cannot write: %s: %llu %s meant for it (the first is row %ld) %s not recorded there",
-			  r->o->rejects, strerror(e), r->rej_rows, r->rej_rows == 1 ? "row" : "rows", r->rej_first,
-			  r->rej_rows == 1 ? "is" : "are");
+	if (rows)
+		kl_io_say(r->io, "%s %s: cannot write: %s: %llu %s%s (the first is row %ld) %s not recorded there", flag,
+			  path, strerror(e), rows, rows == 1 ? "row" : "rows", meant, first, rows == 1 ? "is" : "are");
 	else
-		kl_io_say(r->io, "--rejects %s: cannot write: %s", r->o->rejects, strerror(e));
-	/* a rejected or failed row not recorded is worse than the row itself */
+		kl_io_say(r->io, "%s %s: cannot write: %s", flag, path, strerror(e));
+	/* a row not recorded where it was asked for: the run did not do what was asked */
 	return rc == KL_OK || rc == KL_EDATA || rc == KL_ETEMPFAIL ? KL_EIO : rc;
+}
+
+int imp_rejects_close(struct run *r, bool commit, int rc)
+{
+	return imp_file_close(r, &r->rejects, "--rejects", r->o->rejects, r->rej_errno, r->rej_rows, r->rej_first,
+			      " meant for it", commit, rc);
 }
 
 /* "1 row", "2 rows": a count read aloud takes the noun's number */

@@ -54,25 +54,6 @@ void imp_results_row(struct run *r, const struct row *w)
 
 int imp_results_close(struct run *r, bool commit, int rc)
 {
-	if (!r->results)
-		return rc;
-	if (!commit) {
-		kl_csv_writer_discard(r->results);
-		r->results = NULL;
-		return rc;
-	}
-	int e = r->res_errno;
-	if (kl_csv_writer_close(r->results) != 0 && !e)
-		e = errno ? errno : EIO;
-	r->results = NULL;
-	if (!e)
-		return rc;
-	if (r->res_rows)
-		kl_io_say(r->io, "--results %s: cannot write: %s: %llu %s (the first is row %ld) %s not recorded there",
-			  r->o->results, strerror(e), r->res_rows, r->res_rows == 1 ? "row" : "rows", r->res_first,
-			  r->res_rows == 1 ? "is" : "are");
-	else
-		kl_io_say(r->io, "--results %s: cannot write: %s", r->o->results, strerror(e));
-	/* a script trusting the file would miss rows: the run did not do what was asked */
-	return rc == KL_OK || rc == KL_EDATA || rc == KL_ETEMPFAIL ? KL_EIO : rc;
+	return imp_file_close(r, &r->results, "--results", r->o->results, r->res_errno, r->res_rows, r->res_first, "",
+			      commit, rc);
 }
