@@ -41,10 +41,18 @@ size_t kl_payload_count(const struct kl_payload *p);
 /* The array as compact JSON text, owned by the caller; NULL when out of memory. */
 char *kl_payload_render(const struct kl_payload *p);
 
-/* What in the input a path inside item request_id came from, as a new
- * string ("--phone (field 467700)"); NULL when it cannot be told. Paths may
- * be relative to the item ("_embedded.contacts.0.name") or to the embedded
- * entity ("custom_fields_values.0.field_id"), as Kommo writes both. */
-char *kl_payload_origin(const struct kl_payload *p, const char *request_id, const char *path);
+struct kl_verror;
+
+/* Which item of the payload a validation error is about, by its position
+ * (kl_errpath_item: by request_id, else by the index its path leads with);
+ * -1 when it names none of them. */
+long kl_payload_error_item(const struct kl_payload *p, const struct kl_verror *e);
+
+/* What in the input a validation error's path came from, as a new string
+ * ("--phone (field 467700)"), or what was sent at it when no flag or
+ * column gave it ("created_at 1700000000 in the request"): the path is
+ * read in any of Kommo's forms (kl_errpath). payload is a struct
+ * kl_payload; the signature is kl_origin_fn's. NULL when memory ran out. */
+char *kl_payload_origin(const void *payload, const struct kl_verror *e);
 
 #endif

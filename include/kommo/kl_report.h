@@ -26,7 +26,11 @@ int kl_report_problem(const struct kl_problem *p, const struct kl_payload *paylo
 
 /* Names what in the user's input a validation error's path came from, as a
  * new string, or NULL (see kl_payload_origin). */
-typedef char *(*kl_origin_fn)(const void *ctx, const char *request_id, const char *path);
+typedef char *(*kl_origin_fn)(const void *ctx, const struct kl_verror *e);
+
+/* One validation error on a line: "NotSupportedChoice at PATH (what origin
+ * names it): DETAIL". origin may be NULL. NULL when memory ran out. */
+char *kl_report_verror(const struct kl_verror *e, kl_origin_fn origin, const void *origin_ctx);
 
 /* kl_report_problem for any request: what names the thing sent ("the lead",
  * "the contact") and origin, which may be NULL, names the paths. */

@@ -1,13 +1,13 @@
 /* leads create, leads update, contacts create: every value checked, then
  * the body built, sent through the transport, and the new id printed. */
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/kl_check.h"
 #include "crm_int.h"
+#include "kommo/kl_errpath.h"
 #include "kommo/kl_reply.h"
 #include "shared/kl_session.h"
 #include "util/kl_str.h"
@@ -19,9 +19,11 @@ struct sent {
 	const char *labels[8]; /* custom_fields_values.N -> label */
 	size_t nlabels;
 	const struct kl_lead *fields;
+	const cJSON *item; /* the lead or contact sent */
 };
 
-static char *origin_of(const void *ctx, const char *request_id, const char *path)
+/* The flag that gave the part of the item an item-relative path is in. */
+static char *label_of(const void *ctx, const char *path)
 {
 	static const struct {
 		const char *key, *flag;
@@ -34,17 +36,9 @@ static char *origin_of(const void *ctx, const char *request_id, const char *path
 		    {"responsible_user_id", "--responsible"},
 		    {"created_by", "--created-by"}};
 	const struct sent *s = ctx;
-	(void)request_id;
-	/* "0.status_id" or "status_id": the item's index may lead */
-	while (isdigit((unsigned char)*path)) {
-		path += strspn(path, "0123456789");
-		path += *path == '.';
-	}
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		size_t n = strlen(keys[i].key);
-		if (strncmp(path, keys[i].key, n) == 0 && (path[n] == '\0' || path[n] == '.'))
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (kl_errpath_starts(path, keys[i].key))
 			return strdup(keys[i].flag);
-	}
 	static const char cfv[] = "custom_fields_values.";
 	if (strncmp(path, cfv, sizeof cfv - 1) == 0) {
 		char *end;
@@ -58,6 +52,15 @@ static char *origin_of(const void *ctx, const char *request_id, const char *path
 		}
 	}
 	return NULL;
+}
+
+/* The path read in any of Kommo's forms (kl_errpath) against the one item
+ * sent: whatever request_id Kommo gives, it is about that item, which it
+ * numbers 0 as no request_id was sent. */
+static char *origin_of(const void *ctx, const struct kl_verror *e)
+{
+	const struct sent *s = ctx;
+	return kl_errpath_name(s->item, 0, e, s->fields ? "the lead" : "the contact", label_of, s);
 }
 
 static int add_value_field(cJSON *cfv, unsigned long long id, const char *code, const char *value,
@@ -277,6 +280,7 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 		}
 		path = strdup(contact ? CONTACTS_PATH : LEADS_PATH);
 	}
+	sent.item = entity;
 	if (body)
 		entity = NULL; /* owned by body now */
 	if (!body || !path || !(text = cJSON_PrintUnformatted(body))) {

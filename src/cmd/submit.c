@@ -16,11 +16,6 @@
 
 #define UNSORTED_FORMS "/api/v4/leads/unsorted/forms"
 
-static char *payload_origin(const void *payload, const char *request_id, const char *path)
-{
-	return kl_payload_origin(payload, request_id, path);
-}
-
 /* One lead was sent, as request_id "0": a reply that answers anything else
  * is an unknown outcome (kl_reply_match). */
 static int parse_created(void *ctx, const char *body, size_t len, struct kl_err *err)
@@ -89,7 +84,7 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct 
 		struct kl_created_list created = {0};
 		struct kl_api_res res;
 		struct kl_api_req rq = {.method = "POST", .path = UNSORTED_FORMS, .body = body, .what = "the lead",
-					.origin = payload_origin, .origin_ctx = payload,
+					.origin = kl_payload_origin, .origin_ctx = payload,
 					/* a 429 means Kommo did nothing: the same lead goes again after the wait it asks for */
 					.resend = "sending the lead again",
 					.parse = parse_created, .parse_ctx = &created};

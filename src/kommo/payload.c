@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kommo/kl_errpath.h"
+#include "kommo/kl_reply.h"
 #include "util/kl_str.h"
 
 /* What the payload keeps of an item once added: nothing of the caller's. */
@@ -361,65 +363,37 @@ fail:
 	return rc;
 }
 
-/* True when prefix is path itself or path continues it after a '.'. */
-static bool path_starts(const char *path, const char *prefix)
+/* The label noted for the part of item it that an item-relative path is in. */
+static char *noted_label(const void *ctx, const char *path)
 {
-	size_t n = strlen(prefix);
-	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '.');
-}
-
-/* The part of an item path inside its embedded entity, or NULL. */
-static const char *entity_relative(const char *path)
-{
-	static const char *const pre[] = {"_embedded.leads.0.", "_embedded.contacts.0."};
-	for (size_t i = 0; i < 2; i++)
-		if (strncmp(path, pre[i], strlen(pre[i])) == 0)
-			return path + strlen(pre[i]);
+	const struct item *it = ctx;
+	for (const char *o = it->origins.data, *end = o + it->origins.len; o && o < end;) {
+		const char *label = o + strlen(o) + 1;
+		if (kl_errpath_starts(path, o))
+			return strdup(label);
+		o = label + strlen(label) + 1;
+	}
 	return NULL;
 }
 
-/* Adds to found (at most max) the distinct labels of the items' noted paths
- * that path is in; pass 0 reads the noted paths from the item, pass 1 from
- * inside an entity. */
-static size_t find_labels(const struct kl_payload *p, const char *request_id, const char *path,
-			  int pass, const char **found, size_t max)
+long kl_payload_error_item(const struct kl_payload *p, const struct kl_verror *e)
 {
-	size_t nfound = 0;
-	for (size_t i = 0; i < p->nitems; i++) {
-		const struct item *it = &p->items[i];
-		if (!it->request_id || strcmp(it->request_id, request_id) != 0)
-			continue;
-		const char *o = it->origins.data, *end = o + it->origins.len;
-		while (o && o < end && nfound < max) {
-			const char *label = o + strlen(o) + 1;
-			const char *mine = pass == 0 ? o : entity_relative(o);
-			o = label + strlen(label) + 1;
-			if (!mine || !path_starts(path, mine))
-				continue;
-			bool dup = false;
-			for (size_t j = 0; j < nfound; j++)
-				dup = dup || strcmp(found[j], label) == 0;
-			if (!dup)
-				found[nfound++] = label;
-		}
-	}
-	return nfound;
+	long by_rid = -1;
+	for (size_t i = 0; e->request_id && i < p->nitems && by_rid < 0; i++)
+		if (p->items[i].request_id && strcmp(p->items[i].request_id, e->request_id) == 0)
+			by_rid = (long)i;
+	return kl_errpath_item(e, p->nitems, by_rid);
 }
 
-char *kl_payload_origin(const struct kl_payload *p, const char *request_id, const char *path)
+char *kl_payload_origin(const void *payload, const struct kl_verror *e)
 {
-	struct kl_buf out = {0};
-	const char *found[8];
-	size_t nfound = 0;
-
-	if (!request_id || !path)
-		return NULL;
-	for (int pass = 0; pass < 2 && nfound == 0; pass++)
-		nfound = find_labels(p, request_id, path, pass, found, 8);
-	for (size_t j = 0; j < nfound; j++)
-		if (kl_buf_appendf(&out, "%s%s", j ? " or " : "", found[j])) {
-			kl_buf_free(&out);
-			break;
-		}
-	return out.data;
+	const struct kl_payload *p = payload;
+	long k = kl_payload_error_item(p, e);
+	if (k < 0)
+		return strdup("no lead sent is at this path");
+	/* kept as the text sent: read again only when Kommo refused it */
+	cJSON *item = cJSON_Parse(cJSON_GetArrayItem(p->array, (int)k)->valuestring);
+	char *name = item ? kl_errpath_name(item, (size_t)k, e, "the request", noted_label, &p->items[k]) : NULL;
+	cJSON_Delete(item);
+	return name;
 }

@@ -94,15 +94,20 @@ static const char *advice(long s, const struct kl_problem *p)
 	}
 }
 
-static char *payload_origin(const void *payload, const char *request_id, const char *path)
-{
-	return kl_payload_origin(payload, request_id, path);
-}
-
 int kl_report_problem(const struct kl_problem *p, const struct kl_payload *payload,
 		      const char *url, struct kl_buf *out)
 {
-	return kl_report_problem_in(p, "the lead", payload ? payload_origin : NULL, payload, url, out);
+	return kl_report_problem_in(p, "the lead", payload ? kl_payload_origin : NULL, payload, url, out);
+}
+
+char *kl_report_verror(const struct kl_verror *e, kl_origin_fn origin, const void *origin_ctx)
+{
+	char *from = e->path && origin ? origin(origin_ctx, e) : NULL;
+	char *line = kl_str_printf("%s at %s%s%s%s%s%s", e->code ? e->code : "error",
+				   e->path && *e->path ? e->path : "(the item)", from ? " (" : "", from ? from : "",
+				   from ? ")" : "", e->detail ? ": " : "", e->detail ? e->detail : "");
+	free(from);
+	return line;
 }
 
 int kl_report_problem_in(const struct kl_problem *p, const char *what, kl_origin_fn origin,
@@ -124,16 +129,9 @@ int kl_report_problem_in(const struct kl_problem *p, const char *what, kl_origin
 		fail |= kl_buf_appendf(out, " (trace_id %s)", p->trace_id);
 	fail |= kl_buf_appendf(out, "\n");
 	for (size_t i = 0; i < p->nerrors; i++) {
-		const struct kl_verror *e = &p->errors[i];
-		char *from = e->path && origin ? origin(origin_ctx, e->request_id, e->path) : NULL;
-		fail |= kl_buf_appendf(out, "  %s at %s", e->code ? e->code : "error",
-				       e->path && *e->path ? e->path : "(the item)");
-		if (from)
-			fail |= kl_buf_appendf(out, " (%s)", from);
-		if (e->detail)
-			fail |= kl_buf_appendf(out, ": %s", e->detail);
-		fail |= kl_buf_appendf(out, "\n");
-		free(from);
+		char *line = kl_report_verror(&p->errors[i], origin, origin_ctx);
+		fail |= !line || kl_buf_appendf(out, "  %s\n", line);
+		free(line);
 	}
 	if (p->status == 429) {
 		if (p->retry_after >= 0)

@@ -11,6 +11,14 @@
 #include <cjson/cJSON.h>
 
 #include "kommo/kl_payload.h"
+#include "kommo/kl_reply.h"
+
+/* kl_payload_origin for an error at path in item rid (a code that says nothing checkable) */
+static char *origin(const struct kl_payload *p, const char *rid, const char *path)
+{
+	struct kl_verror e = {(char *)rid, (char *)"NotSupportedChoice", (char *)path, NULL};
+	return kl_payload_origin(p, &e);
+}
 
 static void intermigro(struct kl_account *a)
 {
@@ -121,7 +129,7 @@ static void tags_go_in_the_leads_embedded_as_kommo_documents(void **state)
 	assert_non_null(strstr(json, "\"leads\":[{\"name\":\"Заявка: A\",\"price\":0,"
 				     "\"_embedded\":{\"tags\":[{\"name\":\"vip\"},{\"name\":\"\\\"quoted\\\"\"},"
 				     "{\"name\":\"ads\"}]}}]"));
-	char *o = kl_payload_origin(p, "0", "_embedded.leads.0._embedded.tags.1.name");
+	char *o = origin(p, "0", "_embedded.leads.0._embedded.tags.1.name");
 	assert_string_equal(o, "--tag");
 	free(o);
 	free(json);
@@ -212,27 +220,31 @@ static void error_paths_map_back_to_flags(void **state)
 	free(build(&l, &a, &p));
 	char *o;
 	/* entity-relative path: index 0 is income in the lead and the phone in the contact */
-	o = kl_payload_origin(p, "0", "custom_fields_values.0.field_id");
+	o = origin(p, "0", "custom_fields_values.0.field_id");
 	assert_string_equal(o, "--income (field 1709444) or --phone (field 467700)");
 	free(o);
 	/* only the contact has indexes 1 and 2 */
-	o = kl_payload_origin(p, "0", "custom_fields_values.1.field_id");
+	o = origin(p, "0", "custom_fields_values.1.field_id");
 	assert_string_equal(o, "--telegram (field 1709360)");
 	free(o);
-	o = kl_payload_origin(p, "0", "custom_fields_values.2.values.0.value");
+	o = origin(p, "0", "custom_fields_values.2.values.0.value");
 	assert_string_equal(o, "--field contact:99");
 	free(o);
-	o = kl_payload_origin(p, "0", "_embedded.contacts.0.custom_fields_values.1.field_id");
+	o = origin(p, "0", "_embedded.contacts.0.custom_fields_values.1.field_id");
 	assert_string_equal(o, "--telegram (field 1709360)");
 	free(o);
-	o = kl_payload_origin(p, "0", "pipeline_id");
+	o = origin(p, "0", "pipeline_id");
 	assert_string_equal(o, "--pipeline or KOMMO_PIPELINE_ID");
 	free(o);
-	o = kl_payload_origin(p, "0", "_embedded.contacts.0.first_name");
+	o = origin(p, "0", "_embedded.contacts.0.first_name");
 	assert_string_equal(o, "--name");
 	free(o);
-	assert_null(kl_payload_origin(p, "1", "pipeline_id")); /* another item */
-	assert_null(kl_payload_origin(p, "0", "pipeline")); /* not at a '.' boundary */
+	o = origin(p, "1", "pipeline_id"); /* another item */
+	assert_string_equal(o, "no lead sent is at this path");
+	free(o);
+	o = origin(p, "0", "pipeline"); /* not at a '.' boundary */
+	assert_string_equal(o, "no pipeline in the request");
+	free(o);
 	kl_payload_free(p);
 	kl_lead_free(&l);
 }
@@ -306,20 +318,83 @@ static void origins_name_the_item_asked_about(void **state)
 	set(&t, KL_ATTR_SOURCE_UID, "u");
 	assert_int_equal(kl_payload_add(p, &t, &bare, "5", 1, row_label, &rows[0], &err), KL_ECONFIG);
 	assert_int_equal(kl_payload_count(p), 3);
-	assert_null(kl_payload_origin(p, "5", "source_uid"));
+	char *o = origin(p, "5", "source_uid");
+	assert_string_equal(o, "no lead sent is at this path");
+	free(o);
 
-	char *o = kl_payload_origin(p, "3", "_embedded.contacts.0.custom_fields_values.0.values.0.value");
+	o = origin(p, "3", "_embedded.contacts.0.custom_fields_values.0.values.0.value");
 	assert_string_equal(o, "row 3 phone (field 467700)");
 	free(o);
-	o = kl_payload_origin(p, "4", "custom_fields_values.0");
+	o = origin(p, "4", "custom_fields_values.0");
 	assert_string_equal(o, "row 4 email (field 467702)");
 	free(o);
-	o = kl_payload_origin(p, "2", "_embedded.contacts.0.name");
+	o = origin(p, "2", "_embedded.contacts.0.name");
 	assert_string_equal(o, "row 2 name");
 	free(o);
-	assert_null(kl_payload_origin(p, NULL, "source_uid"));
+	o = origin(p, NULL, "source_uid"); /* no request_id, and three leads */
+	assert_string_equal(o, "no lead sent is at this path");
+	free(o);
 	kl_payload_free(p);
 	kl_lead_free(&t);
+}
+
+/* A batch of three leads (request_ids 10, 11, 12), the second with a
+ * 300-character career: Kommo's path in each of its forms names the career
+ * of the item it is about, found by request_id or else by the path's
+ * leading index; an index past the batch names no lead, never another's. */
+static void every_path_form_names_the_column_of_its_own_row(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_err err = {0};
+	int rows[3] = {10, 11, 12};
+	char career[301];
+	memset(career, 'a', 300);
+	career[300] = '\0';
+	intermigro(&a);
+	struct kl_payload *p = kl_payload_new();
+	for (int i = 0; i < 3; i++) {
+		struct kl_lead l = {0};
+		char rid[8];
+		set(&l, KL_ATTR_NAME, "N");
+		set(&l, KL_ATTR_SOURCE_UID, "u");
+		set(&l, KL_ATTR_PHONE, "+79991234567");
+		set(&l, KL_ATTR_CAREER, i == 1 ? career : "short");
+		assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+		snprintf(rid, sizeof rid, "%d", rows[i]);
+		assert_int_equal(kl_payload_add(p, &l, &a, rid, 1, row_label, &rows[i], &err), KL_OK);
+		kl_lead_free(&l);
+	}
+	static const char *const forms[][2] = {{"", "11"}, {"data.", "11"}, {"1.", NULL}, {"data.1.", NULL},
+					       {"1.", "11"}, {"data.1.", "11"}};
+	for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+		char path[128];
+		snprintf(path, sizeof path, "%scustom_fields_values.0.values.0.value", forms[i][0]);
+		struct kl_verror e = {(char *)forms[i][1], (char *)"InvalidLength", path,
+				      (char *)"This value is too long. It should have 256 characters or less."};
+		assert_int_equal(kl_payload_error_item(p, &e), 1);
+		/* the contact's phone, at the same entity-relative path, is not too long */
+		char *o = kl_payload_origin(p, &e);
+		assert_string_equal(o, "row 11 career (field 488804)");
+		free(o);
+	}
+	struct kl_verror past = {NULL, (char *)"InvalidLength", (char *)"data.3.custom_fields_values.0", NULL};
+	assert_int_equal(kl_payload_error_item(p, &past), -1);
+	char *o = kl_payload_origin(p, &past);
+	assert_string_equal(o, "no lead sent is at this path");
+	free(o);
+	/* row 12's request_id with row 11's index: nothing of row 12 is at it */
+	struct kl_verror mixed = {(char *)"12", (char *)"NotSupportedChoice", (char *)"1.pipeline_id", NULL};
+	assert_int_equal(kl_payload_error_item(p, &mixed), 2);
+	o = kl_payload_origin(p, &mixed);
+	assert_string_equal(o, "nothing sent is at this path");
+	free(o);
+	/* no flag or column gave created_at: what was sent is told */
+	struct kl_verror when = {(char *)"10", (char *)"InvalidType", (char *)"data.0.created_at", NULL};
+	o = kl_payload_origin(p, &when);
+	assert_string_equal(o, "created_at 1 in the request");
+	free(o);
+	kl_payload_free(p);
 }
 
 static void put_value(struct kl_lead *l, enum kl_attr a, const char *v)
@@ -515,6 +590,7 @@ int main(void)
 		cmocka_unit_test(error_paths_map_back_to_flags),
 		cmocka_unit_test(leads_are_appended_as_array_items),
 		cmocka_unit_test(origins_name_the_item_asked_about),
+		cmocka_unit_test(every_path_form_names_the_column_of_its_own_row),
 		cmocka_unit_test(payload_bytes_are_what_cjson_prints),
 		cmocka_unit_test(refused_items_leave_the_body_whole),
 		cmocka_unit_test(ids_and_times_print_as_their_digits),

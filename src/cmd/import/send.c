@@ -39,18 +39,6 @@ static void fail_rows(struct row **rows, size_t n, const char *msg)
 		imp_row_set_error(rows[i], ROW_FAILED, msg);
 }
 
-static struct row *row_by_request_id(struct row **rows, size_t n, const char *rid)
-{
-	if (!rid)
-		return NULL;
-	char *end;
-	long v = strtol(rid, &end, 10);
-	for (size_t i = 0; *end == '\0' && i < n; i++)
-		if (rows[i]->n == v)
-			return rows[i];
-	return NULL;
-}
-
 /* Drops rows that are no longer pending from the array; returns the new count. */
 static size_t keep_pending(struct row **rows, size_t n)
 {
@@ -129,18 +117,16 @@ static bool reject_named(struct row **rows, size_t n, struct kl_payload *p, cons
 {
 	size_t named = 0;
 	for (size_t i = 0; i < pr->nerrors; i++) {
-		const struct kl_verror *e = &pr->errors[i];
-		struct row *w = row_by_request_id(rows, n, e->request_id);
-		if (!w)
+		/* the payload's items are the rows, in order (make_payload) */
+		long k = kl_payload_error_item(p, &pr->errors[i]);
+		if (k < 0)
 			continue;
-		char *from = e->path ? kl_payload_origin(p, e->request_id, e->path) : NULL;
-		char *msg = kl_str_printf("Kommo: %s at %s%s%s%s: %s", e->code ? e->code : "error",
-					  e->path && *e->path ? e->path : "(the item)", from ? " (" : "",
-					  from ? from : "", from ? ")" : "", e->detail ? e->detail : "");
+		char *line = kl_report_verror(&pr->errors[i], kl_payload_origin, p);
+		char *msg = line ? kl_str_printf("Kommo: %s", line) : NULL;
 		if (msg)
-			imp_row_add_error(w, msg);
+			imp_row_add_error(rows[k], msg);
 		free(msg);
-		free(from);
+		free(line);
 		named++;
 	}
 	if (!named) {
