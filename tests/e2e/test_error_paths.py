@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""End-to-end tests of issue 16: Kommo's validation errors are named by the
+flag or column that gave the refused value, whatever form their paths take.
+
+The sandbox writes its paths in each form Kommo has been seen to use
+(PATCH /_sandbox/modes {"error_paths": FORM}): relative to the item (item),
+with a leading "data." (data), with the item's position in the request
+(index), or both (data-index); paths inside an Incoming lead's contact or lead
+are relative to that entity, as Kommo's documented example has them. Each
+refusal case (an unknown field id, text too long, a wrong type, a bad
+pipeline) runs in every form, for submit, for import and for the crm
+commands."""
+import json
+import os
+import unittest
+
+from kltest import EXAMPLE_CONFIG, FORMS, SandboxTest, control, load_tests  # noqa: F401
+
+PATH_FORMS = ("item", "data", "index", "data-index")
+CHOICE = "The value you selected is not a valid choice."
+TOO_LONG = "This value is too long. It should have 256 characters or less."
+LONG = "Карьера " + "x" * 292  # 300 characters: over the sandbox's 256
+
+
+def prefix(form, index):
+    """What the sandbox puts before a path in form `form`, for the item at `index`."""
+    return {"item": "", "data": "data.", "index": f"{index}.", "data-index": f"data.{index}."}[form]
+
+
+def items(req):
+    return json.loads(req["body"])
+
+
+class ErrorPathsTest(SandboxTest):
+    def in_form(self, form):
+        """The sandbox writes its paths in form `form` from now on; the requests are read from here."""
+        self.control("PATCH", "modes", {"error_paths": form})
+        self.seen = len(self.recorded())
+
+    def refused_once(self):
+        """The one request sent, answered 400: its only item."""
+        req = self.only_request()
+        self.assertEqual((req["path"], req["status"]), (FORMS, 400))
+        [item] = items(req)
+        return item
+
+    # --- submit ------------------------------------------------------------------------
+
+    def test_submit_an_unknown_field_id_names_the_field_flag_in_every_form(self):
+        for form in PATH_FORMS:
+            with self.subTest(form=form):
+                self.in_form(form)
+                r = self.kl("submit", "--no-config", "--name", "Анна", "--phone", "+79990001601",
+                            "--field", "lead:999999=x")
+                self.assertEqual(r.code, 65, r)
+                lead = self.refused_once()["_embedded"]["leads"][0]
+                self.assertEqual(lead["custom_fields_values"], [{"field_id": 999999, "values": [{"value": "x"}]}])
+                # the contact's phone goes by field code, so only the lead has a field_id at 0
+                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}custom_fields_values.0.field_id "
+                              f"(--field lead:999999): {CHOICE}", r.err)
+                # with the phone's field id configured, the contact's field 0 has a field_id too,
+                # and Kommo's path does not say lead or contact: both are named
+                self.seen = len(self.recorded())
+                r = self.kl("submit", "--config", EXAMPLE_CONFIG, "--name", "Анна", "--phone", "+79990001601",
+                            "--field", "lead:999999=x")
+                self.assertEqual(r.code, 65, r)
+                self.refused_once()
+                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}custom_fields_values.0.field_id "
+                              f"(--field lead:999999 or --phone (field 467700)): {CHOICE}", r.err)
+
+    def test_submit_text_too_long_names_the_flag_and_not_the_short_phone(self):
+        for form in PATH_FORMS:
+            with self.subTest(form=form):
+                self.in_form(form)
+                r = self.kl("submit", "--config", EXAMPLE_CONFIG, "--name", "Анна", "--phone", "+79990001602",
+                            "--career", LONG)
+                self.assertEqual(r.code, 65, r)
+                item = self.refused_once()
+                lead, contact = item["_embedded"]["leads"][0], item["_embedded"]["contacts"][0]
+                self.assertEqual(lead["custom_fields_values"], [{"field_id": 488804, "values": [{"value": LONG}]}])
+                # the contact has a field with an id at 0 as well, but its value is not too long
+                self.assertEqual(contact["custom_fields_values"][0]["field_id"], 467700)
+                self.assertIn(f"InvalidLength at {prefix(form, 0)}custom_fields_values.0.values.0.value "
+                              f"(--career (field 488804)): {TOO_LONG}", r.err)
+
+    def test_submit_a_wrong_type_names_the_values_it_can_be(self):
+        for form in PATH_FORMS:
+            with self.subTest(form=form):
+                self.in_form(form)
+                # a number for a text field: only the lead's value is not a string
+                r = self.kl("submit", "--no-config", "--name", "Анна", "--phone", "+79990001603",
+                            "--field", "lead:1709500:number=5")
+                self.assertEqual(r.code, 65, r)
+                lead = self.refused_once()["_embedded"]["leads"][0]
+                self.assertEqual(lead["custom_fields_values"], [{"field_id": 1709500, "values": [{"value": 5}]}])
+                self.assertIn(f"InvalidType at {prefix(form, 0)}custom_fields_values.0.values.0.value "
+                              "(--field lead:1709500:number): This value should be of type string.", r.err)
+                # text for a numeric field: the contact's phone is text as well, and Kommo's path
+                # does not say lead or contact, so both are named
+                self.seen = len(self.recorded())
+                r = self.kl("submit", "--no-config", "--name", "Анна", "--phone", "+79990001603",
+                            "--field", "lead:1709444=5000")
+                self.assertEqual(r.code, 65, r)
+                self.refused_once()
+                self.assertIn(f"InvalidType at {prefix(form, 0)}custom_fields_values.0.values.0.value "
+                              "(--field lead:1709444 or --phone (field code PHONE)): "
+                              "This value should be of type number.", r.err)
+
+    def test_submit_a_bad_pipeline_names_the_flag_and_the_config_key(self):
+        for form in PATH_FORMS:
+            with self.subTest(form=form):
+                self.in_form(form)
+                r = self.kl("submit", "--config", EXAMPLE_CONFIG, "--name", "Анна", "--phone", "+79990001604",
+                            "--pipeline", "5")
+                self.assertEqual(r.code, 65, r)
+                self.assertEqual(self.refused_once()["pipeline_id"], 5)
+                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}pipeline_id "
+                              f"(--pipeline or KOMMO_PIPELINE_ID): {CHOICE}", r.err)
+
+    # --- import --------------------------------------------------------------------------
+
+    def imp(self, csv, *args, config=EXAMPLE_CONFIG):
+        path = self.write("in.csv", csv)
+        return self.kl("import", *(("--config", config) if config else ("--no-config",)), *args, path)
+
+    def assert_rows_rejected_and_the_rest_created(self, r, rejected, sent):
+        """rejected: {row: text its line carries}; sent: the rows of the file, in order.
+        The first request (all rows) was refused; the second carries the others and
+        creates them."""
+        self.assertEqual(r.code, 65, r)
+        reqs = self.forms_posts()
+        kept = [str(n) for n in sent if n not in rejected]
+        self.assertEqual([q["status"] for q in reqs], [400, 200] if kept else [400])
+        self.assertEqual([it["request_id"] for it in items(reqs[0])], [str(n) for n in sent])
+        if kept:
+            self.assertEqual([it["request_id"] for it in items(reqs[1])], kept)
+        lines = {int(l.split()[0][4:]): l for l in r.out.splitlines()}
+        self.assertEqual(sorted(lines), list(sent))
+        for n in sent:
+            if n in rejected:
+                self.assertEqual(lines[n], f"row={n} rejected: Kommo: {rejected[n]}")
+            else:
+                self.assertRegex(lines[n], rf"^row={n} lead_id=\d+ contact_id=\d+$")
+
+    def test_import_row_10_with_a_career_over_the_limit_is_rejected_naming_the_column(self):
+        rows = [f"Лид {n},+7999000{n:04d},{LONG if n == 10 else 'Врач'}" for n in range(2, 14)]
+        csv = "name,phone,career\n" + "\n".join(rows) + "\n"
+        for form in PATH_FORMS:
+            with self.subTest(form=form):
+                control("POST", "reset")  # the leads of the last form's run go
+                self.in_form(form)
+                r = self.imp(csv)
+                # row 10 is the batch's ninth item, at index 8
+                self.assert_rows_rejected_and_the_rest_created(r, {10: (
+                    f"InvalidLength at {prefix(form, 8)}custom_fields_values.0.values.0.value "
+                    f'(row 10, column "career" (field 488804)): {TOO_LONG}')}, range(2, 14))
+                self.assertEqual(len(control("GET", "entities")["leads"]), 11)
+
+    def test_import_an_unknown_field_id_names_the_rows_column(self):
+        csv = "name,phone,lead:999999\nA,+79990001611,\nB,+79990001612,x\nC,+79990001613,\n"
+        for form in PATH_FORMS:
+            with self.subTest(form=form):
+                self.in_form(form)
+                # without a config the phone goes by field code: only the lead has a field_id at 0
+                r = self.imp(csv, config=None)
+                # (a custom field column's label repeats the column's name after it)
+                self.assert_rows_rejected_and_the_rest_created(r, {3: (
+                    f"NotSupportedChoice at {prefix(form, 1)}custom_fields_values.0.field_id "
+                    f'(row 3, column "lead:999999" lead:999999): {CHOICE}')}, range(2, 5))
+
+    def test_import_a_wrong_type_names_the_rows_column(self):
+        csv = "name,phone,lead:1709500:number\nA,+79990001621,\nB,+79990001622,\nC,+79990001623,7\n"
+        for form in PATH_FORMS:
+            with self.subTest(form=form):
+                self.in_form(form)
+                r = self.imp(csv)
+                self.assert_rows_rejected_and_the_rest_created(r, {4: (
+                    f"InvalidType at {prefix(form, 2)}custom_fields_values.0.values.0.value "
+                    f'(row 4, column "lead:1709500:number" lead:1709500:number): '
+                    "This value should be of type string.")}, range(2, 5))
+
+    def test_import_a_bad_pipeline_rejects_each_row_naming_the_flag(self):
+        csv = "name,phone\nA,+79990001631\nB,+79990001632\n"
+        for form in PATH_FORMS:
+            with self.subTest(form=form):
+                self.in_form(form)
+                r = self.imp(csv, "--pipeline", "5")
+                self.assert_rows_rejected_and_the_rest_created(r, {
+                    n: f"NotSupportedChoice at {prefix(form, n - 2)}pipeline_id (--pipeline or KOMMO_PIPELINE_ID): "
+                       f"{CHOICE}" for n in (2, 3)}, range(2, 4))
+
+    # --- crm commands --------------------------------------------------------------------
+
+    def test_leads_create_and_contacts_create_name_their_flags_in_every_form(self):
+        for form in PATH_FORMS:
+            with self.subTest(form=form):
+                self.in_form(form)
+                r = self.kl("leads", "create", "--no-config", "--name", "Сделка", "--status", "1",
+                            "--field", "999999=x")
+                self.assertEqual(r.code, 65, r)
+                [body] = items(self.only_request())
+                self.assertEqual((body["status_id"], body["custom_fields_values"][0]["field_id"]), (1, 999999))
+                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}status_id (--status)", r.err)
+                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}custom_fields_values.0.field_id "
+                              "(--field lead:999999)", r.err)
+                self.seen = len(self.recorded())
+                r = self.kl("contacts", "create", "--no-config", "--name", "Анна", "--email", "a@example.com",
+                            "--responsible", "1")
+                self.assertEqual(r.code, 65, r)
+                self.assertEqual(items(self.only_request())[0]["responsible_user_id"], 1)
+                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}responsible_user_id (--responsible)", r.err)
+
+
+if __name__ == "__main__":
+    unittest.main()
