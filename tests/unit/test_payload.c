@@ -249,23 +249,31 @@ static void error_paths_map_back_to_flags(void **state)
 	kl_lead_free(&l);
 }
 
+/* Checks lead l, adds it to p as request_id row, labelled by label (NULL:
+ * flags) with ctx, and frees it. */
+static void add_row(struct kl_payload *p, const struct kl_account *a, struct kl_lead *l, int row,
+		    void (*label)(void *, enum kl_attr, char *, size_t), void *ctx)
+{
+	struct kl_err err = {0};
+	char rid[12];
+	assert_int_equal(kl_lead_check(l, NULL, NULL, &err), KL_OK);
+	snprintf(rid, sizeof rid, "%d", row);
+	assert_int_equal(kl_payload_add(p, l, a, rid, 1, label, ctx, &err), KL_OK);
+	kl_lead_free(l);
+}
+
 static void leads_are_appended_as_array_items(void **state)
 {
 	(void)state;
 	struct kl_account a;
-	struct kl_err err = {0};
 	intermigro(&a);
 	struct kl_payload *p = kl_payload_new();
 	for (int i = 0; i < 3; i++) {
 		struct kl_lead l = {0};
-		char rid[8];
 		set(&l, KL_ATTR_NAME, "N");
 		set(&l, KL_ATTR_EMAIL, "n@example.com");
 		set(&l, KL_ATTR_SOURCE_UID, "u");
-		assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
-		snprintf(rid, sizeof rid, "%d", i + 2);
-		assert_int_equal(kl_payload_add(p, &l, &a, rid, 1, NULL, NULL, &err), KL_OK);
-		kl_lead_free(&l);
+		add_row(p, &a, &l, i + 2, NULL, NULL);
 	}
 	assert_int_equal(kl_payload_count(p), 3);
 	char *json = kl_payload_render(p);
@@ -346,7 +354,6 @@ static void every_path_form_names_the_column_of_its_own_row(void **state)
 {
 	(void)state;
 	struct kl_account a;
-	struct kl_err err = {0};
 	int rows[3] = {10, 11, 12};
 	char career[301];
 	memset(career, 'a', 300);
@@ -355,15 +362,11 @@ static void every_path_form_names_the_column_of_its_own_row(void **state)
 	struct kl_payload *p = kl_payload_new();
 	for (int i = 0; i < 3; i++) {
 		struct kl_lead l = {0};
-		char rid[8];
 		set(&l, KL_ATTR_NAME, "N");
 		set(&l, KL_ATTR_SOURCE_UID, "u");
 		set(&l, KL_ATTR_PHONE, "+79991234567");
 		set(&l, KL_ATTR_CAREER, i == 1 ? career : "short");
-		assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
-		snprintf(rid, sizeof rid, "%d", rows[i]);
-		assert_int_equal(kl_payload_add(p, &l, &a, rid, 1, row_label, &rows[i], &err), KL_OK);
-		kl_lead_free(&l);
+		add_row(p, &a, &l, rows[i], row_label, &rows[i]);
 	}
 	static const char *const forms[][2] = {{"", "11"}, {"data.", "11"}, {"1.", NULL}, {"data.1.", NULL},
 					       {"1.", "11"}, {"data.1.", "11"}};
