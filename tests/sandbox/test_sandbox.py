@@ -2070,6 +2070,28 @@ class TestSandboxCtl(unittest.TestCase):
         self.assertEqual(self.ctl("bogus", str(self.dir)).returncode, 2)
 
 
+class TestErrorPathForms(SandboxCase):
+    """Issue 16: every validation rule of unsorted/forms writes its path in each
+    form of --error-paths (PATCH /_sandbox/modes): as it is (item), after "data."
+    (data), after the item's position in the request (index), or after both."""
+    PREFIX = {"item": "", "data": "data.", "index": "1.", "data-index": "data.1."}
+
+    def test_every_validation_case_writes_its_path_in_each_form(self):
+        try:
+            for form, prefix in self.PREFIX.items():
+                self.assertEqual(self.sb.control("PATCH", "modes", {"error_paths": form})[0], 200)
+                for name, mutate, expected in VALIDATION_CASES:
+                    with self.subTest(form=form, case=name):
+                        bad = item(source_uid="uid-2", request_id="r1")
+                        mutate(bad)
+                        rid = bad["request_id"] if isinstance(bad.get("request_id"), str) else "1"
+                        errs = self.errors_of(self.sb.post([item(request_id="r0"), bad]))
+                        self.assertEqual([(g["request_id"], [(e["code"], e["path"]) for e in g["errors"]])
+                                          for g in errs], [(rid, [(c, prefix + p) for c, p in expected])])
+        finally:
+            self.sb.control("POST", "reset")
+
+
 def _flat(suite):
     for t in suite:
         if isinstance(t, unittest.TestSuite):
