@@ -34,20 +34,13 @@ static bool leading_index(const char *p, unsigned long *idx, const char **rest)
 	return true;
 }
 
-/* The index a path leads with, after an optional "data."; false when none. */
-static bool path_index(const char *path, unsigned long *idx, const char **rest)
-{
-	const char *d = after_data(path);
-	return leading_index(d ? d : path, idx, rest);
-}
-
 long kl_errpath_item(const struct kl_verror *e, size_t n, long by_rid)
 {
+	const char *path = e->path ? e->path : "", *d = after_data(path), *rest;
 	unsigned long idx;
-	const char *rest;
 	if (by_rid >= 0)
 		return by_rid;
-	if (e->path && path_index(e->path, &idx, &rest))
+	if (leading_index(d ? d : path, &idx, &rest)) /* "8." or "data.8." */
 		return idx < n ? (long)idx : -1;
 	return n == 1 && !e->request_id ? 0 : -1;
 }
@@ -202,7 +195,9 @@ static int score_of(const cJSON *item, const struct kl_verror *e, const char *fu
 static int add_reading(struct readings *r, const cJSON *item, const struct kl_verror *e, const char *anchor,
 		       const char *base)
 {
-	size_t anchor_segs = *anchor ? 3 : 0;
+	size_t anchor_segs = *anchor != '\0';
+	for (const char *c = anchor; *c; c++)
+		anchor_segs += *c == '.';
 	if (*anchor && !*base)
 		return 0; /* the entity itself is no reading of a path to the item */
 	char *full = *anchor ? kl_str_printf("%s.%s", anchor, base) : strdup(base);
