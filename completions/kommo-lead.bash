@@ -1,6 +1,7 @@
 # bash completion for kommo-lead                           -*- shell-script -*-
 #
-# Completes the commands (submit import check fields leads contacts config help), the
+# Completes the commands (submit import check fields leads contacts config help), also
+# after the shared options that may come before them (kommo-lead --config x.env check), the
 # subcommands of leads and contacts, each command's options, and file names
 # where an option or import takes a FILE. Installed as
 # share/bash-completion/completions/kommo-lead; works with or without the
@@ -56,6 +57,19 @@ _kommo_lead_takes_value()
     return 1
 }
 
+# The shared options, which may also come before the command
+# (kommo-lead --config x.env check), as the parser takes them.
+_kommo_lead_shared()
+{
+    case $1 in
+    --cacert | --config | --dry-run | --json | --no-config | --timeout | --token-command | --token-file | \
+        --verbose | -v)
+        return 0
+        ;;
+    esac
+    return 1
+}
+
 _kommo_lead_files()
 {
     if declare -F _filedir >/dev/null; then
@@ -86,14 +100,26 @@ _kommo_lead()
         opt=$prev
     fi
 
-    # the command is the first word, its subcommand the second (as the parser reads them)
-    local first=${words[1]-} second=${words[2]-}
-    if ((cword > 1)); then
+    # the command is the first word after the shared options that may come
+    # before it, and their values (as the parser reads them); its subcommand
+    # the next word
+    local at=1
+    while ((at < cword)) && _kommo_lead_shared "${words[at]%%=*}"; do
+        if [[ ${words[at + 1]-} == = ]]; then
+            ((at += 3)) # --config = x.env: bash split --config=x.env at '='
+        elif [[ ${words[at]} != *=* ]] && _kommo_lead_takes_value "${words[at]}"; then
+            ((at += 2))
+        else
+            ((at += 1))
+        fi
+    done
+    local first=${words[at]-} second=${words[at + 1]-}
+    if ((cword > at)); then
         case $first in
         submit | import | check | fields | config) cmd=$first ;;
         lead | leads | contact | contacts)
             cmd=${first%s}s
-            if ((cword > 2)); then
+            if ((cword > at + 1)); then
                 case $second in
                 search | create) cmd="$cmd $second" ;;
                 update) [[ $cmd == leads ]] && cmd="leads update" ;;
@@ -125,19 +151,19 @@ _kommo_lead()
         return 0 # any other value is the user's to type
     fi
 
-    if ((cword == 1)) && [[ $cur != -* ]]; then
+    if ((cword == at)) && [[ $cur != -* ]]; then
         COMPREPLY=($(compgen -W "submit import check fields leads contacts config help" -- "$cur"))
         return 0
     fi
     if [[ $first == help ]]; then # help [COMMAND [SUBCOMMAND]]
-        case $cword:$second in
-        2:*) COMPREPLY=($(compgen -W "submit import check fields leads contacts config" -- "$cur")) ;;
-        3:leads | 3:lead) COMPREPLY=($(compgen -W "search create update" -- "$cur")) ;;
-        3:contacts | 3:contact) COMPREPLY=($(compgen -W "search create" -- "$cur")) ;;
+        case $((cword - at)):$second in
+        1:*) COMPREPLY=($(compgen -W "submit import check fields leads contacts config" -- "$cur")) ;;
+        2:leads | 2:lead) COMPREPLY=($(compgen -W "search create update" -- "$cur")) ;;
+        2:contacts | 2:contact) COMPREPLY=($(compgen -W "search create" -- "$cur")) ;;
         esac
         return 0
     fi
-    if ((cword == 2)) && [[ $cur != -* ]]; then
+    if ((cword == at + 1)) && [[ $cur != -* ]]; then
         case $cmd in
         leads) COMPREPLY=($(compgen -W "search create update" -- "$cur")) && return 0 ;;
         contacts) COMPREPLY=($(compgen -W "search create" -- "$cur")) && return 0 ;;
