@@ -1,5 +1,6 @@
 /* kl_jsonl: JSON Lines in, as the records kl_csv hands out. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -339,4 +340,33 @@ int kl_jsonl_next_buffered(struct kl_jsonl *r, const struct kl_csv_record **rec)
 unsigned long long kl_jsonl_offset(const struct kl_jsonl *r)
 {
 	return r->offset;
+}
+
+bool kl_jsonl_put_text(cJSON *o, const char *key, const char *v)
+{
+	bool bad = v && !kl_str_utf8_valid(v, strlen(v));
+	char *fixed = bad ? kl_str_printable(v) : NULL;
+	if (bad && !fixed)
+		return false;
+	cJSON *item = v ? cJSON_CreateString(fixed ? fixed : v) : cJSON_CreateNull();
+	free(fixed);
+	if (!item)
+		return false;
+	bool ok = cJSON_GetObjectItemCaseSensitive(o, key) ? cJSON_ReplaceItemInObjectCaseSensitive(o, key, item)
+							   : cJSON_AddItemToObject(o, key, item);
+	if (!ok) /* not attached: still the caller's */
+		cJSON_Delete(item);
+	return ok;
+}
+
+int kl_jsonl_write(struct kl_csv_writer *w, const cJSON *o)
+{
+	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+	if (!text) {
+		errno = ENOMEM;
+		return -1;
+	}
+	int rc = kl_csv_write_text(w, text);
+	cJSON_free(text);
+	return rc;
 }
