@@ -230,10 +230,13 @@ static int bad_line(struct kl_jsonl *r, const char *line, size_t len)
 	}
 	r->rec.nfields = r->nnames;
 	for (size_t i = 0; i < r->nnames; i++) {
-		r->rec.field[i] = i == 0 ? strndup(line, len) : strdup("");
-		if (!r->rec.field[i])
+		/* the whole line, NUL bytes too: len says where it ends (not strndup's first NUL) */
+		size_t n = i == 0 ? len : 0;
+		if (!(r->rec.field[i] = malloc(n + 1)))
 			return KL_EOSERR;
-		r->rec.len[i] = i == 0 ? len : 0;
+		memcpy(r->rec.field[i], line, n);
+		r->rec.field[i][n] = '\0';
+		r->rec.len[i] = n;
 	}
 	r->rec.error = r->error;
 	return KL_OK;
