@@ -200,6 +200,18 @@ class JsonlTest(SandboxTest):
         with open(res, encoding="utf-8") as f:
             self.assertEqual(f.readline(), "row,status,lead_id,contact_id,source_uid,possibly_duplicated,error\n")
 
+    def test_json_lines_rejects_or_results_naming_the_input_are_refused(self):
+        text = '{"name":"A","phone":"12ab"}\n'
+        path = self.write("in.jsonl", text)
+        for flag in ("--rejects", "--results"):
+            with self.subTest(flag=flag):
+                r = self.kl("import", "--no-config", flag, path, path)
+                self.assertEqual(r.code, 64, r)
+                self.assertIn(f"{flag} {path} is the file being imported", r.err)
+        with open(path, encoding="utf-8") as f:
+            self.assertEqual(f.read(), text)
+        self.assert_nothing_sent()
+
     def test_json_lines_results_and_rejects_on_a_full_device_exit_74(self):
         for flag in ("--rejects", "--results"):
             with self.subTest(flag=flag):
