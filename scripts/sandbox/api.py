@@ -15,8 +15,8 @@ from .modes import arrange_items, failures, forms_delay, over_max_batch
 from .replies import (bad_request, hal, json_reply, method_not_allowed, no_content, not_found,
                       problem, reject_constant, too_many_items, unauthorized, validation_failed)
 from .state import field_order
-from .validate import (D_MISSING, Errors, check_contact, check_lead, is_int, item_request_id,
-                       join, not_an_array, not_an_object, validate_item, validate_new)
+from .validate import (D_MISSING, Errors, check_contact, check_lead, embedded_objects, is_int,
+                       item_request_id, join, not_an_array, not_an_object, validate_item, validate_new)
 from .views import (ParamError, contact_view, lead_view, link, page_links, paging, searcher,
                     unsorted_query)
 
@@ -416,27 +416,14 @@ def check_lead_contacts(item, contacts, errs):
     "Add leads" documents them: objects, each with the id of a contact the
     account has (an id it does not have: NotSupportedChoice, a sandbox
     assumption) and optionally is_main. Other _embedded keys are not judged."""
-    emb = item.get("_embedded")
-    if emb is None:
+    if "_embedded" not in item:
         return
-    if not isinstance(emb, dict):
-        errs.type("_embedded", "object")
-        return
-    if "contacts" not in emb:
-        return
-    links, path = emb["contacts"], "_embedded.contacts"
-    if not isinstance(links, list):
-        errs.type(path, "array")
-        return
-    for i, c in enumerate(links):
-        p = join(path, i)
-        if not isinstance(c, dict):
-            errs.type(p, "object")
-        elif "id" not in c:
+    for p, c in embedded_objects(item["_embedded"], "contacts", "_embedded", errs):
+        if "id" not in c:
             errs.missing(join(p, "id"))
         elif not is_int(c["id"]):
             errs.type(join(p, "id"), "int")
         elif c["id"] not in contacts:
             errs.choice(join(p, "id"))
-        if isinstance(c, dict) and "is_main" in c and not isinstance(c["is_main"], bool):
+        if "is_main" in c and not isinstance(c["is_main"], bool):
             errs.type(join(p, "is_main"), "bool")
