@@ -28,9 +28,13 @@ _kommo_lead_options()
     check) echo "$common --pipeline" ;;
     fields) echo "$common --env" ;;
     config) echo "$common" ;;
-    "leads search" | "contacts search") echo "$common --limit" ;;
+    "leads search" | "contacts search") echo "$common --first --limit" ;;
     "leads create" | "leads update")
-        echo "$common --dry-run --field --name --pipeline --price --responsible --status"
+        local link=--contact # create only: an update links nothing
+        [[ $1 == "leads update" ]] && link=
+        echo "$common $link --career --dry-run --education --field --income --name --pipeline --price
+              --responsible --source --status --utm-campaign --utm-content --utm-medium --utm-referrer
+              --utm-source --utm-term"
         ;;
     "contacts create")
         echo "$common --created-by --dry-run --email --first-name --last-name --name --phone
@@ -44,7 +48,7 @@ _kommo_lead_options()
 _kommo_lead_takes_value()
 {
     case $1 in
-    --batch-size | --cacert | --career | --columns | --config | --created-by | --delimiter | \
+    --batch-size | --cacert | --career | --columns | --config | --contact | --created-by | --delimiter | \
         --education | --email | --encoding | --field | --first-name | --form-id | --form-name | \
         --form-page | --format | --income | --last-name | --lead-name | --limit | --map | --max-retries | \
         --name | --phone | --phone-region | --pipeline | --price | --rate | --referer | --rejects | --responsible | --results | \

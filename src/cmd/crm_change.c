@@ -16,7 +16,7 @@
 
 /* What was sent, to name validation errors' paths in the user's terms. */
 struct sent {
-	const char *labels[8]; /* custom_fields_values.N -> label */
+	const char *labels[KL_ATTR_COUNT]; /* custom_fields_values.N -> label */
 	size_t nlabels;
 	const struct kl_lead *fields;
 };
@@ -60,6 +60,26 @@ static char *origin_of(const void *ctx, const char *request_id, const char *path
 	return NULL;
 }
 
+/* What a lead create sent besides: the contacts it links. */
+struct sent_links {
+	struct sent sent;
+	const struct kl_entity_opts *ent;
+};
+
+/* _embedded.contacts.K (whatever comes before it) is the K-th --contact;
+ * other paths are origin_of's. */
+static char *link_origin(const void *ctx, const char *request_id, const char *path)
+{
+	static const char key[] = "_embedded.contacts.";
+	const struct sent_links *l = ctx;
+	const char *p = strstr(path, key), *digits = p ? p + sizeof key - 1 : NULL;
+	char *end;
+	unsigned long k = digits ? strtoul(digits, &end, 10) : 0;
+	if (digits && end != digits && k < l->ent->ncontacts)
+		return kl_str_printf("--contact %llu", l->ent->contacts[k]);
+	return origin_of(&l->sent, request_id, path);
+}
+
 static int add_value_field(cJSON *cfv, unsigned long long id, const char *code, const char *value,
 			   const char *numeric)
 {
@@ -84,6 +104,7 @@ static int add_value_field(cJSON *cfv, unsigned long long id, const char *code, 
 struct checked {
 	char *name, *first_name, *last_name; /* trimmed, or NULL */
 	char *phone, *email;                 /* normalised, or NULL */
+	char *attr[KL_ATTR_COUNT];           /* the lead's fields (--career, ...), normalised */
 	unsigned long long pipeline;         /* 0: none */
 	char **num;                          /* per --field: a number's digits, or NULL */
 	size_t nnum;
@@ -96,6 +117,8 @@ static void checked_free(struct checked *c)
 	free(c->last_name);
 	free(c->phone);
 	free(c->email);
+	for (int a = 0; a < KL_ATTR_COUNT; a++)
+		free(c->attr[a]);
 	for (size_t i = 0; i < c->nnum; i++)
 		free(c->num[i]);
 	free(c->num);
@@ -167,7 +190,14 @@ static int check_values(const struct kl_opts *o, const struct kl_account *acct, 
 	}
 	if ((rc = check_name("--name", e->name, &c->name, err)))
 		return rc;
-	return check_fields(&e->fields, c, err);
+	for (int a = 0; a < KL_ATTR_COUNT; a++)
+		if (e->fields.v[a] &&
+		    (rc = kl_attr_check(a, kl_attr_info(a)->flag, e->fields.v[a], acct->phone_region, &c->attr[a], err)))
+			return rc == KL_EOSERR ? rc : kl_err_as(err, KL_EDATA);
+	if ((rc = check_fields(&e->fields, c, err)))
+		return rc;
+	/* each field has an id (or a code) in this account, and none is set twice */
+	return kl_lead_fits_account(&e->fields, acct, NULL, NULL, err);
 }
 
 /* Adds key: v, when given; false when memory ran out. */
@@ -181,17 +211,53 @@ static bool add_num(cJSON *o, const char *key, unsigned long long v)
 	return !v || cJSON_AddNumberToObject(o, key, (double)v);
 }
 
-/* The lead of leads create or leads update; fails only for memory. */
-static int build_lead(const struct kl_opts *o, const struct checked *c, cJSON *lead, struct kl_err *err)
+/* The lead's fields, then the --field ones, in custom_fields_values; labels
+ * name the fields in order, as origin_of reads them after the labels. */
+static bool add_lead_fields(const struct kl_entity_opts *e, const struct kl_account *acct, const struct checked *c,
+			    cJSON *lead, struct sent *sent)
 {
-	const struct kl_entity_opts *e = &o->ent;
 	cJSON *cfv = NULL;
-	bool ok = add_text(lead, "name", c->name) && (!e->has_price || cJSON_AddNumberToObject(lead, "price", (double)e->price)) &&
-		  add_num(lead, "pipeline_id", c->pipeline) && add_num(lead, "status_id", e->status) &&
-		  add_num(lead, "responsible_user_id", e->responsible) &&
-		  (!e->fields.ncustom || (cfv = cJSON_AddArrayToObject(lead, "custom_fields_values")));
+	bool ok = true;
+	for (int a = 0; ok && a < KL_ATTR_COUNT; a++) {
+		const struct kl_attr_info *ai = kl_attr_info(a);
+		if (!c->attr[a])
+			continue;
+		ok = (cfv || (cfv = cJSON_AddArrayToObject(lead, "custom_fields_values"))) &&
+		     add_value_field(cfv, acct->id[ai->cfg_key], ai->code, c->attr[a],
+				     ai->kind == KL_KIND_NUMBER ? c->attr[a] : NULL) == 0;
+		sent->labels[sent->nlabels++] = ai->flag;
+	}
+	if (ok && e->fields.ncustom && !cfv)
+		ok = (cfv = cJSON_AddArrayToObject(lead, "custom_fields_values")) != NULL;
 	for (size_t i = 0; ok && i < e->fields.ncustom; i++)
 		ok = add_value_field(cfv, e->fields.custom[i].id, NULL, e->fields.custom[i].value, c->num[i]) == 0;
+	return ok;
+}
+
+/* leads create --contact: _embedded.contacts[] of the lead, each {"id": N},
+ * as Kommo's "Add leads" links a new lead to existing contacts. */
+static bool add_links(const struct kl_entity_opts *e, cJSON *lead)
+{
+	cJSON *list = NULL, *emb = e->ncontacts ? cJSON_AddObjectToObject(lead, "_embedded") : NULL;
+	if (e->ncontacts && !(emb && (list = cJSON_AddArrayToObject(emb, "contacts"))))
+		return false;
+	for (size_t i = 0; i < e->ncontacts; i++) {
+		cJSON *c = cJSON_CreateObject();
+		if (!c || !cJSON_AddItemToArray(list, c) || !add_num(c, "id", e->contacts[i]))
+			return false;
+	}
+	return true;
+}
+
+/* The lead of leads create or leads update; fails only for memory. */
+static int build_lead(const struct kl_opts *o, const struct kl_account *acct, const struct checked *c, cJSON *lead,
+		      struct sent *sent, struct kl_err *err)
+{
+	const struct kl_entity_opts *e = &o->ent;
+	bool ok = add_text(lead, "name", c->name) && (!e->has_price || cJSON_AddNumberToObject(lead, "price", (double)e->price)) &&
+		  add_num(lead, "pipeline_id", c->pipeline) && add_num(lead, "status_id", e->status) &&
+		  add_num(lead, "responsible_user_id", e->responsible) && add_lead_fields(e, acct, c, lead, sent) &&
+		  add_links(e, lead);
 	return ok ? KL_OK : kl_err_oom(err);
 }
 
@@ -250,7 +316,7 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 {
 	bool contact = o->command == KL_CMD_CONTACTS_CREATE, update = o->command == KL_CMD_LEADS_UPDATE;
 	const char *what = contact ? "the contact" : "the lead";
-	struct sent sent = {.fields = contact ? NULL : &o->ent.fields};
+	struct sent_links sent = {.sent = {.fields = contact ? NULL : &o->ent.fields}, .ent = &o->ent};
 	cJSON *entity = cJSON_CreateObject(), *body = NULL, *reply = NULL;
 	char *text = NULL, *path = NULL;
 	struct kl_api api = {0};
@@ -265,7 +331,8 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 		goto out;
 	}
 	if ((rc = check_values(o, acct, contact, &vals, err)) ||
-	    (rc = contact ? build_contact(o, acct, &vals, entity, &sent, err) : build_lead(o, &vals, entity, err)))
+	    (rc = contact ? build_contact(o, acct, &vals, entity, &sent.sent, err)
+			  : build_lead(o, acct, &vals, entity, &sent.sent, err)))
 		goto out;
 	if (update) {
 		body = entity; /* PATCH /leads/{id} takes one object */
@@ -290,7 +357,7 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 	}
 	if ((rc = kl_session_open_remote(o, io, cfg, &remote, &api, err)))
 		goto out;
-	rc = kl_api_call(&api, update ? "PATCH" : "POST", path, text, what, origin_of, &sent, &reply, &status, &outcome, err);
+	rc = kl_api_call(&api, update ? "PATCH" : "POST", path, text, what, link_origin, &sent, &reply, &status, &outcome, err);
 	if (rc && update && status == 404) {
 		char first[sizeof err->msg];
 		snprintf(first, sizeof first, "%s", err->msg);

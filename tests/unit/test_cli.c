@@ -379,8 +379,8 @@ static void option_table_is_documented_in_help(void **state)
 		assert_true(rc == KL_OK || strstr(err.msg, "unknown option") == NULL);
 		kl_opts_free(&o);
 	}
-	/* the table's own 39, the lead flags from the attribute table and their two aliases */
-	assert_int_equal(n, 39 + KL_ATTR_COUNT + 2);
+	/* the table's own 41, the lead flags from the attribute table and their two aliases */
+	assert_int_equal(n, 41 + KL_ATTR_COUNT + 2);
 }
 
 /* submit --help and import --help name exactly the options the table
@@ -489,6 +489,21 @@ static void entity_commands_and_their_arguments(void **state)
 	assert_string_equal(o.ent.phone, "+7 999");
 	assert_int_equal(o.ent.created_by, 11000002);
 	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "leads", "create", "--name", "N", "--contact", "5", "--contact", "7",
+			       "--career", "Инженер", "--source", "google"), KL_OK);
+	assert_int_equal(o.ent.ncontacts, 2);
+	assert_int_equal(o.ent.contacts[1], 7);
+	assert_string_equal(o.ent.fields.v[KL_ATTR_CAREER], "Инженер");
+	assert_string_equal(o.ent.fields.v[KL_ATTR_UTM_SOURCE], "google");
+	assert_null(o.lead.v[KL_ATTR_CAREER]);
+	kl_opts_free(&o);
+	/* a lead field alone is something to change */
+	assert_int_equal(PARSE(&o, &err, "leads", "update", "5", "--income", "100"), KL_OK);
+	assert_string_equal(o.ent.fields.v[KL_ATTR_INCOME], "100");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "contacts", "search", "+79991234567", "--first"), KL_OK);
+	assert_true(o.ent.first);
+	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "fields", "--env"), KL_OK);
 	assert_true(o.ent.env);
 	kl_opts_free(&o);
@@ -524,6 +539,12 @@ static void entity_command_mistakes_are_usage_errors(void **state)
 		{{"fields", "--env", "--json"}, "--env and --json are two outputs"},
 		{{"check", "--dry-run"}, "--dry-run is not an option of check"},
 		{{"contacts", "search", "x", "--limit", "0"}, "--limit"},
+		{{"leads", "search", "x", "--first", "--json"}, "--first and --json are two outputs"},
+		{{"contacts", "search", "x", "--limit", "5", "--first"}, "--first and --limit are two outputs"},
+		{{"leads", "update", "5", "--contact", "1"}, "--contact is not an option of leads update"},
+		{{"leads", "create", "--name", "x", "--contact", "0"}, "--contact: \"0\" is not an id"},
+		{{"contacts", "create", "--name", "x", "--career", "y"}, "--career is not an option of contacts create"},
+		{{"leads", "update", "5", "--source", "a", "--utm-source"}, "--utm-source"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *argv[8] = {"kommo-lead"};
