@@ -1,6 +1,7 @@
 # bash completion for kommo-lead                           -*- shell-script -*-
 #
-# Completes the commands (submit import check fields leads contacts config help), the
+# Completes the commands (submit import check fields leads contacts config help), also
+# after the shared options that may come before them (kommo-lead --config x.env check), the
 # subcommands of leads and contacts, each command's options, and file names
 # where an option or import takes a FILE. Installed as
 # share/bash-completion/completions/kommo-lead; works with or without the
@@ -27,9 +28,13 @@ _kommo_lead_options()
     check) echo "$common --pipeline" ;;
     fields) echo "$common --env" ;;
     config) echo "$common" ;;
-    "leads search" | "contacts search") echo "$common --limit" ;;
+    "leads search" | "contacts search") echo "$common --first --limit" ;;
     "leads create" | "leads update")
-        echo "$common --dry-run --field --name --pipeline --price --responsible --status"
+        local link=--contact # create only: an update links nothing
+        [[ $1 == "leads update" ]] && link=
+        echo "$common $link --career --dry-run --education --field --income --name --pipeline --price
+              --responsible --source --status --utm-campaign --utm-content --utm-medium --utm-referrer
+              --utm-source --utm-term"
         ;;
     "contacts create")
         echo "$common --created-by --dry-run --email --first-name --last-name --name --phone
@@ -43,13 +48,26 @@ _kommo_lead_options()
 _kommo_lead_takes_value()
 {
     case $1 in
-    --batch-size | --cacert | --career | --columns | --config | --created-by | --delimiter | \
+    --batch-size | --cacert | --career | --columns | --config | --contact | --created-by | --delimiter | \
         --education | --email | --encoding | --field | --first-name | --form-id | --form-name | \
         --form-page | --format | --income | --last-name | --lead-name | --limit | --map | --max-retries | \
         --name | --phone | --phone-region | --pipeline | --price | --rate | --referer | --rejects | --responsible | --results | \
         --source | --source-name | --source-uid | --state | --status | --surname | --tag | --telegram | \
         --timeout | --token-command | --token-file | --utm-campaign | --utm-content | --utm-medium | \
         --utm-referrer | --utm-source | --utm-term)
+        return 0
+        ;;
+    esac
+    return 1
+}
+
+# The shared options, which may also come before the command
+# (kommo-lead --config x.env check), as the parser takes them.
+_kommo_lead_shared()
+{
+    case $1 in
+    --cacert | --config | --dry-run | --json | --no-config | --timeout | --token-command | --token-file | \
+        --verbose | -v)
         return 0
         ;;
     esac
@@ -86,14 +104,26 @@ _kommo_lead()
         opt=$prev
     fi
 
-    # the command is the first word, its subcommand the second (as the parser reads them)
-    local first=${words[1]-} second=${words[2]-}
-    if ((cword > 1)); then
+    # the command is the first word after the shared options that may come
+    # before it, and their values (as the parser reads them); its subcommand
+    # the next word
+    local at=1
+    while ((at < cword)) && _kommo_lead_shared "${words[at]%%=*}"; do
+        if [[ ${words[at + 1]-} == = ]]; then
+            ((at += 3)) # --config = x.env: bash split --config=x.env at '='
+        elif [[ ${words[at]} != *=* ]] && _kommo_lead_takes_value "${words[at]}"; then
+            ((at += 2))
+        else
+            ((at += 1))
+        fi
+    done
+    local first=${words[at]-} second=${words[at + 1]-}
+    if ((cword > at)); then
         case $first in
         submit | import | check | fields | config) cmd=$first ;;
         lead | leads | contact | contacts)
             cmd=${first%s}s
-            if ((cword > 2)); then
+            if ((cword > at + 1)); then
                 case $second in
                 search | create) cmd="$cmd $second" ;;
                 update) [[ $cmd == leads ]] && cmd="leads update" ;;
@@ -125,19 +155,19 @@ _kommo_lead()
         return 0 # any other value is the user's to type
     fi
 
-    if ((cword == 1)) && [[ $cur != -* ]]; then
+    if ((cword == at)) && [[ $cur != -* ]]; then
         COMPREPLY=($(compgen -W "submit import check fields leads contacts config help" -- "$cur"))
         return 0
     fi
     if [[ $first == help ]]; then # help [COMMAND [SUBCOMMAND]]
-        case $cword:$second in
-        2:*) COMPREPLY=($(compgen -W "submit import check fields leads contacts config" -- "$cur")) ;;
-        3:leads | 3:lead) COMPREPLY=($(compgen -W "search create update" -- "$cur")) ;;
-        3:contacts | 3:contact) COMPREPLY=($(compgen -W "search create" -- "$cur")) ;;
+        case $((cword - at)):$second in
+        1:*) COMPREPLY=($(compgen -W "submit import check fields leads contacts config" -- "$cur")) ;;
+        2:leads | 2:lead) COMPREPLY=($(compgen -W "search create update" -- "$cur")) ;;
+        2:contacts | 2:contact) COMPREPLY=($(compgen -W "search create" -- "$cur")) ;;
         esac
         return 0
     fi
-    if ((cword == 2)) && [[ $cur != -* ]]; then
+    if ((cword == at + 1)) && [[ $cur != -* ]]; then
         case $cmd in
         leads) COMPREPLY=($(compgen -W "search create update" -- "$cur")) && return 0 ;;
         contacts) COMPREPLY=($(compgen -W "search create" -- "$cur")) && return 0 ;;

@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [TARGET...] [--seconds N] [--jobs N] [--build-dir DIR]
 #
-# TARGET: cli, config, csv, reply, values (default: all). Each runs for N seconds
+# TARGET: cli, config, csv, reply, values, jsonl (default: all). Each runs for N seconds
 # (default 60), --jobs at a time (default 1), on DIR/corpus/TARGET (kept
 # between runs, where new inputs go) plus the committed seeds in
 # tests/fuzz/corpus/TARGET and tests/fuzz/regressions/TARGET, with the
@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(cli config csv reply values)
+all_targets=(cli config csv reply values jsonl)
 targets=()
 seconds=60
 jobs=1

@@ -29,7 +29,9 @@ struct kl_cli_option {
  * its own); false past the last. */
 bool kl_cli_option(size_t i, struct kl_cli_option *out);
 
-/* The text of --help for a command (KL_CMD_SUBMIT: the main help). */
+/* The text of --help for a command; KL_CMD_HELP (kommo-lead --help, no
+ * command named): the main help, of every command. submit's and import's
+ * own list the options the option table gives them. */
 const char *kl_cli_help(enum kl_cmd c);
 
 #endif

@@ -90,6 +90,10 @@ int kl_csv_writer_open(struct kl_csv_writer **out, const char *path, char delimi
 		       enum kl_csv_encoding encoding, struct kl_err *err);
 /* 0, or -1 with errno set. */
 int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t n);
+/* Writes text and a LF as they are: a line of another format (JSON Lines)
+ * in a file made as the CSV one is. Not converted: for a UTF-8 writer.
+ * 0, or -1 with errno set. */
+int kl_csv_write_text(struct kl_csv_writer *w, const char *text);
 /* Flushes, syncs, closes and renames into place; 0, or -1 with errno set
  * (the new file is then removed: path is as it was). Accepts NULL. */
 int kl_csv_writer_close(struct kl_csv_writer *w);

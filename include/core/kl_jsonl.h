@@ -21,6 +21,7 @@
 #ifndef KL_JSONL_H
 #define KL_JSONL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "core/kl_csv.h"
@@ -45,5 +46,22 @@ int kl_jsonl_next_buffered(struct kl_jsonl *r, const struct kl_csv_record **rec)
 
 /* Bytes of input consumed so far (for progress). */
 unsigned long long kl_jsonl_offset(const struct kl_jsonl *r);
+
+/* Writing JSON Lines (the rejects and results files of a JSON Lines input):
+ * the objects are made with cJSON, and written through a kl_csv_writer
+ * opened for UTF-8, so that the file is made as the CSV one is (beside its
+ * path, mode 600, renamed into place). */
+struct cJSON;
+
+/* Sets key in o to v as a string (NULL: null), replacing a key of that name
+ * o already has: a rejects file imported again has an "error" key of its
+ * own, and a key given twice would refuse the whole file. Bytes of v that
+ * are not UTF-8 (a line kept whole because it was not UTF-8) become '?':
+ * JSON holds only text. false when memory ran out. */
+bool kl_jsonl_put_text(struct cJSON *o, const char *key, const char *v);
+
+/* Writes o as one line. 0, or -1 with errno set (ENOMEM for an o of NULL:
+ * memory ran out while it was made). */
+int kl_jsonl_write(struct kl_csv_writer *w, const struct cJSON *o);
 
 #endif

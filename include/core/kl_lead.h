@@ -107,6 +107,12 @@ int kl_lead_set(struct kl_lead *lead, enum kl_attr a, const char *value, const c
 int kl_lead_add_field_spec(struct kl_lead *lead, const char *spec, const char *label,
 			   struct kl_err *err);
 
+/* Checks one value of attribute a, named what in messages, by its kind;
+ * *out: its normalised form, a new string (NULL for tags that are all empty
+ * names). region: as kl_lead's, for a phone. */
+int kl_attr_check(enum kl_attr a, const char *what, const char *in, const char *region, char **out,
+		  struct kl_err *err);
+
 /* Checks every value and replaces it with its normalised form; also
  * requires a name and a phone or an email. label may be NULL (flags). */
 int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_err *err);

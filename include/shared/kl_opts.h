@@ -44,6 +44,9 @@ struct kl_entity_opts {
 	struct kl_lead fields;  /* --field: only .custom is used */
 	char *query;            /* search QUERY (its words joined by spaces) */
 	unsigned long limit;    /* search --limit; 0: the default */
+	bool first;             /* search --first: only the first match's id */
+	unsigned long long *contacts; /* leads create --contact, in the order given */
+	size_t ncontacts;
 	bool env;               /* fields --env */
 };
 

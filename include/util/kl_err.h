@@ -16,6 +16,7 @@
 /* Exit statuses used by the tool; every one is documented in kommo-lead(1). */
 enum {
 	KL_OK = 0,
+	KL_ENOMATCH = 1,                  /* search --first found nothing (as grep's 1) */
 	KL_EUSAGE = EX_USAGE,             /* 64: bad command line */
 	KL_EDATA = EX_DATAERR,            /* 65: invalid lead data, or Kommo refused it */
 	KL_ENOINPUT = EX_NOINPUT,         /* 66: the file to import cannot be opened */

@@ -15,8 +15,8 @@ from .modes import arrange_items, failures, forms_delay, over_max_batch
 from .replies import (bad_request, hal, json_reply, method_not_allowed, no_content, not_found,
                       problem, reject_constant, too_many_items, unauthorized, validation_failed)
 from .state import field_order
-from .validate import (D_MISSING, Errors, check_contact, check_lead, is_int, item_request_id,
-                       not_an_array, not_an_object, validate_item, validate_new)
+from .validate import (D_MISSING, Errors, check_contact, check_lead, embedded_objects, is_int,
+                       item_request_id, join, not_an_array, not_an_object, validate_item, validate_new)
 from .views import (ParamError, contact_view, lead_view, link, page_links, paging, searcher,
                     unsorted_query)
 
@@ -314,8 +314,11 @@ class Api:
         if err:
             return err
         fields = st.fields
-        checked = validate_new(data, lambda item, errs: check_lead(item, fields,
-                                                                   MAIN_PIPELINE_ID, errs))
+
+        def check(item, errs):
+            check_lead(item, fields, MAIN_PIPELINE_ID, errs)
+            check_lead_contacts(item, st.contacts, errs)
+        checked = validate_new(data, check)
         failed = failures(checked, st.modes["error_paths"])
         if failed:
             return validation_failed(failed)
@@ -406,3 +409,21 @@ class Api:
                         "request_id": rid,
                         "_links": link(base, "/api/v4/leads/%d" % item["id"])})
         return hal({"_links": link(base, "/api/v4/leads"), "_embedded": {"leads": out}})
+
+
+def check_lead_contacts(item, contacts, errs):
+    """A new lead's _embedded.contacts, the contacts it is linked to as Kommo's
+    "Add leads" documents them: objects, each with the id of a contact the
+    account has (an id it does not have: NotSupportedChoice, a sandbox
+    assumption) and optionally is_main. Other _embedded keys are not judged."""
+    if "_embedded" not in item:
+        return
+    for p, c in embedded_objects(item["_embedded"], "contacts", "_embedded", errs):
+        if "id" not in c:
+            errs.missing(join(p, "id"))
+        elif not is_int(c["id"]):
+            errs.type(join(p, "id"), "int")
+        elif c["id"] not in contacts:
+            errs.choice(join(p, "id"))
+        if "is_main" in c and not isinstance(c["is_main"], bool):
+            errs.type(join(p, "is_main"), "bool")

@@ -22,6 +22,16 @@ def contact_name(item):
     return " ".join(x for x in (item.get("first_name"), item.get("last_name")) if x)
 
 
+def linked_ids(item):
+    """The contact ids a validated new lead's _embedded.contacts names, each
+    once, the first (the main contact) first."""
+    out = []
+    for c in (item.get("_embedded") or {}).get("contacts") or ():
+        if c["id"] not in out:
+            out.append(c["id"])
+    return out
+
+
 def status_closed_at(status_id, now, old=None):
     if status_id in (WON_STATUS_ID, LOST_STATUS_ID):
         return old or now
@@ -272,13 +282,18 @@ class State:
                 "score": None,
                 "account_id": account["id"],
                 "request_id": rid,
-                "contacts": [],
+                "contacts": linked_ids(item),
             })
         with self.lock:
             for lead in new:
                 lead["id"] = self.next_lead
                 self.next_lead += 1
                 self.leads[lead["id"]] = lead
+                # the link is kept on both sides, as GET ?with= shows it
+                lead["contacts"] = [cid for cid in lead["contacts"] if cid in self.contacts]
+                for cid in lead["contacts"]:
+                    c = self.contacts[cid]
+                    self.contacts[cid] = {**c, "leads": (c["leads"] or []) + [lead["id"]]}
         return [lead["id"] for lead in new]
 
     def add_contacts(self, items, rids, fields):

@@ -358,23 +358,31 @@ def validate_item(item, index, fields):
     return rid, errs.list
 
 
-def check_lead_tags(emb, path, errs):
-    """A lead's _embedded.tags: an array of objects, each a non-empty string
-    name or an integer id (kommo-api.md, "Tags on a lead")."""
+def embedded_objects(emb, key, path, errs):
+    """The items of emb[key], an _embedded object at path whose key holds an
+    array of objects: (item's path, item) for each object; a wrong type is
+    noted in errs. Nothing when key is absent."""
     if not isinstance(emb, dict):
         errs.type(path, "object")
         return
-    if "tags" not in emb:
+    if key not in emb:
         return
-    tags, path = emb["tags"], path + ".tags"
-    if not isinstance(tags, list):
+    items, path = emb[key], join(path, key)
+    if not isinstance(items, list):
         errs.type(path, "array")
         return
-    for i, tag in enumerate(tags):
-        p = join(path, i)
-        if not isinstance(tag, dict):
-            errs.type(p, "object")
-        elif "name" in tag:
+    for i, x in enumerate(items):
+        if isinstance(x, dict):
+            yield join(path, i), x
+        else:
+            errs.type(join(path, i), "object")
+
+
+def check_lead_tags(emb, path, errs):
+    """A lead's _embedded.tags: an array of objects, each a non-empty string
+    name or an integer id (kommo-api.md, "Tags on a lead")."""
+    for p, tag in embedded_objects(emb, "tags", path, errs):
+        if "name" in tag:
             if not isinstance(tag["name"], str):
                 errs.type(join(p, "name"), "string")
             elif not tag["name"].strip():

@@ -65,8 +65,7 @@ static bool is_help(int argc, char **argv, int from)
 static int parse_help_command(struct kl_opts *o, int argc, char **argv, int i, struct kl_err *err)
 {
 	char qbuf[256];
-	o->cmd = KL_CMD_HELP;
-	o->command = KL_CMD_SUBMIT;
+	o->cmd = o->command = KL_CMD_HELP; /* no command named: the main help */
 	/* -h and --help after it ask for the same thing */
 	int n = i + 1;
 	while (n < argc && is_help_flag(argv[n]))
@@ -339,7 +338,9 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 	int lead_end = skip_shared_options(argc, argv);
 	if (lead_end > 1 && lead_end < argc && is_command(argv[lead_end]))
 		i = lead_end;
+	int command_at = i;
 	int rc = parse_command(o, argc, argv, &i, &done, err);
+	bool named = i > command_at;
 	if (!rc && i > lead_end && !done)
 		rc = parse_leading(o, lead_end, argv, err);
 	if (rc || done)
@@ -357,6 +358,8 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 	}
 	if (o->no_config && o->config_path)
 		return kl_err_set(err, KL_EUSAGE, "--config and --no-config contradict each other: give one");
+	if (o->cmd == KL_CMD_HELP && !named)
+		o->command = KL_CMD_HELP; /* kommo-lead --help: every command's, not submit's alone */
 	if (o->cmd == KL_CMD_HELP || o->cmd == KL_CMD_VERSION)
 		return KL_OK;
 	return cli_check_command(o, err);

@@ -24,8 +24,7 @@ static const char main_head[] =
 	"  config                      the configuration in force and where each value\n"
 	"                              came from (the token only as set or unset)\n"
 	"  help [COMMAND]              this text, or a command's (as COMMAND --help)\n"
-	"\n"
-	"Lead:\n";
+	"\n";
 
 static const char main_fields[] =
 	"      --field lead:ID=VALUE   any other lead custom field (repeatable)\n"
@@ -58,9 +57,10 @@ static const char main_import_and_form[] =
 	"                              every kommo-lead process on this machine\n"
 	"      --max-retries N         retries of a request after 429, 5xx or a lost\n"
 	"                              connection (default 5)\n"
-	"      --rejects FILE          write rejected, failed and not sent rows there as CSV,\n"
-	"                              with an error column, to fix and import again (with\n"
-	"                              --state: only rejected rows); replaced at the end\n"
+	"      --rejects FILE          write rejected, failed and not sent rows there (CSV or\n"
+	"                              JSON Lines, as the input), with an error column, to\n"
+	"                              fix and import again (with --state: only rejected\n"
+	"                              rows); replaced at the end\n"
 	"      --results FILE          write every row's outcome there (row, status, lead_id,\n"
 	"                              contact_id, source_uid, error), created ones too, in\n"
 	"                              the input's format; replaced at the end\n"
@@ -119,7 +119,9 @@ static const char main_tail[] =
 	"                              request and reply bodies too\n"
 	"      --timeout SECONDS       give up on Kommo after SECONDS (default 30)\n"
 	"  -h, --help                  print this help and exit\n"
-	"  -V, --version               print the version and exit\n"
+	"  -V, --version               print the version and exit\n";
+
+static const char main_end[] =
 	"\n"
 	"Output: lead_id=<id> contact_id=<id> on stdout. Import: one line per row, in\n"
 	"input order: row=<n> lead_id=<id> contact_id=<id>, row=<n> rejected: <reason>,\n"
@@ -225,17 +227,24 @@ static const char fields_help[] =
 	"  kommo-lead fields --json | jq '.lead_fields[] | select(.type == \"select\")'\n";
 
 static const char leads_help[] =
-	"Usage: kommo-lead leads search QUERY [--limit N] [OPTIONS]\n"
-	"       kommo-lead leads create --name NAME [--price N] [--pipeline ID]\n"
-	"                  [--status ID] [--responsible USER_ID] [--field ID=VALUE ...]\n"
+	"Usage: kommo-lead leads search QUERY [--limit N | --first] [OPTIONS]\n"
+	"       kommo-lead leads create --name NAME [--contact ID ...] [--price N]\n"
+	"                  [--pipeline ID] [--status ID] [--responsible USER_ID]\n"
+	"                  [--career TEXT ...] [--field ID=VALUE ...]\n"
 	"       kommo-lead leads update ID [--name NAME] [--price N] [--pipeline ID]\n"
-	"                  [--status ID] [--responsible USER_ID] [--field ID=VALUE ...]\n"
+	"                  [--status ID] [--responsible USER_ID] [--career TEXT ...]\n"
+	"                  [--field ID=VALUE ...]\n"
 	"\n"
-	"search: GET /api/v4/leads?query=QUERY, the leads whose name or fields hold\n"
-	"  QUERY (several words are one query); prints id, name, price, pipeline and\n"
-	"  status. Nothing found: nothing printed ([] with --json), exit 0.\n"
+	"search: GET /api/v4/leads?with=contacts&query=QUERY, the leads whose name or\n"
+	"  fields hold QUERY (several words are one query); prints id, name, price,\n"
+	"  pipeline, status and the linked contacts' ids. Nothing found: nothing\n"
+	"  printed ([] with --json), exit 0.\n"
 	"      --limit N               at most N leads (default 50), reading as many\n"
 	"                              pages as that takes\n"
+	"      --first                 print only the first lead's id; nothing found:\n"
+	"                              exit 1 (as grep), and a line on stderr\n"
+	"  With --json: [{\"id\",\"name\",\"price\",\"pipeline_id\",\"pipeline\",\"status_id\",\n"
+	"  \"status\",\"responsible_user_id\",\"contacts\":[{\"id\",\"is_main\"}]}].\n"
 	"\n"
 	"create: POST /api/v4/leads. This BYPASSES the Incoming leads stage\n"
 	"  (НЕРАЗОБРАННОЕ): for a lead from a form, a person or a file use\n"
@@ -246,28 +255,42 @@ static const char leads_help[] =
 	"                              main pipeline)\n"
 	"      --status ID             status (stage) within that pipeline\n"
 	"      --responsible USER_ID   the responsible user\n"
+	"      --contact ID            link the lead to this existing contact, in the\n"
+	"                              creating request (repeatable; the first is the\n"
+	"                              main one)\n"
+	"      --career TEXT, --education TEXT, --income NUMBER, --utm-source TEXT\n"
+	"      (alias --source), --utm-medium TEXT, --utm-campaign TEXT,\n"
+	"      --utm-content TEXT, --utm-term TEXT, --utm-referrer TEXT\n"
+	"                              the lead's fields, checked and sent as submit\n"
+	"                              sends them (each needs its field id configured,\n"
+	"                              but the UTM ones, sent by field code without one)\n"
 	"      --field ID=VALUE        a lead custom field (repeatable); ID:number=VALUE\n"
 	"                              sends VALUE as a number\n"
 	"      --dry-run               print the JSON that would be sent; send nothing\n"
 	"\n"
-	"update: PATCH /api/v4/leads/ID with the values given (at least one; the same\n"
-	"  options as create). Prints lead_id=<id> updated_at=<unix seconds>.\n"
+	"update: PATCH /api/v4/leads/ID with the values given (at least one; the\n"
+	"  options of create but --contact). Prints lead_id=<id> updated_at=<unix\n"
+	"  seconds>.\n"
 	"  WARNING: updating a lead fires Kommo's automations (digital pipeline,\n"
 	"  Salesbot, webhooks), which may move it to another stage. Never update a lead\n"
 	"  right after submit created it: give everything to submit instead.\n"
 	"\n"
 	COMMON_OPTIONS
 	"\n"
-	EXIT_STATUS("65 Kommo refused a value, or has no lead ID;\n")
+	EXIT_STATUS("1 --first found nothing;\n"
+		    "65 Kommo refused a value (an unknown --contact too), or has no lead ID;\n")
 	"\n"
 	"Examples:\n"
 	"  kommo-lead leads search +79991234567\n"
 	"  kommo-lead leads search 'Петров' --limit 200 --json\n"
 	"  kommo-lead leads create --name 'Партнёрская сделка' --price 50000 --status 72000002\n"
-	"  kommo-lead leads update 8876820 --status 142\n";
+	"  id=$(kommo-lead contacts search --first +79991234567) &&\n"
+	"    kommo-lead leads create --name 'Консультация' --contact \"$id\"\n"
+	"  kommo-lead leads update 8876820 --status 142 --career 'Инженер'\n"
+	"  (scripts/examples/qualify.sh and inquiry.sh: two whole workflows)\n";
 
 static const char contacts_help[] =
-	"Usage: kommo-lead contacts search QUERY [--limit N] [OPTIONS]\n"
+	"Usage: kommo-lead contacts search QUERY [--limit N | --first] [OPTIONS]\n"
 	"       kommo-lead contacts create --name NAME [--first-name NAME]\n"
 	"                  [--last-name NAME] [--phone PHONE] [--email EMAIL]\n"
 	"                  [--responsible USER_ID] [--created-by USER_ID]\n"
@@ -277,6 +300,13 @@ static const char contacts_help[] =
 	"  Nothing found: nothing printed ([] with --json), exit 0.\n"
 	"      --limit N               at most N contacts (default 50), reading as many\n"
 	"                              pages as that takes\n"
+	"      --first                 print only the first contact's id; a phone or an\n"
+	"                              email QUERY matches only a contact that holds an\n"
+	"                              equal one; nothing found: exit 1 (as grep), and a\n"
+	"                              line on stderr: id=$(kommo-lead contacts search\n"
+	"                              --first \"$phone\")\n"
+	"  With --json: [{\"id\",\"name\",\"first_name\",\"last_name\",\"phones\":[...],\n"
+	"  \"emails\":[...]}].\n"
 	"\n"
 	"create: POST /api/v4/contacts: a contact linked to no lead (a person who asks\n"
 	"  for something is a lead: use kommo-lead submit). Prints contact_id=<id>.\n"
@@ -293,12 +323,62 @@ static const char contacts_help[] =
 	"\n"
 	COMMON_OPTIONS
 	"\n"
-	EXIT_STATUS("65 Kommo refused a value;\n")
+	EXIT_STATUS("1 --first found nothing;\n65 Kommo refused a value; ")
 	"\n"
 	"Examples:\n"
 	"  kommo-lead contacts search +79991234567\n"
 	"  kommo-lead contacts search anna@example.com --json\n"
 	"  kommo-lead contacts create --first-name Анна --last-name Петрова --phone +79991234567\n";
+
+/* submit's and import's own help: a head, then the main help's option
+ * sections cut down to the options the command takes (command_options),
+ * then an end. */
+static const char submit_head[] =
+	"Usage: kommo-lead [submit] [OPTIONS]\n"
+	"Submit one lead to Kommo's Incoming leads (POST /api/v4/leads/unsorted/forms)\n"
+	"and print its lead and contact ids. submit is the default command: the word\n"
+	"itself may be left out. kommo-lead --help: every command.\n"
+	"\n";
+
+static const char submit_end[] =
+	"\n"
+	"Output: lead_id=<id> contact_id=<id> on stdout, or skipped contact_id=<id>\n"
+	"(--skip-existing); with --json one JSON object, a failure's too.\n"
+	EXIT_STATUS("65 invalid lead data or refused by Kommo;\n")
+	"\n"
+	"Examples:\n"
+	"  kommo-lead --name Ivan --last-name Petrov --phone +79991234567 --source referral\n"
+	"  kommo-lead submit --name 'Анна' --email anna@example.com --tag web --dry-run\n"
+	"  kommo-lead --config /etc/kommo-lead/config.env submit --name Ivan --phone +79991234567\n"
+	"\n"
+	"See kommo-lead(1) for the configuration keys and where the field ids come from.\n";
+
+static const char import_head[] =
+	"Usage: kommo-lead import [OPTIONS] [FILE]\n"
+	"Submit one lead per row of FILE (CSV, or JSON Lines: --format) to Kommo's\n"
+	"Incoming leads, in batches (POST /api/v4/leads/unsorted/forms), and print each\n"
+	"row's outcome. FILE '-' or none: standard input. kommo-lead --help: every\n"
+	"command.\n"
+	"\n";
+
+static const char import_end[] =
+	"\n"
+	"Output: one line per row, in input order: row=<n> lead_id=<id> contact_id=<id>,\n"
+	"row=<n> rejected: <reason>, row=<n> failed: <reason>, row=<n> skipped\n"
+	"lead_id=<id> contact_id=<id> (done in an earlier run with --state) or row=<n>\n"
+	"skipped contact_id=<id> (--skip-existing) (--json: one object per row); a\n"
+	"summary on stderr.\n"
+	EXIT_STATUS("65 some rows rejected; 66 FILE cannot be opened;\n")
+	"Exit 0 only when every row was created or skipped; 75 also when some rows\n"
+	"failed or were not sent (interrupted): import again (with --state, the rows\n"
+	"already created are skipped).\n"
+	"\n"
+	"Examples:\n"
+	"  kommo-lead import --source partner-x --rejects bad.csv leads.csv\n"
+	"  export.sh | kommo-lead import --state /var/lib/kommo-lead/export.state -\n"
+	"  jq -c '.[]' leads.json | kommo-lead import --format jsonl --results out.jsonl -\n"
+	"\n"
+	"See kommo-lead(1) for the configuration keys and where the field ids come from.\n";
 
 /* Appends "      --name NAME             first name (required)" and its
  * continuation lines to buf at *len; false when buf is too small. */
@@ -326,14 +406,32 @@ static bool attr_lines(char *buf, size_t size, size_t *len, enum kl_attr from, e
 	return true;
 }
 
-static bool append(char *buf, size_t size, size_t *len, const char *text)
+/* Appends the n bytes of text at buf + *len. */
+static bool append_n(char *buf, size_t size, size_t *len, const char *text, size_t n)
 {
-	size_t n = strlen(text);
 	if (n >= size - *len)
 		return false;
-	memcpy(buf + *len, text, n + 1);
+	memcpy(buf + *len, text, n);
 	*len += n;
+	buf[*len] = '\0';
 	return true;
+}
+
+static bool append(char *buf, size_t size, size_t *len, const char *text)
+{
+	return append_n(buf, size, len, text, strlen(text));
+}
+
+/* The option sections of the main help: "Lead:" to "-V, --version". */
+static bool option_sections(char *buf, size_t size, size_t *len)
+{
+	return append(buf, size, len, "Lead:\n") &&
+	       attr_lines(buf, size, len, KL_ATTR_NAME, KL_ATTR_TAGS) &&
+	       append(buf, size, len, main_fields) &&
+	       attr_lines(buf, size, len, KL_ATTR_SOURCE_UID, KL_ATTR_SOURCE_UID) &&
+	       append(buf, size, len, main_import_and_form) &&
+	       attr_lines(buf, size, len, KL_ATTR_REFERER, KL_ATTR_REFERER) &&
+	       append(buf, size, len, main_tail);
 }
 
 /* The main help, put together once: the texts are constant, so the first
@@ -345,19 +443,125 @@ static const char *main_help(void)
 	size_t len = 0;
 	if (built)
 		return buf;
-	built = append(buf, sizeof buf, &len, main_head) &&
-		attr_lines(buf, sizeof buf, &len, KL_ATTR_NAME, KL_ATTR_TAGS) &&
-		append(buf, sizeof buf, &len, main_fields) &&
-		attr_lines(buf, sizeof buf, &len, KL_ATTR_SOURCE_UID, KL_ATTR_SOURCE_UID) &&
-		append(buf, sizeof buf, &len, main_import_and_form) &&
-		attr_lines(buf, sizeof buf, &len, KL_ATTR_REFERER, KL_ATTR_REFERER) &&
-		append(buf, sizeof buf, &len, main_tail);
+	built = append(buf, sizeof buf, &len, main_head) && option_sections(buf, sizeof buf, &len) &&
+		append(buf, sizeof buf, &len, main_end);
 	return built ? buf : "kommo-lead: the help text does not fit its buffer\n";
+}
+
+/* The lines of the option sections: a section's header ("Lead:"), an
+ * option's first line ("      --name NAME ..." or "  -v, --verbose ..."),
+ * the further lines of its description (indented deeper), and notes
+ * ("  Columns: ...", two spaces in). */
+enum line_kind { LINE_BLANK, LINE_HEADER, LINE_OPTION, LINE_MORE, LINE_NOTE };
+
+static enum line_kind line_kind(const char *line)
+{
+	size_t indent = strspn(line, " ");
+	if (line[indent] == '\n' || !line[indent])
+		return LINE_BLANK;
+	if (indent == 0)
+		return LINE_HEADER;
+	if (indent > 6)
+		return LINE_MORE;
+	return line[indent] == '-' ? LINE_OPTION : LINE_NOTE;
+}
+
+/* Whether command c takes an option that an option's first line names
+ * before its description ("      --progress, --no-progress"): the table's
+ * command masks decide, so no second list can miss an option. */
+static bool option_taken(const char *line, enum kl_cmd c)
+{
+	const char *flags = line + strspn(line, " ");
+	size_t end = strcspn(flags, "\n");
+	const char *gap = strstr(flags, "  ");
+	if (gap && (size_t)(gap - flags) < end)
+		end = (size_t)(gap - flags);
+	for (const char *p = strstr(flags, "--"); p && p < flags + end; p = strstr(p + 2, "--")) {
+		char name[64];
+		struct opt d;
+		snprintf(name, sizeof name, "%.*s", (int)strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-"), p + 2);
+		if (cli_find_long(name, &d) && (!d.cmds || (d.cmds & (1u << c))))
+			return true;
+	}
+	return false;
+}
+
+/* Whether a note is for command c: those about one command are named
+ * here; any other is for every command. */
+static bool note_taken(const char *line, enum kl_cmd c)
+{
+	static const struct {
+		const char *start;
+		enum kl_cmd cmd;
+	} own[] = {{"  With import,", KL_CMD_IMPORT}, {"  Columns:", KL_CMD_IMPORT}};
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+		if (strncmp(line, own[i].start, strlen(own[i].start)) == 0)
+			return own[i].cmd == c;
+	return true;
+}
+
+/* Appends the option sections' lines for command c: the options it takes,
+ * the notes for it, and the headers of sections left with either; at most
+ * one blank line in a row. */
+static bool command_options(char *buf, size_t size, size_t *len, enum kl_cmd c)
+{
+	char all[16384];
+	size_t all_len = 0, start = *len, header_at = *len;
+	bool keep = false, section_kept = true;
+	enum line_kind prev = LINE_BLANK;
+	if (!option_sections(all, sizeof all, &all_len))
+		return false;
+	for (const char *line = all, *next; *line; line = next) {
+		enum line_kind kind = line_kind(line);
+		next = line + strcspn(line, "\n");
+		next += *next == '\n';
+		if (kind == LINE_HEADER) {
+			if (!section_kept)
+				*len = header_at; /* a section with nothing for c: its header goes */
+			header_at = *len;
+			section_kept = false;
+			keep = true;
+		} else if (kind == LINE_OPTION) {
+			keep = option_taken(line, c);
+		} else if (kind == LINE_NOTE && prev != LINE_NOTE) {
+			keep = note_taken(line, c);
+		} else if (kind == LINE_BLANK) {
+			keep = *len > start + 1 && !(buf[*len - 1] == '\n' && buf[*len - 2] == '\n');
+		}
+		if (keep && (kind == LINE_OPTION || kind == LINE_NOTE))
+			section_kept = true;
+		prev = kind;
+		if (keep && !append_n(buf, size, len, line, (size_t)(next - line)))
+			return false;
+	}
+	if (!section_kept)
+		*len = header_at;
+	buf[*len] = '\0';
+	return true;
+}
+
+/* submit's or import's help, put together once for each. */
+static const char *command_help(enum kl_cmd c, const char *head, const char *end)
+{
+	static char bufs[2][16384];
+	static bool built[2];
+	int k = c == KL_CMD_IMPORT;
+	size_t len = 0;
+	if (built[k])
+		return bufs[k];
+	built[k] = append(bufs[k], sizeof bufs[k], &len, head) &&
+		   command_options(bufs[k], sizeof bufs[k], &len, c) &&
+		   append(bufs[k], sizeof bufs[k], &len, end);
+	return built[k] ? bufs[k] : "kommo-lead: the help text does not fit its buffer\n";
 }
 
 const char *kl_cli_help(enum kl_cmd c)
 {
 	switch (c) {
+	case KL_CMD_SUBMIT:
+		return command_help(c, submit_head, submit_end);
+	case KL_CMD_IMPORT:
+		return command_help(c, import_head, import_end);
 	case KL_CMD_CHECK:
 		return check_help;
 	case KL_CMD_FIELDS:

@@ -33,12 +33,14 @@ static const struct opt opts[] = {
 	{"cacert", 0, true, O_CACERT, 0, ANY},
 	{"columns", 0, true, O_COLUMNS, 0, I},
 	{"config", 0, true, O_CONFIG, 0, ANY},
+	{"contact", 0, true, O_CONTACT, 0, LC},
 	{"created-by", 0, true, O_CREATED_BY, 0, CC},
 	{"delimiter", 0, true, O_DELIMITER, 0, I},
 	{"dry-run", 0, false, O_DRY_RUN, 0, A | ENT},
 	{"encoding", 0, true, O_ENCODING, 0, I},
 	{"env", 0, false, O_ENV, 0, F},
 	{"field", 0, true, O_FIELD, 0, A | LC | LU},
+	{"first", 0, false, O_FIRST, 0, LS | CS},
 	{"first-name", 0, true, O_FIRST_NAME, 0, CC},
 	{"form-id", 0, true, O_FORM_ID, 0, A},
 	{"form-name", 0, true, O_FORM_NAME, 0, A},
@@ -83,6 +85,15 @@ static unsigned attr_cmds(enum kl_attr a)
 	case KL_ATTR_EMAIL:
 		return A | CC;
 	case KL_ATTR_PRICE:
+	case KL_ATTR_CAREER: /* the lead's own fields: what leads create and update change */
+	case KL_ATTR_EDUCATION:
+	case KL_ATTR_INCOME:
+	case KL_ATTR_UTM_SOURCE:
+	case KL_ATTR_UTM_MEDIUM:
+	case KL_ATTR_UTM_CAMPAIGN:
+	case KL_ATTR_UTM_CONTENT:
+	case KL_ATTR_UTM_TERM:
+	case KL_ATTR_UTM_REFERRER:
 		return A | LC | LU;
 	case KL_ATTR_SOURCE_UID:
 		return S;
@@ -254,6 +265,36 @@ static int set_id(unsigned long long *dst, const char *flag, const char *v, cons
 	return kl_check_id(flag, v, example, dst, err) ? kl_err_as(err, KL_EUSAGE) : KL_OK;
 }
 
+/* A lead attribute's value into lead. */
+static int set_attr(struct kl_lead *lead, const struct opt *d, const char *flag, const char *v,
+		    struct kl_err *err)
+{
+	/* --source and --utm-source are one field, as are --surname and --last-name */
+	bool aliased = kl_attr_info(d->attr)->alias != NULL;
+	int rc = kl_lead_set(lead, d->attr, v, flag, err);
+	if (rc == KL_EUSAGE && aliased)
+		return kl_err_set(err, KL_EUSAGE, "%s given twice (counting its alias); a lead takes one",
+				  kl_attr_info(d->attr)->flag);
+	return rc;
+}
+
+/* leads create --contact ID: repeatable, each contact once. */
+static int add_contact(struct kl_entity_opts *e, const char *flag, const char *v, struct kl_err *err)
+{
+	unsigned long long id;
+	if (kl_check_id(flag, v, "7654321", &id, err))
+		return kl_err_as(err, KL_EUSAGE);
+	for (size_t i = 0; i < e->ncontacts; i++)
+		if (e->contacts[i] == id)
+			return kl_err_set(err, KL_EUSAGE, "--contact %llu given twice", id);
+	unsigned long long *c = realloc(e->contacts, (e->ncontacts + 1) * sizeof *c);
+	if (!c)
+		return kl_err_oom(err);
+	e->contacts = c;
+	c[e->ncontacts++] = id;
+	return KL_OK;
+}
+
 /* A lead attribute's flag given to leads create/update or contacts create. */
 static int apply_entity(struct kl_opts *o, const struct opt *d, const char *flag, const char *v,
 			struct kl_err *err)
@@ -296,6 +337,9 @@ static int apply_entity(struct kl_opts *o, const struct opt *d, const char *flag
 		e->has_price = true;
 		return KL_OK;
 	default:
+		/* the lead's custom fields (career, income, UTM): checked and sent as submit's */
+		if (kl_attr_info(d->attr)->entity == KL_ENTITY_LEAD)
+			return set_attr(&e->fields, d, flag, v, err);
 		return kl_err_set(err, KL_ESOFTWARE, "option %s has no handler for %s", flag,
 				  kl_opts_command_name(o->command));
 	}
@@ -479,15 +523,13 @@ int cli_apply(struct kl_opts *o, const struct opt *d, const char *flag, const ch
 	case O_SKIP_EXISTING:
 		o->skip_existing = true;
 		return KL_OK;
-	case O_ATTR: {
-		/* --source and --utm-source are one field, as are --surname and --last-name */
-		bool aliased = kl_attr_info(d->attr)->alias != NULL;
-		int rc = kl_lead_set(&o->lead, d->attr, v, flag, err);
-		if (rc == KL_EUSAGE && aliased)
-			return kl_err_set(err, KL_EUSAGE, "%s given twice (counting its alias); a lead takes one",
-					  kl_attr_info(d->attr)->flag);
-		return rc;
-	}
+	case O_ATTR:
+		return set_attr(&o->lead, d, flag, v, err);
+	case O_CONTACT:
+		return add_contact(&o->ent, flag, v, err);
+	case O_FIRST:
+		o->ent.first = true;
+		return KL_OK;
 	case O_FIELD:
 		return kl_lead_add_field_spec(&o->lead, v, "--field", err);
 	case O_CONFIG:
@@ -544,6 +586,15 @@ int cli_apply(struct kl_opts *o, const struct opt *d, const char *flag, const ch
 	}
 }
 
+/* Whether a lead attribute (--career, --income, ...) was given. */
+static bool lead_attr_given(const struct kl_lead *l)
+{
+	for (int a = 0; a < KL_ATTR_COUNT; a++)
+		if (l->v[a])
+			return true;
+	return false;
+}
+
 /* What a command needs beyond single options. */
 int cli_check_command(const struct kl_opts *o, struct kl_err *err)
 {
@@ -554,6 +605,9 @@ int cli_check_command(const struct kl_opts *o, struct kl_err *err)
 		if (!e->query)
 			return kl_err_set(err, KL_EUSAGE, "%s needs a QUERY, e.g. kommo-lead %s +79991234567",
 					  kl_opts_command_name(o->command), kl_opts_command_name(o->command));
+		if (e->first && (o->json || e->limit))
+			return kl_err_set(err, KL_EUSAGE, "%s: --first and %s are two outputs: give one",
+					  kl_opts_command_name(o->command), o->json ? "--json" : "--limit");
 		return KL_OK;
 	case KL_CMD_LEADS_CREATE:
 		if (!e->name)
@@ -563,8 +617,8 @@ int cli_check_command(const struct kl_opts *o, struct kl_err *err)
 		if (!e->id)
 			return kl_err_set(err, KL_EUSAGE, "leads update needs the lead's ID, e.g. kommo-lead leads update 8876820 --status 142");
 		if (!e->name && !e->has_price && !e->status && !e->responsible && !e->fields.ncustom &&
-		    !o->flags.value[KL_CFG_PIPELINE_ID])
-			return kl_err_set(err, KL_EUSAGE, "leads update %llu: nothing to change: give --name, --price, --pipeline, --status, --responsible or --field",
+		    !o->flags.value[KL_CFG_PIPELINE_ID] && !lead_attr_given(&e->fields))
+			return kl_err_set(err, KL_EUSAGE, "leads update %llu: nothing to change: give --name, --price, --pipeline, --status, --responsible, a lead field (--career, --income, ...) or --field",
 					  e->id);
 		return KL_OK;
 	case KL_CMD_CONTACTS_CREATE:

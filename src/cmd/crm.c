@@ -227,17 +227,37 @@ static const char *status_name(const cJSON *pipeline, long long id)
 	return NULL;
 }
 
+/* A lead's linked contacts (GET ?with=contacts): into arr as {"id", "is_main"}
+ * when arr is given, and as "7654321, 7654322" into text. */
+static bool lead_contacts(const cJSON *lead, cJSON *arr, struct kl_buf *text)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, kl_reply_array(cJSON_GetObjectItemCaseSensitive(lead, "_embedded"), "contacts"))
+	{
+		long long id = kl_reply_key_id(c, "id");
+		if (!id)
+			continue;
+		cJSON *o = arr ? cJSON_CreateObject() : NULL;
+		if (arr && (!o || !cJSON_AddItemToArray(arr, o) || !kl_report_add_id(o, "id", id) ||
+			    !cJSON_AddBoolToObject(o, "is_main", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "is_main")))))
+			return false;
+		if (kl_buf_appendf(text, "%s%lld", text->len ? ", " : "", id))
+			return false;
+	}
+	return true;
+}
+
 /* The leads found, as the table or the JSON array. */
 static int show_leads(const cJSON *items, const cJSON *pipelines, bool json, struct kl_buf *out)
 {
 	struct kl_table t;
 	cJSON *arr = json ? cJSON_CreateArray() : NULL;
-	const char *head[] = {"ID", "NAME", "PRICE", "PIPELINE", "STATUS"};
+	const char *head[] = {"ID", "NAME", "PRICE", "PIPELINE", "STATUS", "CONTACTS"};
 	int fail = 0;
 	if (json && !arr)
 		return -1;
 	const cJSON *l;
-	kl_table_init(&t, 5);
+	kl_table_init(&t, 6);
 	fail |= kl_table_add(&t, head);
 	cJSON_ArrayForEach(l, items)
 	{
@@ -248,6 +268,8 @@ static int show_leads(const cJSON *items, const cJSON *pipelines, bool json, str
 		const char *pname = kl_reply_str(p, "name"), *sname = status_name(p, sid), *name = kl_reply_str(l, "name");
 		const cJSON *price = cJSON_GetObjectItemCaseSensitive(l, "price");
 		char *ptext = kl_reply_text(price);
+		struct kl_buf contacts = {0};
+		cJSON *links;
 		if (json) {
 			cJSON *o = cJSON_CreateObject();
 			fail |= !o || !cJSON_AddItemToArray(arr, o) || !kl_report_add_id(o, "id", kl_reply_key_id(l, "id")) ||
@@ -256,15 +278,18 @@ static int show_leads(const cJSON *items, const cJSON *pipelines, bool json, str
 							: cJSON_AddNullToObject(o, "price") != NULL) ||
 				!kl_report_add_id(o, "pipeline_id", pid) || !kl_report_add_text(o, "pipeline", pname) ||
 				!kl_report_add_id(o, "status_id", sid) || !kl_report_add_text(o, "status", sname) ||
-				!kl_report_add_id(o, "responsible_user_id", kl_reply_key_id(l, "responsible_user_id"));
+				!kl_report_add_id(o, "responsible_user_id", kl_reply_key_id(l, "responsible_user_id")) ||
+				!(links = cJSON_AddArrayToObject(o, "contacts")) || !lead_contacts(l, links, &contacts);
 		} else {
 			char id[32], pbuf[32], sbuf[32];
 			snprintf(id, sizeof id, "%lld", kl_reply_key_id(l, "id"));
 			snprintf(pbuf, sizeof pbuf, "%lld", pid);
 			snprintf(sbuf, sizeof sbuf, "%lld", sid);
-			const char *row[] = {id, name, ptext, pname ? pname : pbuf, sname ? sname : sbuf};
+			fail |= !lead_contacts(l, NULL, &contacts);
+			const char *row[] = {id, name, ptext, pname ? pname : pbuf, sname ? sname : sbuf, contacts.data};
 			fail |= kl_table_add(&t, row);
 		}
+		kl_buf_free(&contacts);
 		free(ptext);
 	}
 	if (json) {
@@ -330,6 +355,47 @@ static int show_contacts(const cJSON *items, const struct kl_account *acct, bool
 	return fail;
 }
 
+/* Whether a search QUERY is an email address. */
+static bool looks_like_email(const char *q)
+{
+	char *norm = NULL;
+	bool yes = strchr(q, '@') && kl_check_email("QUERY", q, &norm, NULL) == KL_OK;
+	free(norm);
+	return yes;
+}
+
+/* search --first: the first match's id alone, or exit 1 (as grep's) with a
+ * line on stderr. A contact searched by a phone or an email matches only
+ * when it holds an equal one (as --skip-existing's search): Kommo's own
+ * search also matches parts, and a script would link a lead to whoever came
+ * first. */
+static int first_match(struct kl_api *api, const struct kl_account *acct, const char *q, bool leads,
+		       const struct kl_io *io, struct kl_err *err)
+{
+	char qbuf[256], line[32], qd[64];
+	long long id = 0;
+	bool phone = !leads && looks_like_phone(q);
+	int rc;
+	if (phone || (!leads && looks_like_email(q))) {
+		rc = find_by(api, acct, q, phone, &id, err);
+	} else {
+		cJSON *items = NULL;
+		char *path = kl_url_path_query(leads ? LEADS_PATH : CONTACTS_PATH, "query",
+					       looks_like_phone(q) ? phone_query(q, qd, sizeof qd) : q);
+		rc = path ? kl_api_list(api, path, leads ? "leads" : "contacts", 1, &items, NULL, err) : kl_err_oom(err);
+		id = kl_reply_key_id(cJSON_GetArrayItem(items, 0), "id");
+		cJSON_Delete(items);
+		free(path);
+	}
+	if (rc)
+		return rc;
+	if (!id)
+		return kl_err_set(err, KL_ENOMATCH, "no %s matches %s", leads ? "lead" : "contact",
+				  kl_str_quote(q, qbuf, sizeof qbuf));
+	int n = snprintf(line, sizeof line, "%lld\n", id);
+	return kl_io_write(io, line, (size_t)n, err);
+}
+
 static int search(const struct kl_opts *o, const struct kl_io *io, const struct kl_config *cfg,
 		  const struct kl_account *acct, bool leads, struct kl_err *err)
 {
@@ -351,10 +417,15 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 	}
 	if ((rc = kl_session_open_remote(o, io, cfg, &remote, &api, err)))
 		goto out;
+	if (o->ent.first) {
+		rc = first_match(&api, acct, q, leads, io, err);
+		goto out;
+	}
 	char qd[64];
 	bool more = false;
-	/* a phone is looked up however it was typed, here and in Kommo */
-	if (!(path = kl_url_path_query(leads ? LEADS_PATH : CONTACTS_PATH, "query",
+	/* a phone is looked up however it was typed, here and in Kommo; a lead
+	 * comes with its linked contacts */
+	if (!(path = kl_url_path_query(leads ? LEADS_PATH "?with=contacts" : CONTACTS_PATH, "query",
 				       looks_like_phone(q) ? phone_query(q, qd, sizeof qd) : q))) {
 		rc = kl_err_oom(err);
 		goto out;

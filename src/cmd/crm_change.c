@@ -16,13 +16,20 @@
 
 /* What was sent, to name validation errors' paths in the user's terms. */
 struct sent {
-	const char *labels[8]; /* custom_fields_values.N -> label */
+	const char *labels[KL_ATTR_COUNT]; /* custom_fields_values.N -> label */
 	size_t nlabels;
 	const struct kl_lead *fields;
 	const cJSON *item; /* the lead or contact sent */
 };
 
-/* The flag that gave the part of the item an item-relative path is in. */
+/* What a lead create sent besides: the contacts it links. */
+struct sent_links {
+	struct sent sent;
+	const struct kl_entity_opts *ent;
+};
+
+/* The flag that gave the part of the item an item-relative path is in:
+ * _embedded.contacts.K is the K-th --contact. */
 static char *label_of(const void *ctx, const char *path)
 {
 	static const struct {
@@ -35,13 +42,19 @@ static char *label_of(const void *ctx, const char *path)
 		    {"status_id", "--status"},
 		    {"responsible_user_id", "--responsible"},
 		    {"created_by", "--created-by"}};
-	const struct sent *s = ctx;
+	static const char cfv[] = "custom_fields_values.", links[] = "_embedded.contacts.";
+	const struct sent_links *l = ctx;
+	const struct sent *s = &l->sent;
+	char *end;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (kl_errpath_starts(path, keys[i].key))
 			return strdup(keys[i].flag);
-	static const char cfv[] = "custom_fields_values.";
+	if (strncmp(path, links, sizeof links - 1) == 0) {
+		unsigned long k = strtoul(path + sizeof links - 1, &end, 10);
+		if (end != path + sizeof links - 1 && k < l->ent->ncontacts)
+			return kl_str_printf("--contact %llu", l->ent->contacts[k]);
+	}
 	if (strncmp(path, cfv, sizeof cfv - 1) == 0) {
-		char *end;
 		unsigned long k = strtoul(path + sizeof cfv - 1, &end, 10);
 		if (end != path + sizeof cfv - 1) {
 			if (k < s->nlabels)
@@ -56,11 +69,11 @@ static char *label_of(const void *ctx, const char *path)
 
 /* The path read in any of Kommo's forms (kl_errpath) against the one item
  * sent: whatever request_id Kommo gives, it is about that item, which it
- * numbers 0 as no request_id was sent. */
+ * numbers 0 as no request_id was sent. ctx is a struct sent_links. */
 static char *origin_of(const void *ctx, const struct kl_verror *e)
 {
-	const struct sent *s = ctx;
-	return kl_errpath_name(s->item, 0, e, s->fields ? "the lead" : "the contact", label_of, s);
+	const struct sent_links *l = ctx;
+	return kl_errpath_name(l->sent.item, 0, e, l->sent.fields ? "the lead" : "the contact", label_of, l);
 }
 
 static int add_value_field(cJSON *cfv, unsigned long long id, const char *code, const char *value,
@@ -87,6 +100,7 @@ static int add_value_field(cJSON *cfv, unsigned long long id, const char *code, 
 struct checked {
 	char *name, *first_name, *last_name; /* trimmed, or NULL */
 	char *phone, *email;                 /* normalised, or NULL */
+	char *attr[KL_ATTR_COUNT];           /* the lead's fields (--career, ...), normalised */
 	unsigned long long pipeline;         /* 0: none */
 	char **num;                          /* per --field: a number's digits, or NULL */
 	size_t nnum;
@@ -99,6 +113,8 @@ static void checked_free(struct checked *c)
 	free(c->last_name);
 	free(c->phone);
 	free(c->email);
+	for (int a = 0; a < KL_ATTR_COUNT; a++)
+		free(c->attr[a]);
 	for (size_t i = 0; i < c->nnum; i++)
 		free(c->num[i]);
 	free(c->num);
@@ -170,7 +186,14 @@ static int check_values(const struct kl_opts *o, const struct kl_account *acct, 
 	}
 	if ((rc = check_name("--name", e->name, &c->name, err)))
 		return rc;
-	return check_fields(&e->fields, c, err);
+	for (int a = 0; a < KL_ATTR_COUNT; a++)
+		if (e->fields.v[a] &&
+		    (rc = kl_attr_check(a, kl_attr_info(a)->flag, e->fields.v[a], acct->phone_region, &c->attr[a], err)))
+			return rc == KL_EOSERR ? rc : kl_err_as(err, KL_EDATA);
+	if ((rc = check_fields(&e->fields, c, err)))
+		return rc;
+	/* each field has an id (or a code) in this account, and none is set twice */
+	return kl_lead_fits_account(&e->fields, acct, NULL, NULL, err);
 }
 
 /* Adds key: v, when given; false when memory ran out. */
@@ -184,17 +207,53 @@ static bool add_num(cJSON *o, const char *key, unsigned long long v)
 	return !v || cJSON_AddNumberToObject(o, key, (double)v);
 }
 
-/* The lead of leads create or leads update; fails only for memory. */
-static int build_lead(const struct kl_opts *o, const struct checked *c, cJSON *lead, struct kl_err *err)
+/* The lead's fields, then the --field ones, in custom_fields_values; labels
+ * name the fields in order, as origin_of reads them after the labels. */
+static bool add_lead_fields(const struct kl_entity_opts *e, const struct kl_account *acct, const struct checked *c,
+			    cJSON *lead, struct sent *sent)
 {
-	const struct kl_entity_opts *e = &o->ent;
 	cJSON *cfv = NULL;
-	bool ok = add_text(lead, "name", c->name) && (!e->has_price || cJSON_AddNumberToObject(lead, "price", (double)e->price)) &&
-		  add_num(lead, "pipeline_id", c->pipeline) && add_num(lead, "status_id", e->status) &&
-		  add_num(lead, "responsible_user_id", e->responsible) &&
-		  (!e->fields.ncustom || (cfv = cJSON_AddArrayToObject(lead, "custom_fields_values")));
+	bool ok = true;
+	for (int a = 0; ok && a < KL_ATTR_COUNT; a++) {
+		const struct kl_attr_info *ai = kl_attr_info(a);
+		if (!c->attr[a])
+			continue;
+		ok = (cfv || (cfv = cJSON_AddArrayToObject(lead, "custom_fields_values"))) &&
+		     add_value_field(cfv, acct->id[ai->cfg_key], ai->code, c->attr[a],
+				     ai->kind == KL_KIND_NUMBER ? c->attr[a] : NULL) == 0;
+		sent->labels[sent->nlabels++] = ai->flag;
+	}
+	if (ok && e->fields.ncustom && !cfv)
+		ok = (cfv = cJSON_AddArrayToObject(lead, "custom_fields_values")) != NULL;
 	for (size_t i = 0; ok && i < e->fields.ncustom; i++)
 		ok = add_value_field(cfv, e->fields.custom[i].id, NULL, e->fields.custom[i].value, c->num[i]) == 0;
+	return ok;
+}
+
+/* leads create --contact: _embedded.contacts[] of the lead, each {"id": N},
+ * as Kommo's "Add leads" links a new lead to existing contacts. */
+static bool add_links(const struct kl_entity_opts *e, cJSON *lead)
+{
+	cJSON *list = NULL, *emb = e->ncontacts ? cJSON_AddObjectToObject(lead, "_embedded") : NULL;
+	if (e->ncontacts && !(emb && (list = cJSON_AddArrayToObject(emb, "contacts"))))
+		return false;
+	for (size_t i = 0; i < e->ncontacts; i++) {
+		cJSON *c = cJSON_CreateObject();
+		if (!c || !cJSON_AddItemToArray(list, c) || !add_num(c, "id", e->contacts[i]))
+			return false;
+	}
+	return true;
+}
+
+/* The lead of leads create or leads update; fails only for memory. */
+static int build_lead(const struct kl_opts *o, const struct kl_account *acct, const struct checked *c, cJSON *lead,
+		      struct sent *sent, struct kl_err *err)
+{
+	const struct kl_entity_opts *e = &o->ent;
+	bool ok = add_text(lead, "name", c->name) && (!e->has_price || cJSON_AddNumberToObject(lead, "price", (double)e->price)) &&
+		  add_num(lead, "pipeline_id", c->pipeline) && add_num(lead, "status_id", e->status) &&
+		  add_num(lead, "responsible_user_id", e->responsible) && add_lead_fields(e, acct, c, lead, sent) &&
+		  add_links(e, lead);
 	return ok ? KL_OK : kl_err_oom(err);
 }
 
@@ -253,7 +312,7 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 {
 	bool contact = o->command == KL_CMD_CONTACTS_CREATE, update = o->command == KL_CMD_LEADS_UPDATE;
 	const char *what = contact ? "the contact" : "the lead";
-	struct sent sent = {.fields = contact ? NULL : &o->ent.fields};
+	struct sent_links sent = {.sent = {.fields = contact ? NULL : &o->ent.fields}, .ent = &o->ent};
 	cJSON *entity = cJSON_CreateObject(), *body = NULL, *reply = NULL;
 	char *text = NULL, *path = NULL;
 	struct kl_api api = {0};
@@ -268,7 +327,8 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 		goto out;
 	}
 	if ((rc = check_values(o, acct, contact, &vals, err)) ||
-	    (rc = contact ? build_contact(o, acct, &vals, entity, &sent, err) : build_lead(o, &vals, entity, err)))
+	    (rc = contact ? build_contact(o, acct, &vals, entity, &sent.sent, err)
+			  : build_lead(o, acct, &vals, entity, &sent.sent, err)))
 		goto out;
 	if (update) {
 		body = entity; /* PATCH /leads/{id} takes one object */
@@ -280,7 +340,7 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 		}
 		path = strdup(contact ? CONTACTS_PATH : LEADS_PATH);
 	}
-	sent.item = entity;
+	sent.sent.item = entity;
 	if (body)
 		entity = NULL; /* owned by body now */
 	if (!body || !path || !(text = cJSON_PrintUnformatted(body))) {

@@ -535,6 +535,12 @@ int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t 
 	return 0;
 }
 
+int kl_csv_write_text(struct kl_csv_writer *w, const char *text)
+{
+	size_t n = strlen(text);
+	return fwrite(text, 1, n, w->f) == n && putc('\n', w->f) != EOF ? 0 : -1;
+}
+
 int kl_csv_writer_close(struct kl_csv_writer *w)
 {
 	if (!w)

@@ -1,5 +1,6 @@
 /* kl_jsonl: JSON Lines in, as the records kl_csv hands out. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -229,10 +230,13 @@ static int bad_line(struct kl_jsonl *r, const char *line, size_t len)
 	}
 	r->rec.nfields = r->nnames;
 	for (size_t i = 0; i < r->nnames; i++) {
-		r->rec.field[i] = i == 0 ? strndup(line, len) : strdup("");
-		if (!r->rec.field[i])
+		/* the whole line, NUL bytes too: len says where it ends (not strndup's first NUL) */
+		size_t n = i == 0 ? len : 0;
+		if (!(r->rec.field[i] = malloc(n + 1)))
 			return KL_EOSERR;
-		r->rec.len[i] = i == 0 ? len : 0;
+		memcpy(r->rec.field[i], line, n);
+		r->rec.field[i][n] = '\0';
+		r->rec.len[i] = n;
 	}
 	r->rec.error = r->error;
 	return KL_OK;
@@ -339,4 +343,33 @@ int kl_jsonl_next_buffered(struct kl_jsonl *r, const struct kl_csv_record **rec)
 unsigned long long kl_jsonl_offset(const struct kl_jsonl *r)
 {
 	return r->offset;
+}
+
+bool kl_jsonl_put_text(cJSON *o, const char *key, const char *v)
+{
+	bool bad = v && !kl_str_utf8_valid(v, strlen(v));
+	char *fixed = bad ? kl_str_printable(v) : NULL;
+	if (bad && !fixed)
+		return false;
+	cJSON *item = v ? cJSON_CreateString(fixed ? fixed : v) : cJSON_CreateNull();
+	free(fixed);
+	if (!item)
+		return false;
+	bool ok = cJSON_GetObjectItemCaseSensitive(o, key) ? cJSON_ReplaceItemInObjectCaseSensitive(o, key, item)
+							   : cJSON_AddItemToObject(o, key, item);
+	if (!ok) /* not attached: still the caller's */
+		cJSON_Delete(item);
+	return ok;
+}
+
+int kl_jsonl_write(struct kl_csv_writer *w, const cJSON *o)
+{
+	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+	if (!text) {
+		errno = ENOMEM;
+		return -1;
+	}
+	int rc = kl_csv_write_text(w, text);
+	cJSON_free(text);
+	return rc;
 }

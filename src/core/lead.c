@@ -230,6 +230,35 @@ static void flag_label(void *ctx, enum kl_attr a, char *buf, size_t size)
 	snprintf(buf, size, "%s", attrs[a].flag);
 }
 
+int kl_attr_check(enum kl_attr a, const char *what, const char *in, const char *region, char **out,
+		  struct kl_err *err)
+{
+	*out = NULL;
+	switch (attrs[a].kind) {
+	case KL_KIND_NAME:
+		return kl_check_name(what, in, out, err);
+	case KL_KIND_TEXT:
+		return kl_check_free_text(what, in, out, err);
+	case KL_KIND_PHONE:
+		return kl_check_phone(what, in, region, out, err);
+	case KL_KIND_EMAIL:
+		return kl_check_email(what, in, out, err);
+	case KL_KIND_NUMBER:
+		return kl_check_number(what, in, out, err);
+	case KL_KIND_PRICE: {
+		unsigned long long price;
+		int rc = kl_check_uint(what, in, 0, 9007199254740991ULL, &price, err);
+		if (rc == KL_OK && !(*out = kl_str_printf("%llu", price)))
+			rc = kl_err_oom(err);
+		return rc;
+	}
+	case KL_KIND_TAGS:
+		return check_tags(what, in, out, err);
+	default:
+		return kl_err_set(err, KL_ESOFTWARE, "%s: unknown kind", what);
+	}
+}
+
 int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_err *err)
 {
 	char what[256], other[256];
@@ -254,37 +283,10 @@ int kl_lead_check(struct kl_lead *lead, kl_label_fn label, void *ctx, struct kl_
 		bool relabel = false;
 		snprintf(what, sizeof what, "%s", attrs[a].flag);
 	again:
-		switch (attrs[a].kind) {
-		case KL_KIND_NAME:
-			rc = kl_check_name(what, in, &out, err);
-			break;
-		case KL_KIND_TEXT:
-			rc = kl_check_free_text(what, in, &out, err);
-			break;
-		case KL_KIND_PHONE:
-			rc = kl_check_phone(what, in, lead->region, &out, err);
-			break;
-		case KL_KIND_EMAIL:
-			rc = kl_check_email(what, in, &out, err);
-			break;
-		case KL_KIND_NUMBER:
-			rc = kl_check_number(what, in, &out, err);
-			break;
-		case KL_KIND_PRICE: {
-			unsigned long long price;
-			rc = kl_check_uint(what, in, 0, 9007199254740991ULL, &price, err);
-			if (rc == KL_OK && !(out = kl_str_printf("%llu", price)))
-				rc = kl_err_oom(err);
-			break;
-		}
-		case KL_KIND_TAGS:
-			if ((rc = check_tags(what, in, &out, err)) == KL_OK && !out) {
-				free(lead->v[a]); /* only empty names: no tags */
-				lead->v[a] = NULL;
-			}
-			break;
-		default:
-			rc = kl_err_set(err, KL_ESOFTWARE, "%s: unknown kind", what);
+		rc = kl_attr_check(a, what, in, lead->region, &out, err);
+		if (rc == KL_OK && attrs[a].kind == KL_KIND_TAGS && !out) {
+			free(lead->v[a]); /* only empty names: no tags */
+			lead->v[a] = NULL;
 		}
 		if (rc && rc != KL_EOSERR && !relabel) {
 			relabel = true;

@@ -37,6 +37,7 @@ void kl_opts_free(struct kl_opts *o)
 	free(o->ent.phone);
 	free(o->ent.email);
 	free(o->ent.query);
+	free(o->ent.contacts);
 	kl_lead_free(&o->ent.fields);
 	free(o->config_path);
 	free(o->token_command);

@@ -329,16 +329,50 @@ class SearchTest(CrmTest):
     def test_leads_search_shows_pipeline_and_status_by_name(self):
         self.submit("--name", "Олег", "--phone", "+79990000001", "--price", "700")
         lid = control("GET", "entities")["leads"][-1]["id"]
+        cid = control("GET", "entities")["contacts"][-1]["id"]
+        self.seen = len(control("GET", "requests"))
         r = self.kl("leads", "search", "--no-config", "Олег")
         self.assertEqual(r.code, 0, r)
-        self.assertRegex(r.out, r"^ID +NAME +PRICE +PIPELINE +STATUS\n"
-                                rf"{lid} +Заявка: Олег +700 +Воронка +НЕРАЗОБРАННОЕ\n$")
+        self.assertRegex(r.out, r"^ID +NAME +PRICE +PIPELINE +STATUS +CONTACTS\n"
+                                rf"{lid} +Заявка: Олег +700 +Воронка +НЕРАЗОБРАННОЕ +{cid}\n$")
+        # the leads come with their linked contacts (with=contacts), then the pipelines' names
+        self.assertEqual(paths(self.new_requests()), [
+            ("GET", "/api/v4/leads?with=contacts&query=%D0%9E%D0%BB%D0%B5%D0%B3&page=1&limit=50"),
+            ("GET", "/api/v4/leads/pipelines")])
         r = self.kl("leads", "search", "--no-config", "Олег", "--json")
         lead = [x for x in control("GET", "entities")["leads"] if x["id"] == lid][0]
         self.assertEqual(json.loads(r.out), [{"id": lid, "name": "Заявка: Олег", "price": 700,
                                               "pipeline_id": 12984871, "pipeline": "Воронка",
                                               "status_id": 72000001, "status": "НЕРАЗОБРАННОЕ",
-                                              "responsible_user_id": lead["responsible_user_id"] or None}])
+                                              "responsible_user_id": lead["responsible_user_id"] or None,
+                                              "contacts": [{"id": cid, "is_main": True}]}])
+
+    def test_first_prints_only_the_first_matchs_id_or_exits_1(self):
+        self.submit("--name", "Олег", "--phone", "+79990000001", "--email", "oleg@example.com")
+        ents = control("GET", "entities")
+        lid, cid = ents["leads"][-1]["id"], ents["contacts"][-1]["id"]
+        control("POST", "contacts", [{"name": "Олег второй"}])
+        for args, out in ((("leads", "search", "Олег"), lid), (("contacts", "search", "Олег"), cid),
+                          (("contacts", "search", "8 999 000-00-01"), cid),
+                          (("contacts", "search", "OLEG@example.com"), cid)):
+            self.seen = len(control("GET", "requests"))
+            r = self.kl(*args, "--no-config", "--first")
+            self.assertEqual((r.code, r.out, r.err), (0, f"{out}\n", ""), args)
+            if "@" not in args[2] and "8" not in args[2]:  # a name: one entity asked for
+                self.assertEqual(query_of(self.only_request()["path"])["limit"], ["1"])
+        for args, what in ((("leads", "search", "nobody"), "lead"), (("contacts", "search", "nobody"), "contact"),
+                           (("contacts", "search", "+79990000009"), "contact"),
+                           (("contacts", "search", "le@example.com"), "contact")):
+            r = self.kl(*args, "--no-config", "--first")
+            self.assertEqual((r.code, r.out), (1, ""), r)
+            self.assertEqual(r.err, f'kommo-lead: no {what} matches "{args[2]}"\n')
+        # an error is not "nothing matches"
+        self.fault("401")
+        r = self.kl("contacts", "search", "--no-config", "--first", "Олег")
+        self.assertEqual(r.code, 77, r)
+        r = self.kl("contacts", "search", "--no-config", "--first", "Олег", "--json")
+        self.assertEqual(r.code, 64, r)
+        self.assertIn("--first and --json are two outputs", r.err)
 
     def test_limit_pages_until_it_is_reached(self):
         control("POST", "leads", [{"name": f"Bulk {i}"} for i in range(300)])
@@ -412,6 +446,66 @@ class CreateUpdateTest(CrmTest):
                                       '{"field_id":1709444,"values":[{"value":1500.50}]}]}]')
         r = self.kl("leads", "create", "--no-config", "--name", "B", "--json")
         self.assertEqual(json.loads(r.out), {"lead_id": lid + 1})
+
+    def test_leads_create_links_the_contacts_given_and_names_one_kommo_does_not_know(self):
+        r = self.kl("contacts", "create", "--no-config", "--name", "Анна")
+        cid = int(r.out.strip().split("=")[1])
+        self.seen = len(control("GET", "requests"))
+        r = self.kl("leads", "create", "--no-config", "--name", "Сделка", "--contact", str(cid), "--json")
+        self.assertEqual(r.code, 0, r)
+        lid = json.loads(r.out)["lead_id"]
+        self.assertEqual(self.only_request()["body"], f'[{{"name":"Сделка","_embedded":{{"contacts":[{{"id":{cid}}}]}}}}]')
+        lead = [x for x in control("GET", "entities")["leads"] if x["id"] == lid][0]
+        self.assertEqual(lead["contacts"], [cid])
+        # an id the account does not have: Kommo's validation error, named by its flag
+        self.seen = len(control("GET", "requests"))
+        r = self.kl("leads", "create", "--no-config", "--name", "X", "--contact", str(cid), "--contact", "123")
+        self.assertEqual(r.code, 65, r)
+        self.assertIn("Kommo refused the lead (HTTP 400", r.err)
+        self.assertRegex(r.err, r"NotSupportedChoice at \S*_embedded\.contacts\.1\.id \(--contact 123\)")
+        self.assertEqual(len(control("GET", "entities")["leads"]), 1)
+        for bad, msg in ((["--contact", "12ab"], '"12ab" is not an id'), (["--contact", "5", "--contact", "5"],
+                                                                          "--contact 5 given twice")):
+            r = self.kl("leads", "create", "--no-config", "--name", "X", *bad)
+            self.assertEqual(r.code, 64, r)
+            self.assertIn(msg, r.err)
+        r = self.kl("leads", "update", str(lid), "--no-config", "--contact", str(cid))
+        self.assertEqual(r.code, 64, r)
+        self.assertIn("--contact is not an option of leads update", r.err)
+        self.assertEqual(len(self.new_requests()), 1)
+
+    def test_leads_create_and_update_take_the_leads_own_fields(self):
+        r = self.kl("leads", "create", "--config", EXAMPLE_CONFIG, "--name", "Сделка", "--career", " Инженер ",
+                    "--income", "1 500,50", "--source", "partner", "--field", "1711074=МГУ", "--dry-run")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(json.loads(r.out)[0]["custom_fields_values"], [
+            {"field_id": 488804, "values": [{"value": "Инженер"}]},
+            {"field_id": 1709444, "values": [{"value": 1500.50}]},
+            {"field_id": 467714, "values": [{"value": "partner"}]},
+            {"field_id": 1711074, "values": [{"value": "МГУ"}]}])
+        self.submit("--name", "Олег", "--phone", "+79990000001")
+        lid = control("GET", "entities")["leads"][-1]["id"]
+        self.seen = len(control("GET", "requests"))
+        r = self.kl("leads", "update", str(lid), "--config", EXAMPLE_CONFIG, "--education", "МГУ",
+                    "--income", "250 000", "--utm-campaign", "весна")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(json.loads(self.only_request()["body"]), {"custom_fields_values": [
+            {"field_id": 1711074, "values": [{"value": "МГУ"}]},
+            {"field_id": 1709444, "values": [{"value": 250000}]},
+            {"field_id": 467712, "values": [{"value": "весна"}]}]})
+        lead = [x for x in control("GET", "entities")["leads"] if x["id"] == lid][0]
+        got = {f["field_id"]: f["values"] for f in lead["custom_fields_values"]}
+        self.assertEqual((got[1711074], got[1709444]), ([{"value": "МГУ"}], [{"value": 250000}]))
+        # checked as submit checks them, before anything is sent
+        self.seen = len(control("GET", "requests"))
+        with_ids = ["--config", EXAMPLE_CONFIG]
+        for args, code, msg in ((with_ids + ["--income", "250,000"], 65, "--income"),
+                                (["--no-config", "--career", "x"], 78, "set KOMMO_CAREER_FIELD_ID"),
+                                (with_ids + ["--career", "x", "--field", "488804=y"], 65, "which --career already sets")):
+            r = self.kl("leads", "update", str(lid), *args)
+            self.assertEqual(r.code, code, r)
+            self.assertIn(msg, r.err)
+        self.assert_nothing_sent()
 
     def test_leads_create_refused_status_names_the_flag_and_exits_65(self):
         r = self.kl("leads", "create", "--no-config", "--name", "X", "--status", "999")

@@ -79,7 +79,8 @@ def expected_message(fault, command):
         return 76, re.escape("Kommo's reply to GET /api/v4/leads/pipelines has an entry without a usable "
                              f"id: _embedded.pipelines[0].id is {ID_SHAPES[how]}")
     kind = "leads" if first == "leads" else "contacts"
-    return 76, re.escape(f"Kommo's reply to GET /api/v4/{kind}?query=Ivan&page=1&limit=50 has an entry "
+    asked = "with=contacts&" if kind == "leads" else ""  # a lead comes with its linked contacts
+    return 76, re.escape(f"Kommo's reply to GET /api/v4/{kind}?{asked}query=Ivan&page=1&limit=50 has an entry "
                          f"without a usable id: _embedded.{kind}[0].id is {ID_SHAPES[how]}")
 
 

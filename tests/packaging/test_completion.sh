@@ -95,6 +95,24 @@ expect "--limit" kommo-lead contacts search Анна --li
 expect "--help" kommo-lead leads --
 expect "--help" kommo-lead contacts --he
 
+# --- the shared options may come before the command --------------------------
+all_commands="check config contacts fields help import leads submit"
+expect "$all_commands" kommo-lead --config x.env ""
+expect "$all_commands" kommo-lead --config=x.env ""
+expect "$all_commands" kommo-lead --config = x.env "" # bash split --config=x.env at '='
+expect "$all_commands" kommo-lead -v --token-file f --json --timeout 5 ""
+expect "import" kommo-lead --no-config i
+expect "" kommo-lead --name Ivan "" # submit's own options: no command can follow
+expect "" kommo-lead --config x.env --name Ivan ""
+expect "create search update" kommo-lead --token-file f leads ""
+expect "create search update" kommo-lead --config x.env help leads ""
+expect "check config contacts fields import leads submit" kommo-lead -v help ""
+expect "--limit" kommo-lead --json contacts search Анна --li
+expect "leads-2.csv leads.csv" kommo-lead --config x.env import l
+expect "leads-2.csv leads.csv" kommo-lead --config x.env --token-file l # a value, not a command
+expect "--pipeline" kommo-lead --config x.env check --pi
+expect "" kommo-lead --config x.env check --na # --name is not check's
+
 if [[ ${KL_COMPLETION_PASS-} == bash-completion ]]; then
     ((failures == 0)) || { echo "$failures failures" >&2; exit 1; }
     echo "ok"
@@ -110,6 +128,22 @@ file_opts=$(for c in "" import; do "$bin" $c --help; done | grep -oE -- '--[a-z]
     cut -d' ' -f1 | sort -u | tr '\n' ' ')
 [[ $file_opts == "--cacert --config --rejects --results --state --token-file " ]] ||
     fail "the options that take a FILE are now: $file_opts; check the completion"
+
+# the options that may come before the command are those the binary takes
+# there: kommo-lead OPTION [VALUE] import --help (which options take a
+# value is held to the binary below)
+for o in $probe; do
+    value=()
+    _kommo_lead_takes_value "$o" && value=(1)
+    if "$bin" "$o" "${value[@]}" import --help >/dev/null 2>&1 </dev/null; then
+        _kommo_lead_shared "$o" || fail "$o may come before the command, but the completion does not skip it there"
+    else
+        ! _kommo_lead_shared "$o" || fail "the completion skips $o before the command, but kommo-lead refuses it there"
+    fi
+done
+if ! "$bin" -v import --help >/dev/null || ! _kommo_lead_shared -v; then
+    fail "-v may come before the command, but the completion does not skip it there"
+fi
 
 for cmd in submit import check fields "leads search" "leads create" "leads update" \
     "contacts search" "contacts create"; do
@@ -127,6 +161,7 @@ for cmd in submit import check fields "leads search" "leads create" "leads updat
     done
     want=$(printf '%s\n' "${accepted[@]}" | sort | tr '\n' ' ')
     expect "${want% }" kommo-lead "${words[@]}" --
+    expect "${want% }" kommo-lead --config x.env -v "${words[@]}" --
     [[ $cmd == submit ]] && expect "${want% }" kommo-lead --
 
     for o in "${accepted[@]}"; do

@@ -1530,6 +1530,48 @@ class TestLeadsApi(ApiCase):
                    ("NotSupportedChoice", "created_by")])])
         self.assertEqual(self.sb.control("GET", "entities")[1]["leads"], [])
 
+    def test_a_new_lead_is_linked_to_the_contacts_it_names(self):
+        # Kommo's "Add leads": _embedded.contacts[] with the id of an existing contact
+        (_, old), = self.forms(item())
+        cid = self.add_contact(name="Анна")
+        body = self.add(LEADS, [{"name": "С контактом", "_embedded": {"contacts": [
+            {"id": cid}, {"id": old, "is_main": False}, {"id": cid}]}}, {"name": "Без"}])
+        lid, bare = [x["id"] for x in body["_embedded"]["leads"]]
+        lead = self.sb.get_json("%s/%d?with=contacts" % (LEADS, lid))
+        self.assertEqual(list(lead), LEAD_GET_KEYS)
+        self.assertEqual(lead["_embedded"]["contacts"], [
+            {"id": cid, "is_main": True,
+             "_links": {"self": {"href": "%s%s/%d" % (self.base, CONTACTS, cid)}}},
+            {"id": old, "is_main": False,
+             "_links": {"self": {"href": "%s%s/%d" % (self.base, CONTACTS, old)}}}])
+        # without with=contacts the link is not shown; the list shows it as the lead does
+        self.assertNotIn("contacts", self.sb.get_json("%s/%d" % (LEADS, lid))["_embedded"])
+        listed = self.sb.get_json(LEADS + "?with=contacts")["_embedded"]["leads"]
+        self.assertEqual([[c["id"] for c in x["_embedded"]["contacts"]] for x in listed[-2:]],
+                         [[cid, old], []])
+        # the contact knows its leads too
+        c = self.sb.get_json("%s/%d?with=leads" % (CONTACTS, cid))
+        self.assertEqual([x["id"] for x in c["_embedded"]["leads"]], [lid])
+        c = self.sb.get_json("%s/%d?with=leads" % (CONTACTS, old))
+        self.assertEqual([x["id"] for x in c["_embedded"]["leads"]][-1], lid)
+        self.assertNotIn(bare, [x["id"] for x in c["_embedded"]["leads"]])
+
+    def test_a_link_to_a_contact_that_does_not_exist_is_refused(self):
+        cid = self.add_contact(name="Анна")
+        self.assertErrors(self.sb.call("POST", LEADS, [
+            {"name": "a", "_embedded": {"contacts": [{"id": cid}, {"id": cid + 1000}]}},
+            {"name": "b", "_embedded": {"contacts": [{}, {"id": "1"}, 5, {"id": cid, "is_main": 1}]}},
+            {"name": "c", "_embedded": {"contacts": {"id": cid}}},
+            {"name": "d", "_embedded": []}]), [
+            ("0", [("NotSupportedChoice", "_embedded.contacts.1.id")]),
+            ("1", [("FieldMissing", "_embedded.contacts.0.id"),
+                   ("InvalidType", "_embedded.contacts.1.id"),
+                   ("InvalidType", "_embedded.contacts.2"),
+                   ("InvalidType", "_embedded.contacts.3.is_main")]),
+            ("2", [("InvalidType", "_embedded.contacts")]),
+            ("3", [("InvalidType", "_embedded")])])
+        self.assertEqual(self.sb.control("GET", "entities")[1]["leads"], [])
+
     def test_body_errors(self):
         for body in (b"", b"[]", b"{}", b"null"):
             with self.subTest(body):

@@ -264,7 +264,48 @@ static void help_and_version(void **state)
 	assert_int_equal(o.cmd, KL_CMD_VERSION);
 	kl_opts_free(&o);
 	assert_non_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "--token-file"));
-	assert_non_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "help [COMMAND]"));
+	assert_non_null(strstr(kl_cli_help(KL_CMD_HELP), "help [COMMAND]"));
+}
+
+/* kommo-lead --help (no command named) is the main help, of every command;
+ * submit --help is submit's, however the command is reached. */
+static void help_names_the_command_it_is_for(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *args[5];
+		enum kl_cmd command;
+	} cases[] = {
+		{{"--help"}, KL_CMD_HELP},
+		{{"-h"}, KL_CMD_HELP},
+		{{"--name", "x", "--help"}, KL_CMD_HELP},
+		{{"--config", "x.env", "--help"}, KL_CMD_HELP},
+		{{"help"}, KL_CMD_HELP},
+		{{"submit", "--help"}, KL_CMD_SUBMIT},
+		{{"submit", "--name", "x", "-h"}, KL_CMD_SUBMIT},
+		{{"help", "submit"}, KL_CMD_SUBMIT},
+		{{"import", "--help"}, KL_CMD_IMPORT},
+		{{"--config", "x.env", "import", "--help"}, KL_CMD_IMPORT},
+		{{"-v", "submit", "--help"}, KL_CMD_SUBMIT},
+		{{"check", "--help"}, KL_CMD_CHECK},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct kl_opts o;
+		struct kl_err err = {0};
+		char *argv[7] = {"kommo-lead"};
+		int argc = 1;
+		for (int k = 0; k < 5 && cases[i].args[k]; k++)
+			argv[argc++] = (char *)cases[i].args[k];
+		assert_int_equal(kl_cli_parse(&o, argc, argv, &err), KL_OK);
+		assert_int_equal(o.cmd, KL_CMD_HELP);
+		if (o.command != cases[i].command)
+			fail_msg("case %zu (%s ...): help for %s, expected %s", i, cases[i].args[0],
+				 kl_opts_command_name(o.command), kl_opts_command_name(cases[i].command));
+		kl_opts_free(&o);
+	}
+	assert_non_null(strstr(kl_cli_help(KL_CMD_HELP), "Usage: kommo-lead [submit] [OPTIONS]\n       kommo-lead import"));
+	assert_non_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "Usage: kommo-lead [submit] [OPTIONS]\nSubmit one lead"));
+	assert_non_null(strstr(kl_cli_help(KL_CMD_IMPORT), "Usage: kommo-lead import [OPTIONS] [FILE]\n"));
 }
 
 /* help [COMMAND [SUBCOMMAND]]: a command it does not know is a usage error,
@@ -294,7 +335,7 @@ static void help_command_names_a_known_command(void **state)
 	/* help --help, help import -h: still help */
 	assert_int_equal(PARSE(&o, &err, "help", "--help"), KL_OK);
 	assert_int_equal(o.cmd, KL_CMD_HELP);
-	assert_int_equal(o.command, KL_CMD_SUBMIT);
+	assert_int_equal(o.command, KL_CMD_HELP);
 	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "help", "import", "-h"), KL_OK);
 	assert_int_equal(o.command, KL_CMD_IMPORT);
@@ -317,15 +358,20 @@ static bool names_word(const char *text, const char *word)
 static void option_table_is_documented_in_help(void **state)
 {
 	(void)state;
-	/* every option in the help of each command that takes it (one every
-	 * command takes: in the main help), and the parser knows it */
+	/* every option of submit or import in the main help, and every option
+	 * in the help of each command that takes it (one every command takes: in
+	 * submit's and import's), and the parser knows it */
 	struct kl_cli_option opt;
 	size_t n = 0;
 	for (size_t i = 0; kl_cli_option(i, &opt); i++, n++) {
 		char flag[64];
 		snprintf(flag, sizeof flag, "--%s", opt.name);
+		if ((!opt.cmds || (opt.cmds & ((1u << KL_CMD_SUBMIT) | (1u << KL_CMD_IMPORT)))) &&
+		    !names_word(kl_cli_help(KL_CMD_HELP), flag))
+			fail_msg("%s is an option of submit or import, but not in the main help", flag);
 		for (int c = 0; c < KL_CMD_HELP; c++)
-			if ((opt.cmds ? opt.cmds & (1u << c) : c == KL_CMD_SUBMIT) && !names_word(kl_cli_help((enum kl_cmd)c), flag))
+			if ((opt.cmds ? opt.cmds & (1u << c) : c == KL_CMD_SUBMIT || c == KL_CMD_IMPORT) &&
+			    !names_word(kl_cli_help((enum kl_cmd)c), flag))
 				fail_msg("%s is an option of %s, but not in its help", flag, kl_opts_command_name((enum kl_cmd)c));
 		struct kl_opts o;
 		struct kl_err err = {0};
@@ -333,8 +379,67 @@ static void option_table_is_documented_in_help(void **state)
 		assert_true(rc == KL_OK || strstr(err.msg, "unknown option") == NULL);
 		kl_opts_free(&o);
 	}
-	/* the table's own 39, the lead flags from the attribute table and their two aliases */
-	assert_int_equal(n, 39 + KL_ATTR_COUNT + 2);
+	/* the table's own 41, the lead flags from the attribute table and their two aliases */
+	assert_int_equal(n, 41 + KL_ATTR_COUNT + 2);
+}
+
+/* submit --help and import --help name exactly the options the table
+ * gives them: none of the other's alone, none of another command's. */
+static void submit_and_import_help_name_exactly_their_options(void **state)
+{
+	(void)state;
+	static const enum kl_cmd cmds[] = {KL_CMD_SUBMIT, KL_CMD_IMPORT};
+	for (size_t k = 0; k < 2; k++) {
+		const char *h = kl_cli_help(cmds[k]);
+		struct kl_cli_option opt;
+		size_t named = 0;
+		for (size_t i = 0; kl_cli_option(i, &opt); i++) {
+			char flag[64], short_flag[8];
+			snprintf(flag, sizeof flag, "--%s", opt.name);
+			snprintf(short_flag, sizeof short_flag, "  -%c, ", opt.short_name);
+			bool takes = !opt.cmds || (opt.cmds & (1u << cmds[k]));
+			if (takes != names_word(h, flag))
+				fail_msg("%s --help %s %s, which it %s", kl_opts_command_name(cmds[k]),
+					 takes ? "does not name" : "names", flag, takes ? "takes" : "does not take");
+			if (opt.short_name && !strstr(h, short_flag))
+				fail_msg("%s --help does not name -%c", kl_opts_command_name(cmds[k]), opt.short_name);
+			named += takes;
+		}
+		assert_true(named > 30); /* the lead's flags and the shared ones at least */
+	}
+	/* the notes go with their command: the columns to import, the precedence to both */
+	assert_non_null(strstr(kl_cli_help(KL_CMD_IMPORT), "  Columns: name, last_name"));
+	assert_non_null(strstr(kl_cli_help(KL_CMD_IMPORT), "  With import, lead options give defaults"));
+	assert_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "Columns:"));
+	assert_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "With import"));
+	assert_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "Import ("));
+	assert_non_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "  Precedence: flags > environment"));
+	assert_non_null(strstr(kl_cli_help(KL_CMD_IMPORT), "  Precedence: flags > environment"));
+	/* a dropped section leaves one blank line, never two */
+	assert_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "\n\n\n"));
+	assert_null(strstr(kl_cli_help(KL_CMD_IMPORT), "\n\n\n"));
+	assert_non_null(strstr(kl_cli_help(KL_CMD_SUBMIT), "(alias --surname)\n"));
+}
+
+/* The main help names no option the table does not have: the commands'
+ * own help is cut from it by the table, so one missing there would be lost. */
+static void every_option_the_main_help_names_is_in_the_table(void **state)
+{
+	(void)state;
+	const char *h = kl_cli_help(KL_CMD_HELP);
+	size_t seen = 0;
+	for (const char *p = strstr(h, "--"); p; p = strstr(p + 2, "--")) {
+		char name[64];
+		snprintf(name, sizeof name, "%.*s", (int)strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-"), p + 2);
+		struct kl_cli_option opt;
+		bool known = false;
+		for (size_t i = 0; !known && kl_cli_option(i, &opt); i++)
+			known = strcmp(opt.name, name) == 0;
+		if (!known)
+			fail_msg("the main help names --%s, which is no option", name);
+		seen++;
+	}
+	assert_true(seen > 50);
 }
 
 static void every_column_the_help_names_is_a_column(void **state)
@@ -384,6 +489,21 @@ static void entity_commands_and_their_arguments(void **state)
 	assert_string_equal(o.ent.phone, "+7 999");
 	assert_int_equal(o.ent.created_by, 11000002);
 	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "leads", "create", "--name", "N", "--contact", "5", "--contact", "7",
+			       "--career", "Инженер", "--source", "google"), KL_OK);
+	assert_int_equal(o.ent.ncontacts, 2);
+	assert_int_equal(o.ent.contacts[1], 7);
+	assert_string_equal(o.ent.fields.v[KL_ATTR_CAREER], "Инженер");
+	assert_string_equal(o.ent.fields.v[KL_ATTR_UTM_SOURCE], "google");
+	assert_null(o.lead.v[KL_ATTR_CAREER]);
+	kl_opts_free(&o);
+	/* a lead field alone is something to change */
+	assert_int_equal(PARSE(&o, &err, "leads", "update", "5", "--income", "100"), KL_OK);
+	assert_string_equal(o.ent.fields.v[KL_ATTR_INCOME], "100");
+	kl_opts_free(&o);
+	assert_int_equal(PARSE(&o, &err, "contacts", "search", "+79991234567", "--first"), KL_OK);
+	assert_true(o.ent.first);
+	kl_opts_free(&o);
 	assert_int_equal(PARSE(&o, &err, "fields", "--env"), KL_OK);
 	assert_true(o.ent.env);
 	kl_opts_free(&o);
@@ -419,6 +539,12 @@ static void entity_command_mistakes_are_usage_errors(void **state)
 		{{"fields", "--env", "--json"}, "--env and --json are two outputs"},
 		{{"check", "--dry-run"}, "--dry-run is not an option of check"},
 		{{"contacts", "search", "x", "--limit", "0"}, "--limit"},
+		{{"leads", "search", "x", "--first", "--json"}, "--first and --json are two outputs"},
+		{{"contacts", "search", "x", "--limit", "5", "--first"}, "--first and --limit are two outputs"},
+		{{"leads", "update", "5", "--contact", "1"}, "--contact is not an option of leads update"},
+		{{"leads", "create", "--name", "x", "--contact", "0"}, "--contact: \"0\" is not an id"},
+		{{"contacts", "create", "--name", "x", "--career", "y"}, "--career is not an option of contacts create"},
+		{{"leads", "update", "5", "--source", "a", "--utm-source"}, "--utm-source"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *argv[8] = {"kommo-lead"};
@@ -551,6 +677,9 @@ int main(void)
 		cmocka_unit_test(no_arguments_is_a_usage_error),
 		cmocka_unit_test(help_and_version),
 		cmocka_unit_test(help_command_names_a_known_command),
+		cmocka_unit_test(help_names_the_command_it_is_for),
+		cmocka_unit_test(submit_and_import_help_name_exactly_their_options),
+		cmocka_unit_test(every_option_the_main_help_names_is_in_the_table),
 		cmocka_unit_test(option_table_is_documented_in_help),
 		cmocka_unit_test(every_column_the_help_names_is_a_column),
 		cmocka_unit_test(entity_commands_and_their_arguments),

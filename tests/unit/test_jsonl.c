@@ -4,9 +4,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/kl_jsonl.h"
 
@@ -139,6 +143,7 @@ static void jsonl_nul_byte_is_refused_not_cut_at(void **state)
 	const struct kl_csv_record *rec = next(&r);
 	assert_string_equal(rec->error, "line 2: contains a NUL byte");
 	assert_int_equal(rec->len[0], 14); /* the whole line, NUL and all, for --rejects */
+	assert_memory_equal(rec->field[0], "{\"name\":\"B\"}\0x", 15); /* and its terminator */
 	rec = next(&r);
 	assert_string_equal(rec->error, "line 3: contains a NUL byte");
 	rec = next(&r);
@@ -189,6 +194,52 @@ static void jsonl_buffered_gives_only_the_first_values(void **state)
 	close_reader(&r);
 }
 
+static void jsonl_put_text_replaces_a_key_and_makes_text_utf8(void **state)
+{
+	(void)state;
+	cJSON *o = cJSON_CreateObject();
+	assert_true(kl_jsonl_put_text(o, "name", "\xD0\x98\xD0\xB2\"\\"));
+	assert_true(kl_jsonl_put_text(o, "error", "old"));
+	assert_true(kl_jsonl_put_text(o, "bad", "a\xFF\xC8" "b"));
+	assert_true(kl_jsonl_put_text(o, "none", NULL));
+	assert_true(kl_jsonl_put_text(o, "error", "new")); /* in its place, once */
+	char *text = cJSON_PrintUnformatted(o);
+	assert_string_equal(text, "{\"name\":\"\xD0\x98\xD0\xB2\\\"\\\\\",\"error\":\"new\",\"bad\":\"a??b\",\"none\":null}");
+	cJSON_free(text);
+	cJSON_Delete(o);
+}
+
+static void jsonl_write_puts_one_object_a_line_that_reads_back(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/kl-test-jsonl-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct kl_err err = {0};
+	struct kl_csv_writer *w = NULL;
+	assert_int_equal(kl_csv_writer_open(&w, path, ',', KL_CSV_UTF8, &err), KL_OK);
+	cJSON *o = cJSON_CreateObject();
+	assert_true(kl_jsonl_put_text(o, "name", "A\nB"));
+	assert_true(kl_jsonl_put_text(o, "error", "why"));
+	assert_int_equal(kl_jsonl_write(w, o), 0);
+	assert_int_equal(kl_jsonl_write(w, NULL), -1); /* memory ran out making it */
+	assert_int_equal(errno, ENOMEM);
+	cJSON_Delete(o);
+	assert_int_equal(kl_csv_writer_close(w), 0);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	char buf[128] = "";
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	assert_int_equal(n, strlen("{\"name\":\"A\\nB\",\"error\":\"why\"}\n"));
+	assert_string_equal(buf, "{\"name\":\"A\\nB\",\"error\":\"why\"}\n");
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +250,8 @@ int main(void)
 		cmocka_unit_test(jsonl_first_line_not_an_object_ends_the_input),
 		cmocka_unit_test(jsonl_over_long_line_is_an_error_naming_it),
 		cmocka_unit_test(jsonl_buffered_gives_only_the_first_values),
+		cmocka_unit_test(jsonl_put_text_replaces_a_key_and_makes_text_utf8),
+		cmocka_unit_test(jsonl_write_puts_one_object_a_line_that_reads_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

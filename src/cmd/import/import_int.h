@@ -112,7 +112,7 @@ bool imp_input_opened(const struct run *r);
 /* As kl_csv_next and kl_csv_next_buffered, whichever the input is. */
 int imp_input_next(struct run *r, const struct kl_csv_record **rec, struct kl_err *err);
 int imp_input_next_buffered(struct run *r, const struct kl_csv_record **rec);
-/* The dialect of the rejects and results files, CSV for either input. */
+/* The dialect of the rejects and results files of a CSV input. */
 char imp_input_delimiter(const struct run *r);
 enum kl_csv_encoding imp_input_encoding(const struct run *r);
 unsigned long long imp_input_offset(const struct run *r); /* for progress */
@@ -194,6 +194,10 @@ int imp_report_decided(struct run *r);
 
 /* "created", "rejected", ...: a row's status as printed. */
 const char *imp_status_name(enum row_status s);
+
+/* A row's outcome as --json prints it, and --results writes it for JSON
+ * Lines: {"row", "status", "lead_id", ...}. NULL when memory ran out. */
+struct cJSON *imp_row_json(const struct row *w);
 
 /* --- results.c --- */
 

@@ -56,7 +56,7 @@ int imp_input_next_buffered(struct run *r, const struct kl_csv_record **rec)
 	return r->jsonl ? kl_jsonl_next_buffered(r->jsonl, rec) : kl_csv_next_buffered(r->csv, rec);
 }
 
-/* For JSON Lines, the rejects and results files are CSV: --delimiter's, or commas. */
+/* For JSON Lines, the rejects and results files are JSON Lines too: no delimiter is used. */
 char imp_input_delimiter(const struct run *r)
 {
 	if (r->jsonl)

@@ -13,7 +13,7 @@
 #define MAYBE_DUP " (possibly duplicated: a request carrying it may have reached Kommo)"
 
 /* The row as read, its source_uid when the input has no such column, and why. */
-static int reject_line(struct run *r, const struct row *w)
+static int reject_fields(struct run *r, const struct row *w, const char *uid, const char *why)
 {
 	size_t n = r->cols.n + 2, k = 0;
 	const char **f = calloc(n, sizeof *f);
@@ -35,18 +35,45 @@ static int reject_line(struct run *r, const struct row *w)
 		else
 			kl_buf_free(&b);
 	}
-	if (r->add_uid) {
-		/* a row skipped for an existing contact sent nothing under its uid */
-		const char *uid = w->existing ? NULL : w->lead.v[KL_ATTR_SOURCE_UID];
+	if (r->add_uid)
 		f[k++] = uid ? uid : "";
-	}
-	char *why = kl_str_printf("%s%s", w->error ? w->error : "",
-				  w->maybe_dup ? MAYBE_DUP : "");
-	f[k++] = why ? why : (w->error ? w->error : "");
+	f[k++] = why;
 	int rc = kl_csv_write_row(r->rejects, f, k);
 	free(tail);
-	free(why);
 	free(f);
+	return rc;
+}
+
+/* The same for JSON Lines: an object of the input's keys, every one on every
+ * line (the first line's keys are the columns when the file is imported
+ * again), the values as the import read them. */
+static int reject_object(struct run *r, const struct row *w, const char *uid, const char *why)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o != NULL;
+	for (size_t i = 0; ok && i < r->cols.n; i++)
+		ok = kl_jsonl_put_text(o, r->cols.col[i].name, i < w->nraw ? w->raw[i] : "");
+	if (ok && r->add_uid)
+		ok = kl_jsonl_put_text(o, "source_uid", uid ? uid : "");
+	if (!(ok && kl_jsonl_put_text(o, "error", why))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	int rc = kl_jsonl_write(r->rejects, o);
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* A rejects file's line: the row, in the input's format. */
+static int reject_line(struct run *r, const struct row *w)
+{
+	/* a row skipped for an existing contact sent nothing under its uid */
+	const char *uid = w->existing ? NULL : w->lead.v[KL_ATTR_SOURCE_UID];
+	char *why = kl_str_printf("%s%s", w->error ? w->error : "",
+				  w->maybe_dup ? MAYBE_DUP : "");
+	const char *reason = why ? why : (w->error ? w->error : "");
+	int rc = r->jsonl ? reject_object(r, w, uid, reason) : reject_fields(r, w, uid, reason);
+	free(why);
 	return rc;
 }
 
@@ -69,7 +96,7 @@ const char *imp_status_name(enum row_status s)
 }
 
 /* One object per row, its keys always in the same order. */
-static int print_json(struct run *r, const struct row *w, struct kl_err *err)
+cJSON *imp_row_json(const struct row *w)
 {
 	cJSON *o = cJSON_CreateObject();
 	char lead[24], contact[24];
@@ -84,10 +111,20 @@ static int print_json(struct run *r, const struct row *w, struct kl_err *err)
 		  (ids ? cJSON_AddRawToObject(o, "lead_id", lead) : cJSON_AddNullToObject(o, "lead_id")) &&
 		  (ids || w->existing ? cJSON_AddRawToObject(o, "contact_id", contact)
 				      : cJSON_AddNullToObject(o, "contact_id")) &&
-		  kl_report_add_text(o, "source_uid", uid) && kl_report_add_text(o, "error", w->error) &&
+		  kl_report_add_text(o, "source_uid", uid) && kl_jsonl_put_text(o, "error", w->error) &&
 		  cJSON_AddBoolToObject(o, "possibly_duplicated", w->maybe_dup) &&
 		  kl_report_add_text(o, "existing", w->existing);
-	int rc = ok ? kl_io_json(r->io, o, err) : kl_err_oom(err);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int print_json(struct run *r, const struct row *w, struct kl_err *err)
+{
+	cJSON *o = imp_row_json(w);
+	int rc = o ? kl_io_json(r->io, o, err) : kl_err_oom(err);
 	cJSON_Delete(o);
 	return rc;
 }
@@ -239,6 +276,8 @@ int imp_rejects_open(struct run *r, char **names, size_t n, struct kl_err *err)
 	for (size_t i = 0; i < r->cols.n; i++)
 		if (r->cols.col[i].kind == KL_COL_ATTR && r->cols.col[i].attr == KL_ATTR_SOURCE_UID)
 			r->add_uid = false;
+	if (r->jsonl)
+		return KL_OK; /* JSON Lines name their keys on every line */
 	const char **h = calloc(n + 2, sizeof *h);
 	if (!h)
 		return KL_EOSERR;

@@ -1,7 +1,9 @@
 /* --results: every row's outcome, created ones too, as `sf data import`
  * writes its success and error files, in one file a script can join back to
  * the input by row number. It is written as the rejects file is: beside
- * FILE, mode 600, renamed over it once complete. */
+ * FILE, mode 600, renamed over it once complete; in the input's format (for
+ * JSON Lines, each row's --json object). */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +22,8 @@ int imp_results_open(struct run *r, struct kl_err *err)
 	int rc = kl_csv_writer_open(&r->results, r->o->results, imp_input_delimiter(r), enc, err);
 	if (rc)
 		return kl_err_set(err, rc, "--results %.*s", (int)sizeof err->msg - 16, err->msg);
+	if (r->jsonl)
+		return KL_OK; /* each line names its keys */
 	if (kl_csv_write_row(r->results, header, NCOLS) != 0)
 		return kl_err_set(err, KL_EIO, "--results %s: cannot write: %s", r->o->results, strerror(errno));
 	return KL_OK;
@@ -27,6 +31,12 @@ int imp_results_open(struct run *r, struct kl_err *err)
 
 static int write_row(struct run *r, const struct row *w)
 {
+	if (r->jsonl) {
+		cJSON *o = imp_row_json(w);
+		int rc = kl_jsonl_write(r->results, o);
+		cJSON_Delete(o);
+		return rc;
+	}
 	char n[24], lead[24] = "", contact[24] = "";
 	snprintf(n, sizeof n, "%ld", w->n);
 	/* ids only where Kommo gave them: a skipped row's contact is the one it matched */
