@@ -203,6 +203,12 @@ class ErrorPathsTest(SandboxTest):
                 self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}status_id (--status)", r.err)
                 self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}custom_fields_values.0.field_id "
                               "(--field lead:999999)", r.err)
+                # a linked contact the account does not have
+                self.seen = len(self.recorded())
+                r = self.kl("leads", "create", "--no-config", "--name", "Сделка", "--contact", "123")
+                self.assertEqual(r.code, 65, r)
+                self.assertEqual(items(self.only_request())[0]["_embedded"], {"contacts": [{"id": 123}]})
+                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}_embedded.contacts.0.id (--contact 123)", r.err)
                 self.seen = len(self.recorded())
                 r = self.kl("contacts", "create", "--no-config", "--name", "Анна", "--email", "a@example.com",
                             "--responsible", "1")
