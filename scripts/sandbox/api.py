@@ -112,7 +112,7 @@ class Api:
         if delay > 0 and self.server.stop_event.wait(delay):
             return fault_reply("503")  # stopping: the batch is not carried out
         fields = st.fields
-        checked = [validate_item(item, i, fields) for i, item in enumerate(data)]
+        checked = [validate_item(item, i, fields, modes["cf_paths"]) for i, item in enumerate(data)]
         failed = failures(checked, modes["error_paths"])
         if failed:
             return validation_failed(failed)

@@ -10,7 +10,7 @@ import threading
 
 from .faults import parse_schedule
 from .model import EXTRA_FIELD_TYPES
-from .modes import ERROR_PATHS, FORMS_REPLIES, check_delay_ms, check_max_batch
+from .modes import CF_PATHS, ERROR_PATHS, FORMS_REPLIES, check_delay_ms, check_max_batch
 from .server import Handler, Server, Server6
 from .state import State
 
@@ -118,6 +118,13 @@ error paths (--error-paths, or PATCH /_sandbox/modes {"error_paths": FORM}):
   data           data._embedded.leads.0.name
   index          8._embedded.leads.0.name (8: the item's position in the request)
   data-index     data.8._embedded.leads.0.name
+custom-field paths in an Incoming lead (--cf-paths, or PATCH /_sandbox/modes
+{"cf_paths": FORM}), before the error paths' prefix:
+  item           _embedded.leads.0.custom_fields_values.0.field_id (default)
+  entity         custom_fields_values.0.field_id: relative to the embedded lead
+                 or contact, so it does not say which (/api/v4/leads and
+                 /api/v4/contacts items are the entity: their paths are the same
+                 in both)
 batch timing (--forms-base-ms, --forms-ms-per-item, --forms-max-batch, or PATCH
 /_sandbox/modes {"forms_base_ms": MS, "forms_ms_per_item": MS, "forms_max_batch": N}):
   an unsorted/forms batch of n items is answered after base + n * per-item ms;
@@ -153,6 +160,9 @@ def arg_parser():
                     help="how unsorted/forms success replies list their items (default echo)")
     ap.add_argument("--error-paths", choices=ERROR_PATHS, default="item",
                     help="how validation errors write their path (default item)")
+    ap.add_argument("--cf-paths", choices=CF_PATHS, default="item",
+                    help="an Incoming lead's custom-field errors relative to the item or to "
+                         "the embedded entity (default item)")
     ap.add_argument("--forms-base-ms", type=float, default=0, metavar="MS",
                     help="every unsorted/forms answer takes MS milliseconds more (default 0)")
     ap.add_argument("--forms-ms-per-item", type=float, default=0, metavar="MS",

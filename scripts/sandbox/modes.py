@@ -14,6 +14,13 @@ FORMS_REPLIES = ("echo", "numbered", "reversed", "norid", "drop")
 # to the item (item), with a leading "data." (data), with the item's position
 # in the request array (index: "8._embedded..."), or both (data-index).
 ERROR_PATHS = ("item", "data", "index", "data-index")
+# How an Incoming lead's custom-field errors are written (--cf-paths or the
+# modes), before any ERROR_PATHS prefix: relative to the item as Kommo's
+# examples show (item: "_embedded.leads.0.custom_fields_values.0.field_id"),
+# or relative to the embedded lead or contact (entity:
+# "custom_fields_values.0.field_id", which does not say which of the two).
+# /api/v4/leads and /contacts items are the lead or contact: one form there.
+CF_PATHS = ("item", "entity")
 # Batch timing, so that a client sizing its batches (--batch-size auto) can be
 # shown both directions: a forms answer takes forms_base_ms plus
 # forms_ms_per_item for each item, and a batch of more than forms_max_batch
@@ -54,6 +61,7 @@ def failures(checked, form):
 
 def default_modes(opts):
     return {"forms_reply": opts.forms_reply, "error_paths": opts.error_paths,
+            "cf_paths": opts.cf_paths,
             "forms_base_ms": opts.forms_base_ms, "forms_ms_per_item": opts.forms_ms_per_item,
             "forms_max_batch": opts.forms_max_batch}
 
@@ -82,6 +90,7 @@ def check_choice(choices):
 
 MODE_CHECKS = {"forms_reply": check_choice(FORMS_REPLIES),
                "error_paths": check_choice(ERROR_PATHS),
+               "cf_paths": check_choice(CF_PATHS),
                "forms_base_ms": check_delay_ms,
                "forms_ms_per_item": check_delay_ms,
                "forms_max_batch": check_max_batch}

@@ -169,15 +169,16 @@ def check_value(field, item, ip, errs):
             errs.choice(ep)
 
 
-def check_custom_fields(cfv, entity, fields, errs):
-    """Paths are relative to the entity, as Kommo reports them."""
+def check_custom_fields(cfv, entity, fields, errs, at=""):
+    """at: the path of the entity holding them ("" when it is the item itself);
+    the errors' paths start there."""
     table = fields[entity]
-    base = "custom_fields_values"
+    base = join(at, "custom_fields_values")
     if not isinstance(cfv, list):
         errs.type(base, "array")
         return
     for i, entry in enumerate(cfv):
-        p = "custom_fields_values.%d" % i
+        p = join(base, i)
         if not isinstance(entry, dict):
             errs.type(p, "object")
             continue
@@ -296,8 +297,10 @@ def check_embedded_list(emb, key, errs):
     return v[0] if v else None
 
 
-def validate_item(item, index, fields):
-    """Returns (request_id, [errors])."""
+def validate_item(item, index, fields, cf_paths="item"):
+    """Returns (request_id, [errors]). cf_paths (CF_PATHS in modes.py): the
+    embedded lead's and contact's custom-field errors relative to the item
+    ("item") or to that lead or contact ("entity")."""
     errs = Errors()
     rid = str(index)
     if not isinstance(item, dict):
@@ -340,7 +343,8 @@ def validate_item(item, index, fields):
                 if contact.get("first_name") == "REJECT":
                     errs.add("InvalidType", join(p, "first_name"), "rejected by sandbox rule")
                 if "custom_fields_values" in contact:
-                    check_custom_fields(contact["custom_fields_values"], "contact", fields, errs)
+                    check_custom_fields(contact["custom_fields_values"], "contact", fields, errs,
+                                        p if cf_paths == "item" else "")
             if lead is not None:
                 p = "_embedded.leads.0"
                 check_string(lead, "name", join(p, "name"), errs)
@@ -352,7 +356,8 @@ def validate_item(item, index, fields):
                         errs.add("InvalidType", join(p, "price"),
                                  "This value should be greater than or equal to 0.")
                 if "custom_fields_values" in lead:
-                    check_custom_fields(lead["custom_fields_values"], "lead", fields, errs)
+                    check_custom_fields(lead["custom_fields_values"], "lead", fields, errs,
+                                        p if cf_paths == "item" else "")
                 if "_embedded" in lead:
                     check_lead_tags(lead["_embedded"], join(p, "_embedded"), errs)
     return rid, errs.list

@@ -8,6 +8,7 @@ Every class starts its own sandbox on an ephemeral loopback port.
 import base64
 import copy
 import gzip
+import itertools
 import http.client
 import json
 import os
@@ -283,39 +284,39 @@ VALIDATION_CASES = [
     ("price negative", setp(L + "price", -1), [("InvalidType", L + "price")]),
     ("price bool", setp(L + "price", False), [("InvalidType", L + "price")]),
     ("cfv not array", setp(C + "custom_fields_values", {}),
-     [("InvalidType", "custom_fields_values")]),
+     [("InvalidType", C + "custom_fields_values")]),
     ("cfv entry not object", setp(C + "custom_fields_values.1", 5),
-     [("InvalidType", "custom_fields_values.1")]),
+     [("InvalidType", C + "custom_fields_values.1")]),
     ("lead field on contact", setp(C + "custom_fields_values.2.field_id", 488804),
-     [("NotSupportedChoice", "custom_fields_values.2.field_id")]),
+     [("NotSupportedChoice", C + "custom_fields_values.2.field_id")]),
     ("contact code on lead", setp(L + "custom_fields_values.3.field_code", "PHONE"),
-     [("NotSupportedChoice", "custom_fields_values.3.field_code")]),
+     [("NotSupportedChoice", L + "custom_fields_values.3.field_code")]),
     ("unknown field_code", setp(C + "custom_fields_values.1.field_code", "TELEGRAM"),
-     [("NotSupportedChoice", "custom_fields_values.1.field_code")]),
+     [("NotSupportedChoice", C + "custom_fields_values.1.field_code")]),
     ("field_id string", setp(C + "custom_fields_values.0.field_id", "467700"),
-     [("InvalidType", "custom_fields_values.0.field_id")]),
+     [("InvalidType", C + "custom_fields_values.0.field_id")]),
     ("no field_id nor code", delp(L + "custom_fields_values.0.field_id"),
-     [("FieldMissing", "custom_fields_values.0.field_id")]),
+     [("FieldMissing", L + "custom_fields_values.0.field_id")]),
     ("values missing", delp(L + "custom_fields_values.1.values"),
-     [("FieldMissing", "custom_fields_values.1.values")]),
+     [("FieldMissing", L + "custom_fields_values.1.values")]),
     ("values empty", setp(L + "custom_fields_values.1.values", []),
-     [("InvalidLength", "custom_fields_values.1.values")]),
+     [("InvalidLength", L + "custom_fields_values.1.values")]),
     ("values not array", setp(L + "custom_fields_values.1.values", "MSc"),
-     [("InvalidType", "custom_fields_values.1.values")]),
+     [("InvalidType", L + "custom_fields_values.1.values")]),
     ("value missing", setp(L + "custom_fields_values.1.values.0", {"val": "x"}),
-     [("FieldMissing", "custom_fields_values.1.values.0.value")]),
+     [("FieldMissing", L + "custom_fields_values.1.values.0.value")]),
     ("text value number", setp(C + "custom_fields_values.2.values.0.value", 42),
-     [("InvalidType", "custom_fields_values.2.values.0.value")]),
+     [("InvalidType", C + "custom_fields_values.2.values.0.value")]),
     ("multitext value number", setp(C + "custom_fields_values.0.values.0.value", 79991234567),
-     [("InvalidType", "custom_fields_values.0.values.0.value")]),
+     [("InvalidType", C + "custom_fields_values.0.values.0.value")]),
     ("numeric value string", setp(L + "custom_fields_values.2.values.0.value", "50000"),
-     [("InvalidType", "custom_fields_values.2.values.0.value")]),
+     [("InvalidType", L + "custom_fields_values.2.values.0.value")]),
     ("numeric value bool", setp(L + "custom_fields_values.2.values.0.value", True),
-     [("InvalidType", "custom_fields_values.2.values.0.value")]),
+     [("InvalidType", L + "custom_fields_values.2.values.0.value")]),
     ("text value too long", setp(L + "custom_fields_values.3.values.0.value", "x" * 257),
-     [("InvalidLength", "custom_fields_values.3.values.0.value")]),
+     [("InvalidLength", L + "custom_fields_values.3.values.0.value")]),
     ("enum_code on text field", setp(C + "custom_fields_values.2.values.0.enum_code", "WORK"),
-     [("NotSupportedChoice", "custom_fields_values.2.values.0.enum_code")]),
+     [("NotSupportedChoice", C + "custom_fields_values.2.values.0.enum_code")]),
 ]
 
 
@@ -2112,24 +2113,76 @@ class TestSandboxCtl(unittest.TestCase):
         self.assertEqual(self.ctl("bogus", str(self.dir)).returncode, 2)
 
 
+def entity_relative(path):
+    """An item-relative path of VALIDATION_CASES as the cf_paths mode "entity"
+    writes it: an embedded lead's or contact's custom fields lose the
+    "_embedded.leads.0." / "_embedded.contacts.0." before them; the rest stay."""
+    return re.sub(r"^_embedded\.(?:leads|contacts)\.0\.(?=custom_fields_values(?:\.|$))", "", path)
+
+
 class TestErrorPathForms(SandboxCase):
     """Issue 16: every validation rule of unsorted/forms writes its path in each
     form of --error-paths (PATCH /_sandbox/modes): as it is (item), after "data."
-    (data), after the item's position in the request (index), or after both."""
+    (data), after the item's position in the request (index), or after both; and
+    an embedded lead's or contact's custom fields relative to the item or to that
+    entity (--cf-paths item|entity), the prefix coming on top of either."""
     PREFIX = {"item": "", "data": "data.", "index": "1.", "data-index": "data.1."}
+    CF_PATH = {"item": lambda p: p, "entity": entity_relative}
 
     def test_every_validation_case_writes_its_path_in_each_form(self):
         try:
-            for form, prefix in self.PREFIX.items():
-                self.assertEqual(self.sb.control("PATCH", "modes", {"error_paths": form})[0], 200)
+            for (form, prefix), (cf, cf_path) in itertools.product(self.PREFIX.items(), self.CF_PATH.items()):
+                self.assertEqual(self.sb.control("PATCH", "modes", {"error_paths": form, "cf_paths": cf})[0],
+                                 200)
                 for name, mutate, expected in VALIDATION_CASES:
-                    with self.subTest(form=form, case=name):
+                    with self.subTest(form=form, cf_paths=cf, case=name):
                         bad = item(source_uid="uid-2", request_id="r1")
                         mutate(bad)
                         rid = bad["request_id"] if isinstance(bad.get("request_id"), str) else "1"
                         errs = self.errors_of(self.sb.post([item(request_id="r0"), bad]))
                         self.assertEqual([(g["request_id"], [(e["code"], e["path"]) for e in g["errors"]])
-                                          for g in errs], [(rid, [(c, prefix + p) for c, p in expected])])
+                                          for g in errs],
+                                         [(rid, [(c, prefix + cf_path(p)) for c, p in expected])])
+        finally:
+            self.sb.control("POST", "reset")
+
+    def test_entity_cf_paths_do_not_say_lead_or_contact(self):
+        """The same unknown field id at 0 in the lead and in the contact: one
+        path each by default, the same path twice with cf_paths entity."""
+        bad = item()
+        bad["_embedded"]["leads"][0]["custom_fields_values"][0]["field_id"] = 999999
+        bad["_embedded"]["contacts"][0]["custom_fields_values"][0]["field_id"] = 999999
+        bad["_embedded"]["leads"][0]["custom_fields_values"][3]["values"][0]["value"] = "x" * 257
+        bad["_embedded"]["leads"][0]["name"] = 5
+        try:
+            for cf, want in (
+                    ("item", [("InvalidType", "data.0._embedded.leads.0.name"),
+                              ("NotSupportedChoice", "data.0._embedded.contacts.0.custom_fields_values.0.field_id"),
+                              ("NotSupportedChoice", "data.0._embedded.leads.0.custom_fields_values.0.field_id"),
+                              ("InvalidLength",
+                               "data.0._embedded.leads.0.custom_fields_values.3.values.0.value")]),
+                    ("entity", [("InvalidType", "data.0._embedded.leads.0.name"),
+                                ("NotSupportedChoice", "data.0.custom_fields_values.0.field_id"),
+                                ("NotSupportedChoice", "data.0.custom_fields_values.0.field_id"),
+                                ("InvalidLength", "data.0.custom_fields_values.3.values.0.value")])):
+                with self.subTest(cf_paths=cf):
+                    self.sb.control("PATCH", "modes", {"error_paths": "data-index", "cf_paths": cf})
+                    [got] = self.errors_of(self.sb.post([bad]))
+                    self.assertEqual(sorted((e["code"], e["path"]) for e in got["errors"]), sorted(want))
+        finally:
+            self.sb.control("POST", "reset")
+
+    def test_leads_and_contacts_items_are_the_entity_in_both_cf_paths_modes(self):
+        unknown = [{"field_id": 999999, "values": [{"value": "x"}]}]
+        try:
+            for cf in ("item", "entity"):
+                self.sb.control("PATCH", "modes", {"error_paths": "index", "cf_paths": cf})
+                for path, body in ((LEADS, {"name": "a", "custom_fields_values": unknown}),
+                                   (CONTACTS, {"name": "a", "custom_fields_values": unknown})):
+                    with self.subTest(cf_paths=cf, path=path):
+                        [got] = self.errors_of(self.sb.call("POST", path, [{"name": "b"}, body]))
+                        self.assertEqual([(e["code"], e["path"]) for e in got["errors"]],
+                                         [("NotSupportedChoice", "1.custom_fields_values.0.field_id")])
         finally:
             self.sb.control("POST", "reset")
 

@@ -30,7 +30,7 @@ FORMS = "/api/v4/leads/unsorted/forms"
 UNSORTED = "/api/v4/leads/unsorted"
 MAIN, PARTNERS = 12984871, 12984999
 WAIT = 10.0  # seconds a polled condition may take on a loaded machine before the test fails
-DEFAULT_MODES = {"forms_reply": "echo", "error_paths": "item", "forms_base_ms": 0,
+DEFAULT_MODES = {"forms_reply": "echo", "error_paths": "item", "cf_paths": "item", "forms_base_ms": 0,
                  "forms_ms_per_item": 0, "forms_max_batch": None}
 
 
@@ -428,11 +428,12 @@ class TestFormsReplyModes(Case):
         self.assertEqual(body["_embedded"]["unsorted"][0]["request_id"], "r9")
 
     def test_bad_modes_and_reset(self):
-        for bad in ({"forms_reply": "sorted"}, {"error_paths": "json"}, {"speed": 1}, [1]):
+        for bad in ({"forms_reply": "sorted"}, {"error_paths": "json"}, {"cf_paths": "field"},
+                    {"speed": 1}, [1]):
             with self.subTest(bad):
                 self.assertEqual(self.sb.control("PATCH", "modes", bad)[0], 400)
         self.assertEqual(self.sb.control("DELETE", "modes")[0], 405)
-        self.set_mode(forms_reply="numbered", error_paths="data")
+        self.set_mode(forms_reply="numbered", error_paths="data", cf_paths="entity")
         self.sb.control("POST", "reset")
         self.assertEqual(self.sb.control("GET", "modes")[1], DEFAULT_MODES)
 
@@ -555,11 +556,12 @@ class TestRetryAfterInTheHeaderOnly(Case):
 
 class TestCommandLine(unittest.TestCase):
     def test_modes_from_the_command_line(self):
-        sb = Sandbox("--forms-reply", "numbered", "--error-paths", "data-index")
+        sb = Sandbox("--forms-reply", "numbered", "--error-paths", "data-index",
+                     "--cf-paths", "entity")
         try:
             self.assertEqual(sb.control("GET", "modes")[1],
                              {**DEFAULT_MODES, "forms_reply": "numbered",
-                              "error_paths": "data-index"})
+                              "error_paths": "data-index", "cf_paths": "entity"})
             sb.control("POST", "reset")  # the command line's modes are the defaults
             self.assertEqual(sb.control("GET", "modes")[1]["forms_reply"], "numbered")
         finally:
@@ -571,7 +573,8 @@ class TestCommandLine(unittest.TestCase):
         for word in ("late=SECONDS", "drop[=rst|fin]", "cut ", "reply=HOW", "numbered",
                      "reversed", "norid", "data-index", "--forms-reply", "--error-paths",
                      "/_sandbox/unsorted/UID/accept", "429hdr=N", "--forms-ms-per-item",
-                     "--forms-base-ms", "--forms-max-batch", "forms_max_batch"):
+                     "--forms-base-ms", "--forms-max-batch", "forms_max_batch",
+                     "--cf-paths", "cf_paths"):
             self.assertIn(word, out)
 
     def test_batch_timing_from_the_command_line(self):
