@@ -141,9 +141,11 @@ class SubmitTest(SandboxTest):
         self.seen = len(recorded())
         r = self.kl("--no-config", "--name", "A", "--phone", "1234567", "--field", "lead:1709444=5000")
         self.assertEqual(r.code, 65, r)
-        # Kommo's path is relative to the lead or the contact, so both index-0 fields are named
-        self.assertIn("InvalidType at custom_fields_values.0.values.0.value "
-                      "(--field lead:1709444 or --phone (field code PHONE))", r.err)
+        # Kommo's path goes from the item into the lead, so the lead's field alone is named
+        # (the contact's phone is text at index 0 too; tests/e2e/test_error_paths.py has
+        # the entity-relative path, which names both)
+        self.assertIn("InvalidType at _embedded.leads.0.custom_fields_values.0.values.0.value "
+                      "(--field lead:1709444): This value should be of type number.", r.err)
 
     # --- dry run ------------------------------------------------------------------
 
@@ -210,7 +212,7 @@ class SubmitTest(SandboxTest):
                     "--telegram", "@a", env={"KOMMO_TELEGRAM_FIELD_ID": "1709361"})
         self.assertEqual(r.code, 65, r)
         self.assertIn("Kommo refused the lead (HTTP 400 Bad Request): Request validation failed", r.err)
-        self.assertRegex(r.err, r"NotSupportedChoice at custom_fields_values\.1\.field_id "
+        self.assertRegex(r.err, r"NotSupportedChoice at _embedded\.contacts\.0\.custom_fields_values\.1\.field_id "
                                 r"\(--telegram \(field 1709361\)\)")
         self.assertEqual(self.only_request()["status"], 400)
 

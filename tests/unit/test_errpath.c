@@ -118,6 +118,14 @@ static void the_error_tells_lead_from_contact(void **state)
 	/* both have a field_id at 1: the choice error cannot tell */
 	ASSERT_NAMED("--career (field 488804) or --telegram (field 1709360)", it, 0, "NotSupportedChoice",
 		     "custom_fields_values.1.field_id", NULL, label);
+	/* a path from the item says which: one is named, in every form */
+	ASSERT_NAMED("--telegram (field 1709360)", it, 0, "NotSupportedChoice",
+		     "_embedded.contacts.0.custom_fields_values.1.field_id", NULL, label);
+	ASSERT_NAMED("--career (field 488804)", it, 0, "NotSupportedChoice",
+		     "data.0._embedded.leads.0.custom_fields_values.1.field_id", NULL, label);
+	ASSERT_NAMED("--career (field 488804)", it, 0, "InvalidType",
+		     "0._embedded.leads.0.custom_fields_values.1.values.0.value", "This value should be of type number.",
+		     label);
 	/* too long: only the career's 300 characters are over 256 */
 	ASSERT_NAMED("--career (field 488804)", it, 0, "InvalidLength", "data.0.custom_fields_values.1.values.0.value",
 		     "This value is too long. It should have 256 characters or less.", label);
