@@ -28,8 +28,9 @@ struct kl_verror;
 /* Which of n items sent error e is about: by_rid, the position of the item
  * whose request_id e carries (-1: none carries it), else the position its
  * path leads with ("8." or "data.8."), else the only item when e carries no
- * request_id; -1 when none of these names an item sent (a leading index past
- * the last item is none: never another item's). */
+ * request_id; -1 when none of these names an item sent, never another
+ * item's: a request_id that no item sent carries, a leading index past the
+ * last item, or a leading index other than the request_id's item. */
 long kl_errpath_item(const struct kl_verror *e, size_t n, long by_rid);
 
 /* The name of what an item-relative path came from ("--phone (field

@@ -38,11 +38,14 @@ long kl_errpath_item(const struct kl_verror *e, size_t n, long by_rid)
 {
 	const char *path = e->path ? e->path : "", *d = after_data(path), *rest;
 	unsigned long idx;
+	bool indexed = leading_index(d ? d : path, &idx, &rest); /* "8." or "data.8." */
+	if (e->request_id && by_rid < 0)
+		return -1; /* a request_id not sent names no item, whatever the path says */
 	if (by_rid >= 0)
-		return by_rid;
-	if (leading_index(d ? d : path, &idx, &rest)) /* "8." or "data.8." */
+		return indexed && idx != (unsigned long)by_rid ? -1 : by_rid; /* two items named: neither */
+	if (indexed)
 		return idx < n ? (long)idx : -1;
-	return n == 1 && !e->request_id ? 0 : -1;
+	return n == 1 ? 0 : -1;
 }
 
 /* The child of node that one segment (seg, len bytes) names: a key of an

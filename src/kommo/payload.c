@@ -376,19 +376,29 @@ static char *noted_label(const void *ctx, const char *path)
 	return NULL;
 }
 
+/* The position of the item sent with request_id rid; -1 when none was. */
+static long rid_item(const struct kl_payload *p, const char *rid)
+{
+	for (size_t i = 0; rid && i < p->nitems; i++)
+		if (p->items[i].request_id && strcmp(p->items[i].request_id, rid) == 0)
+			return (long)i;
+	return -1;
+}
+
 long kl_payload_error_item(const struct kl_payload *p, const struct kl_verror *e)
 {
-	long by_rid = -1;
-	for (size_t i = 0; e->request_id && i < p->nitems && by_rid < 0; i++)
-		if (p->items[i].request_id && strcmp(p->items[i].request_id, e->request_id) == 0)
-			by_rid = (long)i;
-	return kl_errpath_item(e, p->nitems, by_rid);
+	return kl_errpath_item(e, p->nitems, rid_item(p, e->request_id));
 }
 
 char *kl_payload_origin(const void *payload, const struct kl_verror *e)
 {
 	const struct kl_payload *p = payload;
 	long k = kl_payload_error_item(p, e);
+	if (k < 0 && e->request_id)
+		return kl_str_printf(rid_item(p, e->request_id) < 0
+					     ? "no lead sent carries the request_id \"%s\" Kommo names"
+					     : "the request_id \"%s\" and the path's index name two different leads",
+				     e->request_id);
 	if (k < 0)
 		return strdup("no lead sent is at this path");
 	/* kept as the text sent: read again only when Kommo refused it */

@@ -186,8 +186,12 @@ static void the_item_is_found_by_request_id_then_index(void **state)
 {
 	(void)state;
 	struct kl_verror e = {NULL, NULL, (char *)"data.2.name", NULL};
-	assert_int_equal(kl_errpath_item(&e, 5, 4), 4); /* the request_id wins */
+	assert_int_equal(kl_errpath_item(&e, 5, 2), 2); /* request_id and index agree */
+	assert_int_equal(kl_errpath_item(&e, 5, 4), -1); /* they name two items: neither */
 	assert_int_equal(kl_errpath_item(&e, 5, -1), 2);
+	e.request_id = (char *)"999";
+	assert_int_equal(kl_errpath_item(&e, 5, -1), -1); /* a request_id not sent: no item */
+	e.request_id = NULL;
 	assert_int_equal(kl_errpath_item(&e, 2, -1), -1); /* no item 2 in a batch of 2 */
 	e.path = (char *)"2";
 	assert_int_equal(kl_errpath_item(&e, 3, -1), 2);

@@ -240,7 +240,7 @@ static void error_paths_map_back_to_flags(void **state)
 	assert_string_equal(o, "--name");
 	free(o);
 	o = origin(p, "1", "pipeline_id"); /* another item */
-	assert_string_equal(o, "no lead sent is at this path");
+	assert_string_equal(o, "no lead sent carries the request_id \"1\" Kommo names");
 	free(o);
 	o = origin(p, "0", "pipeline"); /* not at a '.' boundary */
 	assert_string_equal(o, "no pipeline in the request");
@@ -327,7 +327,7 @@ static void origins_name_the_item_asked_about(void **state)
 	assert_int_equal(kl_payload_add(p, &t, &bare, "5", 1, row_label, &rows[0], &err), KL_ECONFIG);
 	assert_int_equal(kl_payload_count(p), 3);
 	char *o = origin(p, "5", "source_uid");
-	assert_string_equal(o, "no lead sent is at this path");
+	assert_string_equal(o, "no lead sent carries the request_id \"5\" Kommo names");
 	free(o);
 
 	o = origin(p, "3", "_embedded.contacts.0.custom_fields_values.0.values.0.value");
@@ -386,11 +386,11 @@ static void every_path_form_names_the_column_of_its_own_row(void **state)
 	char *o = kl_payload_origin(p, &past);
 	assert_string_equal(o, "no lead sent is at this path");
 	free(o);
-	/* row 12's request_id with row 11's index: nothing of row 12 is at it */
+	/* row 12's request_id with row 11's index: neither row is blamed */
 	struct kl_verror mixed = {(char *)"12", (char *)"NotSupportedChoice", (char *)"1.pipeline_id", NULL};
-	assert_int_equal(kl_payload_error_item(p, &mixed), 2);
+	assert_int_equal(kl_payload_error_item(p, &mixed), -1);
 	o = kl_payload_origin(p, &mixed);
-	assert_string_equal(o, "nothing sent is at this path");
+	assert_string_equal(o, "the request_id \"12\" and the path's index name two different leads");
 	free(o);
 	/* no flag or column gave created_at: what was sent is told */
 	struct kl_verror when = {(char *)"10", (char *)"InvalidType", (char *)"data.0.created_at", NULL};
