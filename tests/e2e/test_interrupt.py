@@ -212,7 +212,9 @@ class InterruptTest(Interrupting):
         shares = re.findall(r"\rkommo-lead: (\d+) rows, \d+ rows/s, (\d+)%", r.err)
         self.assertEqual(shares[:3], [("4", "33"), ("8", "67"), ("12", "100")], r.err)
 
-    def test_a_terminal_on_standard_input_is_told_that_the_import_reads_it(self):
+    def import_on_terminal(self, then):
+        """Runs an import of standard input on a new terminal (a pty); once it
+        said that it reads it, then(p, master, seen) drives it. The Result."""
         master, slave = pty.openpty()
         try:
             p = self.start("import", "--no-config", "-", stdin=slave)
@@ -220,32 +222,26 @@ class InterruptTest(Interrupting):
             slave = -1
             seen = []
             self.wait_for_line(p, STDIN, seen)
-            os.write(master, b"name,phone\nA,+79960001001\n\x04")
-            r = self.finish_with(p, seen)
+            then(p, master, seen)
+            return self.finish_with(p, seen)
         finally:
             if slave >= 0:
                 os.close(slave)
             os.close(master)
+
+    def test_a_terminal_on_standard_input_is_told_that_the_import_reads_it(self):
+        r = self.import_on_terminal(lambda p, master, seen: os.write(master, b"name,phone\nA,+79960001001\n\x04"))
         self.assertEqual(r.code, 0, r)
         self.assertEqual(r.err.count(STDIN), 1, r)
         self.assertRegex(r.out, r"^row=2 lead_id=\d+ contact_id=\d+\n$")
 
     def test_sigint_while_a_terminal_is_read_ends_the_wait(self):
-        master, slave = pty.openpty()
-        try:
-            p = self.start("import", "--no-config", "-", stdin=slave)
-            os.close(slave)
-            slave = -1
-            seen = []
-            self.wait_for_line(p, STDIN, seen)
+        def interrupt(p, master, seen):
             self.wait_for_terminal_read(p)
             self.interrupt(p)
             self.wait_for_line(p, FIRST, seen)
-            r = self.finish_with(p, seen)
-        finally:
-            if slave >= 0:
-                os.close(slave)
-            os.close(master)
+
+        r = self.import_on_terminal(interrupt)
         self.assertEqual(r.code, 75, r)
         self.assertIn("kommo-lead: interrupted before the first row: nothing was sent\n", r.err)
         self.assertNotIn("rows read", r.err)  # none was
