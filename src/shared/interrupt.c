@@ -10,7 +10,7 @@ static volatile sig_atomic_t midline;
 /* Written by the handler itself, with write(2): at once, and safe in a
  * signal handler (stdio is not). */
 static const char first[] =
-	"kommo-lead: interrupted: finishing the request in flight, then stopping (interrupt again to stop "
+	"kommo-lead: interrupted: finishing the request in flight, then stopping (Ctrl-C again stops "
 	"without waiting for its answer)\n";
 static const char second[] =
 	"kommo-lead: interrupted again: stopping without waiting for the answer to the request in flight "

@@ -96,7 +96,7 @@ class InterruptTest(Interrupting):
         self.wait_for_line(p, FIRST, seen)
         # told at once: the sandbox has not carried out (nor answered) the request yet
         self.assertEqual(self.forms_posts(), [], "the message came while the request was in flight")
-        self.assertIn("(interrupt again to stop without waiting for its answer)", seen[-1])
+        self.assertIn("(Ctrl-C again stops without waiting for its answer)", seen[-1])
         r = self.finish_with(p, seen)
         self.assertEqual(r.code, 75, r)
         lines = r.out.splitlines()

@@ -236,7 +236,7 @@ static int take(struct run *r, const struct kl_csv_record *rec, struct kl_err *e
  * rerun reads the input again, so only the rows already taken from it (a
  * pipe cannot give them again) are counted; otherwise the rest of the
  * input is read, a row at a time, into --rejects (a terminal is not waited
- * on). *at_end: the whole input was read. */
+ * on, nor anything after a second signal). *at_end: the whole input was read. */
 static void drain(struct run *r, bool *at_end)
 {
 	const char *why = kl_interrupted ? "not sent: the import was interrupted"
@@ -245,7 +245,11 @@ static void drain(struct run *r, bool *at_end)
 	const struct kl_csv_record *rec;
 	struct kl_err err = {0};
 	int got;
-	while ((got = all ? imp_input_next(r, &rec, &err) : imp_input_next_buffered(r, &rec)) == 1) {
+	for (;;) {
+		/* after a second signal nothing more is waited for: what was read is counted */
+		all = all && kl_interrupted < KL_HTTP_STOP_NOW;
+		if ((got = all ? imp_input_next(r, &rec, &err) : imp_input_next_buffered(r, &rec)) != 1)
+			break;
 		if (!rec->line_end && r->journal) {
 			r->partial_row = rec->row;
 			continue;
