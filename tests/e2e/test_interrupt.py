@@ -61,6 +61,29 @@ class Interrupting(SandboxTest):
             if text in line:
                 return
 
+    def interrupted(self, *args, posts=1, times=1, ready=None):
+        """Starts a run (its argv has -v), waits until its posts-th request went
+        out (and ready(p), when given), then sends times SIGINTs, each once the
+        one before was told. Returns the run and the stderr lines read."""
+        p = self.start(*args)
+        seen = []
+        for _ in range(posts):
+            self.wait_for_line(p, "> POST ", seen)
+        if ready:
+            ready(p)
+        for text in (FIRST, SECOND)[:times]:
+            self.interrupt(p)
+            self.wait_for_line(p, text, seen)
+        return p, seen
+
+    def assert_created(self, r, rows):
+        """The run exited 75, its first lines on stdout the rows created."""
+        self.assertEqual(r.code, 75, r)
+        lines = r.out.splitlines()
+        for n, line in zip(rows, lines):
+            self.assertRegex(line, rf"^row={n} lead_id=\d+ contact_id=\d+$")
+        return lines
+
     def finish_with(self, p, seen):
         r = self.finish(p, timeout=120)
         r.err = "".join(seen) + r.err
@@ -89,20 +112,12 @@ class InterruptTest(Interrupting):
     def test_one_sigint_finishes_the_batch_in_flight_and_counts_the_rest_not_sent(self):
         self.write_csv(6)
         self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
-        p = self.start("import", "--no-config", "--batch-size", "2", "-v", self.csv)
-        seen = []
-        self.wait_for_line(p, "> POST ", seen)
-        self.interrupt(p)
-        self.wait_for_line(p, FIRST, seen)
+        p, seen = self.interrupted("import", "--no-config", "--batch-size", "2", "-v", self.csv)
         # told at once: the sandbox has not carried out (nor answered) the request yet
         self.assertEqual(self.forms_posts(), [], "the message came while the request was in flight")
         self.assertIn("(Ctrl-C again stops without waiting for its answer)", seen[-1])
         r = self.finish_with(p, seen)
-        self.assertEqual(r.code, 75, r)
-        lines = r.out.splitlines()
-        self.assertEqual(len(lines), 2, r)
-        self.assertRegex(lines[0], r"^row=2 lead_id=\d+ contact_id=\d+$")
-        self.assertRegex(lines[1], r"^row=3 lead_id=\d+ contact_id=\d+$")
+        self.assertEqual(len(self.assert_created(r, (2, 3))), 2, r)
         self.assertIn("6 rows read: 2 created, 0 rejected, 0 failed, 4 not sent, 0 skipped", r.err)
         self.assertIn("4 rows were not sent, the first of them row 4", r.err)
         self.assertNotIn(SECOND, r.err)
@@ -116,13 +131,9 @@ class InterruptTest(Interrupting):
         self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
         # row 4 is read ahead (in the reader's chunk) while rows 2-3 are in
         # flight: not sent, and in the rejects file as such
-        p = self.start("import", "--no-config", "--batch-size", "2", "--rejects", rej, "-v", self.csv)
-        seen = []
-        self.wait_for_line(p, "> POST ", seen)
-        self.interrupt(p)
-        self.wait_for_line(p, FIRST, seen)
+        p, seen = self.interrupted("import", "--no-config", "--batch-size", "2", "--rejects", rej, "-v", self.csv)
         r = self.finish_with(p, seen)
-        self.assertEqual(r.code, 75, r)
+        self.assert_created(r, (2, 3))
         self.assertIn("3 rows read: 2 created, 0 rejected, 0 failed, 1 not sent, 0 skipped", r.err)
         with open(rej, encoding="utf-8", newline="") as f:
             self.assertEqual(f.read().split("\r\n")[1:], ["Lead2,+79960000002,,not sent: the import was interrupted", ""])
@@ -131,22 +142,13 @@ class InterruptTest(Interrupting):
         self.write_csv(6)
         # the first batch is answered; the second is never answered (and not carried out)
         self.fault(f"slow=0@{FORMS}", f"hang@{FORMS}")
-        p = self.start("import", "--no-config", "--state", self.state, "--batch-size", "2", "--timeout", NEVER,
-                       "-v", self.csv)
-        seen = []
-        self.wait_for_line(p, "> POST ", seen)
-        self.wait_for_line(p, "> POST ", seen)
-        self.wait_for_requests(p, 2)  # the hang fault records the request when it arrives
-        self.interrupt(p)
-        self.wait_for_line(p, FIRST, seen)
-        self.interrupt(p)
-        self.wait_for_line(p, SECOND, seen)
+        # the hang fault records the request when it arrives
+        p, seen = self.interrupted("import", "--no-config", "--state", self.state, "--batch-size", "2",
+                                   "--timeout", NEVER, "-v", self.csv, posts=2, times=2,
+                                   ready=lambda p: self.wait_for_requests(p, 2))
         r = self.finish_with(p, seen)
-        self.assertEqual(r.code, 75, r)
-        lines = r.out.splitlines()
+        lines = self.assert_created(r, (2, 3))
         self.assertEqual(len(lines), 4, r)
-        self.assertRegex(lines[0], r"^row=2 lead_id=\d+ contact_id=\d+$")
-        self.assertRegex(lines[1], r"^row=3 lead_id=\d+ contact_id=\d+$")
         for n, line in zip((4, 5), lines[2:]):
             self.assertEqual(line, f"row={n} failed: interrupted while waiting for Kommo's answer: the request may "
                                    "have reached Kommo (possibly duplicated: a request carrying it may have reached Kommo)")
@@ -175,17 +177,14 @@ class InterruptTest(Interrupting):
         late = 20 * SLOWDOWN
         # carried out at once, answered only after late seconds
         self.fault(f"late={late:g}@{FORMS}")
-        p = self.start("import", "--no-config", "--state", self.state, "--timeout", NEVER, "-v", self.csv)
-        seen = []
-        self.wait_for_line(p, "> POST ", seen)
-        deadline = time.monotonic() + 30 * SLOWDOWN
-        while len(self.leads_per_uid()) < 2:  # the lead exists: the answer is what is late
-            self.assertLess(time.monotonic(), deadline, "the sandbox did not carry out the request")
-            time.sleep(0.02)
-        self.interrupt(p)
-        self.wait_for_line(p, FIRST, seen)
-        self.interrupt(p)
-        self.wait_for_line(p, SECOND, seen)
+        def landed(p):  # the leads exist: the answer is what is late
+            deadline = time.monotonic() + 30 * SLOWDOWN
+            while len(self.leads_per_uid()) < 2:
+                self.assertLess(time.monotonic(), deadline, "the sandbox did not carry out the request")
+                time.sleep(0.02)
+
+        p, seen = self.interrupted("import", "--no-config", "--state", self.state, "--timeout", NEVER, "-v",
+                                   self.csv, times=2, ready=landed)
         r = self.finish_with(p, seen)
         self.assertEqual(r.code, 75, r)
         # the late fault records the request when it answers: the run ended before that
@@ -258,11 +257,7 @@ class SubmitInterruptTest(Interrupting):
 
     def test_one_sigint_lets_the_lead_be_created_and_its_ids_printed(self):
         self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
-        p = self.start(*self.LEAD, "--source-uid", "u-int-1", "-v")
-        seen = []
-        self.wait_for_line(p, "> POST ", seen)
-        self.interrupt(p)
-        self.wait_for_line(p, FIRST, seen)
+        p, seen = self.interrupted(*self.LEAD, "--source-uid", "u-int-1", "-v")
         self.assertEqual(self.forms_posts(), [], "the message came while the request was in flight")
         r = self.finish_with(p, seen)
         self.assertEqual(r.code, 0, r)
@@ -271,14 +266,8 @@ class SubmitInterruptTest(Interrupting):
 
     def test_two_sigints_stop_and_say_the_lead_may_or_may_not_exist(self):
         self.fault(f"hang@{FORMS}")
-        p = self.start(*self.LEAD, "--source-uid", "u-int-2", "--timeout", NEVER, "-v")
-        seen = []
-        self.wait_for_line(p, "> POST ", seen)
-        self.wait_for_requests(p, 1)
-        self.interrupt(p)
-        self.wait_for_line(p, FIRST, seen)
-        self.interrupt(p)
-        self.wait_for_line(p, SECOND, seen)
+        p, seen = self.interrupted(*self.LEAD, "--source-uid", "u-int-2", "--timeout", NEVER, "-v", times=2,
+                                   ready=lambda p: self.wait_for_requests(p, 1))
         r = self.finish_with(p, seen)
         self.assertEqual(r.code, 75, r)
         self.assertEqual(r.out, "")
