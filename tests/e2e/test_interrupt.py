@@ -204,12 +204,17 @@ class InterruptTest(Interrupting):
 
     def test_progress_counts_the_rows_done_not_the_bytes_read_ahead(self):
         self.write_csv(12)
-        r = self.kl("import", "--no-config", "--batch-size", "4", "--progress", self.csv)
-        self.assertEqual(r.code, 0, r)
-        # the whole file is read at once (one chunk); after the first batch a
-        # third of its rows are done
-        shares = re.findall(r"\rkommo-lead: (\d+) rows, \d+ rows/s, (\d+)%", r.err)
-        self.assertEqual(shares[:3], [("4", "33"), ("8", "67"), ("12", "100")], r.err)
+        jsonl = os.path.join(self.tmp.name, "leads.jsonl")
+        with open(jsonl, "w", encoding="utf-8") as f:
+            f.writelines(f'{{"name": "J{i:02d}", "phone": "+7996100{i:04d}"}}\n' for i in range(12))
+        for path in (self.csv, jsonl):
+            with self.subTest(path=path):
+                r = self.kl("import", "--no-config", "--batch-size", "4", "--progress", path)
+                self.assertEqual(r.code, 0, r)
+                # the CSV is read at once (one chunk of 64 KiB); after the first
+                # batch a third of its rows are done, whatever was read ahead
+                shares = re.findall(r"\rkommo-lead: (\d+) rows, \d+ rows/s, (\d+)%", r.err)
+                self.assertEqual(shares[:3], [("4", "33"), ("8", "67"), ("12", "100")], r.err)
 
     def import_on_terminal(self, then):
         """Runs an import of standard input on a new terminal (a pty); once it
