@@ -73,6 +73,10 @@ char kl_csv_delimiter(const struct kl_csv *r);
 /* Bytes of input consumed so far (for progress). */
 unsigned long long kl_csv_offset(const struct kl_csv *r);
 
+/* Records those bytes hold that were not handed out yet: the offset is a
+ * chunk's end, and progress counts only the records handed out. */
+size_t kl_csv_buffered(const struct kl_csv *r);
+
 /* A CSV writer in the same dialect: the delimiter given, CRLF line ends,
  * quotes only where needed, and the encoding of the input (CP1251 output
  * replaces what CP1251 cannot hold with '?').

@@ -64,4 +64,7 @@ bool kl_jsonl_put_text(struct cJSON *o, const char *key, const char *v);
  * memory ran out while it was made). */
 int kl_jsonl_write(struct kl_csv_writer *w, const struct cJSON *o);
 
+/* As kl_csv_buffered: the first object, read with the keys, until handed out. */
+size_t kl_jsonl_buffered(const struct kl_jsonl *r);
+
 #endif

@@ -50,7 +50,11 @@ struct kl_api {
 	const char *base_url;               /* for messages */
 	const char *token_origin;           /* named when Kommo refuses the token; may be NULL */
 	int max_retries;                    /* of one request, or of a batch's attempts */
-	const volatile sig_atomic_t *stop;  /* set by a signal: stop waiting; may be NULL */
+	/* set by a signal (may be NULL): 1 stops every wait and every new write
+	 * (a read may still settle what the request in flight did); from
+	 * KL_HTTP_STOP_NOW (2) nothing new starts and the request in flight is
+	 * aborted, its outcome unknown when it may have reached Kommo */
+	const volatile sig_atomic_t *stop;
 	kl_log_fn log;                      /* retries are told here; may be NULL */
 	void *log_ctx;
 	unsigned seed;                      /* backoff jitter */
@@ -102,7 +106,7 @@ struct kl_api_res {
 	double seconds;            /* how long the last exchange took */
 	struct cJSON *json;        /* KL_API_DONE without parse: the reply; NULL for 204 or no body */
 	struct kl_problem problem; /* an error reply (status >= 300), as read */
-	bool interrupted;          /* a signal stopped it before, or while waiting to retry */
+	bool interrupted;          /* a signal stopped it before, while waiting to retry, or in flight */
 };
 
 void kl_api_res_free(struct kl_api_res *r); /* accepts NULL */

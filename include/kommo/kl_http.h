@@ -16,6 +16,7 @@
 #ifndef KL_HTTP_H
 #define KL_HTTP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -45,6 +46,7 @@ struct kl_http_reply {
 	double seconds;       /* how long the exchange took */
 	double pretransfer;   /* of which before the request began to go out (connecting, TLS) */
 	bool maybe_sent;      /* the request may have reached Kommo */
+	bool interrupted;     /* the transfer was aborted: *stop reached KL_HTTP_STOP_NOW */
 };
 
 struct kl_http;
@@ -54,6 +56,13 @@ void kl_http_global_cleanup(void);
 
 int kl_http_new(struct kl_http **out, const struct kl_http_opts *opts, struct kl_err *err);
 void kl_http_free(struct kl_http *h); /* accepts NULL */
+
+/* Once *stop (set by a signal handler; NULL: never) reaches
+ * KL_HTTP_STOP_NOW, a request in flight is aborted: KL_ETEMPFAIL with
+ * reply->interrupted, and reply->maybe_sent when a byte of the body (or a
+ * status line) had gone past. */
+#define KL_HTTP_STOP_NOW 2
+void kl_http_set_stop(struct kl_http *h, const volatile sig_atomic_t *stop);
 
 /* Sends one request; path starts with '/'. Any HTTP status is KL_OK (read
  * reply->status). A failure without a complete reply returns

@@ -137,6 +137,8 @@ static const char main_end[] =
 	"output; 75 try again later (429, timeout; import: some rows failed, or\n"
 	"interrupted); 76 Kommo's reply unreadable;\n"
 	"77 401/402/403 (token, payment, blocked); 78 configuration error.\n"
+	"Ctrl-C once: the request in flight is finished, then the run stops (75); twice:\n"
+	"it stops without waiting for the answer (the lead may exist; --state looks).\n"
 	"\n"
 	"Examples:\n"
 	"  kommo-lead --name Ivan --last-name Petrov --phone +79991234567 --source referral\n"

@@ -11,6 +11,7 @@
 #include "kommo/kl_reply.h"
 #include "kommo/kl_report.h"
 #include "kommo/kl_unsorted.h"
+#include "shared/kl_interrupt.h"
 #include "shared/kl_session.h"
 #include "util/kl_time.h"
 
@@ -95,6 +96,13 @@ static int send_payload(const struct kl_opts *o, const struct kl_io *io, struct 
 		if (outcome == KL_API_DONE)
 			rc = print_created(o, io, &created.items[0], source_uid, maybe_dup, err);
 		kl_created_list_free(&created);
+		if (kl_interrupted && outcome == KL_API_NOT_SENT)
+			return kl_err_set(err, KL_ETEMPFAIL, "interrupted: the lead was not sent");
+		if (kl_interrupted >= KL_HTTP_STOP_NOW && outcome == KL_API_UNKNOWN)
+			/* no lookup now: the person stopped the wait */
+			return kl_err_set(err, KL_ETEMPFAIL,
+					  "interrupted while waiting for Kommo's answer: the lead may or may not have been created (source_uid %s): look for it in Kommo's Incoming leads before sending it again",
+					  source_uid);
 		if (outcome != KL_API_UNKNOWN)
 			return rc;
 		struct kl_unsorted_hit hit = {.source_uid = source_uid, .created_at = created_at};
@@ -181,6 +189,8 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 	struct kl_lead lead = {0};
 	struct kl_payload *payload = NULL;
 	struct kl_api api = {0};
+	struct kl_interrupt sig;
+	bool handling = false; /* SIGINT and SIGTERM are ours */
 	char *body = NULL;
 	int rc;
 
@@ -214,8 +224,13 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 			rc = kl_io_write(io, "\n", 1, &err);
 		goto out;
 	}
+	/* Ctrl-C lets the request in flight finish (its ids are printed); a
+	 * second stops without waiting */
+	kl_interrupt_begin(&sig, true);
+	handling = true;
 	if ((rc = kl_session_open(o, io, &cfg, &acct, 7, 2, &api, &err)))
 		goto out;
+	api.stop = &kl_interrupted;
 	if (o->skip_existing && (rc = skip_existing(o, io, &api, &acct, &lead, &err)) != KL_OK) {
 		if (rc == SKIPPED)
 			rc = KL_OK;
@@ -228,6 +243,8 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 			  lead.created_at ? lead.created_at : sent_at, since, &err);
 out:
 	kl_api_close(&api);
+	if (handling)
+		kl_interrupt_end(&sig);
 	if (rc)
 		kl_io_say_lines(io, err.msg);
 	/* a script reading --json gets one object whatever happened; not after a

@@ -295,6 +295,11 @@ unsigned long long kl_csv_offset(const struct kl_csv *r)
 	return r->offset;
 }
 
+size_t kl_csv_buffered(const struct kl_csv *r)
+{
+	return r->npending - r->head;
+}
+
 /* Converts a CP1251 chunk to UTF-8 (every byte is one character, so chunks
  * convert on their own). */
 static int to_utf8(struct kl_csv *r, const unsigned char *in, size_t n, unsigned char **out,

@@ -373,3 +373,8 @@ int kl_jsonl_write(struct kl_csv_writer *w, const cJSON *o)
 	cJSON_free(text);
 	return rc;
 }
+
+size_t kl_jsonl_buffered(const struct kl_jsonl *r)
+{
+	return r->first_pending ? 1 : 0;
+}

@@ -87,11 +87,21 @@ static int explain(struct kl_api *a, const struct kl_api_req *rq, const struct k
 	return rc;
 }
 
+static bool is_read(const struct kl_api_req *rq)
+{
+	return strcmp(rq->method, "GET") == 0;
+}
+
 /* Waits until the limit lets the next request start and counts it as
- * started; false when a signal stopped the wait (nothing may be sent). */
-static bool pace(struct kl_api *a)
+ * started; false when a signal stopped the wait (nothing may be sent).
+ * Once stopped nothing that changes Kommo starts, and after a second
+ * signal nothing at all; a read may still settle what the request in
+ * flight did. */
+static bool pace(struct kl_api *a, const struct kl_api_req *rq)
 {
 	double wait;
+	if (stopped(a) && (!is_read(rq) || *a->stop >= KL_HTTP_STOP_NOW))
+		return false;
 	while ((wait = kl_limiter_take(&a->limit)) > 0) {
 		kl_rate_sleep(wait, a->stop);
 		if (stopped(a))
@@ -99,11 +109,6 @@ static bool pace(struct kl_api *a)
 	}
 	a->requests++;
 	return true;
-}
-
-static bool is_read(const struct kl_api_req *rq)
-{
-	return strcmp(rq->method, "GET") == 0;
 }
 
 /* The verdict on one exchange: what Kommo's answer (or its absence) says it
@@ -189,7 +194,7 @@ int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res
 	for (int tries = 0;; tries++) {
 		struct kl_http_reply reply = {0};
 		kl_api_res_free(res);
-		if (!pace(a)) {
+		if (!pace(a, rq)) {
 			res->outcome = KL_API_NOT_SENT;
 			res->interrupted = true;
 			return kl_err_set(err, KL_ETEMPFAIL, "interrupted before %s %s", rq->method, rq->path);
@@ -200,6 +205,7 @@ int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res
 			return rc;
 		}
 		double left = kl_rate_now();
+		kl_http_set_stop(a->http, a->stop);
 		int http_rc = kl_http_request(a->http, rq->method, rq->path, rq->body, rq->body ? strlen(rq->body) : 0,
 					      &reply, err);
 		/* Kommo counts arrivals: the journal's sync and a new connection's
@@ -207,6 +213,7 @@ int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res
 		kl_limiter_sent(&a->limit, left + reply.pretransfer);
 		rc = read_reply(a, rq, http_rc, &reply, res, err);
 		res->seconds = reply.seconds;
+		res->interrupted = reply.interrupted;
 		kl_http_reply_free(&reply);
 		if (res->outcome == KL_API_DONE || rc == KL_EOSERR || *attempt >= a->max_retries || stopped(a) ||
 		    !retry_after(rq, res->outcome, http_rc, res->status))

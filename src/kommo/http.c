@@ -28,6 +28,8 @@ struct kl_http {
 	const char *body; /* the request body still to be handed to libcurl */
 	size_t left;
 	bool rewind_refused; /* libcurl wanted to send the body a second time */
+	const volatile sig_atomic_t *stop; /* KL_HTTP_STOP_NOW and above: abort the transfer */
+	bool stopped;        /* the transfer was aborted for it */
 };
 
 int kl_http_global_init(struct kl_err *err)
@@ -90,6 +92,25 @@ static int on_connected(void *ctx, char *peer_ip, char *local_ip, int peer_port,
 	return CURL_PREREQFUNC_ABORT;
 }
 
+/* libcurl calls it often during a transfer, waiting included: a second
+ * Ctrl-C stops the program without waiting for Kommo's answer. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct kl_http *h = ctx;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (h->stop && *h->stop >= KL_HTTP_STOP_NOW)
+		h->stopped = true;
+	return h->stopped; /* non-zero: CURLE_ABORTED_BY_CALLBACK */
+}
+
+void kl_http_set_stop(struct kl_http *h, const volatile sig_atomic_t *stop)
+{
+	h->stop = stop;
+}
+
 int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_err *err)
 {
 	struct kl_http *h = calloc(1, sizeof *h);
@@ -150,6 +171,9 @@ int kl_http_new(struct kl_http **out, const struct kl_http_opts *o, struct kl_er
 		if (!e) e = curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
 	}
 	if (!e) e = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+	if (!e) e = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	/* a Content-Length past the cap is refused before the body is read */
 	if (!e) e = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)KL_HTTP_MAX_REPLY);
 	if (!e) e = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
@@ -377,6 +401,13 @@ static int failed(struct kl_http *h, CURLcode e, const char *ebuf, curl_off_t up
 				"%s led to %s, which is not a loopback address: plain http is allowed only within this machine, "
 				"where the token cannot be overheard, so nothing was sent; use https, or a loopback address such as 127.0.0.1",
 				h->base_url, h->peer);
+	} else if (e == CURLE_ABORTED_BY_CALLBACK && h->stopped) {
+		r->interrupted = true;
+		if (answered || upload > 0)
+			rc = kl_err_set(err, KL_ETEMPFAIL,
+					"interrupted while waiting for Kommo's answer: the request may have reached Kommo");
+		else
+			rc = kl_err_set(err, KL_ETEMPFAIL, "interrupted before the request was sent");
 	} else if (tls_failure(e)) {
 		rc = tls_error(h, e, detail, err);
 	} else if ((e == CURLE_WRITE_ERROR && h->too_large) || e == CURLE_FILESIZE_EXCEEDED) {
@@ -440,7 +471,7 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	h->reply = r;
-	h->too_large = h->oom = false;
+	h->too_large = h->oom = h->stopped = false;
 	h->peer[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);

@@ -718,7 +718,7 @@ class SkipExistingTest(CrmTest):
         r = self.kl("import", "--no-config", "--skip-existing", csv)
         self.assertEqual(r.code, 77, r)
         self.assertIn("stopping the import: searching Kommo's contacts failed", r.err)
-        self.assertRegex(r.out, r"^row=2 failed: not sent: the search for an existing contact failed")
+        self.assertRegex(r.out, r"^row=2 not sent: the search for an existing contact failed")
         self.assertNotIn("POST", [q["method"] for q in self.new_requests()])
 
 

@@ -17,7 +17,6 @@
 #ifndef KL_IMPORT_INT_H
 #define KL_IMPORT_INT_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -28,6 +27,7 @@
 #include "core/kl_journal.h"
 #include "core/kl_jsonl.h"
 #include "kommo/kl_api.h"
+#include "shared/kl_interrupt.h"
 #include "shared/kl_session.h"
 
 /* ROW_NOT_SENT: the run stopped before the row's request; ROW_DONE: the
@@ -100,8 +100,8 @@ struct run {
 /* The most bytes of raw fields a batch holds before it is sent early. */
 #define IMP_MAX_HELD (8u * 1024u * 1024u)
 
-/* Set by SIGINT or SIGTERM during kl_import_run (run.c). */
-extern volatile sig_atomic_t imp_interrupted;
+/* SIGINT and SIGTERM during kl_import_run count in kl_interrupted (1: the
+ * request in flight is finished, nothing new is sent; 2: stop now). */
 
 /* --- input.c --- */
 
@@ -116,6 +116,7 @@ int imp_input_next_buffered(struct run *r, const struct kl_csv_record **rec);
 char imp_input_delimiter(const struct run *r);
 enum kl_csv_encoding imp_input_encoding(const struct run *r);
 unsigned long long imp_input_offset(const struct run *r); /* for progress */
+size_t imp_input_buffered(const struct run *r);           /* records read ahead, in that offset */
 void imp_input_free(struct run *r);
 
 /* --- rows.c --- */

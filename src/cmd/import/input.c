@@ -74,6 +74,11 @@ unsigned long long imp_input_offset(const struct run *r)
 	return r->jsonl ? kl_jsonl_offset(r->jsonl) : kl_csv_offset(r->csv);
 }
 
+size_t imp_input_buffered(const struct run *r)
+{
+	return r->jsonl ? kl_jsonl_buffered(r->jsonl) : kl_csv_buffered(r->csv);
+}
+
 void imp_input_free(struct run *r)
 {
 	kl_csv_free(r->csv);

@@ -256,7 +256,7 @@ int imp_report_decided(struct run *r)
 
 int imp_report_batch(struct run *r)
 {
-	const char *why = imp_interrupted ? "not sent: the import was interrupted"
+	const char *why = kl_interrupted ? "not sent: the import was interrupted"
 					  : "not sent: the import stopped before this row";
 	for (size_t i = r->reported; i < r->nrows; i++)
 		if (r->rows[i].status == ROW_PENDING)
@@ -387,20 +387,31 @@ static const char *nouns(unsigned long long n, const char *one, const char *many
 	return n == 1 ? one : many;
 }
 
+/* Rows whose outcome is known: printed, counted, recorded. */
+static unsigned long long decided(const struct run *r)
+{
+	return r->created + r->rejected + r->failed + r->not_sent + r->skipped + r->checked;
+}
+
 void imp_show_progress(struct run *r, bool last)
 {
 	if (!r->progress)
 		return;
+	unsigned long long done = decided(r);
 	double secs = kl_rate_now() - r->t0;
-	double rate = secs > 0 ? (double)r->read / secs : 0;
-	fprintf(r->io->msg, "\rkommo-lead: %llu %s, %.0f rows/s", r->read, nouns(r->read, "row", "rows"), rate);
-	if (r->in_size > 0) {
-		double done = (double)imp_input_offset(r) / (double)r->in_size;
-		if (done > 0 && done <= 1)
-			fprintf(r->io->msg, ", %.0f%%, about %.0f s left", done * 100, secs / done - secs);
+	double rate = secs > 0 ? (double)done / secs : 0;
+	fprintf(r->io->msg, "\rkommo-lead: %llu %s, %.0f rows/s", done, nouns(done, "row", "rows"), rate);
+	unsigned long long seen = r->read + (imp_input_opened(r) ? imp_input_buffered(r) : 0);
+	if (r->in_size > 0 && seen > 0) {
+		/* the reader's offset is the end of what it read ahead: its bytes are
+		 * shared out over the rows they hold, and only the rows done count */
+		double done_share = (double)done / (double)seen * (double)imp_input_offset(r) / (double)r->in_size;
+		if (done_share > 0 && done_share <= 1)
+			fprintf(r->io->msg, ", %.0f%%, about %.0f s left", done_share * 100, secs / done_share - secs);
 	}
 	fputs(last ? "\n" : "   ", r->io->msg);
 	fflush(r->io->msg);
+	kl_interrupt_midline(!last); /* a signal's message then starts a line of its own */
 }
 
 static void summary(struct run *r)
@@ -449,7 +460,7 @@ static void say_how_to_finish(struct run *r, int rc, bool at_end)
 			  r->failed ? " (and the failed rows listed above)" : "", r->first_not_sent);
 		return;
 	}
-	if (!at_end && (r->stop || imp_interrupted || rc))
+	if (!at_end && (r->stop || kl_interrupted || rc))
 		kl_io_say(r->io, "reading stopped after row %ld: run the import again on the rows after it", r->last_row);
 	if (todo && o->rejects)
 		kl_io_say(r->io, "%llu %s not sent: %s in %s with the rejected ones: import it again later to finish (fix the rejected rows first)",

@@ -74,7 +74,7 @@ int imp_resolve(struct run *r, struct row **rows, size_t n, const char *why, boo
 		if (r->o->verbose)
 			kl_io_say(r->io, "rows %ld-%ld: %zu of %zu found in Incoming leads", rows[0]->n, rows[n - 1]->n,
 				  got, n);
-	} else if (!imp_interrupted) {
+	} else if (!kl_interrupted) {
 		kl_io_say(r->io, "looking for rows %ld-%ld in Kommo's Incoming leads failed: %s", rows[0]->n,
 			  rows[n - 1]->n, err.msg);
 	}

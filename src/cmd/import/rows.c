@@ -244,9 +244,9 @@ static void skip_if_existing(struct run *r, struct row *w)
 		if (*c == '\n')
 			*c = ';';
 	char *msg = kl_str_printf("not sent: the search for an existing contact failed: %s", err.msg);
-	imp_row_set_error(w, ROW_FAILED, msg ? msg : err.msg);
+	imp_row_set_error(w, ROW_NOT_SENT, msg ? msg : err.msg);
 	free(msg);
-	if (!r->stop && !imp_interrupted) {
+	if (!r->stop && !kl_interrupted) {
 		/* every row needs the search: without it nothing more can go */
 		kl_io_say(r->io, "stopping the import: searching Kommo's contacts failed: %s", err.msg);
 		r->stop = rc;
@@ -260,7 +260,7 @@ int imp_take_row(struct run *r, const struct kl_csv_record *rec, struct kl_err *
 	r->read++;
 	r->last_row = rec->row;
 	int rc = fill_row(r, w, rec);
-	if (rc == KL_OK && w->status == ROW_PENDING && r->o->skip_existing && r->online && !imp_interrupted && !r->stop)
+	if (rc == KL_OK && w->status == ROW_PENDING && r->o->skip_existing && r->online && !kl_interrupted && !r->stop)
 		skip_if_existing(r, w);
 	if (rc == KL_OK)
 		return KL_OK;

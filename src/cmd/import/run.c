@@ -1,7 +1,6 @@
 /* kl_import_run: the run that ties rows, sending and output together:
  * set-up, the read loop, signals, and the end. */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,14 +10,6 @@
 #include "core/kl_check.h"
 #include "import_int.h"
 #include "kommo/kl_payload.h"
-
-volatile sig_atomic_t imp_interrupted;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	imp_interrupted = 1;
-}
 
 /* A value the lead needs a field id for that is not configured stops the run
  * before anything is sent, rather than at the first row that has one. */
@@ -106,13 +97,21 @@ out:
 	return rc;
 }
 
+static bool reads_stdin(const struct kl_opts *o)
+{
+	return !o->input || strcmp(o->input, "-") == 0;
+}
+
 /* The input: a file, or standard input for none or "-". */
 static int open_input(struct run *r, struct kl_err *err)
 {
 	const char *path = r->o->input;
-	r->in_name = path && strcmp(path, "-") != 0 ? path : "standard input";
-	if (!path || strcmp(path, "-") == 0) {
+	r->in_name = reads_stdin(r->o) ? "standard input" : path;
+	if (reads_stdin(r->o)) {
 		r->in = stdin;
+		/* a person may not know that the import waits for them */
+		if (isatty(fileno(stdin)))
+			kl_io_say(r->io, "reading rows from standard input (end with Ctrl-D)");
 		return KL_OK;
 	}
 	if (!(r->in = fopen(path, "rb")))
@@ -129,7 +128,7 @@ static int open_api(struct run *r, const struct kl_config *cfg, struct kl_err *e
 	int rc = kl_session_open(r->o, r->io, cfg, &r->acct, r->o->rate, r->o->max_retries, &r->api, err);
 	if (rc)
 		return rc;
-	r->api.stop = &imp_interrupted;
+	r->api.stop = &kl_interrupted;
 	r->online = true;
 	return KL_OK;
 }
@@ -195,7 +194,7 @@ static int set_up(struct run *r, struct kl_config *cfg, struct kl_err *err)
  * run must end, nothing more is sent: the rows still pending are not sent. */
 static int flush(struct run *r)
 {
-	int rc = r->stop || imp_interrupted ? KL_OK : imp_send_batch(r);
+	int rc = r->stop || kl_interrupted ? KL_OK : imp_send_batch(r);
 	return rc ? rc : imp_report_batch(r);
 }
 
@@ -237,16 +236,20 @@ static int take(struct run *r, const struct kl_csv_record *rec, struct kl_err *e
  * rerun reads the input again, so only the rows already taken from it (a
  * pipe cannot give them again) are counted; otherwise the rest of the
  * input is read, a row at a time, into --rejects (a terminal is not waited
- * on). *at_end: the whole input was read. */
+ * on, nor anything after a second signal). *at_end: the whole input was read. */
 static void drain(struct run *r, bool *at_end)
 {
-	const char *why = imp_interrupted ? "not sent: the import was interrupted"
+	const char *why = kl_interrupted ? "not sent: the import was interrupted"
 					  : "not sent: the import stopped before this row";
 	bool all = !r->journal && !isatty(fileno(r->in));
 	const struct kl_csv_record *rec;
 	struct kl_err err = {0};
 	int got;
-	while ((got = all ? imp_input_next(r, &rec, &err) : imp_input_next_buffered(r, &rec)) == 1) {
+	for (;;) {
+		/* after a second signal nothing more is waited for: what was read is counted */
+		all = all && kl_interrupted < KL_HTTP_STOP_NOW;
+		if ((got = all ? imp_input_next(r, &rec, &err) : imp_input_next_buffered(r, &rec)) != 1)
+			break;
 		if (!rec->line_end && r->journal) {
 			r->partial_row = rec->row;
 			continue;
@@ -267,11 +270,11 @@ static int read_rows(struct run *r, bool *at_end, struct kl_err *err)
 {
 	const struct kl_csv_record *rec;
 	int got = 1, rc;
-	while (!r->stop && !imp_interrupted && (got = imp_input_next(r, &rec, err)) == 1)
+	while (!r->stop && !kl_interrupted && (got = imp_input_next(r, &rec, err)) == 1)
 		if ((rc = take(r, rec, err)))
 			return rc;
 	*at_end = got == 0;
-	if (!r->stop && !imp_interrupted && got != 0) {
+	if (!r->stop && !kl_interrupted && got != 0) {
 		/* the input broke off: what was read is sent, then the reason is told */
 		flush(r);
 		return got;
@@ -280,9 +283,9 @@ static int read_rows(struct run *r, bool *at_end, struct kl_err *err)
 		return rc;
 	if (r->out_failed && !r->stop)
 		r->stop = KL_EIO;
-	if (r->stop || imp_interrupted)
+	if (r->stop || kl_interrupted)
 		drain(r, at_end);
-	if (imp_interrupted)
+	if (kl_interrupted)
 		return kl_err_set(err, KL_ETEMPFAIL, "interrupted: every row read is reported above");
 	return r->stop ? r->stop : r->failed || r->not_sent ? KL_ETEMPFAIL : r->rejected ? KL_EDATA : KL_OK;
 }
@@ -292,18 +295,17 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	struct kl_err err = {0};
 	struct kl_config cfg = {0};
 	struct run r = {.o = o, .io = io};
-	struct sigaction sa = {0}, old_int, old_term;
+	struct kl_interrupt sig;
 	bool at_end = false; /* the whole input was read */
 	int rc;
 
 	r.t0 = kl_rate_now();
-	imp_interrupted = 0;
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART | SA_RESETHAND; /* a second signal ends us at once */
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	/* a read from a terminal is not restarted: Ctrl-C ends the wait for rows */
+	kl_interrupt_begin(&sig, !(reads_stdin(o) && isatty(STDIN_FILENO)));
 
 	bool reading = (rc = set_up(&r, &cfg, &err)) == KL_OK;
+	if (!reading && kl_interrupted) /* a read from a terminal, cut short: no failure of its own */
+		rc = kl_err_set(&err, KL_ETEMPFAIL, "interrupted before the first row: nothing was sent");
 	if (reading)
 		rc = read_rows(&r, &at_end, &err);
 	if (r.nrows)
@@ -322,7 +324,6 @@ int kl_import_run(const struct kl_opts *o, const struct kl_io *io)
 	kl_api_close(&r.api);
 	kl_account_free(&r.acct);
 	kl_config_free(&cfg);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	kl_interrupt_end(&sig);
 	return rc;
 }

@@ -39,6 +39,15 @@ static void fail_rows(struct row **rows, size_t n, const char *msg)
 		imp_row_set_error(rows[i], ROW_FAILED, msg);
 }
 
+/* The rows' request never left (msg says why): not sent, unless an earlier
+ * request carrying the row may have reached Kommo: that one stays failed,
+ * flagged possibly duplicated, so that nobody imports it again blindly. */
+static void unsent_rows(struct row **rows, size_t n, const char *msg)
+{
+	for (size_t i = 0; i < n; i++)
+		imp_row_set_error(rows[i], rows[i]->maybe_dup ? ROW_FAILED : ROW_NOT_SENT, msg);
+}
+
 /* Drops rows that are no longer pending from the array; returns the new count. */
 static size_t keep_pending(struct row **rows, size_t n)
 {
@@ -85,7 +94,7 @@ static int journal_sending(struct run *r, struct row **rows, size_t n)
 	free(uids);
 	if (rc) {
 		kl_io_say(r->io, "%s: stopping before the next request", rc == KL_EOSERR ? "out of memory" : err.msg);
-		fail_rows(rows, n, "not sent: the state file could not be written");
+		unsent_rows(rows, n, "not sent: the state file could not be written");
 		r->stop = rc;
 	}
 	return rc;
@@ -143,7 +152,7 @@ static void give_up_rows(struct run *r, struct row **rows, size_t n, struct kl_p
 {
 	one_line(text, pr, p);
 	fail_rows(rows, n, text->data ? text->data : "Kommo failed");
-	if (!imp_interrupted)
+	if (!kl_interrupted)
 		give_up(r, text->data ? text->data : "Kommo failed");
 }
 
@@ -196,23 +205,27 @@ static bool refused(struct run *r, struct row **rows, size_t n, struct kl_payloa
 	return again;
 }
 
-/* The request never left (err says why); returns true to try again. */
+/* The request never left (err says why). journaled: the journal holds the
+ * rows as sent (before_send ran), which it must no longer. */
 static void not_sent(struct run *r, struct row **rows, size_t n, int rc, const struct kl_api_res *res,
-		     const struct kl_err *err)
+		     const struct kl_err *err, bool journaled)
 {
 	if (rc == KL_ETLS || rc == KL_ECONFIG) {
 		/* every request would meet the same certificate, or the same
 		 * non-loopback address behind a plain http URL */
 		if (r->journal)
 			journal_not_created(r, rows, n);
-		fail_rows(rows, n, rc == KL_ETLS ? "not sent: Kommo's certificate could not be verified"
-						 : "not sent: plain http led away from this machine");
+		unsent_rows(rows, n, rc == KL_ETLS ? "not sent: Kommo's certificate could not be verified"
+						   : "not sent: plain http led away from this machine");
 		if (!r->stop) {
 			kl_io_say(r->io, "stopping the import: %s", err->msg);
 			r->stop = rc;
 		}
-	} else if (res->interrupted || imp_interrupted) {
-		fail_rows(rows, n, "not sent: the import was interrupted");
+	} else if (res->interrupted || kl_interrupted) {
+		/* before it left, or aborted before a byte of it had */
+		if (r->journal && journaled)
+			journal_not_created(r, rows, n);
+		unsent_rows(rows, n, "not sent: the import was interrupted");
 	} else if (!r->stop) { /* no connection, after the retries */
 		if (r->journal)
 			journal_not_created(r, rows, n);
@@ -227,7 +240,7 @@ static bool again_or_give_up(struct run *r, struct row **rows, size_t n, struct 
 			     const struct kl_api_res *res, const struct kl_err *err, bool looked, int *attempt)
 {
 	long st = res->status;
-	if (*attempt < r->o->max_retries && !imp_interrupted) {
+	if (*attempt < r->o->max_retries && !kl_interrupted) {
 		char why[1200];
 		if (looked) { /* the grace was waited: no backoff on top of it */
 			(*attempt)++;
@@ -243,7 +256,9 @@ static bool again_or_give_up(struct run *r, struct row **rows, size_t n, struct 
 			snprintf(why, sizeof why, "%s: retrying", err->msg);
 		if (kl_api_backoff(&r->api, (*attempt)++, r->o->verbose ? why : NULL))
 			return true;
-		fail_rows(rows, n, "not sent: the import was interrupted");
+		/* the request before may have reached Kommo: maybe_dup says so */
+		snprintf(why, sizeof why, "%s; the import was interrupted before sending it again", err->msg);
+		fail_rows(rows, n, why);
 		return false;
 	}
 	if (st) {
@@ -252,7 +267,7 @@ static bool again_or_give_up(struct run *r, struct row **rows, size_t n, struct 
 		kl_buf_free(&text);
 	} else {
 		fail_rows(rows, n, err->msg);
-		if (!imp_interrupted)
+		if (!kl_interrupted)
 			give_up(r, err->msg);
 	}
 	return false;
@@ -268,6 +283,14 @@ static bool unknown(struct run *r, struct row **rows, size_t n, struct kl_payloa
 {
 	long st = res->status;
 	bool looked = false;
+	if (kl_interrupted >= KL_HTTP_STOP_NOW) {
+		/* no lookup now: the journal (--state) holds them as sent without
+		 * an answer, and the rerun looks for them */
+		for (size_t i = 0; i < n; i++)
+			rows[i]->maybe_dup = true;
+		fail_rows(rows, n, err->msg);
+		return false;
+	}
 	if (r->o->verbose)
 		kl_io_say(r->io, "rows %ld-%ld: %s: looking for them in Kommo's Incoming leads", rows[0]->n,
 			  rows[n - 1]->n, err->msg);
@@ -320,6 +343,7 @@ struct post_ctx {
 	struct kl_created_list created;
 	size_t *at;              /* created.items[i] is rows[at[i]] */
 	bool journal_failed;
+	bool journaled;          /* the journal holds the rows as sent */
 };
 
 /* A reply whose items cannot be matched to the rows sent, each to one, is
@@ -344,6 +368,7 @@ static int before_send(void *ctx, bool resend, struct kl_err *err)
 		journal_not_created(pc->r, pc->rows, pc->n);
 	int rc = pc->r->stop ? pc->r->stop : journal_sending(pc->r, pc->rows, pc->n);
 	pc->journal_failed = rc != KL_OK;
+	pc->journaled = rc == KL_OK;
 	return rc ? kl_err_set(err, rc, "the state file could not be written") : KL_OK;
 }
 
@@ -417,7 +442,7 @@ static bool post(struct run *r, struct row **rows, size_t n, struct kl_payload *
 	else if (res.outcome == KL_API_REFUSED)
 		again = refused(r, rows, n, p, &res.problem);
 	else if (res.outcome == KL_API_NOT_SENT)
-		not_sent(r, rows, n, rc, &res, &err);
+		not_sent(r, rows, n, rc, &res, &err, pc.journaled);
 	else
 		again = unknown(r, rows, n, p, rc, &res, &err, attempt);
 	kl_created_list_free(&pc.created);

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""End-to-end tests of Ctrl-C (SIGINT) and of what an operator is told while
+a run goes on: the first signal says at once that the request in flight is
+finished, and the rows read ahead are counted not sent; the second stops
+without waiting for the answer, and the journal keeps the rows in flight as
+sent without an answer, so that a rerun finds or resends each exactly once;
+the progress line counts rows done; a terminal on standard input is told
+that the import reads it."""
+import os
+import pty
+import re
+import subprocess
+import time
+import unittest
+
+from kltest import FORMS, SLOWDOWN, SandboxTest, control
+
+FIRST = "kommo-lead: interrupted: finishing the request in flight, then stopping"
+SECOND = "kommo-lead: interrupted again: stopping without waiting for the answer"
+STDIN = "kommo-lead: reading rows from standard input (end with Ctrl-D)"
+# long enough that a run which waited for the answer would not end before the test gives up
+NEVER = str(int(600 * SLOWDOWN))
+
+
+class Interrupting(SandboxTest):
+    """Helpers: a run's stderr read as it comes."""
+
+    def start(self, *args, **popen):
+        """As SandboxTest.start, stderr unbuffered: wait_for_line reads it a line
+        at a time, leaving the rest in the pipe for finish()."""
+        return super().start(*args, bufsize=0, **popen)
+
+    def wait_for_terminal_read(self, p, timeout=30):
+        """Waits until the start()ed run p is blocked reading its standard input
+        (/proc/PID/syscall: read, on descriptor 0): a signal sent before would
+        come between its last look at the flag and the read."""
+        reads = {"x86_64": "0", "aarch64": "63"}.get(os.uname().machine)
+        if reads is None:
+            self.skipTest("the read system call's number on this machine is not known here")
+        deadline = time.monotonic() + timeout * SLOWDOWN
+        while True:
+            try:
+                with open(f"/proc/{p.pid}/syscall", encoding="ascii") as f:
+                    call = f.read().split()
+            except OSError:
+                call = []
+            if call[:2] == [reads, "0x0"]:
+                return
+            if p.poll() is not None or time.monotonic() > deadline:
+                self._abandon(p, "the run did not wait on its terminal")
+            time.sleep(0.02)
+
+    def wait_for_line(self, p, text, seen):
+        """Reads the start()ed run's stderr, line by line, into seen until a
+        line holds text; fails the test if stderr ends first."""
+        while True:
+            line = p.stderr.readline().decode("utf-8")
+            if not line:
+                self._abandon(p, f"stderr ended before {text!r}; it said: {''.join(seen)}")
+            seen.append(line)
+            if text in line:
+                return
+
+    def interrupted(self, *args, posts=1, times=1, ready=None):
+        """Starts a run (its argv has -v), waits until its posts-th request went
+        out (and ready(p), when given), then sends times SIGINTs, each once the
+        one before was told. Returns the run and the stderr lines read."""
+        p = self.start(*args)
+        seen = []
+        for _ in range(posts):
+            self.wait_for_line(p, "> POST ", seen)
+        if ready:
+            ready(p)
+        for text in (FIRST, SECOND)[:times]:
+            self.interrupt(p)
+            self.wait_for_line(p, text, seen)
+        return p, seen
+
+    def assert_created(self, r, rows):
+        """The run exited 75, its first lines on stdout the rows created."""
+        self.assertEqual(r.code, 75, r)
+        lines = r.out.splitlines()
+        for n, line in zip(rows, lines):
+            self.assertRegex(line, rf"^row={n} lead_id=\d+ contact_id=\d+$")
+        return lines
+
+    def finish_with(self, p, seen):
+        r = self.finish(p, timeout=120)
+        r.err = "".join(seen) + r.err
+        return r
+
+    def leads_per_uid(self):
+        counts = {}
+        for lead in control("GET", "entities")["leads"]:
+            counts[lead["source_uid"]] = counts.get(lead["source_uid"], 0) + 1
+        return counts
+
+
+
+class InterruptTest(Interrupting):
+    def setUp(self):
+        super().setUp()
+        self.csv = os.path.join(self.tmp.name, "leads.csv")
+        self.state = os.path.join(self.tmp.name, "import.state")
+
+    def write_csv(self, n):
+        with open(self.csv, "w", encoding="utf-8") as f:
+            f.write("name,phone\n")
+            for i in range(n):
+                f.write(f"Lead{i},+7996{i:07d}\n")
+
+    def test_one_sigint_finishes_the_batch_in_flight_and_counts_the_rest_not_sent(self):
+        self.write_csv(6)
+        self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
+        p, seen = self.interrupted("import", "--no-config", "--batch-size", "2", "-v", self.csv)
+        # told at once: the sandbox has not carried out (nor answered) the request yet
+        self.assertEqual(self.forms_posts(), [], "the message came while the request was in flight")
+        self.assertIn("(Ctrl-C again stops without waiting for its answer)", seen[-1])
+        r = self.finish_with(p, seen)
+        self.assertEqual(len(self.assert_created(r, (2, 3))), 2, r)
+        self.assertIn("6 rows read: 2 created, 0 rejected, 0 failed, 4 not sent, 0 skipped", r.err)
+        self.assertIn("4 rows were not sent, the first of them row 4", r.err)
+        self.assertNotIn(SECOND, r.err)
+        forms = self.forms_posts()
+        self.assertEqual(len(forms), 1, "nothing sent after the signal")
+        self.assertEqual(sorted(self.leads_per_uid().values()), [1, 1])
+
+    def test_one_sigint_counts_the_rows_of_the_batch_read_ahead_not_sent_not_failed(self):
+        self.write_csv(3)
+        rej = os.path.join(self.tmp.name, "rejects.csv")
+        self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
+        # row 4 is read ahead (in the reader's chunk) while rows 2-3 are in
+        # flight: not sent, and in the rejects file as such
+        p, seen = self.interrupted("import", "--no-config", "--batch-size", "2", "--rejects", rej, "-v", self.csv)
+        r = self.finish_with(p, seen)
+        self.assert_created(r, (2, 3))
+        self.assertIn("3 rows read: 2 created, 0 rejected, 0 failed, 1 not sent, 0 skipped", r.err)
+        with open(rej, encoding="utf-8", newline="") as f:
+            self.assertEqual(f.read().split("\r\n")[1:], ["Lead2,+79960000002,,not sent: the import was interrupted", ""])
+
+    def test_two_sigints_stop_without_waiting_and_the_rerun_creates_every_lead_once(self):
+        self.write_csv(6)
+        # the first batch is answered; the second is never answered (and not carried out)
+        self.fault(f"slow=0@{FORMS}", f"hang@{FORMS}")
+        # the hang fault records the request when it arrives
+        p, seen = self.interrupted("import", "--no-config", "--state", self.state, "--batch-size", "2",
+                                   "--timeout", NEVER, "-v", self.csv, posts=2, times=2,
+                                   ready=lambda p: self.wait_for_requests(p, 2))
+        r = self.finish_with(p, seen)
+        lines = self.assert_created(r, (2, 3))
+        self.assertEqual(len(lines), 4, r)
+        for n, line in zip((4, 5), lines[2:]):
+            self.assertEqual(line, f"row={n} failed: interrupted while waiting for Kommo's answer: the request may "
+                                   "have reached Kommo (possibly duplicated: a request carrying it may have reached Kommo)")
+        # the summary, and the rows read ahead (6, 7) not sent
+        self.assertIn("6 rows read: 2 created, 0 rejected, 2 failed, 2 not sent, 0 skipped", r.err)
+        self.assertIn("reading stopped after row 5: run the import again with the same --state to do the rest", r.err)
+        self.assertEqual(len(self.forms_posts()), 2, "nothing sent after the signals")
+        self.assertEqual(self.lookups(), [], "no lookup after the second signal")
+
+        # the journal holds rows 4 and 5 as sent without an answer: the rerun looks
+        # for them first, and sends them again flagged, with their own source_uids
+        before = len(self.new_requests())
+        again = self.kl("import", "--no-config", "--state", self.state, "--batch-size", "2", self.csv)
+        self.assertEqual(again.code, 0, again)
+        self.assertIn(f"--state {self.state}: 0 of 2 rows sent without a recorded answer are in Incoming leads", again.err)
+        rerun = self.new_requests()[before:]
+        self.assertTrue(rerun[0]["path"].startswith("/api/v4/leads/unsorted?"), rerun[0])
+        self.assertEqual(sorted(self.leads_per_uid().values()), [1] * 6)
+        out = again.out.splitlines()
+        self.assertEqual([l.split(" ")[0] for l in out], [f"row={n}" for n in range(2, 8)])
+        self.assertTrue(out[2].endswith(" possibly_duplicated") and out[3].endswith(" possibly_duplicated"), out)
+        self.assertTrue(all(" skipped " in l for l in out[:2]), out)
+
+    def test_a_lead_that_landed_before_the_second_sigint_is_found_by_the_rerun_not_sent_again(self):
+        self.write_csv(2)
+        late = 20 * SLOWDOWN
+        # carried out at once, answered only after late seconds
+        self.fault(f"late={late:g}@{FORMS}")
+        def landed(p):  # the leads exist: the answer is what is late
+            deadline = time.monotonic() + 30 * SLOWDOWN
+            while len(self.leads_per_uid()) < 2:
+                self.assertLess(time.monotonic(), deadline, "the sandbox did not carry out the request")
+                time.sleep(0.02)
+
+        p, seen = self.interrupted("import", "--no-config", "--state", self.state, "--timeout", NEVER, "-v",
+                                   self.csv, times=2, ready=landed)
+        r = self.finish_with(p, seen)
+        self.assertEqual(r.code, 75, r)
+        # the late fault records the request when it answers: the run ended before that
+        self.assertEqual(self.forms_posts(), [], "the run did not wait for the answer")
+        self.assertIn("2 rows read: 0 created, 0 rejected, 2 failed, 0 skipped", r.err)
+        again = self.kl("import", "--no-config", "--state", self.state, self.csv)
+        self.assertEqual(again.code, 0, again)
+        self.assertIn("2 of 2 rows sent without a recorded answer are in Incoming leads: created", again.err)
+        self.assertEqual(sorted(self.leads_per_uid().values()), [1, 1])
+        # the sandbox answers the first request in the end: wait for it, so that
+        # its record does not land in the next test
+        deadline = time.monotonic() + (late + 30) * SLOWDOWN
+        while not self.forms_posts():
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        self.assertEqual(len(self.forms_posts()), 1, "the rerun sent nothing")
+
+    def test_progress_counts_the_rows_done_not_the_bytes_read_ahead(self):
+        self.write_csv(12)
+        jsonl = os.path.join(self.tmp.name, "leads.jsonl")
+        with open(jsonl, "w", encoding="utf-8") as f:
+            f.writelines(f'{{"name": "J{i:02d}", "phone": "+7996100{i:04d}"}}\n' for i in range(12))
+        for path in (self.csv, jsonl):
+            with self.subTest(path=path):
+                r = self.kl("import", "--no-config", "--batch-size", "4", "--progress", path)
+                self.assertEqual(r.code, 0, r)
+                # the CSV is read at once (one chunk of 64 KiB); after the first
+                # batch a third of its rows are done, whatever was read ahead
+                shares = re.findall(r"\rkommo-lead: (\d+) rows, \d+ rows/s, (\d+)%", r.err)
+                self.assertEqual(shares[:3], [("4", "33"), ("8", "67"), ("12", "100")], r.err)
+
+    def import_on_terminal(self, then):
+        """Runs an import of standard input on a new terminal (a pty); once it
+        said that it reads it, then(p, master, seen) drives it. The Result."""
+        master, slave = pty.openpty()
+        try:
+            p = self.start("import", "--no-config", "-", stdin=slave)
+            os.close(slave)
+            slave = -1
+            seen = []
+            self.wait_for_line(p, STDIN, seen)
+            then(p, master, seen)
+            return self.finish_with(p, seen)
+        finally:
+            if slave >= 0:
+                os.close(slave)
+            os.close(master)
+
+    def test_a_terminal_on_standard_input_is_told_that_the_import_reads_it(self):
+        r = self.import_on_terminal(lambda p, master, seen: os.write(master, b"name,phone\nA,+79960001001\n\x04"))
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(r.err.count(STDIN), 1, r)
+        self.assertRegex(r.out, r"^row=2 lead_id=\d+ contact_id=\d+\n$")
+
+    def test_sigint_while_a_terminal_is_read_ends_the_wait(self):
+        def interrupt(p, master, seen):
+            self.wait_for_terminal_read(p)
+            self.interrupt(p)
+            self.wait_for_line(p, FIRST, seen)
+
+        r = self.import_on_terminal(interrupt)
+        self.assertEqual(r.code, 75, r)
+        self.assertIn("kommo-lead: interrupted before the first row: nothing was sent\n", r.err)
+        self.assertNotIn("rows read", r.err)  # none was
+        self.assert_nothing_sent()
+
+    def test_a_pipe_on_standard_input_is_not_told_about(self):
+        r = self.kl("import", "--no-config", "-", stdin=b"name,phone\nA,+79960001002\n")
+        self.assertEqual(r.code, 0, r)
+        self.assertNotIn("reading rows from standard input", r.err)
+
+
+class SubmitInterruptTest(Interrupting):
+    LEAD = ("--no-config", "--name", "Ivan", "--phone", "+79991234567")
+
+    def test_one_sigint_lets_the_lead_be_created_and_its_ids_printed(self):
+        self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
+        p, seen = self.interrupted(*self.LEAD, "--source-uid", "u-int-1", "-v")
+        self.assertEqual(self.forms_posts(), [], "the message came while the request was in flight")
+        r = self.finish_with(p, seen)
+        self.assertEqual(r.code, 0, r)
+        self.assertRegex(r.out, r"^lead_id=\d+ contact_id=\d+")
+        self.assertEqual(len(self.forms_posts()), 1)
+
+    def test_two_sigints_stop_and_say_the_lead_may_or_may_not_exist(self):
+        self.fault(f"hang@{FORMS}")
+        p, seen = self.interrupted(*self.LEAD, "--source-uid", "u-int-2", "--timeout", NEVER, "-v", times=2,
+                                   ready=lambda p: self.wait_for_requests(p, 1))
+        r = self.finish_with(p, seen)
+        self.assertEqual(r.code, 75, r)
+        self.assertEqual(r.out, "")
+        self.assertIn("kommo-lead: interrupted while waiting for Kommo's answer: the lead may or may not have been "
+                      "created (source_uid u-int-2): look for it in Kommo's Incoming leads before sending it again\n",
+                      r.err)
+        self.assertEqual(len(self.forms_posts()), 1)
+        self.assertEqual(self.lookups(), [], "no lookup after the second signal")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
