@@ -13,7 +13,7 @@ from .validate import is_int
 FAULT_KINDS = ("500", "502", "503", "504", "422", "429", "429html", "429hdr", "401", "402",
                "403html", "reset", "slow", "truncated", "garbage", "hang",
                "huge", "zipbomb", "deep", "ids", "trickle", "badgzip", "nothttp",
-               "drop", "cut", "late", "reply", "half504", "half500")
+               "drop", "cut", "late", "reply", "half504", "half500", "stray")
 # drop=HOW: how the connection ends once the request was carried out
 DROP_HOWS = ("rst", "fin")
 MAX_RETRY_AFTER = 3600       # 429hdr=N: the most seconds its Retry-After says
@@ -30,6 +30,10 @@ TRICKLE_LENGTH = 86400       # the Content-Length promised beyond the real body
 
 
 NOT_HTTP = b"this is not HTTP\r\n\r\n"  # the nothttp fault's whole answer
+# The stray fault's extra item of validation-errors: about a request_id no
+# client sends, so about none of the items sent.
+STRAY_ERROR = {"request_id": "stray", "errors": [
+    {"code": "FieldMissing", "path": "source_name", "detail": "a stray error about no item"}]}
 
 
 def fault_reply(kind, arg=None):
@@ -143,7 +147,7 @@ def mangle_ids(obj, how):
 # Faults that let the request be handled (entities created), then change
 # the answer.
 HANDLED_FAULTS = ("truncated", "garbage", "huge", "zipbomb", "deep", "ids", "trickle", "badgzip",
-                  "nothttp", "drop", "cut", "late", "reply")
+                  "nothttp", "drop", "cut", "late", "reply", "stray")
 
 
 def hostile_reply(kind, arg, reply):
@@ -180,6 +184,13 @@ def hostile_reply(kind, arg, reply):
             return reply  # only a forms success reply lists items
         data["_embedded"]["unsorted"] = arrange_items(items, arg)
         data["_total_items"] = len(data["_embedded"]["unsorted"])
+        return Reply(reply.status, dump(data), reply.ctype, reply.headers)
+    if kind == "stray":
+        try:
+            data = json.loads(reply.body)
+            data["validation-errors"].append(STRAY_ERROR)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return reply  # only a 400 with validation errors gets one more
         return Reply(reply.status, dump(data), reply.ctype, reply.headers)
     return reply
 

@@ -96,6 +96,8 @@ fault kinds (--faults N:KIND, or queued with POST /_sandbox/faults as KIND or KI
   drop[=rst|fin] carried out, then the connection reset (rst, the default) or
                  closed (fin) before any reply byte; on a reused keep-alive
                  connection this is when a client may resend on its own
+  stray          carried out; a 400 with validation errors gets one more,
+                 about request_id "stray" (no item sent); others as they are
   half504 half500
                  the first half of an unsorted/forms batch carried out, then
                  504 or 500 (a gateway or a server that gave up midway)

@@ -172,6 +172,19 @@ class ErrorPathsTest(SandboxTest):
                     f'(row 10, column "career" (field 488804)): {TOO_LONG}')}, range(2, 14))
                 self.assertEqual(len(control("GET", "entities")["leads"]), 11)
 
+    def test_import_an_error_about_no_row_sent_is_told_and_pinned_on_none(self):
+        # Kommo's answer names row 3 and, besides, a request_id no row was sent with
+        csv = "name,phone,career\nA,+79990001711,Врач\nB,+79990001712," + LONG + "\nC,+79990001713,Врач\n"
+        self.in_form("index")
+        self.fault("stray@" + FORMS)
+        r = self.imp(csv)
+        self.assert_rows_rejected_and_the_rest_created(r, {3: (
+            "InvalidLength at 1._embedded.leads.0.custom_fields_values.0.values.0.value "
+            f'(row 3, column "career" (field 488804)): {TOO_LONG}')}, range(2, 5))
+        self.assertIn('kommo-lead: Kommo: FieldMissing at source_name (no lead sent carries the '
+                      'request_id "stray" Kommo names): a stray error about no item '
+                      "(about no row of this request)", r.err)
+
     def test_import_an_unknown_field_id_names_the_rows_column(self):
         csv = "name,phone,lead:999999\nA,+79990001611,\nB,+79990001612,x\nC,+79990001613,\n"
         for form, cf in MODES:

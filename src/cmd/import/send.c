@@ -121,22 +121,29 @@ static void took_leads(struct run *r, struct row **rows, const struct kl_created
 
 /* 400 with validation errors: the rows Kommo named are rejected; returns
  * true when the others go again. */
-static bool reject_named(struct row **rows, size_t n, struct kl_payload *p, const struct kl_problem *pr,
-			 struct kl_buf *text)
+static bool reject_named(struct run *r, struct row **rows, size_t n, struct kl_payload *p,
+			 const struct kl_problem *pr, struct kl_buf *text)
 {
 	size_t named = 0;
-	for (size_t i = 0; i < pr->nerrors; i++) {
+	for (size_t i = 0; i < pr->nerrors; i++)
+		if (kl_payload_error_item(p, &pr->errors[i]) >= 0)
+			named++;
+	for (size_t i = 0; named && i < pr->nerrors; i++) {
 		/* the payload's items are the rows, in order (make_payload) */
 		long k = kl_payload_error_item(p, &pr->errors[i]);
-		if (k < 0)
-			continue;
 		char *line = kl_report_verror(&pr->errors[i], kl_payload_origin, p);
+		if (k < 0) {
+			/* the named rows go to the rejects, the others again: this
+			 * error is about none of them, but it is Kommo's word */
+			kl_io_say(r->io, "Kommo: %s (about no row of this request)", line ? line : "?");
+			free(line);
+			continue;
+		}
 		char *msg = line ? kl_str_printf("Kommo: %s", line) : NULL;
 		if (msg)
 			imp_row_add_error(rows[k], msg);
 		free(msg);
 		free(line);
-		named++;
 	}
 	if (!named) {
 		one_line(text, pr, p);
@@ -187,7 +194,7 @@ static bool refused(struct run *r, struct row **rows, size_t n, struct kl_payloa
 	if (r->journal)
 		journal_not_created(r, rows, n);
 	if (st == 400 && pr->nerrors > 0) {
-		again = reject_named(rows, n, p, pr, &text);
+		again = reject_named(r, rows, n, p, pr, &text);
 	} else if ((st == 422 || st == 413) && n == 1) {
 		/* even alone the row is too much for Kommo: it is the row, not the run */
 		one_line(&text, pr, p);
