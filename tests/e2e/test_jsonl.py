@@ -100,6 +100,17 @@ class JsonlTest(SandboxTest):
         self.assertEqual(got[1]["name"], '{"name":"B","telegram_id":"x"}')
         self.assertEqual(len(got), 2)
 
+    def test_a_line_with_a_nul_byte_keeps_all_it_says_in_the_rejects(self):
+        rej = os.path.join(self.tmp.name, "rejects.jsonl")
+        text = ('{"name":"A","phone":"+79992220001","email":"a@example.com"}\n'
+                '{"name":"B\0x","phone":"+79992220002","email":"keep@example.com"}\n')
+        r = self.run_file("in.jsonl", text, "--rejects", rej)
+        self.assertEqual(r.code, 65, r)
+        self.assertEqual(len(self.forms_posts()), 1)
+        [got] = self.read_jsonl(rej)
+        # the NUL is written as '?', and what followed it is still there
+        self.assertEqual(got["name"], '{"name":"B?x","phone":"+79992220002","email":"keep@example.com"}')
+
     def read_jsonl(self, path):
         with open(path, encoding="utf-8") as f:
             text = f.read()

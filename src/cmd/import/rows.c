@@ -82,6 +82,10 @@ static int keep_raw(struct run *r, struct row *w, const struct kl_csv_record *re
 		w->raw[i] = p;
 		memcpy(p, rec->field[i], rec->len[i]);
 		p[rec->len[i]] = '\0';
+		/* a NUL read in a field would end it early in the rejects file and
+		 * lose what follows: it is written as '?' (as a byte JSON cannot hold is) */
+		for (char *z = memchr(p, '\0', rec->len[i]); z; z = memchr(z, '\0', (size_t)(p + rec->len[i] - z)))
+			*z = '?';
 		p += rec->len[i] + 1;
 	}
 	w->nraw = n;
