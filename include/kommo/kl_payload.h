@@ -55,4 +55,24 @@ long kl_payload_error_item(const struct kl_payload *p, const struct kl_verror *e
  * kl_payload; the signature is kl_origin_fn's. NULL when memory ran out. */
 char *kl_payload_origin(const void *payload, const struct kl_verror *e);
 
+struct cJSON;
+struct kl_buf;
+
+/* The custom_fields_values of a lead's or contact's body (leads create,
+ * leads update, contacts create), built as an Incoming lead's are: the
+ * values of lead whose attribute or --field belongs to entity which, each by
+ * its field id in acct, else by its field code, a number as its digits; no
+ * key when there are none. lead is checked and fits acct
+ * (kl_lead_fits_account). For entry N, appends to notes the pair
+ * "custom_fields_values.N\0LABEL\0", LABEL naming where the value came from
+ * as kl_payload_origin does ("--career (field 488804)", "--field
+ * lead:1709500"). entity borrows lead's strings: free lead after entity.
+ * Fails only for memory. */
+int kl_payload_custom_fields(struct cJSON *entity, const struct kl_lead *lead, enum kl_entity which,
+			     const struct kl_account *acct, struct kl_buf *notes, struct kl_err *err);
+
+/* The label notes (kl_payload_custom_fields) give the part an item-relative
+ * path is in, as a new string; NULL when none does or memory ran out. */
+char *kl_payload_noted(const struct kl_buf *notes, const char *path);
+
 #endif

@@ -8,6 +8,7 @@
 #include "core/kl_check.h"
 #include "crm_int.h"
 #include "kommo/kl_errpath.h"
+#include "kommo/kl_payload.h"
 #include "kommo/kl_reply.h"
 #include "shared/kl_session.h"
 #include "util/kl_str.h"
@@ -16,16 +17,10 @@
 
 /* What was sent, to name validation errors' paths in the user's terms. */
 struct sent {
-	const char *labels[KL_ATTR_COUNT]; /* custom_fields_values.N -> label */
-	size_t nlabels;
-	const struct kl_lead *fields;
-	const cJSON *item; /* the lead or contact sent */
-};
-
-/* What a lead create sent besides: the contacts it links. */
-struct sent_links {
-	struct sent sent;
-	const struct kl_entity_opts *ent;
+	const char *what;                 /* "the lead" or "the contact" */
+	const struct kl_entity_opts *ent; /* the contacts a lead create links */
+	struct kl_buf notes;              /* its custom fields' labels (kl_payload_custom_fields) */
+	const cJSON *item;                /* the lead or contact sent */
 };
 
 /* The flag that gave the part of the item an item-relative path is in:
@@ -42,68 +37,37 @@ static char *label_of(const void *ctx, const char *path)
 		    {"status_id", "--status"},
 		    {"responsible_user_id", "--responsible"},
 		    {"created_by", "--created-by"}};
-	static const char cfv[] = "custom_fields_values.", links[] = "_embedded.contacts.";
-	const struct sent_links *l = ctx;
-	const struct sent *s = &l->sent;
-	char *end;
+	static const char links[] = "_embedded.contacts.";
+	const struct sent *s = ctx;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (kl_errpath_starts(path, keys[i].key))
 			return strdup(keys[i].flag);
 	if (strncmp(path, links, sizeof links - 1) == 0) {
+		char *end;
 		unsigned long k = strtoul(path + sizeof links - 1, &end, 10);
-		if (end != path + sizeof links - 1 && k < l->ent->ncontacts)
-			return kl_str_printf("--contact %llu", l->ent->contacts[k]);
+		if (end != path + sizeof links - 1 && k < s->ent->ncontacts)
+			return kl_str_printf("--contact %llu", s->ent->contacts[k]);
 	}
-	if (strncmp(path, cfv, sizeof cfv - 1) == 0) {
-		unsigned long k = strtoul(path + sizeof cfv - 1, &end, 10);
-		if (end != path + sizeof cfv - 1) {
-			if (k < s->nlabels)
-				return strdup(s->labels[k]);
-			k -= s->nlabels;
-			if (s->fields && k < s->fields->ncustom)
-				return strdup(s->fields->custom[k].label);
-		}
-	}
-	return NULL;
+	return kl_payload_noted(&s->notes, path);
 }
 
 /* The path read in any of Kommo's forms (kl_errpath) against the one item
  * sent: whatever request_id Kommo gives, it is about that item, which it
- * numbers 0 as no request_id was sent. ctx is a struct sent_links. */
+ * numbers 0 as no request_id was sent. ctx is a struct sent. */
 static char *origin_of(const void *ctx, const struct kl_verror *e)
 {
-	const struct sent_links *l = ctx;
-	return kl_errpath_name(l->sent.item, 0, e, l->sent.fields ? "the lead" : "the contact", label_of, l);
-}
-
-static int add_value_field(cJSON *cfv, unsigned long long id, const char *code, const char *value,
-			   const char *numeric)
-{
-	cJSON *e = cJSON_CreateObject(), *vals, *v;
-	if (!e || !cJSON_AddItemToArray(cfv, e)) {
-		cJSON_Delete(e);
-		return -1;
-	}
-	if (!(id ? cJSON_AddNumberToObject(e, "field_id", (double)id) != NULL
-		 : cJSON_AddStringToObject(e, "field_code", code) != NULL) ||
-	    !(vals = cJSON_AddArrayToObject(e, "values")) || !(v = cJSON_CreateObject()) ||
-	    !cJSON_AddItemToArray(vals, v))
-		return -1;
-	/* a number goes out as the digits given, never through a double */
-	return (numeric ? cJSON_AddRawToObject(v, "value", numeric) : cJSON_AddStringToObject(v, "value", value))
-		       ? 0
-		       : -1;
+	const struct sent *s = ctx;
+	return kl_errpath_name(s->item, 0, e, s->what, label_of, s);
 }
 
 /* What leads create, leads update and contacts create send, every value
  * checked before a body is built (so building can fail only for memory). */
 struct checked {
 	char *name, *first_name, *last_name; /* trimmed, or NULL */
-	char *phone, *email;                 /* normalised, or NULL */
-	char *attr[KL_ATTR_COUNT];           /* the lead's fields (--career, ...), normalised */
-	unsigned long long pipeline;         /* 0: none */
-	char **num;                          /* per --field: a number's digits, or NULL */
-	size_t nnum;
+	/* what goes in custom fields, normalised (a --field number as its
+	 * digits): the lead's (--career, --field) or the contact's (--phone, --email) */
+	struct kl_lead fields;
+	unsigned long long pipeline; /* 0: none */
 };
 
 static void checked_free(struct checked *c)
@@ -111,13 +75,7 @@ static void checked_free(struct checked *c)
 	free(c->name);
 	free(c->first_name);
 	free(c->last_name);
-	free(c->phone);
-	free(c->email);
-	for (int a = 0; a < KL_ATTR_COUNT; a++)
-		free(c->attr[a]);
-	for (size_t i = 0; i < c->nnum; i++)
-		free(c->num[i]);
-	free(c->num);
+	kl_lead_free(&c->fields);
 	memset(c, 0, sizeof *c);
 }
 
@@ -129,20 +87,33 @@ static int check_name(const char *flag, const char *v, char **out, struct kl_err
 	return KL_OK;
 }
 
-/* The --field values: not empty, text or a number as they say. */
-static int check_fields(const struct kl_lead *fields, struct checked *c, struct kl_err *err)
+/* The lead's fields (a copy of --career, --field, ...), each checked and
+ * replaced with its normalised form: a --field not empty, text or a number
+ * as it says, a number by its digits. */
+static int check_fields(struct kl_lead *fields, const struct kl_account *acct, struct kl_err *err)
 {
-	if (!fields->ncustom)
-		return KL_OK;
-	if (!(c->num = calloc(fields->ncustom, sizeof *c->num)))
-		return kl_err_oom(err);
-	for (size_t i = 0; i < fields->ncustom; i++, c->nnum++) {
-		const struct kl_custom *f = &fields->custom[i];
+	int rc;
+	for (int a = 0; a < KL_ATTR_COUNT; a++) {
+		char *out = NULL;
+		if (!fields->v[a])
+			continue;
+		if ((rc = kl_attr_check(a, kl_attr_info(a)->flag, fields->v[a], acct->phone_region, &out, err)))
+			return rc == KL_EOSERR ? rc : kl_err_as(err, KL_EDATA);
+		free(fields->v[a]);
+		fields->v[a] = out;
+	}
+	for (size_t i = 0; i < fields->ncustom; i++) {
+		struct kl_custom *f = &fields->custom[i];
+		char *digits = NULL;
 		if (!f->value[0])
 			return kl_err_set(err, KL_EDATA, "%s: the value is empty; give one, e.g. --field %llu=text", f->label,
 					  f->id);
-		if (f->numeric ? kl_check_number(f->label, f->value, &c->num[i], err) : kl_check_text(f->label, f->value, err))
+		if (f->numeric ? kl_check_number(f->label, f->value, &digits, err) : kl_check_text(f->label, f->value, err))
 			return kl_err_as(err, KL_EDATA);
+		if (digits) {
+			free(f->value);
+			f->value = digits;
+		}
 	}
 	return KL_OK;
 }
@@ -171,8 +142,8 @@ static int check_values(const struct kl_opts *o, const struct kl_account *acct, 
 		if ((rc = check_contact_name(e, c, err)) || (rc = check_name("--first-name", e->first_name, &c->first_name, err)) ||
 		    (rc = check_name("--last-name", e->last_name, &c->last_name, err)))
 			return rc;
-		if ((e->phone && kl_check_phone("--phone", e->phone, acct->phone_region, &c->phone, err)) ||
-		    (e->email && kl_check_email("--email", e->email, &c->email, err)))
+		if ((e->phone && kl_check_phone("--phone", e->phone, acct->phone_region, &c->fields.v[KL_ATTR_PHONE], err)) ||
+		    (e->email && kl_check_email("--email", e->email, &c->fields.v[KL_ATTR_EMAIL], err)))
 			return kl_err_as(err, KL_EDATA);
 		return KL_OK;
 	}
@@ -184,16 +155,11 @@ static int check_values(const struct kl_opts *o, const struct kl_account *acct, 
 		    kl_check_id("--pipeline", o->flags.value[KL_CFG_PIPELINE_ID], "12984871", &c->pipeline, err))
 			return kl_err_as(err, KL_EUSAGE);
 	}
-	if ((rc = check_name("--name", e->name, &c->name, err)))
-		return rc;
-	for (int a = 0; a < KL_ATTR_COUNT; a++)
-		if (e->fields.v[a] &&
-		    (rc = kl_attr_check(a, kl_attr_info(a)->flag, e->fields.v[a], acct->phone_region, &c->attr[a], err)))
-			return rc == KL_EOSERR ? rc : kl_err_as(err, KL_EDATA);
-	if ((rc = check_fields(&e->fields, c, err)))
+	if ((rc = check_name("--name", e->name, &c->name, err)) || (rc = kl_lead_copy(&c->fields, &e->fields, err)) ||
+	    (rc = check_fields(&c->fields, acct, err)))
 		return rc;
 	/* each field has an id (or a code) in this account, and none is set twice */
-	return kl_lead_fits_account(&e->fields, acct, NULL, NULL, err);
+	return kl_lead_fits_account(&c->fields, acct, NULL, NULL, err);
 }
 
 /* Adds key: v, when given; false when memory ran out. */
@@ -205,29 +171,6 @@ static bool add_text(cJSON *o, const char *key, const char *v)
 static bool add_num(cJSON *o, const char *key, unsigned long long v)
 {
 	return !v || cJSON_AddNumberToObject(o, key, (double)v);
-}
-
-/* The lead's fields, then the --field ones, in custom_fields_values; labels
- * name the fields in order, as origin_of reads them after the labels. */
-static bool add_lead_fields(const struct kl_entity_opts *e, const struct kl_account *acct, const struct checked *c,
-			    cJSON *lead, struct sent *sent)
-{
-	cJSON *cfv = NULL;
-	bool ok = true;
-	for (int a = 0; ok && a < KL_ATTR_COUNT; a++) {
-		const struct kl_attr_info *ai = kl_attr_info(a);
-		if (!c->attr[a])
-			continue;
-		ok = (cfv || (cfv = cJSON_AddArrayToObject(lead, "custom_fields_values"))) &&
-		     add_value_field(cfv, acct->id[ai->cfg_key], ai->code, c->attr[a],
-				     ai->kind == KL_KIND_NUMBER ? c->attr[a] : NULL) == 0;
-		sent->labels[sent->nlabels++] = ai->flag;
-	}
-	if (ok && e->fields.ncustom && !cfv)
-		ok = (cfv = cJSON_AddArrayToObject(lead, "custom_fields_values")) != NULL;
-	for (size_t i = 0; ok && i < e->fields.ncustom; i++)
-		ok = add_value_field(cfv, e->fields.custom[i].id, NULL, e->fields.custom[i].value, c->num[i]) == 0;
-	return ok;
 }
 
 /* leads create --contact: _embedded.contacts[] of the lead, each {"id": N},
@@ -250,14 +193,17 @@ static int build_lead(const struct kl_opts *o, const struct kl_account *acct, co
 		      struct sent *sent, struct kl_err *err)
 {
 	const struct kl_entity_opts *e = &o->ent;
-	bool ok = add_text(lead, "name", c->name) && (!e->has_price || cJSON_AddNumberToObject(lead, "price", (double)e->price)) &&
-		  add_num(lead, "pipeline_id", c->pipeline) && add_num(lead, "status_id", e->status) &&
-		  add_num(lead, "responsible_user_id", e->responsible) && add_lead_fields(e, acct, c, lead, sent) &&
-		  add_links(e, lead);
-	return ok ? KL_OK : kl_err_oom(err);
+	int rc;
+	if (!(add_text(lead, "name", c->name) && (!e->has_price || cJSON_AddNumberToObject(lead, "price", (double)e->price)) &&
+	      add_num(lead, "pipeline_id", c->pipeline) && add_num(lead, "status_id", e->status) &&
+	      add_num(lead, "responsible_user_id", e->responsible)))
+		return kl_err_oom(err);
+	if ((rc = kl_payload_custom_fields(lead, &c->fields, KL_ENTITY_LEAD, acct, &sent->notes, err)))
+		return rc;
+	return add_links(e, lead) ? KL_OK : kl_err_oom(err);
 }
 
-/* The contact of contacts create; labels name its custom fields in order.
+/* The contact of contacts create, its custom fields' labels noted in sent.
  * Fails only for memory. */
 static int build_contact(const struct kl_opts *o, const struct kl_account *acct, const struct checked *c,
 			 cJSON *contact, struct sent *sent, struct kl_err *err)
@@ -266,16 +212,8 @@ static int build_contact(const struct kl_opts *o, const struct kl_account *acct,
 	bool ok = add_text(contact, "name", c->name) && add_text(contact, "first_name", c->first_name) &&
 		  add_text(contact, "last_name", c->last_name) && add_num(contact, "responsible_user_id", e->responsible) &&
 		  add_num(contact, "created_by", e->created_by);
-	if (ok && (c->phone || c->email)) {
-		cJSON *cfv = cJSON_AddArrayToObject(contact, "custom_fields_values");
-		ok = cfv && !(c->phone && add_value_field(cfv, acct->id[KL_CFG_PHONE_FIELD_ID], "PHONE", c->phone, NULL)) &&
-		     !(c->email && add_value_field(cfv, acct->id[KL_CFG_EMAIL_FIELD_ID], "EMAIL", c->email, NULL));
-		if (c->phone)
-			sent->labels[sent->nlabels++] = "--phone";
-		if (c->email)
-			sent->labels[sent->nlabels++] = "--email";
-	}
-	return ok ? KL_OK : kl_err_oom(err);
+	return ok ? kl_payload_custom_fields(contact, &c->fields, KL_ENTITY_CONTACT, acct, &sent->notes, err)
+		  : kl_err_oom(err);
 }
 
 /* The id in the reply to a create: _embedded.KEY[0].id. */
@@ -312,7 +250,7 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 {
 	bool contact = o->command == KL_CMD_CONTACTS_CREATE, update = o->command == KL_CMD_LEADS_UPDATE;
 	const char *what = contact ? "the contact" : "the lead";
-	struct sent_links sent = {.sent = {.fields = contact ? NULL : &o->ent.fields}, .ent = &o->ent};
+	struct sent sent = {.what = what, .ent = &o->ent};
 	cJSON *entity = cJSON_CreateObject(), *body = NULL, *reply = NULL;
 	char *text = NULL, *path = NULL;
 	struct kl_api api = {0};
@@ -327,8 +265,8 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 		goto out;
 	}
 	if ((rc = check_values(o, acct, contact, &vals, err)) ||
-	    (rc = contact ? build_contact(o, acct, &vals, entity, &sent.sent, err)
-			  : build_lead(o, acct, &vals, entity, &sent.sent, err)))
+	    (rc = contact ? build_contact(o, acct, &vals, entity, &sent, err)
+			  : build_lead(o, acct, &vals, entity, &sent, err)))
 		goto out;
 	if (update) {
 		body = entity; /* PATCH /leads/{id} takes one object */
@@ -340,7 +278,7 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 		}
 		path = strdup(contact ? CONTACTS_PATH : LEADS_PATH);
 	}
-	sent.sent.item = entity;
+	sent.item = entity;
 	if (body)
 		entity = NULL; /* owned by body now */
 	if (!body || !path || !(text = cJSON_PrintUnformatted(body))) {
@@ -388,9 +326,10 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 	rc = write_result(io, o->json, contact ? "contact_id" : "lead_id", id,
 			  update ? cJSON_GetObjectItemCaseSensitive(reply, "updated_at") : NULL, err);
 out:
-	checked_free(&vals);
 	cJSON_Delete(entity);
 	cJSON_Delete(body);
+	checked_free(&vals); /* after the tree, which borrows its strings */
+	kl_buf_free(&sent.notes);
 	cJSON_Delete(reply);
 	free(text);
 	free(path);

@@ -156,11 +156,16 @@ static cJSON *add_array(struct build *b, cJSON *parent, const char *key)
 	return b->oom ? NULL : a;
 }
 
-/* One custom_fields_values entry: by id when configured, else by code. */
-static void cf_entry(struct build *b, cJSON *list, unsigned long long id, const char *code,
-		     const char *value, bool numeric)
+/* One custom_fields_values entry, the list made at the first: by id when
+ * configured, else by code. Its path under prefix is noted with label. */
+static void cf_entry(struct build *b, cJSON *entity, cJSON **list, const char *prefix, int *n,
+		     unsigned long long id, const char *code, const char *value, bool numeric,
+		     const char *label)
 {
-	cJSON *e = add_object(b, list, NULL);
+	char path[128];
+	if (!*list)
+		*list = add_array(b, entity, "custom_fields_values");
+	cJSON *e = add_object(b, *list, NULL);
 	if (id)
 		add_uint(b, e, "field_id", id);
 	else
@@ -170,13 +175,16 @@ static void cf_entry(struct build *b, cJSON *list, unsigned long long id, const 
 		add_digits(b, v, "value", value);
 	else
 		add_string(b, v, "value", value);
+	snprintf(path, sizeof path, "%scustom_fields_values.%d", prefix, (*n)++);
+	note(b, path, label);
 }
 
-/* The custom fields of one entity, if any. The lead fits the account
+/* The custom fields of one entity, if any; prefix is the entity's path in
+ * the item, "" or ending in '.'. The lead fits the account
  * (kl_lead_fits_account): every field has an id or a code. */
 static void add_custom_fields(struct build *b, cJSON *entity, enum kl_entity which, const char *prefix)
 {
-	char path[128], label[400], l[256];
+	char label[400], l[256];
 	cJSON *list = NULL;
 	int n = 0;
 	for (int a = 0; a < KL_ATTR_COUNT; a++) {
@@ -185,27 +193,39 @@ static void add_custom_fields(struct build *b, cJSON *entity, enum kl_entity whi
 		if (!v || ai->entity != which)
 			continue;
 		unsigned long long id = b->acct->id[ai->cfg_key];
-		if (n == 0)
-			list = add_array(b, entity, "custom_fields_values");
-		cf_entry(b, list, id, ai->code, v, ai->kind == KL_KIND_NUMBER);
-		snprintf(path, sizeof path, "%s.custom_fields_values.%d", prefix, n++);
 		label_of(b, a, l, sizeof l);
 		if (id)
 			snprintf(label, sizeof label, "%s (field %llu)", l, id);
 		else
 			snprintf(label, sizeof label, "%s (field code %s)", l, ai->code);
-		note(b, path, label);
+		cf_entry(b, entity, &list, prefix, &n, id, ai->code, v, ai->kind == KL_KIND_NUMBER, label);
 	}
 	for (size_t i = 0; i < b->lead->ncustom; i++) {
 		const struct kl_custom *c = &b->lead->custom[i];
-		if (c->entity != which)
-			continue;
-		if (n == 0)
-			list = add_array(b, entity, "custom_fields_values");
-		cf_entry(b, list, c->id, NULL, c->value, c->numeric);
-		snprintf(path, sizeof path, "%s.custom_fields_values.%d", prefix, n++);
-		note(b, path, c->label);
+		if (c->entity == which)
+			cf_entry(b, entity, &list, prefix, &n, c->id, NULL, c->value, c->numeric, c->label);
 	}
+}
+
+int kl_payload_custom_fields(struct cJSON *entity, const struct kl_lead *lead, enum kl_entity which,
+			     const struct kl_account *acct, struct kl_buf *notes, struct kl_err *err)
+{
+	struct build b = {notes, lead, acct, NULL, NULL, false, NULL};
+	add_custom_fields(&b, entity, which, "");
+	if (b.missing)
+		return kl_err_set(err, KL_ESOFTWARE, "internal error: a custom field has no %s", b.missing);
+	return b.oom ? kl_err_oom(err) : KL_OK;
+}
+
+char *kl_payload_noted(const struct kl_buf *notes, const char *path)
+{
+	for (const char *o = notes->data, *end = o + notes->len; o && o < end;) {
+		const char *label = o + strlen(o) + 1;
+		if (kl_errpath_starts(path, o))
+			return strdup(label);
+		o = label + strlen(label) + 1;
+	}
+	return NULL;
 }
 
 /* The lead's tags, as Kommo documents them: _embedded.tags[] of the lead,
@@ -276,7 +296,7 @@ static void add_embedded(struct build *b, cJSON *item, const char *lead_name, co
 	note_attr(b, "_embedded.leads.0.name", KL_ATTR_LEAD_NAME);
 	add_digits(b, lead, "price", v[KL_ATTR_PRICE] ? v[KL_ATTR_PRICE] : "0");
 	note_attr(b, "_embedded.leads.0.price", KL_ATTR_PRICE);
-	add_custom_fields(b, lead, KL_ENTITY_LEAD, "_embedded.leads.0");
+	add_custom_fields(b, lead, KL_ENTITY_LEAD, "_embedded.leads.0.");
 	add_tags(b, lead);
 
 	cJSON *contact = add_object(b, add_array(b, embedded, "contacts"), NULL);
@@ -288,7 +308,7 @@ static void add_embedded(struct build *b, cJSON *item, const char *lead_name, co
 		add_string(b, contact, "last_name", v[KL_ATTR_LAST_NAME]);
 		note_attr(b, "_embedded.contacts.0.last_name", KL_ATTR_LAST_NAME);
 	}
-	add_custom_fields(b, contact, KL_ENTITY_CONTACT, "_embedded.contacts.0");
+	add_custom_fields(b, contact, KL_ENTITY_CONTACT, "_embedded.contacts.0.");
 }
 
 /* The item as compact JSON text, its origins noted in b->notes. */
@@ -366,14 +386,7 @@ fail:
 /* The label noted for the part of item it that an item-relative path is in. */
 static char *noted_label(const void *ctx, const char *path)
 {
-	const struct item *it = ctx;
-	for (const char *o = it->origins.data, *end = o + it->origins.len; o && o < end;) {
-		const char *label = o + strlen(o) + 1;
-		if (kl_errpath_starts(path, o))
-			return strdup(label);
-		o = label + strlen(label) + 1;
-	}
-	return NULL;
+	return kl_payload_noted(&((const struct item *)ctx)->origins, path);
 }
 
 /* The position of the item sent with request_id rid; -1 when none was. */

@@ -12,6 +12,7 @@
 
 #include "kommo/kl_payload.h"
 #include "kommo/kl_reply.h"
+#include "util/kl_str.h"
 
 /* kl_payload_origin for an error at path in item rid (a code that says nothing checkable) */
 static char *origin(const struct kl_payload *p, const char *rid, const char *path)
@@ -582,6 +583,126 @@ static void add_takes_exactly_what_check_account_lets_through(void **state)
 	kl_payload_free(p);
 }
 
+/* What kl_payload_custom_fields builds for entity which of l, as compact
+ * JSON, its notes in *notes. */
+static char *custom_fields(const struct kl_lead *l, enum kl_entity which, const struct kl_account *a,
+			   struct kl_buf *notes)
+{
+	struct kl_err err = {0};
+	cJSON *entity = cJSON_CreateObject();
+	assert_int_equal(kl_payload_custom_fields(entity, l, which, a, notes, &err), KL_OK);
+	char *json = cJSON_PrintUnformatted(entity);
+	cJSON_Delete(entity);
+	return json;
+}
+
+static void assert_noted(const struct kl_buf *notes, const char *path, const char *want)
+{
+	char *got = kl_payload_noted(notes, path);
+	if (want)
+		assert_string_equal(got, want);
+	else
+		assert_null(got);
+	free(got);
+}
+
+/* The crm commands' custom fields: a lead's or a contact's part of what an
+ * Incoming lead carries, by id or code, numbers as digits, each entry noted
+ * with the label submit gives it. */
+static void custom_fields_of_one_entity_are_built_and_labelled(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_lead l = {0};
+	struct kl_buf lead_notes = {0}, contact_notes = {0};
+	struct kl_err err = {0};
+	intermigro(&a);
+	a.id[KL_CFG_UTM_SOURCE_FIELD_ID] = 0; /* by its code */
+	set(&l, KL_ATTR_NAME, "Иван");
+	set(&l, KL_ATTR_PHONE, "+7 999 123-45-67");
+	set(&l, KL_ATTR_EMAIL, "ivan@example.com");
+	set(&l, KL_ATTR_CAREER, "Инженер");
+	set(&l, KL_ATTR_INCOME, "1 500,50");
+	set(&l, KL_ATTR_UTM_SOURCE, "google");
+	assert_int_equal(kl_lead_add_field_spec(&l, "lead:1709500:number=12.50", "--field", &err), KL_OK);
+	assert_int_equal(kl_lead_add_field_spec(&l, "contact:1709600=x", "--field", &err), KL_OK);
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+
+	char *json = custom_fields(&l, KL_ENTITY_LEAD, &a, &lead_notes);
+	assert_string_equal(json, "{\"custom_fields_values\":["
+				  "{\"field_id\":488804,\"values\":[{\"value\":\"Инженер\"}]},"
+				  "{\"field_id\":1709444,\"values\":[{\"value\":1500.50}]},"
+				  "{\"field_code\":\"UTM_SOURCE\",\"values\":[{\"value\":\"google\"}]},"
+				  "{\"field_id\":1709500,\"values\":[{\"value\":12.50}]}]}");
+	free(json);
+	assert_noted(&lead_notes, "custom_fields_values.0.values.0.value", "--career (field 488804)");
+	assert_noted(&lead_notes, "custom_fields_values.1", "--income (field 1709444)");
+	assert_noted(&lead_notes, "custom_fields_values.2.field_code", "--utm-source (field code UTM_SOURCE)");
+	assert_noted(&lead_notes, "custom_fields_values.3.values.0.value", "--field lead:1709500:number");
+	assert_noted(&lead_notes, "custom_fields_values.30", NULL); /* not entry 3 */
+	assert_noted(&lead_notes, "custom_fields_values", NULL);
+
+	json = custom_fields(&l, KL_ENTITY_CONTACT, &a, &contact_notes);
+	assert_string_equal(json, "{\"custom_fields_values\":["
+				  "{\"field_id\":467700,\"values\":[{\"value\":\"+79991234567\"}]},"
+				  "{\"field_id\":467702,\"values\":[{\"value\":\"ivan@example.com\"}]},"
+				  "{\"field_id\":1709600,\"values\":[{\"value\":\"x\"}]}]}");
+	free(json);
+	assert_noted(&contact_notes, "custom_fields_values.0.field_id", "--phone (field 467700)");
+	assert_noted(&contact_notes, "custom_fields_values.2.field_id", "--field contact:1709600");
+	kl_buf_free(&lead_notes);
+	kl_buf_free(&contact_notes);
+	kl_lead_free(&l);
+}
+
+/* Submit's label for a field and the crm commands' are one: the same builder
+ * notes both. */
+static void custom_field_labels_are_submits(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_lead l = {0};
+	struct kl_buf notes = {0};
+	struct kl_payload *p;
+	intermigro(&a);
+	set(&l, KL_ATTR_NAME, "Ivan");
+	set(&l, KL_ATTR_PHONE, "+79991234567");
+	set(&l, KL_ATTR_CAREER, "Инженер");
+	set(&l, KL_ATTR_SOURCE_UID, "u");
+	free(build(&l, &a, &p));
+	free(custom_fields(&l, KL_ENTITY_LEAD, &a, &notes));
+	char *submit = origin(p, "0", "_embedded.leads.0.custom_fields_values.0.values.0.value");
+	char *crm = kl_payload_noted(&notes, "custom_fields_values.0.values.0.value");
+	assert_string_equal(crm, "--career (field 488804)");
+	assert_string_equal(submit, crm);
+	free(submit);
+	free(crm);
+	kl_buf_free(&notes);
+	kl_payload_free(p);
+	kl_lead_free(&l);
+}
+
+/* Nothing of the entity's: no custom_fields_values key and no note. */
+static void no_custom_fields_add_no_key(void **state)
+{
+	(void)state;
+	struct kl_account a;
+	struct kl_lead l = {0};
+	struct kl_buf notes = {0};
+	struct kl_err err = {0};
+	intermigro(&a);
+	set(&l, KL_ATTR_NAME, "Ivan");
+	set(&l, KL_ATTR_PHONE, "+79991234567");
+	assert_int_equal(kl_lead_check(&l, NULL, NULL, &err), KL_OK);
+	char *json = custom_fields(&l, KL_ENTITY_LEAD, &a, &notes);
+	assert_string_equal(json, "{}");
+	assert_int_equal(notes.len, 0);
+	assert_noted(&notes, "custom_fields_values.0", NULL);
+	free(json);
+	kl_buf_free(&notes);
+	kl_lead_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +719,9 @@ int main(void)
 		cmocka_unit_test(refused_items_leave_the_body_whole),
 		cmocka_unit_test(ids_and_times_print_as_their_digits),
 		cmocka_unit_test(add_takes_exactly_what_check_account_lets_through),
+		cmocka_unit_test(custom_fields_of_one_entity_are_built_and_labelled),
+		cmocka_unit_test(custom_field_labels_are_submits),
+		cmocka_unit_test(no_custom_fields_add_no_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
