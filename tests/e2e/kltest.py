@@ -306,6 +306,13 @@ class SandboxTest(unittest.TestCase):
     def new_requests(self):
         return self.recorded()[self.seen:]
 
+    def leads_per_uid(self):
+        """{source_uid: how many leads the sandbox holds with it}."""
+        counts = {}
+        for lead in control("GET", "entities")["leads"]:
+            counts[lead["source_uid"]] = counts.get(lead["source_uid"], 0) + 1
+        return counts
+
     def forms_posts(self):
         """The unsorted/forms requests since the test began."""
         return [q for q in self.new_requests() if q["path"] == FORMS]

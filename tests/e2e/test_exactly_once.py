@@ -74,11 +74,6 @@ class ExactlyOnceTest(SandboxTest):
         p.kl_files = (out, err)
         return p
 
-    def leads_per_uid(self):
-        counts = {}
-        for lead in self.control("GET", "entities")["leads"]:
-            counts[lead["source_uid"]] = counts.get(lead["source_uid"], 0) + 1
-        return counts
 
     def incoming(self):
         """{source_uid: (lead_id, contact_id)} of the sandbox's Incoming leads."""

@@ -535,11 +535,6 @@ class StateTest(SandboxTest):
     def run_import(self, *args, **kw):
         return self.kl("import", "--no-config", "--state", self.state, *args, self.csv, **kw)
 
-    def leads_per_uid(self):
-        counts = {}
-        for lead in control("GET", "entities")["leads"]:
-            counts[lead["source_uid"]] = counts.get(lead["source_uid"], 0) + 1
-        return counts
 
     def test_rerun_skips_every_created_row_and_sends_nothing(self):
         self.write_csv(5)

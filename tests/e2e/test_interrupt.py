@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from kltest import FORMS, SLOWDOWN, SandboxTest, control
+from kltest import FORMS, SLOWDOWN, SandboxTest
 
 FIRST = "kommo-lead: interrupted: finishing the request in flight, then stopping"
 SECOND = "kommo-lead: interrupted again: stopping without waiting for the answer"
@@ -88,13 +88,6 @@ class Interrupting(SandboxTest):
         r = self.finish(p, timeout=120)
         r.err = "".join(seen) + r.err
         return r
-
-    def leads_per_uid(self):
-        counts = {}
-        for lead in control("GET", "entities")["leads"]:
-            counts[lead["source_uid"]] = counts.get(lead["source_uid"], 0) + 1
-        return counts
-
 
 
 class InterruptTest(Interrupting):
