@@ -433,12 +433,40 @@ static int open_beside(struct kl_csv_writer *w, const char *path)
 	return fd;
 }
 
+/* The descriptor path names when it is one of the process's own
+ * (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N), else -1: such a
+ * name is written through that descriptor, never renamed over (as root,
+ * renaming over /dev/stdout would replace the system's symlink). */
+static int own_descriptor(const char *path)
+{
+	static const char *const prefixes[] = {"/dev/fd/", "/proc/self/fd/"};
+	if (strcmp(path, "/dev/stdout") == 0)
+		return 1;
+	if (strcmp(path, "/dev/stderr") == 0)
+		return 2;
+	for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+		size_t n = strlen(prefixes[i]);
+		char *end;
+		if (strncmp(path, prefixes[i], n) == 0 && path[n] >= '0' && path[n] <= '9') {
+			long fd = strtol(path + n, &end, 10);
+			if (*end == '\0' && fd <= 1024)
+				return (int)fd;
+		}
+	}
+	return -1;
+}
+
 /* The descriptor rows go to: beside path when path may be renamed over. */
 static int open_target(struct kl_csv_writer *w, const char *path)
 {
-	struct stat st;
+	struct stat st, to;
+	int own = own_descriptor(path);
+	if (own >= 0)
+		return fcntl(own, F_DUPFD_CLOEXEC, 3);
 	bool exists = lstat(path, &st) == 0;
-	if (!exists || S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
+	/* a symlink to a device or a FIFO is written through, as the device is */
+	bool special_link = exists && S_ISLNK(st.st_mode) && stat(path, &to) == 0 && !S_ISREG(to.st_mode);
+	if (!exists || S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && !special_link)) {
 		int fd = open_beside(w, path);
 		if (fd >= 0 || errno == ENOMEM)
 			return fd;
