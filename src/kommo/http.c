@@ -28,6 +28,8 @@ struct kl_http {
 	const char *body; /* the request body still to be handed to libcurl */
 	size_t left;
 	bool rewind_refused; /* libcurl wanted to send the body a second time */
+	bool handed;         /* a byte of the body was handed to libcurl (never reset
+				* within a transfer: a quiet reconnect restarts its counters) */
 	const volatile sig_atomic_t *stop; /* KL_HTTP_STOP_NOW and above: abort the transfer */
 	bool stopped;        /* the transfer was aborted for it */
 };
@@ -238,6 +240,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ctx)
 	struct kl_http *h = ctx;
 	size_t len = size * n < h->left ? size * n : h->left;
 	memcpy(buf, h->body, len);
+	h->handed |= len > 0;
 	h->body += len;
 	h->left -= len;
 	return len;
@@ -393,7 +396,7 @@ static int failed(struct kl_http *h, CURLcode e, const char *ebuf, curl_off_t up
 			  e == CURLE_UNSUPPORTED_PROTOCOL;
 	r->maybe_sent = answered || unreadable || upload > 0 || e == CURLE_GOT_NOTHING ||
 			e == CURLE_RECV_ERROR || e == CURLE_PARTIAL_FILE || e == CURLE_SEND_FAIL_REWIND ||
-			h->rewind_refused;
+			h->rewind_refused || h->handed;
 	const char *detail = ebuf[0] ? ebuf : curl_easy_strerror(e);
 	if (e == CURLE_ABORTED_BY_CALLBACK && h->peer[0]) {
 		r->maybe_sent = false; /* stopped before the request was written */
@@ -403,7 +406,7 @@ static int failed(struct kl_http *h, CURLcode e, const char *ebuf, curl_off_t up
 				h->base_url, h->peer);
 	} else if (e == CURLE_ABORTED_BY_CALLBACK && h->stopped) {
 		r->interrupted = true;
-		if (answered || upload > 0)
+		if (r->maybe_sent)
 			rc = kl_err_set(err, KL_ETEMPFAIL,
 					"interrupted while waiting for Kommo's answer: the request may have reached Kommo");
 		else
@@ -475,13 +478,14 @@ int kl_http_request(struct kl_http *h, const char *method, const char *path, con
 	h->peer[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	h->rewind_refused = false;
+	h->handed = false;
 	if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL); /* an earlier PATCH must not stick */
 	} else {
 		h->body = body ? body : "";
 		h->left = body ? len : 0;
-		h->rewind_refused = false;
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c, CURLOPT_READDATA, h);
