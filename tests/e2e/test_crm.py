@@ -562,7 +562,9 @@ class CreateUpdateTest(CrmTest):
     def test_leads_update_of_a_missing_or_invalid_id(self):
         r = self.kl("leads", "update", "99999999", "--no-config", "--name", "x")
         self.assertEqual(r.code, 65, r)
-        self.assertIn("Kommo has no lead 99999999 (HTTP 404)", r.err)
+        self.assertEqual((r.out, r.err), ("", "kommo-lead: Kommo has no lead 99999999 (HTTP 404): find the lead's id "
+                                              "with kommo-lead leads search\nkommo-lead: (if every command gets HTTP "
+                                              "404, check KOMMO_SUBDOMAIN, KOMMO_DOMAIN or KOMMO_BASE_URL)\n"))
         self.seen = len(control("GET", "requests"))
         r = self.kl("leads", "update", "12ab", "--no-config", "--name", "x")
         self.assertEqual(r.code, 64, r)
