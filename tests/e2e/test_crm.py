@@ -489,7 +489,8 @@ class CreateUpdateTest(CrmTest):
         r = self.kl("leads", "create", "--no-config", "--name", "X", "--contact", str(cid), "--contact", "123")
         self.assertEqual(r.code, 65, r)
         self.assertIn("Kommo refused the lead (HTTP 400", r.err)
-        self.assertRegex(r.err, r"NotSupportedChoice at \S*_embedded\.contacts\.1\.id \(--contact 123\)")
+        self.assertRegex(r.err, r"NotSupportedChoice at \S*_embedded\.contacts\.1\.id \(--contact 123: the account "
+                                r"has no contact 123; kommo-lead contacts search finds a contact's id\): ")
         self.assertEqual(len(control("GET", "entities")["leads"]), 1)
         for bad, msg in ((["--contact", "12ab"], '"12ab" is not an id'), (["--contact", "5", "--contact", "5"],
                                                                           "--contact 5 given twice")):
@@ -538,7 +539,13 @@ class CreateUpdateTest(CrmTest):
         r = self.kl("leads", "create", "--no-config", "--name", "X", "--status", "999")
         self.assertEqual(r.code, 65, r)
         self.assertIn("Kommo refused the lead (HTTP 400", r.err)
-        self.assertRegex(r.err, r"NotSupportedChoice at \S*status_id \(--status\)")
+        self.assertRegex(r.err, r"NotSupportedChoice at \S*status_id \(--status: the account has no status 999 in "
+                                r"its main pipeline; kommo-lead fields lists the pipelines and their statuses\): ")
+        # with the pipeline sent, the status is missing from that one
+        r = self.kl("leads", "create", "--no-config", "--name", "X", "--pipeline", "12984871", "--status", "999")
+        self.assertEqual(r.code, 65, r)
+        self.assertRegex(r.err, r"NotSupportedChoice at \S*status_id \(--status: the account has no status 999 in "
+                                r"pipeline 12984871; kommo-lead fields lists the pipelines and their statuses\): ")
 
     def test_leads_update_patches_only_what_was_given(self):
         self.submit("--name", "Олег", "--phone", "+79990000001")
