@@ -37,6 +37,10 @@ fi
 # puts the real name in.
 name=${2:-${NAME:-}}
 name=${name:-${email:-$phone}}
+# The values first, as contacts create checks them, sending nothing: a phone
+# that is none ("1234", a name given in its place) stops here, before any
+# search.
+kommo-lead contacts create --dry-run --name "$name" --email "$email" --phone "$phone" >/dev/null
 
 # 1. The contact that holds this very email, else this phone. --first exits
 #    1 (as grep does) when none holds it; any other failure stops the script.

@@ -27,6 +27,9 @@ case ${1:-} in
 open)
     [ $# -eq 3 ] || [ $# -eq 4 ] || usage
     name=$2 phone=$3 email=${4:-}
+    # The values first, as contacts create checks them, sending nothing: a
+    # phone that is none ("12345") stops here, before any search.
+    kommo-lead contacts create --dry-run --name "$name" --phone "$phone" --email "$email" >/dev/null
     # The contact: --first prints the id of the contact that holds this very
     # phone, or exits 1 (as grep does) when none does; any other status is an
     # error and stops the script.

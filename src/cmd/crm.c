@@ -364,28 +364,132 @@ static bool looks_like_email(const char *q)
 	return yes;
 }
 
-/* search --first: the first match's id alone, or exit 1 (as grep's) with a
- * line on stderr. A contact searched by a phone or an email matches only
- * when it holds an equal one (as --skip-existing's search): Kommo's own
- * search also matches parts, and a script would link a lead to whoever came
- * first. */
+/* A name as --first compares it: trimmed, each run of white space one
+ * space, ASCII and Cyrillic letters in lower case with Ё as Е (as
+ * kl_str_fold, which drops spaces and other letters, too loose here). */
+static char *name_key(const char *s)
+{
+	static const char space[] = " \t\n\v\f\r";
+	char *d = malloc(strlen(s) + 1), *o = d;
+	const unsigned char *p = (const unsigned char *)s;
+	if (!d)
+		return NULL;
+	while (*p) {
+		if (strchr(space, *p)) {
+			while (*p && strchr(space, *p))
+				p++;
+			if (o != d && *p)
+				*o++ = ' ';
+		} else if (p[0] == 0xD0 && p[1] >= 0x90 && p[1] <= 0xAF) { /* А..Я */
+			*o++ = (char)(p[1] < 0xA0 ? 0xD0 : 0xD1);
+			*o++ = (char)(p[1] < 0xA0 ? p[1] + 0x20 : p[1] - 0x20);
+			p += 2;
+		} else if ((p[0] == 0xD0 && p[1] == 0x81) || (p[0] == 0xD1 && p[1] == 0x91)) { /* Ё ё */
+			*o++ = (char)0xD0;
+			*o++ = (char)0xB5;
+			p += 2;
+		} else {
+			*o++ = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+			p++;
+		}
+	}
+	*o = '\0';
+	return d;
+}
+
+/* Whether an entity's name is key (a name_key): its name, or for a
+ * contact its first and last name as "first last". */
+static bool named(const cJSON *x, const char *key, bool contact)
+{
+	const char *first = kl_reply_str(x, "first_name"), *last = kl_reply_str(x, "last_name");
+	char *n = kl_reply_str(x, "name") ? name_key(kl_reply_str(x, "name")) : NULL;
+	bool yes = n && strcmp(n, key) == 0;
+	free(n);
+	if (!yes && contact && first && last) {
+		char *both = kl_str_printf("%s %s", first, last);
+		n = both ? name_key(both) : NULL;
+		yes = n && strcmp(n, key) == 0;
+		free(both);
+		free(n);
+	}
+	return yes;
+}
+
+/* The one lead or contact named q (named); 0 in *id when none is. Two of
+ * that name are an error: a script cannot tell which one it meant. */
+static int find_named(struct kl_api *api, const char *q, bool leads, long long *id, struct kl_err *err)
+{
+	const char *what = leads ? "lead" : "contact";
+	char *key = name_key(q), *path = key ? kl_url_path_query(leads ? LEADS_PATH : CONTACTS_PATH, "query", q) : NULL;
+	cJSON *items = NULL;
+	long long other = 0;
+	char qbuf[256];
+	/* one page of Kommo's largest: its loose search may list others first */
+	int rc = path ? kl_api_list(api, path, leads ? "leads" : "contacts", 250, &items, NULL, err) : kl_err_oom(err);
+	const cJSON *x;
+	cJSON_ArrayForEach(x, items)
+	{
+		long long xid = cJSON_IsObject(x) && named(x, key, !leads) ? kl_reply_key_id(x, "id") : 0;
+		if (xid && !*id)
+			*id = xid;
+		else if (xid && xid != *id && !other)
+			other = xid;
+	}
+	if (other)
+		rc = kl_err_set(err, KL_EDATA, "two or more %ss are named %s (%lld, %lld): %s", what,
+				kl_str_quote(q, qbuf, sizeof qbuf), *id, other,
+				leads ? "give the lead's id" : "search by the contact's phone or email, or give its id");
+	cJSON_Delete(items);
+	free(path);
+	free(key);
+	return rc;
+}
+
+/* Whether a contacts QUERY is meant as a phone: only digits and + - ( ) .
+ * and spaces, with a digit. */
+static bool phone_like(const char *q)
+{
+	return q[strspn(q, "0123456789+-(). ")] == '\0' && strpbrk(q, "0123456789");
+}
+
+/* A contacts search --first QUERY written as a phone that is none
+ * ("12345") is refused before anything is sent: no contact holds it, and a
+ * name search for digits would only find someone else's number. */
+static int first_query_ok(const char *q, const struct kl_account *acct, struct kl_err *err)
+{
+	struct kl_err why = {0};
+	char *norm = NULL;
+	if (!phone_like(q) || kl_check_phone("QUERY", q, acct->phone_region, &norm, &why) == KL_OK) {
+		free(norm);
+		return KL_OK;
+	}
+	const char *w = why.msg;
+	if (strncmp(w, "QUERY: ", 7) == 0)
+		w += 7; /* the message names the query itself */
+	return kl_err_set(err, KL_EUSAGE,
+			  "contacts search --first QUERY is a whole phone number, an email or a contact's full name: %s",
+			  w);
+}
+
+/* search --first: the id of the one entity that really holds q, or exit 1
+ * (as grep's) with a line on stderr: Kommo's own search also matches parts
+ * of any field, and a script would link a lead to whoever came first. A
+ * contact holds q as an equal email, phone (as --skip-existing's search) or
+ * name; a lead, as its name. */
 static int first_match(struct kl_api *api, const struct kl_account *acct, const char *q, bool leads,
 		       const struct kl_io *io, struct kl_err *err)
 {
-	char qbuf[256], line[32], qd[64];
+	char qbuf[256], line[32];
 	long long id = 0;
-	bool phone = !leads && looks_like_phone(q);
 	int rc;
-	if (phone || (!leads && looks_like_email(q))) {
-		rc = find_by(api, acct, q, phone, &id, err);
+	if (leads) {
+		rc = find_named(api, q, true, &id, err);
+	} else if (looks_like_email(q)) {
+		rc = find_by(api, acct, q, false, &id, err);
+	} else if (phone_like(q)) {
+		rc = find_by(api, acct, q, true, &id, err); /* a whole number: first_query_ok */
 	} else {
-		cJSON *items = NULL;
-		char *path = kl_url_path_query(leads ? LEADS_PATH : CONTACTS_PATH, "query",
-					       looks_like_phone(q) ? phone_query(q, qd, sizeof qd) : q);
-		rc = path ? kl_api_list(api, path, leads ? "leads" : "contacts", 1, &items, NULL, err) : kl_err_oom(err);
-		id = kl_reply_key_id(cJSON_GetArrayItem(items, 0), "id");
-		cJSON_Delete(items);
-		free(path);
+		rc = find_named(api, q, false, &id, err);
 	}
 	if (rc)
 		return rc;
@@ -415,6 +519,8 @@ static int search(const struct kl_opts *o, const struct kl_io *io, const struct 
 		rc = kl_err_as(err, KL_EUSAGE);
 		goto out;
 	}
+	if (o->ent.first && !leads && (rc = first_query_ok(q, acct, err)))
+		goto out;
 	if ((rc = kl_session_open_remote(o, io, cfg, &remote, &api, err)))
 		goto out;
 	if (o->ent.first) {

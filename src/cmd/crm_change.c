@@ -294,10 +294,12 @@ int crm_change(const struct kl_opts *o, const struct kl_io *io, const struct kl_
 		goto out;
 	rc = kl_api_call(&api, update ? "PATCH" : "POST", path, text, what, origin_of, &sent, &reply, &status, &outcome, err);
 	if (rc && update && status == 404) {
-		char first[sizeof err->msg];
-		snprintf(first, sizeof first, "%s", err->msg);
-		rc = kl_err_set(err, KL_EDATA, "Kommo has no lead %llu (HTTP 404): find the id with kommo-lead leads search (if every command gets 404, the address is wrong: %.800s)",
-				o->ent.id, first);
+		/* Kommo's own words (its advice for a wrong address, the URL) would
+		 * only tangle the one thing to do; the address gets a plain hint */
+		rc = kl_err_set(err, KL_EDATA,
+				"Kommo has no lead %llu (HTTP 404): find the lead's id with kommo-lead leads search\n"
+				"(if every command gets HTTP 404, check KOMMO_SUBDOMAIN, KOMMO_DOMAIN or KOMMO_BASE_URL)",
+				o->ent.id);
 		goto out;
 	}
 	if (rc && outcome == KL_API_UNKNOWN && !(status >= 200 && status < 300)) {

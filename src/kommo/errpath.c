@@ -381,14 +381,78 @@ char *kl_errpath_describe(const cJSON *item, const char *path, const char *item_
 	return out;
 }
 
+/* What is missing when Kommo refuses an id the account does not have (its
+ * NotSupportedChoice on it), by the key it was sent under, and *tail, what
+ * lists the ids to choose from: the one place these hints are written, for
+ * the crm commands and the unsorted payload alike. NULL when path is no
+ * such id or memory ran out. */
+static char *choice_hint(const cJSON *item, const char *path, const char *item_name, const char **tail)
+{
+	const char *dot = strrchr(path, '.'), *key = dot ? dot + 1 : path;
+	char parent[256];
+	size_t segs;
+	const cJSON *at, *up = item;
+	if (walk(item, path, &segs, &at) != segs || !segs || cJSON_IsArray(at) || cJSON_IsObject(at))
+		return NULL;
+	if (dot && (size_t)(dot - path) < sizeof parent) {
+		snprintf(parent, sizeof parent, "%.*s", (int)(dot - path), path);
+		if (walk(item, parent, &segs, &up) != segs)
+			up = NULL;
+	}
+	const cJSON *pipeline = cJSON_GetObjectItemCaseSensitive(up, "pipeline_id");
+	bool contact = strstr(path, "_embedded.contacts.") ||
+		       (!strstr(path, "_embedded.leads.") && item_name && strstr(item_name, "contact"));
+	char *v = value_text(at), *hint = NULL;
+	*tail = "kommo-lead fields lists them";
+	if (!v)
+		return NULL;
+	if (strcmp(key, "field_id") == 0) {
+		hint = kl_str_printf("no %s field %s", contact ? "contact" : "lead", v);
+	} else if (strcmp(key, "status_id") == 0) {
+		*tail = "kommo-lead fields lists the pipelines and their statuses";
+		hint = cJSON_IsNumber(pipeline) ? kl_str_printf("no status %s in pipeline %.0f", v, pipeline->valuedouble)
+						: kl_str_printf("no status %s in its main pipeline", v);
+	} else if (strcmp(key, "pipeline_id") == 0) {
+		*tail = "kommo-lead fields lists the pipelines";
+		hint = kl_str_printf("no pipeline %s", v);
+	} else if (strcmp(key, "responsible_user_id") == 0 || strcmp(key, "created_by") == 0) {
+		*tail = "Kommo's account settings list the users";
+		hint = kl_str_printf("no user %s", v);
+	} else if (strcmp(key, "id") == 0 && contact && !strstr(path, "custom_fields_values")) {
+		*tail = "kommo-lead contacts search finds a contact's id";
+		hint = kl_str_printf("no contact %s", v);
+	}
+	free(v);
+	return hint;
+}
+
+/* Adds what choice_hint says of one reading to hints ("no lead field 1 or
+ * no contact field 2") and its tail to tails, once each; -1 when memory ran
+ * out. */
+static int add_hint(const cJSON *item, const char *path, const char *item_name, struct kl_buf *hints,
+		    const char **tails, size_t *ntails)
+{
+	const char *tail = NULL;
+	char *h = choice_hint(item, path, item_name, &tail);
+	int fail = h && kl_buf_appendf(hints, "%s%s", hints->len ? " or " : "", h);
+	bool seen = false;
+	for (size_t i = 0; h && i < *ntails; i++)
+		seen = seen || tails[i] == tail;
+	if (h && !seen)
+		tails[(*ntails)++] = tail;
+	free(h);
+	return fail ? -1 : 0;
+}
+
 char *kl_errpath_name(const cJSON *item, size_t index, const struct kl_verror *e, const char *item_name,
 		      kl_errpath_label_fn label, const void *ctx)
 {
 	struct readings r;
 	char *names[MAX_READINGS];
-	struct kl_buf out = {0};
-	bool oom = false;
-	size_t k = 0;
+	const char *tails[MAX_READINGS];
+	struct kl_buf out = {0}, hints = {0};
+	bool oom = false, choice = e->code && strcmp(e->code, "NotSupportedChoice") == 0;
+	size_t k = 0, ntails = 0;
 	if (read_path(item, index, e, &r))
 		return NULL;
 	if (r.n == 0)
@@ -407,8 +471,15 @@ char *kl_errpath_name(const cJSON *item, size_t index, const struct kl_verror *e
 			continue;
 		}
 		names[k++] = s;
-		oom = kl_buf_appendf(&out, "%s%s", k > 1 ? " or " : "", s) != 0;
+		oom = kl_buf_appendf(&out, "%s%s", k > 1 ? " or " : "", s) != 0 ||
+		      (choice && add_hint(item, r.path[i], item_name, &hints, tails, &ntails));
 	}
+	/* a refused id: what the account lacks, then where to look, once */
+	if (!oom && hints.len)
+		oom = kl_buf_appendf(&out, ": the account has %s", hints.data) != 0;
+	for (size_t j = 0; !oom && j < ntails; j++)
+		oom = kl_buf_appendf(&out, "; %s", tails[j]) != 0;
+	kl_buf_free(&hints);
 	for (size_t j = 0; j < k; j++)
 		free(names[j]);
 	readings_free(&r);

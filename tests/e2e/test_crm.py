@@ -347,25 +347,52 @@ class SearchTest(CrmTest):
                                               "responsible_user_id": lead["responsible_user_id"] or None,
                                               "contacts": [{"id": cid, "is_main": True}]}])
 
-    def test_first_prints_only_the_first_matchs_id_or_exits_1(self):
+    def test_first_prints_only_an_entity_that_really_holds_the_query_or_exits_1(self):
+        # listed before the real ones by Kommo's loose search (parts of any field)
+        control("POST", "contacts", [{"name": "Олег второй"}, {"name": "Иван Петров", "custom_fields_values": [
+            {"field_code": "PHONE", "values": [{"value": "+79991234567"}]}]}])
+        ivan = control("GET", "entities")["contacts"][-1]["id"]
         self.submit("--name", "Олег", "--phone", "+79990000001", "--email", "oleg@example.com")
         ents = control("GET", "entities")
         lid, cid = ents["leads"][-1]["id"], ents["contacts"][-1]["id"]
-        control("POST", "contacts", [{"name": "Олег второй"}])
-        for args, out in ((("leads", "search", "Олег"), lid), (("contacts", "search", "Олег"), cid),
+        control("POST", "contacts", [{"name": "Анна Петрова (VIP)", "first_name": "Анна", "last_name": "Петрова"}])
+        anna = control("GET", "entities")["contacts"][-1]["id"]
+        for args, out in ((("leads", "search", "заявка: ОЛЕГ"), lid), (("contacts", "search", "Олег"), cid),
+                          (("contacts", "search", " олег "), cid),
+                          (("contacts", "search", "Анна Петрова"), anna),  # first and last name
                           (("contacts", "search", "8 999 000-00-01"), cid),
+                          (("contacts", "search", "+7 999 123-45-67"), ivan),
                           (("contacts", "search", "OLEG@example.com"), cid)):
             self.seen = len(control("GET", "requests"))
             r = self.kl(*args, "--no-config", "--first")
             self.assertEqual((r.code, r.out, r.err), (0, f"{out}\n", ""), args)
-            if "@" not in args[2] and "8" not in args[2]:  # a name: one entity asked for
-                self.assertEqual(query_of(self.only_request()["path"])["limit"], ["1"])
+            # one page of Kommo's largest, as the loose search may list others first
+            self.assertEqual(query_of(self.only_request()["path"])["limit"], ["250"])
         for args, what in ((("leads", "search", "nobody"), "lead"), (("contacts", "search", "nobody"), "contact"),
+                           (("leads", "search", "Олег"), "lead"),        # part of "Заявка: Олег"
+                           (("contacts", "search", "Иван"), "contact"),  # part of "Иван Петров"
+                           (("contacts", "search", "Петров"), "contact"),
                            (("contacts", "search", "+79990000009"), "contact"),
                            (("contacts", "search", "le@example.com"), "contact")):
             r = self.kl(*args, "--no-config", "--first")
             self.assertEqual((r.code, r.out), (1, ""), r)
             self.assertEqual(r.err, f'kommo-lead: no {what} matches "{args[2]}"\n')
+        # digits that are no phone: refused, nothing sent (a name search would find Иван's number)
+        self.seen = len(control("GET", "requests"))
+        for q, n in (("12345", 5), ("1234", 4), ("+7 (999) 12", 6)):
+            r = self.kl("contacts", "search", "--no-config", "--first", q)
+            self.assertEqual((r.code, r.out), (64, ""), r)
+            self.assertEqual(r.err, "kommo-lead: contacts search --first QUERY is a whole phone number, an email or "
+                                    f'a contact\'s full name: "{q}" has {n} digits; a phone number has 7 to 15, '
+                                    "e.g. +79991234567\n")
+        self.assertEqual(self.new_requests(), [])
+        # two of one name: no id is right
+        control("POST", "contacts", [{"name": "ОЛЕГ"}])
+        other = control("GET", "entities")["contacts"][-1]["id"]
+        r = self.kl("contacts", "search", "--no-config", "--first", "Олег")
+        self.assertEqual((r.code, r.out), (65, ""), r)
+        self.assertEqual(r.err, f'kommo-lead: two or more contacts are named "Олег" ({cid}, {other}): search by '
+                                "the contact's phone or email, or give its id\n")
         # an error is not "nothing matches"
         self.fault("401")
         r = self.kl("contacts", "search", "--no-config", "--first", "Олег")
@@ -462,7 +489,8 @@ class CreateUpdateTest(CrmTest):
         r = self.kl("leads", "create", "--no-config", "--name", "X", "--contact", str(cid), "--contact", "123")
         self.assertEqual(r.code, 65, r)
         self.assertIn("Kommo refused the lead (HTTP 400", r.err)
-        self.assertRegex(r.err, r"NotSupportedChoice at \S*_embedded\.contacts\.1\.id \(--contact 123\)")
+        self.assertRegex(r.err, r"NotSupportedChoice at \S*_embedded\.contacts\.1\.id \(--contact 123: the account "
+                                r"has no contact 123; kommo-lead contacts search finds a contact's id\): ")
         self.assertEqual(len(control("GET", "entities")["leads"]), 1)
         for bad, msg in ((["--contact", "12ab"], '"12ab" is not an id'), (["--contact", "5", "--contact", "5"],
                                                                           "--contact 5 given twice")):
@@ -511,7 +539,13 @@ class CreateUpdateTest(CrmTest):
         r = self.kl("leads", "create", "--no-config", "--name", "X", "--status", "999")
         self.assertEqual(r.code, 65, r)
         self.assertIn("Kommo refused the lead (HTTP 400", r.err)
-        self.assertRegex(r.err, r"NotSupportedChoice at \S*status_id \(--status\)")
+        self.assertRegex(r.err, r"NotSupportedChoice at \S*status_id \(--status: the account has no status 999 in "
+                                r"its main pipeline; kommo-lead fields lists the pipelines and their statuses\): ")
+        # with the pipeline sent, the status is missing from that one
+        r = self.kl("leads", "create", "--no-config", "--name", "X", "--pipeline", "12984871", "--status", "999")
+        self.assertEqual(r.code, 65, r)
+        self.assertRegex(r.err, r"NotSupportedChoice at \S*status_id \(--status: the account has no status 999 in "
+                                r"pipeline 12984871; kommo-lead fields lists the pipelines and their statuses\): ")
 
     def test_leads_update_patches_only_what_was_given(self):
         self.submit("--name", "Олег", "--phone", "+79990000001")
@@ -535,7 +569,9 @@ class CreateUpdateTest(CrmTest):
     def test_leads_update_of_a_missing_or_invalid_id(self):
         r = self.kl("leads", "update", "99999999", "--no-config", "--name", "x")
         self.assertEqual(r.code, 65, r)
-        self.assertIn("Kommo has no lead 99999999 (HTTP 404)", r.err)
+        self.assertEqual((r.out, r.err), ("", "kommo-lead: Kommo has no lead 99999999 (HTTP 404): find the lead's id "
+                                              "with kommo-lead leads search\nkommo-lead: (if every command gets HTTP "
+                                              "404, check KOMMO_SUBDOMAIN, KOMMO_DOMAIN or KOMMO_BASE_URL)\n"))
         self.seen = len(control("GET", "requests"))
         r = self.kl("leads", "update", "12ab", "--no-config", "--name", "x")
         self.assertEqual(r.code, 64, r)

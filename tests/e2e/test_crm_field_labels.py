@@ -54,14 +54,14 @@ class CrmFieldLabelsTest(SandboxTest):
         self.assertEqual(body[0]["custom_fields_values"], [
             {"field_code": "PHONE", "values": [{"value": "+79990001701"}]},
             {"field_id": 999999, "values": [{"value": "anna@example.com"}]}])
-        self.assertIn(f"NotSupportedChoice at custom_fields_values.1.field_id (--email (field 999999)): {CHOICE}",
-                      r.err)
+        self.assertIn("NotSupportedChoice at custom_fields_values.1.field_id (--email (field 999999): the account has "
+                      f"no contact field 999999; kommo-lead fields lists them): {CHOICE}", r.err)
         cfg = self.write("config.env", "KOMMO_PHONE_FIELD_ID=999999\n")
         r, body = self.refused("contacts", "create", "--config", cfg, "--name", "Анна", "--phone", "+79990001701")
         self.assertEqual(body[0]["custom_fields_values"], [
             {"field_id": 999999, "values": [{"value": "+79990001701"}]}])
-        self.assertIn(f"NotSupportedChoice at custom_fields_values.0.field_id (--phone (field 999999)): {CHOICE}",
-                      r.err)
+        self.assertIn("NotSupportedChoice at custom_fields_values.0.field_id (--phone (field 999999): the account has "
+                      f"no contact field 999999; kommo-lead fields lists them): {CHOICE}", r.err)
 
 
 if __name__ == "__main__":

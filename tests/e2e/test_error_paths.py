@@ -24,6 +24,9 @@ MODES = [(form, cf) for cf in CF_PATHS for form in PATH_FORMS]
 CHOICE = "The value you selected is not a valid choice."
 TOO_LONG = "This value is too long. It should have 256 characters or less."
 LONG = "Карьера " + "x" * 292  # 300 characters: over the sandbox's 256
+# what a refused id adds to its name: what the account lacks, and where to look
+NO_FIELD = "the account has no lead field 999999; kommo-lead fields lists them"
+NO_PIPELINE = "the account has no pipeline 5; kommo-lead fields lists the pipelines"
 
 
 def prefix(form, index):
@@ -68,7 +71,7 @@ class ErrorPathsTest(SandboxTest):
                 self.assertEqual(lead["custom_fields_values"], [{"field_id": 999999, "values": [{"value": "x"}]}])
                 # the contact's phone goes by field code, so only the lead has a field_id at 0
                 self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}{in_lead(cf)}custom_fields_values.0.field_id "
-                              f"(--field lead:999999): {CHOICE}", r.err)
+                              f"(--field lead:999999: {NO_FIELD}): {CHOICE}", r.err)
                 # with the phone's field id configured, the contact's field 0 has a field_id too:
                 # a path from the item names the lead's alone; one from the entity does not say
                 # lead or contact, so both are named
@@ -78,7 +81,9 @@ class ErrorPathsTest(SandboxTest):
                 self.assertEqual(r.code, 65, r)
                 contact = self.refused_once()["_embedded"]["contacts"][0]
                 self.assertEqual(contact["custom_fields_values"][0]["field_id"], 467700)
-                named = "--field lead:999999" if cf == "item" else "--field lead:999999 or --phone (field 467700)"
+                named = (f"--field lead:999999: {NO_FIELD}" if cf == "item" else
+                         "--field lead:999999 or --phone (field 467700): the account has no lead field 999999 "
+                         "or no contact field 467700; kommo-lead fields lists them")
                 self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}{in_lead(cf)}custom_fields_values.0.field_id "
                               f"({named}): {CHOICE}", r.err)
 
@@ -131,7 +136,7 @@ class ErrorPathsTest(SandboxTest):
                 self.assertEqual(r.code, 65, r)
                 self.assertEqual(self.refused_once()["pipeline_id"], 5)
                 self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}pipeline_id "
-                              f"(--pipeline or KOMMO_PIPELINE_ID): {CHOICE}", r.err)
+                              f"(--pipeline or KOMMO_PIPELINE_ID: {NO_PIPELINE}): {CHOICE}", r.err)
 
     # --- import --------------------------------------------------------------------------
 
@@ -195,7 +200,7 @@ class ErrorPathsTest(SandboxTest):
                 # (a custom field column's label repeats the column's name after it)
                 self.assert_rows_rejected_and_the_rest_created(r, {3: (
                     f"NotSupportedChoice at {prefix(form, 1)}{in_lead(cf)}custom_fields_values.0.field_id "
-                    f'(row 3, column "lead:999999" lead:999999): {CHOICE}')}, range(2, 5))
+                    f'(row 3, column "lead:999999" lead:999999: {NO_FIELD}): {CHOICE}')}, range(2, 5))
                 # with the config the phone goes by field id: the contact has a field_id at 0 too,
                 # which only a path from the entity leaves open
                 self.seen = len(self.recorded())
@@ -205,7 +210,10 @@ class ErrorPathsTest(SandboxTest):
                                  [999999, 467700])
                 named = 'row 3, column "lead:999999" lead:999999'
                 if cf == "entity":
-                    named += ' or row 3, column "phone" (field 467700)'
+                    named += (' or row 3, column "phone" (field 467700): the account has no lead field 999999 or no '
+                              "contact field 467700; kommo-lead fields lists them")
+                else:
+                    named += f": {NO_FIELD}"
                 self.assert_rows_rejected_and_the_rest_created(r, {3: (
                     f"NotSupportedChoice at {prefix(form, 1)}{in_lead(cf)}custom_fields_values.0.field_id "
                     f"({named}): {CHOICE}")}, range(2, 5))
@@ -228,8 +236,8 @@ class ErrorPathsTest(SandboxTest):
                 self.in_form(form, cf)
                 r = self.imp(csv, "--pipeline", "5")
                 self.assert_rows_rejected_and_the_rest_created(r, {
-                    n: f"NotSupportedChoice at {prefix(form, n - 2)}pipeline_id (--pipeline or KOMMO_PIPELINE_ID): "
-                       f"{CHOICE}" for n in (2, 3)}, range(2, 4))
+                    n: f"NotSupportedChoice at {prefix(form, n - 2)}pipeline_id (--pipeline or KOMMO_PIPELINE_ID: "
+                       f"{NO_PIPELINE}): {CHOICE}" for n in (2, 3)}, range(2, 4))
 
     # --- crm commands --------------------------------------------------------------------
 
@@ -243,21 +251,26 @@ class ErrorPathsTest(SandboxTest):
                 self.assertEqual(r.code, 65, r)
                 [body] = items(self.only_request())
                 self.assertEqual((body["status_id"], body["custom_fields_values"][0]["field_id"]), (1, 999999))
-                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}status_id (--status)", r.err)
+                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}status_id (--status: the account has no "
+                              "status 1 in its main pipeline; kommo-lead fields lists the pipelines and their "
+                              f"statuses): {CHOICE}", r.err)
                 self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}custom_fields_values.0.field_id "
-                              "(--field lead:999999)", r.err)
+                              f"(--field lead:999999: {NO_FIELD}): {CHOICE}", r.err)
                 # a linked contact the account does not have
                 self.seen = len(self.recorded())
                 r = self.kl("leads", "create", "--no-config", "--name", "Сделка", "--contact", "123")
                 self.assertEqual(r.code, 65, r)
                 self.assertEqual(items(self.only_request())[0]["_embedded"], {"contacts": [{"id": 123}]})
-                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}_embedded.contacts.0.id (--contact 123)", r.err)
+                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}_embedded.contacts.0.id (--contact 123: the "
+                              "account has no contact 123; kommo-lead contacts search finds a contact's id): "
+                              f"{CHOICE}", r.err)
                 self.seen = len(self.recorded())
                 r = self.kl("contacts", "create", "--no-config", "--name", "Анна", "--email", "a@example.com",
                             "--responsible", "1")
                 self.assertEqual(r.code, 65, r)
                 self.assertEqual(items(self.only_request())[0]["responsible_user_id"], 1)
-                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}responsible_user_id (--responsible)", r.err)
+                self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}responsible_user_id (--responsible: the "
+                              f"account has no user 1; Kommo's account settings list the users): {CHOICE}", r.err)
 
 
 if __name__ == "__main__":

@@ -213,13 +213,15 @@ class SubmitTest(SandboxTest):
         self.assertEqual(r.code, 65, r)
         self.assertIn("Kommo refused the lead (HTTP 400 Bad Request): Request validation failed", r.err)
         self.assertRegex(r.err, r"NotSupportedChoice at _embedded\.contacts\.0\.custom_fields_values\.1\.field_id "
-                                r"\(--telegram \(field 1709361\)\)")
+                                r"\(--telegram \(field 1709361\): the account has no contact field 1709361; "
+                                r"kommo-lead fields lists them\): The value you selected is not a valid choice\.")
         self.assertEqual(self.only_request()["status"], 400)
 
     def test_400_for_an_unknown_pipeline_names_the_flag(self):
         r = self.kl("--config", EXAMPLE_CONFIG, "--name", "A", "--phone", "+79991234567", "--pipeline", "5")
         self.assertEqual(r.code, 65, r)
-        self.assertIn("NotSupportedChoice at pipeline_id (--pipeline or KOMMO_PIPELINE_ID)", r.err)
+        self.assertIn("NotSupportedChoice at pipeline_id (--pipeline or KOMMO_PIPELINE_ID: the account has no pipeline "
+                      "5; kommo-lead fields lists the pipelines): The value you selected is not a valid choice.", r.err)
 
     def test_403_html_is_reported_as_blocked(self):
         self.fault("403html")

@@ -156,6 +156,18 @@ class WorkflowTest(SandboxTest):
             self.assertEqual((p.code, p.sent), (64, []), p)
             self.assertIn("usage: qualify.sh open NAME PHONE [EMAIL] | move LEAD STATUS | related NAME", p.err)
 
+    def test_qualify_refuses_a_phone_that_is_none_before_anything_is_sent(self):
+        # Иван's number holds 12345 and 1234: a loose search would link the lead to him
+        self.control("POST", "contacts", [{"name": "Иван", "custom_fields_values": [
+            {"field_code": "PHONE", "values": [{"value": "+79991234567"}]}]}])
+        before = self.entities()
+        for phone, n in (("12345", 5), ("1234", 4)):
+            p = self.script("qualify.sh", "open", "Bad", phone)
+            self.assertEqual((p.code, p.out, p.sent), (65, "", []), p)
+            self.assertEqual(p.err, f'kommo-lead: --phone: "{phone}" has {n} digits; a phone number has 7 to 15, '
+                                    "e.g. +79991234567\n")
+        self.assertEqual(self.entities(), before)
+
     # --- inquiry.sh -------------------------------------------------------------------------
 
     def olga(self):
@@ -215,6 +227,29 @@ class WorkflowTest(SandboxTest):
                          [("GET", f"{CONTACTS}?query=9120001122&page=1&limit=250"), ("POST", FORMS)])
         self.assertEqual(leads[lid]["status_id"], INCOMING)  # left for a manager
         self.assertEqual(leads[lid]["contacts"], [cid])
+
+    def test_inquiry_refuses_what_is_no_phone_before_anything_is_sent(self):
+        self.control("POST", "contacts", [{"name": "Иван Петров", "custom_fields_values": [
+            {"field_code": "PHONE", "values": [{"value": "+79991234567"}]}]}])
+        before = self.entities()
+        for args, why in (((("1234", "Someone")), '"1234" has 4 digits; a phone number has 7 to 15, e.g. +79991234567'),
+                          (("Иван",), '"Иван" is not a phone number')):
+            p = self.script("inquiry.sh", *args)
+            self.assertEqual((p.code, p.out, p.sent), (65, "", []), p)
+            self.assertTrue(p.err.startswith(f"kommo-lead: --phone: {why}"), p.err)
+        self.assertEqual(self.entities(), before)
+
+    def test_inquiry_links_only_the_contact_with_that_email_in_any_case(self):
+        cid = self.olga()
+        self.control("POST", "contacts", [{"name": "Другая", "custom_fields_values": [
+            {"field_code": "EMAIL", "values": [{"value": "OLGA@EXAMPLE.COM.evil"}]}]}])
+        p = self.script("inquiry.sh", "OLGA@example.COM")
+        self.assertEqual(p.code, 0, p)
+        self.assertEqual(self.ids(p)[1], cid)
+        p = self.script("inquiry.sh", "lga@example.com")  # a part of Olga's: someone new
+        self.assertEqual(p.code, 0, p)
+        self.assertEqual(p.sent[-1][:2], ("POST", FORMS))
+        self.assertNotIn(self.ids(p)[1], (cid,))
 
     def test_inquiry_usage_errors_send_nothing(self):
         for args in [(), ("qualify", "8876820")]:

@@ -68,6 +68,11 @@ static char *named(const cJSON *it, size_t index, const char *code, const char *
 	return s;
 }
 
+/* What a NotSupportedChoice on an id adds: what the account lacks, and
+ * where to look. */
+#define LEAD_999999 "the account has no lead field 999999; kommo-lead fields lists them"
+#define NO_PIPELINE_5 "the account has no pipeline 5; kommo-lead fields lists the pipelines"
+
 #define ASSERT_NAMED(want, it, index, code, path, detail, fn)                                      \
 	do {                                                                                      \
 		char *s_ = named(it, index, code, path, detail, fn);                              \
@@ -89,10 +94,10 @@ static void every_form_names_the_same_flag(void **state)
 			char path[200];
 			snprintf(path, sizeof path, "%s%s", prefixes[i], paths[k]);
 			/* the contact's field 0 goes by code: only the lead has a field_id there */
-			ASSERT_NAMED("--field lead:999999", it, 8, "NotSupportedChoice", path,
+			ASSERT_NAMED("--field lead:999999: " LEAD_999999, it, 8, "NotSupportedChoice", path,
 				     "The value you selected is not a valid choice.", label);
 			snprintf(path, sizeof path, "%spipeline_id", prefixes[i]);
-			ASSERT_NAMED("--pipeline", it, 8, "NotSupportedChoice", path, NULL, label);
+			ASSERT_NAMED("--pipeline: " NO_PIPELINE_5, it, 8, "NotSupportedChoice", path, NULL, label);
 		}
 	cJSON_Delete(it);
 }
@@ -105,7 +110,7 @@ static void another_items_index_is_nothing_sent(void **state)
 	ASSERT_NAMED("nothing sent is at this path", it, 8, "NotSupportedChoice", "3.pipeline_id", NULL, label);
 	ASSERT_NAMED("nothing sent is at this path", it, 8, "NotSupportedChoice",
 		     "data.7.custom_fields_values.0.field_id", NULL, label);
-	ASSERT_NAMED("--pipeline", it, 3, "NotSupportedChoice", "3.pipeline_id", NULL, label);
+	ASSERT_NAMED("--pipeline: " NO_PIPELINE_5, it, 3, "NotSupportedChoice", "3.pipeline_id", NULL, label);
 	cJSON_Delete(it);
 }
 
@@ -116,12 +121,15 @@ static void the_error_tells_lead_from_contact(void **state)
 	(void)state;
 	cJSON *it = item();
 	/* both have a field_id at 1: the choice error cannot tell */
-	ASSERT_NAMED("--career (field 488804) or --telegram (field 1709360)", it, 0, "NotSupportedChoice",
-		     "custom_fields_values.1.field_id", NULL, label);
+	ASSERT_NAMED("--career (field 488804) or --telegram (field 1709360): the account has no lead field 488804 "
+		     "or no contact field 1709360; kommo-lead fields lists them",
+		     it, 0, "NotSupportedChoice", "custom_fields_values.1.field_id", NULL, label);
 	/* a path from the item says which: one is named, in every form */
-	ASSERT_NAMED("--telegram (field 1709360)", it, 0, "NotSupportedChoice",
+	ASSERT_NAMED("--telegram (field 1709360): the account has no contact field 1709360; kommo-lead fields lists them",
+		     it, 0, "NotSupportedChoice",
 		     "_embedded.contacts.0.custom_fields_values.1.field_id", NULL, label);
-	ASSERT_NAMED("--career (field 488804)", it, 0, "NotSupportedChoice",
+	ASSERT_NAMED("--career (field 488804): the account has no lead field 488804; kommo-lead fields lists them", it,
+		     0, "NotSupportedChoice",
 		     "data.0._embedded.leads.0.custom_fields_values.1.field_id", NULL, label);
 	ASSERT_NAMED("--career (field 488804)", it, 0, "InvalidType",
 		     "0._embedded.leads.0.custom_fields_values.1.values.0.value", "This value should be of type number.",
@@ -143,7 +151,7 @@ static void unlabelled_parts_are_described(void **state)
 {
 	(void)state;
 	cJSON *it = item();
-	ASSERT_NAMED("field_id 999999 in the lead's custom fields", it, 8, "NotSupportedChoice",
+	ASSERT_NAMED("field_id 999999 in the lead's custom fields: " LEAD_999999, it, 8, "NotSupportedChoice",
 		     "data.8._embedded.leads.0.custom_fields_values.0.field_id", NULL, NULL);
 	ASSERT_NAMED("value \"x\" of field 999999 in the lead's custom fields", it, 8, "InvalidType",
 		     "8._embedded.leads.0.custom_fields_values.0.values.0.value", "This value should be of type int.", NULL);

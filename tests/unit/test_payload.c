@@ -222,20 +222,24 @@ static void error_paths_map_back_to_flags(void **state)
 	char *o;
 	/* entity-relative path: index 0 is income in the lead and the phone in the contact */
 	o = origin(p, "0", "custom_fields_values.0.field_id");
-	assert_string_equal(o, "--income (field 1709444) or --phone (field 467700)");
+	assert_string_equal(o, "--income (field 1709444) or --phone (field 467700): the account has no lead field "
+			       "1709444 or no contact field 467700; kommo-lead fields lists them");
 	free(o);
 	/* only the contact has indexes 1 and 2 */
 	o = origin(p, "0", "custom_fields_values.1.field_id");
-	assert_string_equal(o, "--telegram (field 1709360)");
+	assert_string_equal(o, "--telegram (field 1709360): the account has no contact field 1709360; "
+			       "kommo-lead fields lists them");
 	free(o);
 	o = origin(p, "0", "custom_fields_values.2.values.0.value");
 	assert_string_equal(o, "--field contact:99");
 	free(o);
 	o = origin(p, "0", "_embedded.contacts.0.custom_fields_values.1.field_id");
-	assert_string_equal(o, "--telegram (field 1709360)");
+	assert_string_equal(o, "--telegram (field 1709360): the account has no contact field 1709360; "
+			       "kommo-lead fields lists them");
 	free(o);
 	o = origin(p, "0", "pipeline_id");
-	assert_string_equal(o, "--pipeline or KOMMO_PIPELINE_ID");
+	assert_string_equal(o, "--pipeline or KOMMO_PIPELINE_ID: the account has no pipeline 12984871; "
+			       "kommo-lead fields lists the pipelines");
 	free(o);
 	o = origin(p, "0", "_embedded.contacts.0.first_name");
 	assert_string_equal(o, "--name");
