@@ -71,7 +71,7 @@ static void take(const struct kl_jsonl *r, const struct kl_csv_record *rec, stru
 	size_t n;
 	const char *const *names = kl_jsonl_columns(r, &n);
 	/* as wide as the columns, at least one cell (a bad line before any key) */
-	if (rec->nfields != (n ? n : 1) || (rec->nfields > n && !rec->error))
+	if (rec->nfields != n && !(n == 0 && rec->nfields == 1 && rec->error))
 		abort();
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < i; j++)
