@@ -54,7 +54,7 @@ class JsonlTest(SandboxTest):
 
     def test_the_same_rows_as_csv_and_as_json_lines_send_the_same_bodies(self):
         jsonl = as_jsonl(ROWS)
-        # the first line has every key, so the columns are in the CSV's order
+        # here line 1 has every key (JsonlKeysTest gives lines their own keys)
         self.assertEqual(list(json.loads(jsonl.splitlines()[0])), COLUMNS)
         r = self.run_file("in.csv", as_csv(ROWS))
         self.assertEqual(r.code, 0, r)
