@@ -49,6 +49,22 @@ int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
 		   const struct kl_colmap *maps, size_t nmaps, bool ignore_unknown, struct kl_err *err);
 void kl_columns_free(struct kl_columns *c); /* accepts NULL */
 
+/* For input that names its values on every line (JSON Lines), where any
+ * line may give any known key: the field a key fills, into field ("phone",
+ * "created_at", "lead:1709500"; "" for a key read as nothing: "error", or
+ * any unknown key with ignore_unknown). Two keys fill one field when their
+ * fields are equal. KL_EDATA, with a message naming the key (and the
+ * nearest known name), for an unknown key or a custom field key refused. */
+int kl_columns_field(const char *name, const struct kl_colmap *maps, size_t nmaps, bool ignore_unknown,
+		     char *field, size_t size, struct kl_err *err);
+
+/* Adds a column for such a key, as kl_columns_map maps one, without the
+ * checks a header gets (an unused --map, two columns for one field): the
+ * lines that give a key refused by kl_columns_field are refused by their
+ * reader, so here it is an ignored column. Only memory can fail. */
+int kl_columns_add(struct kl_columns *c, const char *name, const struct kl_colmap *maps, size_t nmaps,
+		   struct kl_err *err);
+
 /* The lead field a column name means: >= 0 an attribute, or -1 (unknown),
  * -2 (created_at), -3 (a custom field spec), -4 (the "error" column that
  * --rejects adds, skipped so the file imports again). */

@@ -2,21 +2,26 @@
  * kl_jsonl: a reader of JSON Lines (one JSON object a line) that hands out
  * the records kl_csv does, so that the import treats both alike.
  *
- * The first object's keys, in order, are the header: the first call to
- * kl_jsonl_next returns them as a record (as a CSV header line is), the
- * next one that object's values. A later object's keys are put under the
- * header's columns by name; a key it lacks is an empty cell. Values:
- * strings as they are; numbers as their value (1e3 as 1000, 0.10 as 0.1:
- * a value that must stay as written goes as a string); null is an empty
- * cell; true, false, arrays and objects are refused, as is an integer past
- * 2^53, which a double cannot hold exactly.
+ * Every line stands on its own: any line may give any key the import
+ * knows, and a key a line lacks is an empty cell. The columns are the keys
+ * given to kl_jsonl_keys (--map's), then every other key in the order it
+ * is first read: a record holds a cell for each column known when it was
+ * read (kl_jsonl_columns), so a later record may hold more. The first call
+ * to kl_jsonl_next returns the first columns as a record (as a CSV header
+ * line is), the next one the first line's values. Values: strings as they
+ * are; numbers as their value (1e3 as 1000, 0.10 as 0.1: a value that must
+ * stay as written goes as a string); null is an empty cell; true, false,
+ * arrays and objects are refused, as is an integer past 2^53, which a
+ * double cannot hold exactly.
  *
- * A line that is not such an object (not JSON, not an object, a key not in
- * the header, a value refused, not UTF-8) is a record all the same, with
- * error set and the whole line as its first field: the caller rejects it
- * and goes on. Only a first line that gives no header, an over-long line or
- * a read error ends the input. Blank lines are skipped; a UTF-8 byte order
- * mark and CR line ends are accepted. Records' row is the line number.
+ * A line that is no row is a record all the same, with error set: the
+ * caller rejects it and goes on. One with a key refused (by the check
+ * kl_jsonl_keys was given) or two keys that fill one field keeps its cells;
+ * one that is not such an object (not JSON, not an object, a key given
+ * twice, a value refused, not UTF-8) has the whole line as its first field.
+ * Only an over-long line or a read error ends the input. Blank lines are
+ * skipped; a UTF-8 byte order mark and CR line ends are accepted. Records'
+ * row is the line number.
  */
 #ifndef KL_JSONL_H
 #define KL_JSONL_H
@@ -30,11 +35,28 @@
 /* The longest line read, in bytes. */
 #define KL_JSONL_MAX_LINE KL_CSV_MAX_RECORD
 
+/* The most different keys an input may use: a line bringing more is refused. */
+#define KL_JSONL_MAX_KEYS 1000
+
 struct kl_jsonl;
+
+/* Whether a key may be given, and the field it fills into field ("" none:
+ * two keys of one line that fill one field refuse the line). KL_OK; or
+ * KL_EDATA with a message naming the key, which refuses every line that
+ * gives it; any other status ends the input. */
+typedef int kl_jsonl_key_fn(void *ctx, const char *key, char *field, size_t size, struct kl_err *err);
 
 /* name is used in messages. The stream stays the caller's to close. */
 int kl_jsonl_open(struct kl_jsonl **out, FILE *in, const char *name, struct kl_err *err);
 void kl_jsonl_free(struct kl_jsonl *r); /* accepts NULL */
+
+/* Before the first record: the first columns (seed, in order: --map's
+ * keys) and the check of every key (NULL: any key, filling nothing). */
+int kl_jsonl_keys(struct kl_jsonl *r, const char *const *seed, size_t n, kl_jsonl_key_fn *check, void *ctx,
+		  struct kl_err *err);
+
+/* The columns so far, for the fields of the records read so far. */
+const char *const *kl_jsonl_columns(const struct kl_jsonl *r, size_t *n);
 
 /* Reads the next record into *rec, valid until the next call. Returns 1
  * for a record, 0 at the end of input, or an error status (KL_EDATA, KL_EIO). */

@@ -120,7 +120,7 @@ void kl_columns_free(struct kl_columns *c)
 }
 
 /* Checks "lead:ID[:number]" and stores it trimmed. */
-static int custom_spec(struct kl_column *col, const char *field, struct kl_err *err)
+static int custom_spec(struct kl_column *col, const char *field, const char *noun, struct kl_err *err)
 {
 	struct kl_lead probe = {0};
 	char *spec = kl_str_trimmed(field);
@@ -131,7 +131,7 @@ static int custom_spec(struct kl_column *col, const char *field, struct kl_err *
 		free(spec);
 		return kl_err_oom(err);
 	}
-	snprintf(label, sizeof label, "column \"%s\":", col->name);
+	snprintf(label, sizeof label, "%s \"%s\":", noun, col->name);
 	rc = kl_lead_add_field_spec(&probe, with_value, label, err);
 	kl_lead_free(&probe);
 	free(with_value);
@@ -160,6 +160,42 @@ static const char *encoding_hint(const char *const *names, size_t n)
 	return "";
 }
 
+/* Maps one column: *unknown when its name (after --map) is no field. noun
+ * ("column", "key") names it in a message. */
+static int map_one(struct kl_column *col, const char *name, const struct kl_colmap *maps, size_t nmaps,
+		   const char *noun, bool *unknown, struct kl_err *err)
+{
+	const char *field = mapped(name, maps, nmaps);
+	*unknown = false;
+	if (!(col->name = strdup(name)))
+		return kl_err_oom(err);
+	int what = kl_columns_lookup(field);
+	col->kind = KL_COL_IGNORED;
+	if (what == CUSTOM) {
+		col->kind = KL_COL_CUSTOM;
+		return custom_spec(col, field, noun, err);
+	}
+	if (what == CREATED_AT) {
+		col->kind = KL_COL_CREATED_AT;
+	} else if (what >= 0) {
+		col->kind = KL_COL_ATTR;
+		col->attr = what;
+	} else if (what != REJECT_REASON) { /* a rejects file imports again as it is */
+		*unknown = true;
+	}
+	return KL_OK;
+}
+
+/* one field, one column: two would have to pick a value at random */
+static bool same_field(const struct kl_column *o, const struct kl_column *col)
+{
+	return o->kind == col->kind && col->kind != KL_COL_IGNORED &&
+	       ((col->kind == KL_COL_ATTR && o->attr == col->attr) || col->kind == KL_COL_CREATED_AT ||
+		(col->kind == KL_COL_CUSTOM && strcmp(o->spec, col->spec) == 0));
+}
+
+#define NAME_FIELDS "name lead fields as in kommo-lead(1) (name, last_name, phone, email, ..., lead:ID, contact:ID)"
+
 int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
 		   const struct kl_colmap *maps, size_t nmaps, bool ignore_unknown, struct kl_err *err)
 {
@@ -184,51 +220,26 @@ int kl_columns_map(struct kl_columns *c, const char *const *names, size_t n,
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct kl_column *col = &c->col[i];
-		const char *field = mapped(names[i], maps, nmaps);
+		bool is_unknown;
 		c->n++;
-		if (!(col->name = strdup(names[i]))) {
+		if ((rc = map_one(col, names[i], maps, nmaps, "column", &is_unknown, err)))
+			goto out;
+		if (is_unknown && !ignore_unknown &&
+		    kl_buf_appendf(&unknown, "%s%s", nunknown++ ? ", " : "", kl_str_quote(names[i], qbuf, sizeof qbuf))) {
 			rc = kl_err_oom(err);
 			goto out;
 		}
-		int what = kl_columns_lookup(field);
-		if (what == CUSTOM) {
-			col->kind = KL_COL_CUSTOM;
-			if ((rc = custom_spec(col, field, err)))
-				goto out;
-		} else if (what == CREATED_AT) {
-			col->kind = KL_COL_CREATED_AT;
-		} else if (what == REJECT_REASON) {
-			col->kind = KL_COL_IGNORED; /* a rejects file imports again as it is */
-			continue;
-		} else if (what >= 0) {
-			col->kind = KL_COL_ATTR;
-			col->attr = what;
-		} else {
-			col->kind = KL_COL_IGNORED;
-			if (!ignore_unknown && kl_buf_appendf(&unknown, "%s%s", nunknown++ ? ", " : "",
-							      kl_str_quote(names[i], qbuf, sizeof qbuf))) {
-				rc = kl_err_oom(err);
-				goto out;
-			}
-			continue;
-		}
-		/* one field, one column: two would have to pick a value at random */
 		for (size_t j = 0; j < i; j++) {
-			const struct kl_column *o = &c->col[j];
-			bool same = o->kind == col->kind &&
-				    ((col->kind == KL_COL_ATTR && o->attr == col->attr) ||
-				     col->kind == KL_COL_CREATED_AT ||
-				     (col->kind == KL_COL_CUSTOM && strcmp(o->spec, col->spec) == 0));
-			if (same) {
+			if (same_field(&c->col[j], col)) {
 				rc = kl_err_set(err, KL_EDATA, "columns \"%s\" and \"%s\" fill the same field; keep one (or --map one elsewhere)",
-						o->name, col->name);
+						c->col[j].name, col->name);
 				goto out;
 			}
 		}
 	}
 	if (nunknown) {
 		rc = kl_err_set(err, KL_EDATA,
-				"unknown column%s %s: name lead fields as in kommo-lead(1) (name, last_name, phone, email, ..., lead:ID, contact:ID), rename with --map COLUMN=FIELD, or pass --ignore-unknown-columns%s",
+				"unknown column%s %s: " NAME_FIELDS ", rename with --map COLUMN=FIELD, or pass --ignore-unknown-columns%s",
 				nunknown > 1 ? "s" : "", unknown.data, encoding_hint(names, n));
 		goto out;
 	}
@@ -237,4 +248,72 @@ out:
 	if (rc)
 		kl_columns_free(c);
 	return rc;
+}
+
+/* The known name nearest a mistyped one (folded), or NULL: a spelling of a
+ * field (shown as the field's name), or a name --map gives. */
+static const char *suggest(const char *name, const struct kl_colmap *maps, size_t nmaps)
+{
+	char *f = kl_str_fold(name);
+	const char *best = NULL;
+	size_t best_d = 3; /* more edits than two is another word */
+	for (size_t i = 0; f && *f && i < NSPELLINGS; i++) {
+		size_t d = kl_str_distance(f, spellings[i].name);
+		if (d < best_d && d < strlen(f) && spellings[i].field != REJECT_REASON) {
+			best_d = d;
+			best = spellings[i].field >= 0 ? kl_attr_info(spellings[i].field)->name : "created_at";
+		}
+	}
+	for (size_t i = 0; i < nmaps; i++)
+		if (kl_str_distance(name, maps[i].column) < best_d)
+			best = maps[i].column, best_d = kl_str_distance(name, maps[i].column);
+	free(f);
+	return best;
+}
+
+int kl_columns_field(const char *name, const struct kl_colmap *maps, size_t nmaps, bool ignore_unknown,
+		     char *field, size_t size, struct kl_err *err)
+{
+	struct kl_column col = {0};
+	bool unknown;
+	char qbuf[256];
+	int rc = map_one(&col, name, maps, nmaps, "key", &unknown, err);
+	*field = '\0';
+	if (rc == KL_OK && unknown && !ignore_unknown) {
+		const char *near = suggest(name, maps, nmaps);
+		rc = kl_err_set(err, KL_EDATA, "key %s is not a column%s%s%s: " NAME_FIELDS ", rename with --map KEY=FIELD, or pass --ignore-unknown-columns",
+				kl_str_quote(name, qbuf, sizeof qbuf), near ? " (did you mean \"" : "", near ? near : "",
+				near ? "\"?)" : "");
+	} else if (rc == KL_OK && col.kind == KL_COL_ATTR) {
+		snprintf(field, size, "%s", kl_attr_info(col.attr)->name);
+	} else if (rc == KL_OK && col.kind != KL_COL_IGNORED) {
+		snprintf(field, size, "%s", col.kind == KL_COL_CUSTOM ? col.spec : "created_at");
+	}
+	free(col.name);
+	free(col.spec);
+	return rc;
+}
+
+int kl_columns_add(struct kl_columns *c, const char *name, const struct kl_colmap *maps, size_t nmaps,
+		   struct kl_err *err)
+{
+	struct kl_column *col = realloc(c->col, (c->n + 1) * sizeof *col);
+	bool unknown;
+	if (!col)
+		return kl_err_oom(err);
+	c->col = col;
+	col = &c->col[c->n];
+	*col = (struct kl_column){0};
+	int rc = map_one(col, name, maps, nmaps, "key", &unknown, err);
+	if (rc == KL_EDATA) { /* a custom field key refused on its lines: nothing of it is read */
+		free(col->spec);
+		*col = (struct kl_column){.name = col->name, .kind = KL_COL_IGNORED};
+		rc = col->name ? KL_OK : kl_err_oom(err);
+	}
+	if (rc) {
+		free(col->name);
+		return rc;
+	}
+	c->n++;
+	return KL_OK;
 }

@@ -17,11 +17,18 @@ struct kl_jsonl {
 	size_t cap;
 	unsigned long long offset;
 	long lineno;
-	char **names; /* the header: the first object's keys */
-	size_t nnames;
-	long header_line;
+	/* the columns: --map's keys, then every other key in the order first
+	 * read, each with the field it fills ("" none) or why it is refused */
+	char **names;
+	char **fills;
+	char **refused;
+	long *seen_on; /* the line a key was last given on: one key given twice */
+	size_t nnames, ncap, nseed;
+	kl_jsonl_key_fn *check;
+	void *check_ctx;
+	bool started;       /* the header was handed out */
 	bool first_pending; /* the first object's values are still to hand out */
-	struct kl_csv_record head; /* the header, handed out as a CSV header line is */
+	struct kl_csv_record head; /* --map's keys, handed out as a CSV header line is */
 	size_t *head_len;
 	struct kl_csv_record rec;
 	char *error;
@@ -60,15 +67,89 @@ void kl_jsonl_free(struct kl_jsonl *r)
 	if (!r)
 		return;
 	clear_record(r);
-	for (size_t i = 0; i < r->nnames; i++)
+	for (size_t i = 0; i < r->nnames; i++) {
 		free(r->names[i]);
+		free(r->fills[i]);
+		free(r->refused[i]);
+	}
 	free(r->names);
+	free(r->fills);
+	free(r->refused);
+	free(r->seen_on);
 	free(r->head_len);
 	free(r->rec.field);
 	free(r->rec.len);
 	free(r->line);
 	free(r->name);
 	free(r);
+}
+
+/* Room for one more column, in every array that has one a column. */
+static int grow(struct kl_jsonl *r)
+{
+	if (r->nnames < r->ncap)
+		return KL_OK;
+	size_t n = r->ncap ? r->ncap * 2 : 16;
+	void *p;
+#define GROW(a)                                             \
+	if (!(p = realloc(a, n * sizeof *(a))))             \
+		return KL_EOSERR;                           \
+	a = p;                                              \
+	memset(a + r->ncap, 0, (n - r->ncap) * sizeof *(a));
+	GROW(r->names) GROW(r->fills) GROW(r->refused) GROW(r->seen_on) GROW(r->rec.field) GROW(r->rec.len)
+#undef GROW
+	r->ncap = n;
+	return KL_OK;
+}
+
+/* A new key becomes a column, asking check what it fills. */
+static int add_key(struct kl_jsonl *r, const char *key, struct kl_err *err)
+{
+	char fills[128] = "";
+	struct kl_err why = {0};
+	if (grow(r) || !(r->names[r->nnames] = strdup(key)))
+		return kl_err_oom(err);
+	int rc = r->check ? r->check(r->check_ctx, key, fills, sizeof fills, &why) : KL_OK;
+	if (rc == KL_EDATA && !(r->refused[r->nnames] = strdup(why.msg)))
+		rc = KL_EOSERR;
+	else if (rc == KL_OK && !(r->fills[r->nnames] = strdup(fills)))
+		rc = KL_EOSERR;
+	if (rc != KL_OK && rc != KL_EDATA) {
+		free(r->names[r->nnames]);
+		r->names[r->nnames] = NULL;
+		return rc == KL_EOSERR ? kl_err_oom(err) : kl_err_set(err, rc, "%s", why.msg);
+	}
+	r->seen_on[r->nnames] = 0;
+	r->nnames++;
+	return KL_OK;
+}
+
+int kl_jsonl_keys(struct kl_jsonl *r, const char *const *seed, size_t n, kl_jsonl_key_fn *check, void *ctx,
+		  struct kl_err *err)
+{
+	r->check = check;
+	r->check_ctx = ctx;
+	if (n && !(r->head_len = calloc(n, sizeof *r->head_len)))
+		return kl_err_oom(err);
+	for (size_t i = 0; i < n; i++) {
+		bool again = false;
+		for (size_t j = 0; j < r->nnames && !again; j++)
+			again = strcmp(r->names[j], seed[i]) == 0;
+		if (again)
+			continue;
+		int rc = add_key(r, seed[i], err);
+		if (rc)
+			return rc;
+		r->head_len[r->nnames - 1] = strlen(seed[i]);
+	}
+	r->nseed = r->nnames;
+	return KL_OK;
+}
+
+const char *const *kl_jsonl_columns(const struct kl_jsonl *r, size_t *n)
+{
+	*n = r->nnames;
+	return (const char *const *)r->names;
 }
 
 /* One line without its line end into r->line. 1: a line; 0: end of input. */
@@ -110,22 +191,6 @@ static int read_line(struct kl_jsonl *r, size_t *len, bool *line_end, struct kl_
 	return 1;
 }
 
-/* Room for n fields in the record. */
-static int size_record(struct kl_jsonl *r, size_t n)
-{
-	char **f = realloc(r->rec.field, n * sizeof *f);
-	if (f)
-		r->rec.field = f;
-	size_t *l = realloc(r->rec.len, n * sizeof *l);
-	if (l)
-		r->rec.len = l;
-	if (!f || !l)
-		return KL_EOSERR;
-	for (size_t i = 0; i < n; i++)
-		r->rec.field[i] = NULL, r->rec.len[i] = 0;
-	return KL_OK;
-}
-
 /* A value as a cell, or NULL with *why set (why is a static phrase). */
 static char *cell(const cJSON *v, const char **why)
 {
@@ -159,66 +224,82 @@ static char *cell(const cJSON *v, const char **why)
 	return NULL;
 }
 
-/* The first object's keys become the header. */
-static int take_header(struct kl_jsonl *r, const cJSON *obj, struct kl_err *err)
+/* Where key is among the columns, added when new; *i == r->nnames past
+ * the most columns (the line is refused). */
+static int find_key(struct kl_jsonl *r, const char *key, size_t *i, struct kl_err *err)
 {
-	size_t n = (size_t)cJSON_GetArraySize(obj);
-	if (n == 0)
-		return kl_err_set(err, KL_EDATA, "%s: line %ld: an empty object: the first line's keys are the columns",
-				  r->name, r->lineno);
-	if (!(r->names = calloc(n, sizeof *r->names)) || !(r->head_len = calloc(n, sizeof *r->head_len)))
-		return kl_err_oom(err);
-	const cJSON *k;
-	cJSON_ArrayForEach(k, obj)
-	{
-		for (size_t i = 0; i < r->nnames; i++)
-			if (strcmp(r->names[i], k->string) == 0)
-				return kl_err_set(err, KL_EDATA, "%s: line %ld: key \"%s\" given twice", r->name,
-						  r->lineno, k->string);
-		if (!(r->names[r->nnames] = strdup(k->string)))
-			return kl_err_oom(err);
-		r->head_len[r->nnames] = strlen(k->string);
-		r->nnames++;
-	}
-	r->header_line = r->lineno;
-	return size_record(r, n) ? kl_err_oom(err) : KL_OK;
+	for (*i = 0; *i < r->nnames; (*i)++)
+		if (strcmp(r->names[*i], key) == 0)
+			return KL_OK;
+	if (r->nnames >= KL_JSONL_MAX_KEYS)
+		return KL_OK;
+	int rc = add_key(r, key, err);
+	r->rec.nfields = r->nnames; /* the new column's cell is freed with the record */
+	return rc;
 }
 
-/* The object's values under the header's columns; a line that is no row
- * gets r->error. */
-static int fill_values(struct kl_jsonl *r, const cJSON *obj)
+/* Two keys of one line that fill one field: the index of the second, or
+ * *second == r->nnames. */
+static void same_field(const struct kl_jsonl *r, size_t *first, size_t *second)
+{
+	for (*second = 0; *second < r->nnames; (*second)++) {
+		const char *f = r->fills[*second];
+		if (r->seen_on[*second] != r->lineno || !f || !*f)
+			continue;
+		for (*first = 0; *first < *second; (*first)++)
+			if (r->seen_on[*first] == r->lineno && r->fills[*first] && strcmp(r->fills[*first], f) == 0)
+				return;
+	}
+}
+
+/* The object's values under their columns. A line that is no row gets
+ * r->error, and *whole when the line goes whole into the first cell (a key
+ * given twice, a value refused): else its keys say what they said. */
+static int fill_values(struct kl_jsonl *r, const cJSON *obj, bool *whole, struct kl_err *err)
 {
 	const cJSON *k;
+	const char *refused = NULL;
+	char q[256];
+	*whole = true;
 	r->rec.nfields = r->nnames;
 	cJSON_ArrayForEach(k, obj)
 	{
-		size_t i = 0;
-		while (i < r->nnames && strcmp(r->names[i], k->string) != 0)
-			i++;
+		size_t i;
 		const char *why = NULL;
-		if (i == r->nnames) {
-			r->error = kl_str_printf("line %ld: key \"%s\" is not among the columns (the keys of line %ld)",
-						 r->lineno, k->string, r->header_line);
-			return r->error ? KL_OK : KL_EOSERR;
-		}
-		if (r->rec.field[i]) {
+		if (find_key(r, k->string, &i, err))
+			return err->status;
+		if (i == r->nnames)
+			r->error = kl_str_printf("line %ld: key %s: more than %d different keys in the input", r->lineno,
+						 kl_str_quote(k->string, q, sizeof q), KL_JSONL_MAX_KEYS);
+		else if (r->seen_on[i] == r->lineno)
 			r->error = kl_str_printf("line %ld: key \"%s\" given twice", r->lineno, k->string);
-			return r->error ? KL_OK : KL_EOSERR;
-		}
-		if (!(r->rec.field[i] = cell(k, &why)) && why) {
+		else if (!(r->rec.field[i] = cell(k, &why)) && why)
 			r->error = kl_str_printf("line %ld, key \"%s\": the value %s", r->lineno, k->string, why);
-			return r->error ? KL_OK : KL_EOSERR;
-		}
-		if (!r->rec.field[i])
-			return KL_EOSERR;
+		else if (!r->rec.field[i])
+			return kl_err_oom(err);
+		if (r->error || why)
+			return r->error ? KL_OK : kl_err_oom(err);
+		r->seen_on[i] = r->lineno;
 		r->rec.len[i] = strlen(r->rec.field[i]);
+		if (!refused)
+			refused = r->refused[i];
 	}
+	*whole = false;
 	for (size_t i = 0; i < r->nnames; i++) {
 		if (!r->rec.field[i] && !(r->rec.field[i] = strdup("")))
-			return KL_EOSERR;
-		r->rec.len[i] = strlen(r->rec.field[i]);
+			return kl_err_oom(err);
 	}
-	return KL_OK;
+	size_t a, b;
+	same_field(r, &a, &b);
+	if (refused)
+		r->error = kl_str_printf("line %ld: %s", r->lineno, refused);
+	else if (b < r->nnames)
+		r->error = kl_str_printf("line %ld: keys \"%s\" and \"%s\" fill the same field (%s): keep one",
+					 r->lineno, r->names[a], r->names[b], r->fills[b]);
+	else
+		return KL_OK;
+	r->rec.error = r->error;
+	return r->error ? KL_OK : kl_err_oom(err);
 }
 
 /* A line that is no row: the whole line in the first field, the rest empty. */
@@ -228,8 +309,10 @@ static int bad_line(struct kl_jsonl *r, const char *line, size_t len)
 		free(r->rec.field[i]);
 		r->rec.field[i] = NULL;
 	}
-	r->rec.nfields = r->nnames;
-	for (size_t i = 0; i < r->nnames; i++) {
+	if (!r->nnames && grow(r)) /* no column yet: the line is still kept */
+		return KL_EOSERR;
+	r->rec.nfields = r->nnames ? r->nnames : 1;
+	for (size_t i = 0; i < r->rec.nfields; i++) {
 		/* the whole line, NUL bytes too: len says where it ends (not strndup's first NUL) */
 		size_t n = i == 0 ? len : 0;
 		if (!(r->rec.field[i] = malloc(n + 1)))
@@ -258,13 +341,15 @@ static bool has_escaped_nul(const char *p, size_t len)
 	return false;
 }
 
-/* Parses a non-blank line into the record (or the header, for the first). */
+/* Parses a non-blank line into the record. */
 static int parse_line(struct kl_jsonl *r, const char *line, size_t len, struct kl_err *err)
 {
 	size_t bad;
 	const char *end = NULL;
 	cJSON *obj = NULL;
 	const char *why = NULL;
+	bool whole = true;
+	int rc = KL_OK;
 	if (kl_encoding_guess((const unsigned char *)line, len, &bad) == KL_ENCODING_UNKNOWN || bad != len)
 		r->error = kl_str_printf("line %ld: not UTF-8 (byte %zu)", r->lineno, bad + 1), why = "";
 	else if (memchr(line, '\0', len) || has_escaped_nul(line, len))
@@ -274,24 +359,13 @@ static int parse_line(struct kl_jsonl *r, const char *line, size_t len, struct k
 		why = "not a JSON object";
 	if (why && *why)
 		r->error = kl_str_printf("line %ld: %s", r->lineno, why);
-	if (why && !r->error) {
-		cJSON_Delete(obj);
-		return kl_err_oom(err);
-	}
-	int rc = KL_OK;
-	if (r->error && !r->names)
-		rc = kl_err_set(err, KL_EDATA, "%s: %s: the first line's keys are the columns", r->name, r->error);
-	else if (r->error)
-		rc = bad_line(r, line, len);
-	else if (!r->names && (rc = take_header(r, obj, err)) == KL_OK)
-		r->first_pending = true;
-	if (rc == KL_OK && !r->error && (rc = fill_values(r, obj)) == KL_OK && r->error)
-		rc = bad_line(r, line, len);
+	if (why && !r->error)
+		rc = kl_err_oom(err);
+	else if (!why)
+		rc = fill_values(r, obj, &whole, err);
 	cJSON_Delete(obj);
-	if (rc == KL_EOSERR)
-		return kl_err_oom(err);
-	if (rc == KL_OK && r->error && !r->rec.error)
-		return kl_err_oom(err);
+	if (rc == KL_OK && r->error && whole && bad_line(r, line, len))
+		rc = kl_err_oom(err);
 	return rc;
 }
 
@@ -314,14 +388,15 @@ int kl_jsonl_next(struct kl_jsonl *r, const struct kl_csv_record **rec, struct k
 			p += 3, len -= 3;
 		if (p[strspn(p, " \t\r")] == '\0' && strlen(p) == len)
 			continue;
-		bool header = !r->names;
 		if ((rc = parse_line(r, p, len, err)))
 			return rc;
 		r->rec.row = r->lineno;
 		r->rec.line_end = line_end;
 		*rec = &r->rec;
-		if (header) {
-			r->head = (struct kl_csv_record){.row = r->lineno, .nfields = r->nnames, .field = r->names,
+		if (!r->started) {
+			/* the header: --map's keys (any line may give any known key) */
+			r->started = r->first_pending = true;
+			r->head = (struct kl_csv_record){.row = r->lineno, .nfields = r->nseed, .field = r->names,
 							 .len = r->head_len, .line_end = line_end};
 			*rec = &r->head;
 		}

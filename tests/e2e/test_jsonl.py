@@ -54,7 +54,7 @@ class JsonlTest(SandboxTest):
 
     def test_the_same_rows_as_csv_and_as_json_lines_send_the_same_bodies(self):
         jsonl = as_jsonl(ROWS)
-        # the first line has every key, so the columns are in the CSV's order
+        # here line 1 has every key (JsonlKeysTest gives lines their own keys)
         self.assertEqual(list(json.loads(jsonl.splitlines()[0])), COLUMNS)
         r = self.run_file("in.csv", as_csv(ROWS))
         self.assertEqual(r.code, 0, r)
@@ -90,14 +90,17 @@ class JsonlTest(SandboxTest):
         lines = r.out.splitlines()
         self.assertRegex(lines[0], r"^row=1 lead_id=\d+ contact_id=\d+$")
         self.assertEqual(lines[1], "row=3 rejected: line 3: not a JSON object")
-        self.assertEqual(lines[2], 'row=4 rejected: line 4: key "telegram_id" is not among the columns (the keys of line 1)')
+        self.assertEqual(lines[2], 'row=4 rejected: line 4: key "telegram_id" is not a column (did you mean "telegram"?): '
+                         "name lead fields as in kommo-lead(1) (name, last_name, phone, email, ..., lead:ID, contact:ID), "
+                         "rename with --map KEY=FIELD, or pass --ignore-unknown-columns")
         self.assertRegex(lines[3], r"^row=5 lead_id=\d+ contact_id=\d+$")
         sent = [it["_embedded"]["contacts"][0]["name"] for q in self.forms_posts() for it in json.loads(q["body"])]
         self.assertEqual(sent, ["A", "C"])
-        # the rejects file of JSON Lines is JSON Lines: a line that is no row whole under the first key
+        # the rejects file of JSON Lines is JSON Lines: a line that is no row whole under the first
+        # key, a row refused for a key as its own object (that key too, to be put right)
         got = self.read_jsonl(rej)
-        self.assertEqual(got[0], {"name": "not json", "phone": "", "source_uid": "", "error": "line 3: not a JSON object"})
-        self.assertEqual(got[1]["name"], '{"name":"B","telegram_id":"x"}')
+        self.assertEqual(got[0], {"name": "not json", "source_uid": "", "error": "line 3: not a JSON object"})
+        self.assertEqual(got[1], {"name": "B", "telegram_id": "x", "source_uid": "", "error": lines[2][len("row=4 rejected: "):]})
         self.assertEqual(len(got), 2)
 
     def test_a_line_with_a_nul_byte_keeps_all_it_says_in_the_rejects(self):
@@ -135,12 +138,11 @@ class JsonlTest(SandboxTest):
         got = self.read_jsonl(rej)
         self.assertEqual(len(got), 1)
         row = got[0]
-        # every column of the input, in its order (the first line's keys are the columns of a
-        # file imported again), then the error; the user's values as they decode
-        self.assertEqual(list(row), list(first) + ["error"])
+        # the row's own keys (in the order the import took them), then the error: no key of
+        # another line; the user's values as they decode
+        self.assertEqual(list(row), ["name", "email", "lead_name", "source_uid", "error"])
         for k, v in bad.items():
             self.assertEqual(row[k], v, k)
-        self.assertEqual([row[k] for k in first if k not in bad], ["", "", ""])
         self.assertIn('"email"', row["error"])
         # fixed, and fed back as it is (its "error" key is the column --rejects adds: ignored)
         row["email"] = "olga@example.com"
@@ -242,6 +244,91 @@ class JsonlTest(SandboxTest):
         self.assertEqual(r.code, 64, r)
         self.assertIn('--format: "yaml": use auto (the default), csv or jsonl', r.err)
         self.assertEqual(len(self.forms_posts()), 1)
+
+
+# jq -c '.[]' of a source that leaves empty fields out: every line its own keys
+VARYING = [{k: v for k, v in zip(COLUMNS, row) if v} for row in ROWS]
+
+
+class JsonlKeysTest(SandboxTest):
+    """Every line stands on its own: any known key on any line."""
+    run_file, bodies, read_jsonl = JsonlTest.run_file, JsonlTest.bodies, JsonlTest.read_jsonl
+
+    def test_lines_with_varying_keys_send_what_a_csv_with_every_column_sends(self):
+        # line 1 has no "email": line 2's and line 3's still count
+        self.assertNotIn("email", VARYING[0])
+        self.assertIn("email", VARYING[1])
+        r = self.run_file("in.csv", as_csv(ROWS))
+        self.assertEqual(r.code, 0, r)
+        from_csv = [as_lines(b) for b in self.bodies()]
+        text = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in VARYING)
+        r = self.kl("import", "--no-config", "--format", "jsonl", "-", stdin=text.encode())
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(self.bodies(), from_csv)
+
+    def test_known_spellings_and_map_keys_on_later_lines_and_an_unknown_key_on_line_3(self):
+        rej = os.path.join(self.tmp.name, "rejects.jsonl")
+        lines = [{"name": "A", "phone": "+79990000201"},
+                 {"Имя": "B", "Телефон": "+79990000202", "Work mail": "b@example.com"},
+                 {"name": "C", "phnoe": "+79990000203"},
+                 {"name": "D", "email": "d@example.com", "tags": "x"}]
+        r = self.run_file("in.jsonl", "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in lines),
+                          "--map", "Work mail=email", "--rejects", rej)
+        self.assertEqual(r.code, 65, r)
+        out = r.out.splitlines()
+        self.assertTrue(out[2].startswith('row=3 rejected: line 3: key "phnoe" is not a column (did you mean "phone"?)'), out)
+        items = [it for q in self.forms_posts() for it in json.loads(q["body"])]
+        self.assertEqual([it["_embedded"]["contacts"][0]["name"] for it in items], ["A", "B", "D"])
+        self.assertIn("b@example.com", json.dumps(items[1]))
+        self.assertEqual(items[2]["_embedded"]["leads"][0]["_embedded"], {"tags": [{"name": "x"}]})
+        [got] = self.read_jsonl(rej)
+        self.assertEqual(got["name"], "C")
+        self.assertEqual(got["phnoe"], "+79990000203")
+        self.assertEqual(list(got), ["name", "phnoe", "source_uid", "error"])
+        self.assertEqual(got["source_uid"], "")  # refused as read: nothing went under a uid
+        # put right and imported again
+        got["phone"] = got.pop("phnoe")
+        self.seen = len(self.recorded())
+        r = self.run_file("fixed.jsonl", json.dumps(got) + "\n")
+        self.assertEqual(r.code, 0, r)
+        [item] = [it for q in self.forms_posts() for it in json.loads(q["body"])]
+        self.assertEqual(item["_embedded"]["contacts"][0]["name"], "C")
+        self.assertIn("+79990000203", json.dumps(item))
+
+    def test_two_keys_of_one_line_for_one_field_refuse_that_line_only(self):
+        text = ('{"name":"A","phone":"+79990000211","Телефон":"+79990000212"}\n'
+                '{"name":"B","Телефон":"+79990000213"}\n')
+        r = self.run_file("in.jsonl", text)
+        self.assertEqual(r.code, 65, r)
+        self.assertEqual(r.out.splitlines()[0],
+                         'row=1 rejected: line 1: keys "phone" and "Телефон" fill the same field (phone): keep one')
+        [item] = [it for q in self.forms_posts() for it in json.loads(q["body"])]
+        self.assertIn("+79990000213", json.dumps(item, ensure_ascii=False))
+
+    def test_a_key_on_a_later_line_keeps_the_journal_and_uids_of_the_other_rows(self):
+        state = os.path.join(self.tmp.name, "state")
+        a = [{"name": "A", "phone": "+79990000221"},
+             {"name": "B", "phone": "+79990000222"},
+             {"name": "C", "phone": "+79990000223", "email": "c@example.com"}]
+        # line 2 gains a key: a new column, before "email", which line 3 gives
+        b = [a[0], dict(a[1], tags="vip"), a[2]]
+
+        def run(rows):
+            r = self.run_file("in.jsonl", "".join(json.dumps(o) + "\n" for o in rows), "--json", "--state", state)
+            self.assertEqual(r.code, 0, r)
+            return [json.loads(line) for line in r.out.splitlines() if '"row"' in line]
+
+        first = run(a)
+        self.assertEqual([x["status"] for x in first], ["created"] * 3)
+        self.seen = len(self.recorded())
+        second = run(b)
+        # the rows whose keys did not change are the same rows: not sent again, same uid and lead
+        self.assertEqual([x["status"] for x in second], ["skipped", "created", "skipped"])
+        for i in (0, 2):
+            self.assertEqual(second[i]["source_uid"], first[i]["source_uid"])
+            self.assertEqual(second[i]["lead_id"], first[i]["lead_id"])
+        [item] = [it for q in self.forms_posts() for it in json.loads(q["body"])]
+        self.assertEqual(item["_embedded"]["contacts"][0]["name"], "B")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 /* libFuzzer target: the JSON Lines reader and the JSON Lines rejects file on
  * any bytes. The records read must keep the reader's promises (the header
- * first, then rows of its width, line numbers going forward, a line that is
- * no row named by its error), and writing them back as the import's
- * --rejects does (kl_jsonl_put_text, kl_jsonl_write) must give a file that
- * reads back as the same rows, with the error as one more column: a rejects
- * file always imports again. Built with -DKL_FUZZ=ON and clang;
- * tests/fuzz/replay.c replays the corpus. */
+ * first, then rows as wide as the columns known when each was read, line
+ * numbers going forward, a line that is no row named by its error), and
+ * writing them back as the import's --rejects does (each row's own keys
+ * with a value, the error, through kl_jsonl_put_text and kl_jsonl_write)
+ * must give a file that reads back as the same rows: a rejects file always
+ * imports again. Built with -DKL_FUZZ=ON and clang; tests/fuzz/replay.c
+ * replays the corpus. */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,9 +22,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct table {
-	size_t ncols, nrows;
-	char **cell; /* nrows rows of ncols cells, then each row's error (NULL: none) */
-	char **error;
+	size_t nrows, ncols; /* ncols: the columns at the end */
+	char **names;
+	size_t *width;   /* each row's cells */
+	char ***cell;
+	char **error;    /* NULL: none */
 };
 
 static void *must(void *p)
@@ -35,10 +38,16 @@ static void *must(void *p)
 
 static void table_free(struct table *t)
 {
-	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+	for (size_t i = 0; i < t->nrows; i++) {
+		for (size_t j = 0; j < t->width[i]; j++)
+			free(t->cell[i][j]);
 		free(t->cell[i]);
-	for (size_t i = 0; i < t->nrows; i++)
 		free(t->error[i]);
+	}
+	for (size_t j = 0; j < t->ncols; j++)
+		free(t->names[j]);
+	free(t->names);
+	free(t->width);
 	free(t->cell);
 	free(t->error);
 }
@@ -56,8 +65,41 @@ static const char *tmp_path(void)
 	return path;
 }
 
-/* Reads in, checking the reader's promises, into t (the header in names). */
-static void read_all(FILE *in, size_t size, struct table *t, char ***names)
+/* One row's record, checked, into t. */
+static void take(const struct kl_jsonl *r, const struct kl_csv_record *rec, struct table *t)
+{
+	size_t n;
+	const char *const *names = kl_jsonl_columns(r, &n);
+	/* as wide as the columns, at least one cell (a bad line before any key) */
+	if (rec->nfields != n && !(n == 0 && rec->nfields == 1 && rec->error))
+		abort();
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(names[i], names[j]) == 0)
+				abort(); /* a key is one column */
+	char prefix[32];
+	snprintf(prefix, sizeof prefix, "line %ld", rec->row);
+	if (rec->error && strncmp(rec->error, prefix, strlen(prefix)) != 0)
+		abort(); /* the error names the line */
+	t->width = must(realloc(t->width, (t->nrows + 1) * sizeof *t->width));
+	t->cell = must(realloc(t->cell, (t->nrows + 1) * sizeof *t->cell));
+	t->error = must(realloc(t->error, (t->nrows + 1) * sizeof *t->error));
+	t->cell[t->nrows] = must(calloc(rec->nfields, sizeof **t->cell));
+	for (size_t i = 0; i < rec->nfields; i++) {
+		const char *v = rec->field[i];
+		if (v[rec->len[i]] != '\0')
+			abort();
+		/* a row's values are text: UTF-8 without a NUL (a bad line is kept as it was) */
+		if (!rec->error && (strlen(v) != rec->len[i] || !kl_str_utf8_valid(v, rec->len[i])))
+			abort();
+		t->cell[t->nrows][i] = must(strdup(v));
+	}
+	t->width[t->nrows] = rec->nfields;
+	t->error[t->nrows++] = rec->error ? must(strdup(rec->error)) : NULL;
+}
+
+/* Reads in, checking the reader's promises, into t. */
+static void read_all(FILE *in, size_t size, struct table *t)
 {
 	struct kl_jsonl *r = NULL;
 	struct kl_err err = {0};
@@ -65,49 +107,27 @@ static void read_all(FILE *in, size_t size, struct table *t, char ***names)
 		abort();
 	const struct kl_csv_record *rec;
 	long last = 0;
+	bool header = true;
 	int rc;
 	while ((rc = kl_jsonl_next(r, &rec, &err)) == 1) {
-		bool header = !*names;
 		/* the header and the first row are one line; after that lines go forward */
 		if (rec->row < last || (rec->row == last && !(t->nrows == 0 && !header)))
 			abort();
 		last = rec->row;
-		if (header) {
-			if (rec->nfields == 0 || rec->error)
-				abort();
-			*names = must(calloc(rec->nfields, sizeof **names));
-			t->ncols = rec->nfields;
-			for (size_t i = 0; i < rec->nfields; i++) {
-				for (size_t j = 0; j < i; j++)
-					if (strcmp(rec->field[i], (*names)[j]) == 0)
-						abort(); /* a key given twice is refused */
-				(*names)[i] = must(strdup(rec->field[i]));
-			}
-			continue;
-		}
-		if (rec->nfields != t->ncols)
-			abort();
-		char prefix[32];
-		snprintf(prefix, sizeof prefix, "line %ld", rec->row);
-		if (rec->error && strncmp(rec->error, prefix, strlen(prefix)) != 0)
-			abort(); /* the error names the line */
-		t->cell = must(realloc(t->cell, (t->nrows + 1) * t->ncols * sizeof *t->cell));
-		t->error = must(realloc(t->error, (t->nrows + 1) * sizeof *t->error));
-		for (size_t i = 0; i < t->ncols; i++) {
-			const char *v = rec->field[i];
-			if (v[rec->len[i]] != '\0')
-				abort();
-			/* a row's values are text: UTF-8 without a NUL (a bad line is kept as it was) */
-			if (!rec->error && (strlen(v) != rec->len[i] || !kl_str_utf8_valid(v, rec->len[i])))
-				abort();
-			t->cell[t->nrows * t->ncols + i] = must(strdup(v));
-		}
-		t->error[t->nrows++] = rec->error ? must(strdup(rec->error)) : NULL;
+		if (header && (rec->nfields != 0 || rec->error))
+			abort(); /* no --map: no key is a column before a line gives it */
+		if (!header)
+			take(r, rec, t);
+		header = false;
 	}
 	if (rc < 0 && (strncmp(err.msg, "fuzz: ", 6) != 0 || (rc != KL_EDATA && rc != KL_EIO)))
 		abort();
 	if (kl_jsonl_offset(r) > size)
 		abort();
+	const char *const *names = kl_jsonl_columns(r, &t->ncols);
+	t->names = must(calloc(t->ncols + 1, sizeof *t->names));
+	for (size_t j = 0; j < t->ncols; j++)
+		t->names[j] = must(strdup(names[j]));
 	kl_jsonl_free(r);
 }
 
@@ -117,56 +137,68 @@ static char *expected(const char *v)
 	return must(kl_str_utf8_valid(v, strlen(v)) ? strdup(v) : kl_str_printable(v));
 }
 
+/* Row i as --rejects writes it: its cells with a value, then the error. */
+static cJSON *reject_of(const struct table *t, size_t i)
+{
+	cJSON *o = must(cJSON_CreateObject());
+	for (size_t j = 0; j < t->width[i]; j++)
+		if (*t->cell[i][j] && !kl_jsonl_put_text(o, j < t->ncols ? t->names[j] : "line", t->cell[i][j]))
+			abort();
+	if (!kl_jsonl_put_text(o, "error", t->error[i] ? t->error[i] : ""))
+		abort();
+	return o;
+}
+
+/* What row i of the file written reads back as under key: the text written. */
+static const char *written(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return v ? v->valuestring : "";
+}
+
 /* Writes the rows as --rejects does and reads them back. */
-static void round_trip(const struct table *t, char **names)
+static void round_trip(const struct table *t)
 {
 	const char *path = tmp_path();
 	struct kl_err err = {0};
 	struct kl_csv_writer *w = NULL;
+	cJSON **sent = must(calloc(t->nrows, sizeof *sent));
 	if (kl_csv_writer_open(&w, path, ',', KL_CSV_UTF8, &err) != KL_OK)
 		abort();
-	for (size_t i = 0; i < t->nrows; i++) {
-		cJSON *o = must(cJSON_CreateObject());
-		for (size_t j = 0; j < t->ncols; j++)
-			if (!kl_jsonl_put_text(o, names[j], t->cell[i * t->ncols + j]))
-				abort();
-		if (!kl_jsonl_put_text(o, "error", t->error[i] ? t->error[i] : "") || kl_jsonl_write(w, o) != 0)
+	for (size_t i = 0; i < t->nrows; i++)
+		if (kl_jsonl_write(w, sent[i] = reject_of(t, i)) != 0)
 			abort();
-		cJSON_Delete(o);
-	}
 	if (kl_csv_writer_close(w) != 0)
 		abort();
 
 	FILE *f = must(fopen(path, "rb"));
 	struct table back = {0};
-	char **keys = NULL;
-	read_all(f, SIZE_MAX, &back, &keys);
+	read_all(f, SIZE_MAX, &back);
 	fclose(f);
-	/* the error is one more column, or the input's own "error" column */
-	size_t at = t->ncols;
-	for (size_t j = 0; j < t->ncols; j++)
-		if (strcmp(names[j], "error") == 0)
-			at = j;
-	size_t width = t->ncols + (at == t->ncols);
-	if (back.nrows != t->nrows || (t->nrows && back.ncols != width))
+	if (back.nrows != t->nrows)
 		abort();
-	for (size_t j = 0; t->nrows && j < width; j++)
-		if (strcmp(keys[j], j == t->ncols ? "error" : names[j]) != 0)
-			abort();
 	for (size_t i = 0; i < t->nrows; i++) {
 		if (back.error[i]) /* every line written is a row */
 			abort();
-		for (size_t j = 0; j < width; j++) {
-			const char *v = j == at ? (t->error[i] ? t->error[i] : "") : t->cell[i * t->ncols + j];
-			char *want = expected(v);
-			if (strcmp(back.cell[i * width + j], want) != 0)
+		for (size_t j = 0; j < back.width[i]; j++) {
+			char *want = expected(written(sent[i], back.names[j]));
+			if (strcmp(back.cell[i][j], want) != 0)
 				abort();
 			free(want);
 		}
+		/* and every key written is read back */
+		const cJSON *k;
+		cJSON_ArrayForEach(k, sent[i])
+		{
+			size_t j = 0;
+			while (j < back.width[i] && strcmp(back.names[j], k->string) != 0)
+				j++;
+			if (j == back.width[i])
+				abort();
+		}
+		cJSON_Delete(sent[i]);
 	}
-	for (size_t j = 0; keys && j < width; j++)
-		free(keys[j]);
-	free(keys);
+	free(sent);
 	table_free(&back);
 }
 
@@ -178,14 +210,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!f && !(f = fopen("/dev/null", "r")))
 		return 0;
 	struct table t = {0};
-	char **names = NULL;
-	read_all(f, size, &t, &names);
+	read_all(f, size, &t);
 	fclose(f);
 	if (t.nrows > 0)
-		round_trip(&t, names);
-	for (size_t j = 0; names && j < t.ncols; j++)
-		free(names[j]);
-	free(names);
+		round_trip(&t);
 	table_free(&t);
 	return 0;
 }

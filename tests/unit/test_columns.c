@@ -160,6 +160,55 @@ static void the_spellings_fields_env_reads_are_the_columns_spellings(void **stat
 	assert_true(total > KL_ATTR_COUNT * 2);
 }
 
+/* JSON Lines keys: what each fills, checked one at a time on the line that gives it. */
+static void a_key_names_its_field_or_the_nearest_known_name(void **state)
+{
+	(void)state;
+	struct kl_colmap map = {"Work mail", "email"};
+	struct kl_err err = {0};
+	char field[64];
+	assert_int_equal(kl_columns_field("Телефон", &map, 1, false, field, sizeof field, &err), KL_OK);
+	assert_string_equal(field, "phone");
+	assert_int_equal(kl_columns_field("Work mail", &map, 1, false, field, sizeof field, &err), KL_OK);
+	assert_string_equal(field, "email");
+	assert_int_equal(kl_columns_field("lead:17 ", &map, 1, false, field, sizeof field, &err), KL_OK);
+	assert_string_equal(field, "lead:17");
+	assert_int_equal(kl_columns_field("error", &map, 1, false, field, sizeof field, &err), KL_OK);
+	assert_string_equal(field, ""); /* a rejects file's: read as nothing */
+	assert_int_equal(kl_columns_field("Фамилия ", &map, 1, false, field, sizeof field, &err), KL_OK);
+	assert_string_equal(field, "last_name");
+	assert_int_equal(kl_columns_field("lastnmae", &map, 1, false, field, sizeof field, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "key \"lastnmae\" is not a column (did you mean \"last_name\"?): "));
+	assert_int_equal(kl_columns_field("Work mial", &map, 1, false, field, sizeof field, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "(did you mean \"Work mail\"?)"));
+	assert_int_equal(kl_columns_field("zzzzzz", &map, 1, false, field, sizeof field, &err), KL_EDATA);
+	assert_null(strstr(err.msg, "did you mean"));
+	assert_int_equal(kl_columns_field("zzzzzz", &map, 1, true, field, sizeof field, &err), KL_OK);
+	assert_string_equal(field, "");
+	assert_int_equal(kl_columns_field("lead:abc", &map, 1, true, field, sizeof field, &err), KL_EDATA);
+	assert_non_null(strstr(err.msg, "key \"lead:abc\":"));
+}
+
+static void an_added_key_is_a_column_and_a_refused_one_is_ignored(void **state)
+{
+	(void)state;
+	struct kl_columns c = {0};
+	struct kl_err err = {0};
+	assert_int_equal(kl_columns_map(&c, NULL, 0, NULL, 0, false, &err), KL_OK);
+	assert_int_equal(kl_columns_add(&c, "phone", NULL, 0, &err), KL_OK);
+	assert_int_equal(kl_columns_add(&c, "Телефон", NULL, 0, &err), KL_OK); /* one line may not give both */
+	assert_int_equal(kl_columns_add(&c, "lead:abc", NULL, 0, &err), KL_OK);
+	assert_int_equal(kl_columns_add(&c, "nosuch", NULL, 0, &err), KL_OK);
+	assert_int_equal(c.n, 4);
+	assert_int_equal(c.col[0].kind, KL_COL_ATTR);
+	assert_int_equal(c.col[1].attr, KL_ATTR_PHONE);
+	assert_int_equal(c.col[2].kind, KL_COL_IGNORED);
+	assert_null(c.col[2].spec);
+	assert_string_equal(c.col[3].name, "nosuch");
+	assert_int_equal(c.col[3].kind, KL_COL_IGNORED);
+	kl_columns_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +220,8 @@ int main(void)
 		cmocka_unit_test(two_columns_for_one_field_are_refused),
 		cmocka_unit_test(every_spelling_columns_or_fields_env_took_still_names_its_field),
 		cmocka_unit_test(the_spellings_fields_env_reads_are_the_columns_spellings),
+		cmocka_unit_test(a_key_names_its_field_or_the_nearest_known_name),
+		cmocka_unit_test(an_added_key_is_a_column_and_a_refused_one_is_ignored),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

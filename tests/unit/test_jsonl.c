@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/kl_columns.h"
 #include "core/kl_jsonl.h"
+#include "util/kl_str.h"
 
 struct reader {
 	FILE *f;
@@ -52,14 +54,27 @@ static void assert_fields(const struct kl_csv_record *rec, const char *const *wa
 	}
 }
 
-static void jsonl_first_keys_are_the_header_and_later_keys_map_by_name(void **state)
+static void assert_columns(struct reader *r, const char *const *want, size_t n)
+{
+	size_t got;
+	const char *const *names = kl_jsonl_columns(r->j, &got);
+	assert_int_equal(got, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(names[i], want[i]);
+}
+
+static void jsonl_any_line_gives_any_key_and_a_key_not_given_is_empty(void **state)
 {
 	(void)state;
 	struct reader r = open_text("\xEF\xBB\xBF{\"name\":\"Иван\",\"phone\":\"+79990000001\",\"note\":\"a\"}\r\n"
 				    "\n"
-				    "{\"phone\":\"+79990000002\",\"name\":\"Анна\"}\n");
+				    "{\"phone\":\"+79990000002\",\"name\":\"Анна\"}\n"
+				    "{\"email\":\"b@x\",\"name\":\"Борис\"}\n"
+				    "{\"name\":\"Вера\"}\n");
 	const struct kl_csv_record *rec = next(&r);
-	assert_fields(rec, (const char *[]){"name", "phone", "note"}, 3);
+	/* the header: no key is a column before a line gives it (no --map) */
+	assert_non_null(rec);
+	assert_int_equal(rec->nfields, 0);
 	assert_int_equal(rec->row, 1);
 	rec = next(&r);
 	assert_fields(rec, (const char *[]){"Иван", "+79990000001", "a"}, 3);
@@ -70,16 +85,86 @@ static void jsonl_first_keys_are_the_header_and_later_keys_map_by_name(void **st
 	assert_int_equal(rec->row, 3);
 	assert_fields(rec, (const char *[]){"Анна", "+79990000002", ""}, 3);
 	assert_true(rec->line_end);
+	/* a key line 1 lacks is a column from the line that gives it on */
+	assert_fields(next(&r), (const char *[]){"Борис", "", "", "b@x"}, 4);
+	assert_fields(next(&r), (const char *[]){"Вера", "", "", ""}, 4);
+	assert_columns(&r, (const char *[]){"name", "phone", "note", "email"}, 4);
 	assert_null(next(&r));
 	assert_int_equal(r.err.status, 0);
 	close_reader(&r);
+}
+
+static int check_key(void *ctx, const char *key, char *field, size_t size, struct kl_err *err)
+{
+	const struct kl_colmap *map = ctx;
+	return kl_columns_field(key, map, 1, false, field, size, err);
+}
+
+static void jsonl_keys_are_checked_on_every_line_with_maps_first(void **state)
+{
+	(void)state;
+	struct kl_colmap map = {"Work phone", "phone"};
+	struct reader r = open_text("{\"name\":\"A\",\"emial\":\"a@x\"}\n"
+				    "{\"phone\":\"1\",\"Телефон\":\"2\"}\n"
+				    "{\"Work phone\":\"3\",\"lead:12\":\"x\",\"name\":\"B\",\"error\":\"old\"}\n"
+				    "{\"phone\":\"\",\"lead:abc\":\"y\"}\n"
+				    "{\"name\":\"C\",\"emial\":\"\"}\n");
+	assert_int_equal(kl_jsonl_keys(r.j, (const char *[]){"Work phone"}, 1, check_key, &map, &r.err), KL_OK);
+	const struct kl_csv_record *rec = next(&r);
+	assert_fields(rec, (const char *[]){"Work phone"}, 1); /* the header: --map's keys */
+	rec = next(&r);
+	/* an unknown key refuses its line, keeping what the line says */
+	assert_string_equal(rec->error,
+			    "line 1: key \"emial\" is not a column (did you mean \"email\"?): name lead fields as in kommo-lead(1) (name, last_name, phone, email, ..., lead:ID, contact:ID), rename with --map KEY=FIELD, or pass --ignore-unknown-columns");
+	assert_fields(rec, (const char *[]){"", "A", "a@x"}, 3);
+	rec = next(&r);
+	assert_string_equal(rec->error, "line 2: keys \"phone\" and \"Телефон\" fill the same field (phone): keep one");
+	assert_fields(rec, (const char *[]){"", "", "", "1", "2"}, 5);
+	rec = next(&r);
+	/* a --map key, a custom field key, a rejects file's error: all known */
+	assert_null(rec->error);
+	assert_fields(rec, (const char *[]){"3", "B", "", "", "", "x", "old"}, 7);
+	rec = next(&r);
+	assert_non_null(strstr(rec->error, "line 4: key \"lead:abc\": "));
+	rec = next(&r);
+	/* refused whatever its value: a misspelt key means values go astray */
+	assert_non_null(strstr(rec->error, "line 5: key \"emial\" is not a column"));
+	assert_fields(rec, (const char *[]){"", "C", "", "", "", "", "", ""}, 8);
+	assert_null(next(&r));
+	assert_int_equal(r.err.status, 0);
+	close_reader(&r);
+}
+
+static void jsonl_more_keys_than_the_most_refuse_the_line(void **state)
+{
+	(void)state;
+	struct kl_buf b = {0};
+	kl_buf_appendf(&b, "{\"name\":\"A\"}\n{");
+	for (int i = 0; i < KL_JSONL_MAX_KEYS; i++)
+		kl_buf_appendf(&b, "%s\"k%d\":\"v\"", i ? "," : "", i);
+	kl_buf_appendf(&b, "}\n{\"name\":\"B\",\"k0\":\"w\"}\n");
+	struct reader r = open_text(b.data);
+	next(&r);
+	next(&r);
+	const struct kl_csv_record *rec = next(&r);
+	assert_string_equal(rec->error, "line 2: key \"k999\": more than 1000 different keys in the input");
+	/* the line goes whole into the first cell */
+	const char *line = strchr(b.data, '\n') + 1;
+	assert_int_equal(rec->len[0], (size_t)(strchr(line, '\n') - line));
+	assert_memory_equal(rec->field[0], line, rec->len[0]);
+	rec = next(&r);
+	assert_null(rec->error); /* the keys already taken still are */
+	assert_string_equal(rec->field[0], "B");
+	assert_string_equal(rec->field[1], "w");
+	close_reader(&r);
+	kl_buf_free(&b);
 }
 
 static void jsonl_numbers_are_their_value_and_null_is_empty(void **state)
 {
 	(void)state;
 	struct reader r = open_text("{\"a\":79161234567,\"b\":1e3,\"c\":0.10,\"d\":null,\"e\":-2.5}\n");
-	next(&r);
+	assert_int_equal(next(&r)->nfields, 0);
 	assert_fields(next(&r), (const char *[]){"79161234567", "1000", "0.1", "", "-2.5"}, 5);
 	close_reader(&r);
 }
@@ -106,7 +191,8 @@ static void jsonl_refused_lines_are_rows_with_an_error(void **state)
 	/* the whole line goes to the first column, for --rejects */
 	assert_fields(rec, (const char *[]){"[1,2]", ""}, 2);
 	rec = next(&r);
-	assert_string_equal(rec->error, "line 3: key \"email\" is not among the columns (the keys of line 1)");
+	assert_null(rec->error); /* a key line 1 lacks */
+	assert_fields(rec, (const char *[]){"B", "", "b@x"}, 3);
 	rec = next(&r);
 	assert_string_equal(rec->error,
 			    "line 4, key \"name\": the value is true or false, which is no cell value: give it as a string");
@@ -123,7 +209,7 @@ static void jsonl_refused_lines_are_rows_with_an_error(void **state)
 	assert_string_equal(rec->error, "line 9: not UTF-8 (byte 10)");
 	rec = next(&r);
 	assert_null(rec->error);
-	assert_fields(rec, (const char *[]){"F", ""}, 2);
+	assert_fields(rec, (const char *[]){"F", "", ""}, 3);
 	assert_false(rec->line_end); /* the input ends without a line end */
 	assert_null(next(&r));
 	close_reader(&r);
@@ -152,13 +238,19 @@ static void jsonl_nul_byte_is_refused_not_cut_at(void **state)
 	close_reader(&r);
 }
 
-static void jsonl_first_line_not_an_object_ends_the_input(void **state)
+static void jsonl_first_line_not_an_object_is_a_row_like_any(void **state)
 {
 	(void)state;
 	struct reader r = open_text("\n\"name\"\n{\"name\":\"A\"}\n");
+	assert_int_equal(next(&r)->nfields, 0);
+	const struct kl_csv_record *rec = next(&r);
+	assert_string_equal(rec->error, "line 2: not a JSON object");
+	assert_fields(rec, (const char *[]){"\"name\""}, 1); /* kept whole, before any column */
+	rec = next(&r);
+	assert_null(rec->error);
+	assert_fields(rec, (const char *[]){"A"}, 1);
 	assert_null(next(&r));
-	assert_int_equal(r.err.status, KL_EDATA);
-	assert_string_equal(r.err.msg, "in.jsonl: line 2: not a JSON object: the first line's keys are the columns");
+	assert_int_equal(r.err.status, 0);
 	close_reader(&r);
 }
 
@@ -243,11 +335,13 @@ static void jsonl_write_puts_one_object_a_line_that_reads_back(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(jsonl_first_keys_are_the_header_and_later_keys_map_by_name),
+		cmocka_unit_test(jsonl_any_line_gives_any_key_and_a_key_not_given_is_empty),
+		cmocka_unit_test(jsonl_keys_are_checked_on_every_line_with_maps_first),
+		cmocka_unit_test(jsonl_more_keys_than_the_most_refuse_the_line),
 		cmocka_unit_test(jsonl_numbers_are_their_value_and_null_is_empty),
 		cmocka_unit_test(jsonl_refused_lines_are_rows_with_an_error),
 		cmocka_unit_test(jsonl_nul_byte_is_refused_not_cut_at),
-		cmocka_unit_test(jsonl_first_line_not_an_object_ends_the_input),
+		cmocka_unit_test(jsonl_first_line_not_an_object_is_a_row_like_any),
 		cmocka_unit_test(jsonl_over_long_line_is_an_error_naming_it),
 		cmocka_unit_test(jsonl_buffered_gives_only_the_first_values),
 		cmocka_unit_test(jsonl_put_text_replaces_a_key_and_makes_text_utf8),

@@ -112,6 +112,9 @@ bool imp_input_opened(const struct run *r);
 /* As kl_csv_next and kl_csv_next_buffered, whichever the input is. */
 int imp_input_next(struct run *r, const struct kl_csv_record **rec, struct kl_err *err);
 int imp_input_next_buffered(struct run *r, const struct kl_csv_record **rec);
+/* The row's key in the journal (kl_journal_row_key): for JSON Lines, made
+ * from its keys and values, whatever the columns other lines brought. */
+int imp_input_row_key(struct run *r, const struct kl_csv_record *rec, char key[KL_JOURNAL_KEY], struct kl_err *err);
 /* The dialect of the rejects and results files of a CSV input. */
 char imp_input_delimiter(const struct run *r);
 enum kl_csv_encoding imp_input_encoding(const struct run *r);

@@ -1,5 +1,6 @@
 /* The import's input, CSV or JSON Lines: both hand out kl_csv records, so
  * the rest of the import does not ask which. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,6 +21,30 @@ static bool is_jsonl(const struct kl_opts *o)
 	return o->input && (ends_with(o->input, ".jsonl") || ends_with(o->input, ".ndjson"));
 }
 
+/* A JSON Lines key: any column name the import knows, on any line. */
+static int check_key(void *ctx, const char *key, char *field, size_t size, struct kl_err *err)
+{
+	const struct kl_opts *o = ctx;
+	return kl_columns_field(key, o->maps, o->nmaps, o->ignore_unknown, field, size, err);
+}
+
+/* The columns start as --map's keys (so that each names a column, as in a
+ * CSV header); every other key is taken on the line that first gives it. */
+static int open_jsonl(struct run *r, struct kl_err *err)
+{
+	const struct kl_opts *o = r->o;
+	const char **seed = calloc(o->nmaps + 1, sizeof *seed);
+	if (!seed)
+		return kl_err_oom(err);
+	for (size_t i = 0; i < o->nmaps; i++)
+		seed[i] = o->maps[i].column;
+	int rc = kl_jsonl_open(&r->jsonl, r->in, r->in_name, err);
+	if (rc == KL_OK)
+		rc = kl_jsonl_keys(r->jsonl, seed, o->nmaps, check_key, (void *)o, err);
+	free(seed);
+	return rc;
+}
+
 int imp_input_open(struct run *r, struct kl_err *err)
 {
 	const struct kl_opts *o = r->o;
@@ -30,7 +55,7 @@ int imp_input_open(struct run *r, struct kl_err *err)
 			return kl_err_set(err, KL_EUSAGE, "--columns is for CSV without a header: JSON Lines name their keys");
 		if (o->encoding == KL_CSV_CP1251)
 			return kl_err_set(err, KL_EUSAGE, "--encoding cp1251: JSON Lines are UTF-8");
-		return kl_jsonl_open(&r->jsonl, r->in, r->in_name, err);
+		return open_jsonl(r, err);
 	}
 	struct kl_csv_opts co = {o->delimiter, (enum kl_csv_encoding)o->encoding};
 	if ((rc = kl_csv_open(&r->csv, r->in, r->in_name, &co, err)))
@@ -46,14 +71,71 @@ bool imp_input_opened(const struct run *r)
 	return r->csv || r->jsonl;
 }
 
+/* A JSON Lines record may come with keys new to the columns: they join
+ * them (once the header made them: r->cols.col is set). */
+static int sync_columns(struct run *r, int got, struct kl_err *err)
+{
+	size_t n;
+	const char *const *names = kl_jsonl_columns(r->jsonl, &n);
+	for (size_t i = r->cols.n; got == 1 && r->cols.col && i < n; i++) {
+		int rc = kl_columns_add(&r->cols, names[i], r->o->maps, r->o->nmaps, err);
+		if (rc)
+			return rc;
+	}
+	return got;
+}
+
 int imp_input_next(struct run *r, const struct kl_csv_record **rec, struct kl_err *err)
 {
-	return r->jsonl ? kl_jsonl_next(r->jsonl, rec, err) : kl_csv_next(r->csv, rec, err);
+	if (!r->jsonl)
+		return kl_csv_next(r->csv, rec, err);
+	return sync_columns(r, kl_jsonl_next(r->jsonl, rec, err), err);
 }
 
 int imp_input_next_buffered(struct run *r, const struct kl_csv_record **rec)
 {
-	return r->jsonl ? kl_jsonl_next_buffered(r->jsonl, rec) : kl_csv_next_buffered(r->csv, rec);
+	struct kl_err err = {0};
+	if (!r->jsonl)
+		return kl_csv_next_buffered(r->csv, rec);
+	int got = sync_columns(r, kl_jsonl_next_buffered(r->jsonl, rec), &err);
+	return got == 1 || got == 0 ? got : 0; /* out of memory: nothing more is counted */
+}
+
+static int by_name(const void *a, const void *b, void *cols)
+{
+	const struct kl_column *c = ((const struct kl_columns *)cols)->col;
+	return strcmp(c[*(const size_t *)a].name, c[*(const size_t *)b].name);
+}
+
+/* A JSON Lines row is known by its keys and values, not by where its
+ * cells are: the columns grow as keys first appear, so the key of a row
+ * must not depend on what other lines give. Its non-empty cells, as key
+ * and value, in the order of their keys. */
+int imp_input_row_key(struct run *r, const struct kl_csv_record *rec, char key[KL_JOURNAL_KEY], struct kl_err *err)
+{
+	if (!r->jsonl)
+		return kl_journal_row_key(r->journal, (const char *const *)rec->field, rec->len, rec->nfields, key, err);
+	size_t *at = calloc(rec->nfields + 1, sizeof *at), n = 0;
+	const char **f = calloc(2 * rec->nfields + 1, sizeof *f);
+	size_t *len = calloc(2 * rec->nfields + 1, sizeof *len);
+	int rc = at && f && len ? KL_OK : kl_err_oom(err);
+	for (size_t i = 0; rc == KL_OK && i < rec->nfields && i < r->cols.n; i++)
+		if (rec->len[i])
+			at[n++] = i;
+	if (rc == KL_OK)
+		qsort_r(at, n, sizeof *at, by_name, &r->cols);
+	for (size_t i = 0; rc == KL_OK && i < n; i++) {
+		f[2 * i] = r->cols.col[at[i]].name;
+		len[2 * i] = strlen(f[2 * i]);
+		f[2 * i + 1] = rec->field[at[i]];
+		len[2 * i + 1] = rec->len[at[i]];
+	}
+	if (rc == KL_OK)
+		rc = kl_journal_row_key(r->journal, f, len, 2 * n, key, err);
+	free(at);
+	free(f);
+	free(len);
+	return rc;
 }
 
 /* For JSON Lines, the rejects and results files are JSON Lines too: no delimiter is used. */

@@ -44,16 +44,23 @@ static int reject_fields(struct run *r, const struct row *w, const char *uid, co
 	return rc;
 }
 
-/* The same for JSON Lines: an object of the input's keys, every one on every
- * line (the first line's keys are the columns when the file is imported
- * again), the values as the import read them. */
+/* The same for JSON Lines: the row's own object, its keys with a value
+ * (a key not given, or given empty, says the same), as the import read
+ * them; a line that was no object is whole under the first key (or "line"
+ * before any). The uid goes under the row's own source_uid key, if any: two
+ * keys for one field would refuse the line imported again. */
 static int reject_object(struct run *r, const struct row *w, const char *uid, const char *why)
 {
 	cJSON *o = cJSON_CreateObject();
-	bool ok = o != NULL;
-	for (size_t i = 0; ok && i < r->cols.n; i++)
-		ok = kl_jsonl_put_text(o, r->cols.col[i].name, i < w->nraw ? w->raw[i] : "");
-	if (ok && r->add_uid)
+	bool ok = o != NULL, uid_key = false;
+	for (size_t i = 0; ok && i < w->nraw; i++) {
+		const struct kl_column *c = i < r->cols.n ? &r->cols.col[i] : NULL;
+		bool is_uid = c && c->kind == KL_COL_ATTR && c->attr == KL_ATTR_SOURCE_UID;
+		if (*w->raw[i] || (is_uid && !uid_key)) /* a second uid key stays as it was */
+			ok = kl_jsonl_put_text(o, c ? c->name : "line", is_uid && !uid_key && uid ? uid : w->raw[i]);
+		uid_key = uid_key || is_uid;
+	}
+	if (ok && r->add_uid && !uid_key)
 		ok = kl_jsonl_put_text(o, "source_uid", uid ? uid : "");
 	if (!(ok && kl_jsonl_put_text(o, "error", why))) {
 		cJSON_Delete(o);

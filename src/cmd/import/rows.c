@@ -180,8 +180,7 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 	}
 	const struct kl_journal_entry *done = NULL;
 	if (r->journal) {
-		if ((rc = kl_journal_row_key(r->journal, (const char *const *)rec->field, rec->len,
-					     rec->nfields, w->key, &err)))
+		if ((rc = imp_input_row_key(r, rec, w->key, &err)))
 			return rc;
 		done = kl_journal_find(r->journal, w->key);
 	}
