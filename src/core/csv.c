@@ -433,26 +433,17 @@ static int open_beside(struct kl_csv_writer *w, const char *path)
 	return fd;
 }
 
-/* The descriptor path names when it is one of the process's own
- * (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N), else -1: such a
- * name is written through that descriptor, never renamed over (as root,
- * renaming over /dev/stdout would replace the system's symlink). */
+/* The descriptor path names when it is the process's standard output or
+ * error (/dev/stdout, /dev/stderr), else -1: such a name is written through
+ * that descriptor, never renamed over (as root, renaming over /dev/stdout
+ * would replace the system's symlink). /dev/fd/N and /proc/self/fd/N live
+ * where no new file can be made, so they are opened in place. */
 static int own_descriptor(const char *path)
 {
-	static const char *const prefixes[] = {"/dev/fd/", "/proc/self/fd/"};
 	if (strcmp(path, "/dev/stdout") == 0)
 		return 1;
 	if (strcmp(path, "/dev/stderr") == 0)
 		return 2;
-	for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
-		size_t n = strlen(prefixes[i]);
-		char *end;
-		if (strncmp(path, prefixes[i], n) == 0 && path[n] >= '0' && path[n] <= '9') {
-			long fd = strtol(path + n, &end, 10);
-			if (*end == '\0' && fd <= 1024)
-				return (int)fd;
-		}
-	}
 	return -1;
 }
 
