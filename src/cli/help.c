@@ -153,7 +153,7 @@ static const char main_end[] =
 
 /* The options every command takes; they may also come before the command. */
 #define COMMON_OPTIONS \
-	"Common options:\n" \
+	"Common options (every command takes them; all but -h also before the command):\n" \
 	"      --json                  print the result as JSON on stdout\n" \
 	COMMON_OPTIONS_BUT_JSON
 
@@ -183,7 +183,7 @@ static const char config_help[] =
 	"read, and the address a command would use, with the key it comes from\n"
 	"(KOMMO_BASE_URL, else KOMMO_DOMAIN, else KOMMO_SUBDOMAIN). Nothing is sent.\n"
 	"\n"
-	"Common options:\n"
+	"Common options (every command takes them; all but -h also before the command):\n"
 	"      --json                  one JSON object per setting: key, value, origin\n"
 	COMMON_OPTIONS_BUT_JSON
 	"\n"
