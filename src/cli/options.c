@@ -609,7 +609,7 @@ int cli_check_command(const struct kl_opts *o, struct kl_err *err)
 			return kl_err_set(err, KL_EUSAGE, "%s: --first and --json are two outputs: give one",
 					  kl_opts_command_name(o->command));
 		if (e->first && e->limit)
-			return kl_err_set(err, KL_EUSAGE, "%s: --first prints the first id alone, --limit N bounds a list: give one",
+			return kl_err_set(err, KL_EUSAGE, "%s: --first prints one id, --limit N bounds a list: give one",
 					  kl_opts_command_name(o->command));
 		return KL_OK;
 	case KL_CMD_LEADS_CREATE:

@@ -540,7 +540,7 @@ static void entity_command_mistakes_are_usage_errors(void **state)
 		{{"check", "--dry-run"}, "--dry-run is not an option of check"},
 		{{"contacts", "search", "x", "--limit", "0"}, "--limit"},
 		{{"leads", "search", "x", "--first", "--json"}, "--first and --json are two outputs"},
-		{{"contacts", "search", "x", "--limit", "5", "--first"}, "--first prints the first id alone, --limit N bounds a list"},
+		{{"contacts", "search", "x", "--limit", "5", "--first"}, "--first prints one id, --limit N bounds a list"},
 		{{"leads", "update", "5", "--contact", "1"}, "--contact is not an option of leads update"},
 		{{"leads", "create", "--name", "x", "--contact", "0"}, "--contact: \"0\" is not an id"},
 		{{"contacts", "create", "--name", "x", "--career", "y"}, "--career is not an option of contacts create"},

@@ -120,7 +120,7 @@ static void subcommand_help_says_it_is_shared(void **state)
 	assert_non_null(strstr(kl_cli_help(KL_CMD_LEADS_CREATE), "leads search|create|update --help all print this"));
 	assert_non_null(strstr(kl_cli_help(KL_CMD_CONTACTS_CREATE), "contacts search|create --help both print this"));
 	refused_with((const char *const[7]){"contacts", "search", "x", "--limit", "5", "--first"},
-		     "--first prints the first id alone, --limit N bounds a list: give one");
+		     "--first prints one id, --limit N bounds a list: give one");
 }
 
 int main(void)
