@@ -62,11 +62,13 @@ _kommo_lead_takes_value()
 }
 
 # The shared options, which may also come before the command
-# (kommo-lead --config x.env check), as the parser takes them.
+# (kommo-lead --config x.env check), as the parser takes them: those every
+# command takes (not --dry-run, which check, fields, config and the searches
+# refuse).
 _kommo_lead_shared()
 {
     case $1 in
-    --cacert | --config | --dry-run | --json | --no-config | --timeout | --token-command | --token-file | \
+    --cacert | --config | --json | --no-config | --timeout | --token-command | --token-file | \
         --verbose | -v)
         return 0
         ;;

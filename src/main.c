@@ -43,6 +43,17 @@ static bool fill_closed_fds(void)
 	return out_closed;
 }
 
+/* Whether what was printed reached stdout, or needed not to: a reader that
+ * stopped early (kommo-lead --help | head) lost nothing of a help or a
+ * version, as git's does not complain then. A full disk is an error, and so
+ * is a closed pipe after a command that acted: its ids are lost. */
+static bool wrote_stdout(enum kl_cmd cmd)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return true;
+	return errno == EPIPE && (cmd == KL_CMD_HELP || cmd == KL_CMD_VERSION);
+}
+
 int main(int argc, char **argv)
 {
 	struct kl_opts opts;
@@ -70,13 +81,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	switch (opts.cmd) {
-	case KL_CMD_HELP:
-		if (fputs(kl_cli_help(opts.command), stdout) == EOF)
-			rc = KL_EIO;
+	case KL_CMD_HELP: /* a failed write is told at out: */
+		fputs(kl_cli_help(opts.command), stdout);
 		break;
 	case KL_CMD_VERSION:
-		if (printf("kommo-lead %s\n", KL_VERSION) < 0)
-			rc = KL_EIO;
+		printf("kommo-lead %s\n", KL_VERSION);
 		break;
 	case KL_CMD_CONFIG:
 		/* sends nothing: no HTTP set-up */
@@ -107,7 +116,7 @@ int main(int argc, char **argv)
 		break;
 	}
 out:
-	if (fflush(stdout) != 0 && rc == KL_OK) {
+	if (rc == KL_OK && !wrote_stdout(opts.cmd)) {
 		kl_io_say(&io, "cannot write to standard output");
 		rc = KL_EIO;
 	}

@@ -33,13 +33,19 @@ static bool is_command(const char *arg)
 	return command_index(arg) < NCOMMANDS;
 }
 
+/* The command arg is a typo of, or NULL. */
+static const char *nearest_command(const char *arg)
+{
+	for (size_t c = 0; c < NCOMMANDS; c++)
+		if (kl_str_distance(arg, commands[c].name) <= 2)
+			return commands[c].name;
+	return NULL;
+}
+
 static int unknown_command(const char *arg, struct kl_err *err)
 {
 	char qbuf[128];
-	const char *best = NULL;
-	for (size_t c = 0; c < NCOMMANDS && !best; c++)
-		if (kl_str_distance(arg, commands[c].name) <= 2)
-			best = commands[c].name;
+	const char *best = nearest_command(arg);
 	if (best)
 		return kl_err_set(err, KL_EUSAGE, "unknown command %s (did you mean %s?)",
 				  kl_str_quote(arg, qbuf, sizeof qbuf), best);
@@ -166,14 +172,40 @@ static int positional(struct kl_opts *o, const char *arg, bool only_positionals,
 	return KL_OK;
 }
 
+/* The options every command takes, which may come before the command as
+ * git's and curl's do: kommo-lead --config x.env check. Only those: one
+ * that some command refuses (--dry-run) would be refused there too, after
+ * the user was told it may come first. --help and --version end the run. */
+static bool is_shared(const struct opt *d)
+{
+	return !d->cmds && d->id != O_HELP && d->id != O_VERSION;
+}
+
+/* "--cacert, --config, ..., -v": the shared options, for a message. */
+static void shared_list(char *buf, size_t size)
+{
+	struct opt d;
+	buf[0] = '\0';
+	for (size_t k = 0; cli_opt_at(k, &d); k++) {
+		if (!is_shared(&d))
+			continue;
+		snprintf(buf + strlen(buf), size - strlen(buf), "%s--%s", buf[0] ? ", " : "", d.name);
+		if (d.short_name)
+			snprintf(buf + strlen(buf), size - strlen(buf), " (-%c)", d.short_name);
+	}
+}
+
 /* Why argv[i], which is no option, is out of place. */
 static int stray_argument(const struct kl_opts *o, int i, char **argv, struct kl_err *err)
 {
 	char qbuf[256];
 	const char *arg = argv[i];
-	if (o->command == KL_CMD_SUBMIT && is_command(arg))
-		return kl_err_set(err, KL_EUSAGE, "the command comes first: kommo-lead %s [OPTIONS] (before it, only the shared options --config, --no-config, --token-file, --token-command, --timeout, --cacert, -v, --json and --dry-run; others are taken as submit's)",
-				  arg);
+	if (o->command == KL_CMD_SUBMIT && is_command(arg)) {
+		char shared[256];
+		shared_list(shared, sizeof shared);
+		return kl_err_set(err, KL_EUSAGE, "the command comes first: kommo-lead %s [OPTIONS] (before it, only the options every command takes: %s; others are taken as submit's)",
+				  arg, shared);
+	}
 	if (i >= 2 && cli_is_option(argv[i - 2]) && !strchr(argv[i - 2], '=') && argv[i - 1][0] != '-') {
 		/* most often a value with a space that was not quoted */
 		char q2[256];
@@ -277,17 +309,6 @@ static int parse_argument(struct kl_opts *o, int argc, char **argv, int *i, bool
 	return rc == KL_EDATA ? kl_err_as(err, KL_EUSAGE) : rc;
 }
 
-/* The options every command shares, which may come before the command as
- * git's and curl's do: kommo-lead --config x.env check. */
-static bool is_shared(enum opt_id id)
-{
-	static const enum opt_id ids[] = {O_CONFIG,  O_NO_CONFIG, O_TOKEN_FILE, O_TOKEN_COMMAND, O_TIMEOUT,
-					  O_CACERT, O_VERBOSE,   O_JSON,       O_DRY_RUN};
-	for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++)
-		if (ids[k] == id)
-			return true;
-	return false;
-}
 
 /* The index past the shared options (and their values) that start argv. */
 static int skip_shared_options(int argc, char **argv)
@@ -304,7 +325,7 @@ static int skip_shared_options(int argc, char **argv)
 		} else if (a[2] || !cli_find_short(a[1], &d)) {
 			break;
 		}
-		if (!is_shared(d.id))
+		if (!is_shared(&d))
 			break;
 		i += d.has_arg && !strchr(a, '=') ? 2 : 1;
 	}
@@ -338,6 +359,9 @@ int kl_cli_parse(struct kl_opts *o, int argc, char **argv, struct kl_err *err)
 	int lead_end = skip_shared_options(argc, argv);
 	if (lead_end > 1 && lead_end < argc && is_command(argv[lead_end]))
 		i = lead_end;
+	else if (lead_end > 1 && lead_end < argc && argv[lead_end][0] != '-' && nearest_command(argv[lead_end]))
+		/* kommo-lead --config x.env chek: a command mistyped, as without the options */
+		return unknown_command(argv[lead_end], err);
 	int command_at = i;
 	int rc = parse_command(o, argc, argv, &i, &done, err);
 	bool named = i > command_at;

@@ -62,8 +62,9 @@ static const char main_import_and_form[] =
 	"                              fix and import again (with --state: only rejected\n"
 	"                              rows); replaced at the end\n"
 	"      --results FILE          write every row's outcome there (row, status, lead_id,\n"
-	"                              contact_id, source_uid, error), created ones too, in\n"
-	"                              the input's format; replaced at the end\n"
+	"                              contact_id, source_uid, possibly_duplicated, error),\n"
+	"                              created ones too, in the input's format; replaced at\n"
+	"                              the end\n"
 
 	"      --state FILE            journal of what was sent, kept on disk: a rerun skips\n"
 	"                              rows already created, and a row whose outcome was\n"
@@ -124,8 +125,10 @@ static const char main_tail[] =
 static const char main_end[] =
 	"\n"
 	"Output: lead_id=<id> contact_id=<id> on stdout. Import: one line per row, in\n"
-	"input order: row=<n> lead_id=<id> contact_id=<id>, row=<n> rejected: <reason>,\n"
-	"row=<n> failed: <reason> or row=<n> skipped lead_id=<id> contact_id=<id>\n"
+	"input order: row=<n> lead_id=<id> contact_id=<id> (then possibly_duplicated\n"
+	"when sent again after a lost answer), row=<n> rejected: <reason>,\n"
+	"row=<n> failed: <reason>, row=<n> not sent: <reason> (the import stopped first)\n"
+	"or row=<n> skipped lead_id=<id> contact_id=<id>\n"
 	"(done in an earlier run with --state) or row=<n> skipped contact_id=<id>\n"
 	"(--skip-existing) (--json: one object per row, then one object with\n"
 	"\"summary\": true and the counts); a summary on stderr.\n"
@@ -148,9 +151,13 @@ static const char main_end[] =
 	"\n"
 	"See kommo-lead(1) for the configuration keys and where the field ids come from.\n";
 
+/* The options every command takes; they may also come before the command. */
 #define COMMON_OPTIONS \
-	"Common options:\n" \
+	"Common options (every command takes them; all but -h also before the command):\n" \
 	"      --json                  print the result as JSON on stdout\n" \
+	COMMON_OPTIONS_BUT_JSON
+
+#define COMMON_OPTIONS_BUT_JSON \
 	"      --config FILE, --no-config, --token-file FILE, --token-command CMD,\n" \
 	"      --cacert FILE\n" \
 	"                              the configuration, as for submit (kommo-lead --help)\n" \
@@ -169,13 +176,16 @@ static const char config_help[] =
 	"Print the configuration in force, one line per setting, and where each value\n"
 	"came from, as git config --show-origin does:\n"
 	"  ORIGIN<TAB>KEY=VALUE\n"
-	"ORIGIN is flag:--OPTION, environment, file:PATH:LINE or default. The token is\n"
-	"shown only as (set) or (unset), with its source; a token command\n"
-	"(--token-command, KOMMO_TOKEN_COMMAND) is not run. The config file read is\n"
-	"named on stderr. Nothing is sent.\n"
+	"ORIGIN is flag:--OPTION (e.g. flag:--token-file), environment, file:PATH:LINE\n"
+	"or default. The token is shown only as (set) or (unset), with its source; a\n"
+	"token command (--token-command, KOMMO_TOKEN_COMMAND) is not run: it is shown\n"
+	"as (set: from the command's output; not run). On stderr: the config file\n"
+	"read, and the address a command would use, with the key it comes from\n"
+	"(KOMMO_BASE_URL, else KOMMO_DOMAIN, else KOMMO_SUBDOMAIN). Nothing is sent.\n"
 	"\n"
-	COMMON_OPTIONS
+	"Common options (every command takes them; all but -h also before the command):\n"
 	"      --json                  one JSON object per setting: key, value, origin\n"
+	COMMON_OPTIONS_BUT_JSON
 	"\n"
 	"Exit status: 0 done; 64 usage; 74 cannot write output; 78 configuration error\n"
 	"(a config file that cannot be read).\n"
@@ -237,6 +247,7 @@ static const char leads_help[] =
 	"       kommo-lead leads update ID [--name NAME] [--price N] [--pipeline ID]\n"
 	"                  [--status ID] [--responsible USER_ID] [--career TEXT ...]\n"
 	"                  [--field ID=VALUE ...]\n"
+	"One help for the three: leads search|create|update --help all print this.\n"
 	"\n"
 	"search: GET /api/v4/leads?with=contacts&query=QUERY, the leads whose name or\n"
 	"  fields hold QUERY (several words are one query); prints id, name, price,\n"
@@ -298,6 +309,7 @@ static const char contacts_help[] =
 	"       kommo-lead contacts create --name NAME [--first-name NAME]\n"
 	"                  [--last-name NAME] [--phone PHONE] [--email EMAIL]\n"
 	"                  [--responsible USER_ID] [--created-by USER_ID]\n"
+	"One help for the two: contacts search|create --help both print this.\n"
 	"\n"
 	"search: GET /api/v4/contacts?query=QUERY, the contacts whose name, phone,\n"
 	"  email or other field holds QUERY; prints id, name, phones and emails.\n"
@@ -369,11 +381,14 @@ static const char import_head[] =
 
 static const char import_end[] =
 	"\n"
-	"Output: one line per row, in input order: row=<n> lead_id=<id> contact_id=<id>,\n"
-	"row=<n> rejected: <reason>, row=<n> failed: <reason>, row=<n> skipped\n"
-	"lead_id=<id> contact_id=<id> (done in an earlier run with --state) or row=<n>\n"
-	"skipped contact_id=<id> (--skip-existing) (--json: one object per row, then\n"
-	"one object with \"summary\": true and the counts); a summary on stderr.\n"
+	"Output: one line per row, in input order: row=<n> lead_id=<id> contact_id=<id>\n"
+	"(then possibly_duplicated when sent again after a lost answer), row=<n>\n"
+	"rejected: <reason>, row=<n> failed: <reason>, row=<n> not sent: <reason> (the\n"
+	"import stopped, or was interrupted, before the row),\n"
+	"row=<n> skipped lead_id=<id> contact_id=<id> (done in an earlier run with\n"
+	"--state) or row=<n> skipped contact_id=<id> (--skip-existing) (--json: one\n"
+	"object per row, then one object with \"summary\": true and the counts); a\n"
+	"summary on stderr.\n"
 	EXIT_STATUS("65 some rows rejected; 66 FILE cannot be opened;\n")
 	"Exit 0 only when every row was created or skipped; 75 also when some rows\n"
 	"failed or were not sent (interrupted): import again (with --state, the rows\n"

@@ -605,9 +605,12 @@ int cli_check_command(const struct kl_opts *o, struct kl_err *err)
 		if (!e->query)
 			return kl_err_set(err, KL_EUSAGE, "%s needs a QUERY, e.g. kommo-lead %s +79991234567",
 					  kl_opts_command_name(o->command), kl_opts_command_name(o->command));
-		if (e->first && (o->json || e->limit))
-			return kl_err_set(err, KL_EUSAGE, "%s: --first and %s are two outputs: give one",
-					  kl_opts_command_name(o->command), o->json ? "--json" : "--limit");
+		if (e->first && o->json)
+			return kl_err_set(err, KL_EUSAGE, "%s: --first and --json are two outputs: give one",
+					  kl_opts_command_name(o->command));
+		if (e->first && e->limit)
+			return kl_err_set(err, KL_EUSAGE, "%s: --first prints one id, --limit N bounds a list: give one",
+					  kl_opts_command_name(o->command));
 		return KL_OK;
 	case KL_CMD_LEADS_CREATE:
 		if (!e->name)

@@ -12,18 +12,19 @@
 #include "shared/kl_session.h"
 #include "util/kl_str.h"
 
-/* Where a value came from, in git config --show-origin's manner:
- * "flag:--pipeline", "environment", "file:PATH:LINE", "default". */
+/* Where a value came from, in git config --show-origin's manner, one of the
+ * documented four: "flag:--pipeline", "environment", "file:PATH:LINE",
+ * "default". The token file's path ("--token-file PATH") is the user's own
+ * argument; a token command from the environment is "environment" (its
+ * value says it is a command's output). */
 static char *origin_label(const char *origin)
 {
 	if (!origin)
 		return strdup("default");
-	if (strcmp(origin, "environment") == 0)
+	if (strcmp(origin, "environment") == 0 || strcmp(origin, "KOMMO_TOKEN_COMMAND") == 0)
 		return strdup("environment");
-	if (strcmp(origin, "KOMMO_TOKEN_COMMAND") == 0)
-		return strdup("environment:KOMMO_TOKEN_COMMAND");
 	if (origin[0] == '-')
-		return kl_str_printf("flag:%s", origin);
+		return kl_str_printf("flag:%.*s", (int)strcspn(origin, " "), origin);
 	return kl_str_printf("file:%s", origin);
 }
 
@@ -77,6 +78,27 @@ static int emit_token(const struct kl_opts *o, const struct kl_io *io, const str
 	return emit(o, io, key, "(unset)", NULL, err);
 }
 
+/* The address a command would use, and the key it comes from: the three
+ * address keys may all be set, and only one counts (kl_config_resolve). */
+static void say_address(const struct kl_io *io, const struct kl_config *cfg)
+{
+	static const int keys[] = {KL_CFG_BASE_URL, KL_CFG_DOMAIN, KL_CFG_SUBDOMAIN};
+	struct kl_account acct = {0};
+	struct kl_err err = {0};
+	size_t k = 0;
+	while (k < sizeof keys / sizeof keys[0] && !cfg->value[keys[k]])
+		k++;
+	if (k == sizeof keys / sizeof keys[0]) {
+		kl_io_say(io, "address: none (set KOMMO_SUBDOMAIN, KOMMO_DOMAIN or KOMMO_BASE_URL)");
+		return;
+	}
+	if (kl_config_resolve(cfg, false, &acct, &err) == KL_OK && acct.base_url)
+		kl_io_say(io, "address: %s (from %s)", acct.base_url, kl_config_key_name(keys[k]));
+	else /* a bad value of some key: check and every send say which */
+		kl_io_say(io, "address: from %s", kl_config_key_name(keys[k]));
+	kl_account_free(&acct);
+}
+
 /* Which config file was read; on stderr, since it is no setting. */
 static void say_file(const struct kl_opts *o, const struct kl_io *io)
 {
@@ -99,6 +121,7 @@ int kl_config_cmd_run(const struct kl_opts *o, const struct kl_io *io)
 	if (rc)
 		goto out;
 	say_file(o, io);
+	say_address(io, &cfg);
 	for (int k = 0; k < KL_CFG_COUNT && rc == KL_OK; k++) {
 		if (k == KL_CFG_API_TOKEN)
 			rc = emit_token(o, io, &cfg, &err);

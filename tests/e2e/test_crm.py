@@ -170,9 +170,9 @@ class CommandLineTest(CrmTest):
         # a token file and a token command: their place, never their token; the command is not run
         mark = os.path.join(self.tmp.name, "ran")
         for flags, env, line in (
-            (["--token-file", self.token_file], {}, f"flag:--token-file {self.token_file}\tKOMMO_API_TOKEN=(set)"),
+            (["--token-file", self.token_file], {}, "flag:--token-file\tKOMMO_API_TOKEN=(set)"),
             ([], {"KOMMO_TOKEN_COMMAND": f"touch {mark}; echo {TOKEN}"},
-             "environment:KOMMO_TOKEN_COMMAND\tKOMMO_API_TOKEN=(set: from the command's output; not run)"),
+             "environment\tKOMMO_API_TOKEN=(set: from the command's output; not run)"),
             ([], {}, "default\tKOMMO_API_TOKEN=(unset)"),
         ):
             with self.subTest(line=line):

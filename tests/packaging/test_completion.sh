@@ -104,6 +104,8 @@ expect "$all_commands" kommo-lead -v --token-file f --json --timeout 5 ""
 expect "import" kommo-lead --no-config i
 expect "" kommo-lead --name Ivan "" # submit's own options: no command can follow
 expect "" kommo-lead --config x.env --name Ivan ""
+expect "" kommo-lead --dry-run "" # not taken by every command, so not before one
+expect "" kommo-lead --json --dry-run ""
 expect "create search update" kommo-lead --token-file f leads ""
 expect "create search update" kommo-lead --config x.env help leads ""
 expect "check config contacts fields import leads submit" kommo-lead -v help ""
@@ -130,12 +132,20 @@ file_opts=$(for c in "" import; do "$bin" $c --help; done | grep -oE -- '--[a-z]
     fail "the options that take a FILE are now: $file_opts; check the completion"
 
 # the options that may come before the command are those the binary takes
-# there: kommo-lead OPTION [VALUE] import --help (which options take a
-# value is held to the binary below)
+# there, before every command: kommo-lead OPTION [VALUE] COMMAND --help
+# (which options take a value is held to the binary below)
+before_each() {
+    local c
+    for c in submit import check fields config "leads search" "leads create" "leads update" \
+        "contacts search" "contacts create"; do
+        # shellcheck disable=SC2086 # $c: a command and its subcommand
+        "$bin" "$@" $c --help >/dev/null 2>&1 </dev/null || return 1
+    done
+}
 for o in $probe; do
     value=()
     _kommo_lead_takes_value "$o" && value=(1)
-    if "$bin" "$o" "${value[@]}" import --help >/dev/null 2>&1 </dev/null; then
+    if before_each "$o" "${value[@]}"; then
         _kommo_lead_shared "$o" || fail "$o may come before the command, but the completion does not skip it there"
     else
         ! _kommo_lead_shared "$o" || fail "the completion skips $o before the command, but kommo-lead refuses it there"

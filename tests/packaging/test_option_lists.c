@@ -183,6 +183,44 @@ static void man_page_documents_exactly_the_options_of_the_table(void **state)
 	free(synopsis);
 }
 
+/* The options the completion skips before the command are the ones every
+ * command takes (but --help and --version), as the parser has it: an option
+ * some command refuses (--dry-run) cannot come first. */
+static void completion_skips_exactly_the_options_every_command_takes(void **state)
+{
+	(void)state;
+	char want[4096] = "", all[8192], got[4096];
+	struct kl_cli_option o;
+	for (size_t i = 0; kl_cli_option(i, &o); i++)
+		if (!o.cmds && strcmp(o.name, "help") != 0 && strcmp(o.name, "version") != 0)
+			snprintf(want + strlen(want), sizeof want - strlen(want), " --%s", o.name);
+	sorted_words(want, want, sizeof want);
+	table_words(-1, -1, all, sizeof all);
+	bash_words("for o in $KL_ARG; do _kommo_lead_shared $o && echo $o; done; true", all, got, sizeof got);
+	assert_string_equal(got, want);
+}
+
+/* The man page's examples: groff's \t escape there moves to no tab stop, so
+ * "environment\tKOMMO_PIPELINE_ID=1" renders as one word. */
+static void man_page_examples_have_no_tab_escape(void **state)
+{
+	(void)state;
+	FILE *f = fopen(man_page, "r");
+	char line[4096];
+	int n = 0;
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f)) {
+		n++;
+		for (const char *p = strchr(line, '\\'); p; p = strchr(p + 2, '\\')) {
+			if (p[1] == 't')
+				fail_msg("%s:%d: \\t renders as nothing; write spaces: %s", man_page, n, line);
+			if (!p[1])
+				break;
+		}
+	}
+	fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -195,6 +233,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(completion_offers_each_command_exactly_its_options),
 		cmocka_unit_test(completion_knows_which_options_take_a_value),
 		cmocka_unit_test(man_page_documents_exactly_the_options_of_the_table),
+		cmocka_unit_test(completion_skips_exactly_the_options_every_command_takes),
+		cmocka_unit_test(man_page_examples_have_no_tab_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
