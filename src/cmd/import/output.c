@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "import_int.h"
 #include "kommo/kl_report.h"
@@ -464,7 +465,8 @@ static void say_how_to_finish(struct run *r, int rc, bool at_end)
 	const struct kl_opts *o = r->o;
 	char todo[64];
 	todo_words(r, todo, sizeof todo);
-	bool stopped = !at_end && (r->stop || kl_interrupted || rc);
+	/* a terminal has no rows after the last one typed: Ctrl-C ended it */
+	bool stopped = !at_end && (r->stop || kl_interrupted || rc) && !isatty(fileno(r->in));
 	if (o->state) {
 		if (stopped)
 			kl_io_say(r->io, "reading stopped after row %ld: run the import again with the same --state to do the rest%s",
