@@ -55,6 +55,9 @@ struct kl_api {
 	 * KL_HTTP_STOP_NOW (2) nothing new starts and the request in flight is
 	 * aborted, its outcome unknown when it may have reached Kommo */
 	const volatile sig_atomic_t *stop;
+	/* set to 1 while a request is on the wire, else 0 (may be NULL): a
+	 * signal handler reads it to say truly what it stops */
+	volatile sig_atomic_t *in_flight;
 	kl_log_fn log;                      /* retries are told here; may be NULL */
 	void *log_ctx;
 	unsigned seed;                      /* backoff jitter */

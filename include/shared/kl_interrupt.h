@@ -1,7 +1,8 @@
 /*
  * kl_interrupt: what SIGINT (Ctrl-C) and SIGTERM do while a command talks to
  * Kommo. The first says at once, on stderr, that the request in flight is
- * being finished and that a second stops without waiting; the command then
+ * being finished and that a second stops without waiting (or, when none
+ * is in flight, that nothing is being sent); the command then
  * sends nothing new (kl_api refuses a new write, and stops every wait) and
  * ends with its summary. The second says that it stops now: kl_api refuses
  * every new request and the transport aborts the one in flight, whose
@@ -18,6 +19,12 @@
 #include <stdbool.h>
 
 extern volatile sig_atomic_t kl_interrupted;
+
+/* 1 while a request is on the wire (kl_api sets it through its in_flight:
+ * give it this address): the messages then say that it is being finished,
+ * else that nothing is being sent (a wait on input, --dry-run, a pause
+ * between requests). */
+extern volatile sig_atomic_t kl_in_flight;
 
 struct kl_interrupt {
 	struct sigaction old_int, old_term;

@@ -231,6 +231,7 @@ int kl_submit_run(const struct kl_opts *o, const struct kl_io *io)
 	if ((rc = kl_session_open(o, io, &cfg, &acct, 7, 2, &api, &err)))
 		goto out;
 	api.stop = &kl_interrupted;
+	api.in_flight = &kl_in_flight;
 	if (o->skip_existing && (rc = skip_existing(o, io, &api, &acct, &lead, &err)) != KL_OK) {
 		if (rc == SKIPPED)
 			rc = KL_OK;

@@ -347,8 +347,10 @@ static int parse_error(struct kl_csv *r, struct kl_err *err)
 static int feed(struct kl_csv *r, struct kl_err *err)
 {
 	size_t n = fread(r->raw, 1, CHUNK, r->in);
-	if (n < CHUNK && ferror(r->in))
-		return kl_err_set(err, KL_EIO, "%s: read error: %s", r->name, strerror(errno));
+	/* the bytes read before an error (a signal cutting short the wait on a
+	 * terminal: fread gathers until CHUNK) are rows all the same: they are
+	 * parsed first, and the error comes after them */
+	int read_errno = n < CHUNK && ferror(r->in) ? (errno ? errno : EIO) : 0;
 	const unsigned char *p = r->raw;
 	if (r->first_chunk) {
 		r->first_chunk = false;
@@ -385,6 +387,8 @@ static int feed(struct kl_csv *r, struct kl_err *err)
 		r->too_big = true;
 	if (r->oom || r->too_big)
 		return parse_error(r, err);
+	if (read_errno)
+		return kl_err_set(err, KL_EIO, "%s: read error: %s", r->name, strerror(read_errno));
 	if (feof(r->in)) {
 		r->eof = true;
 		if (csv_fini(&r->parser, on_field, on_record, r) != 0) {

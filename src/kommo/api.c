@@ -206,8 +206,12 @@ int kl_api_send(struct kl_api *a, const struct kl_api_req *rq, struct kl_api_res
 		}
 		double left = kl_rate_now();
 		kl_http_set_stop(a->http, a->stop);
+		if (a->in_flight)
+			*a->in_flight = 1;
 		int http_rc = kl_http_request(a->http, rq->method, rq->path, rq->body, rq->body ? strlen(rq->body) : 0,
 					      &reply, err);
+		if (a->in_flight)
+			*a->in_flight = 0;
 		/* Kommo counts arrivals: the journal's sync and a new connection's
 		 * set-up delay this one's */
 		kl_limiter_sent(&a->limit, left + reply.pretransfer);

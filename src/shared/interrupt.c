@@ -5,16 +5,20 @@
 #include <unistd.h>
 
 volatile sig_atomic_t kl_interrupted;
+volatile sig_atomic_t kl_in_flight;
 static volatile sig_atomic_t midline;
 
 /* Written by the handler itself, with write(2): at once, and safe in a
- * signal handler (stdio is not). */
-static const char first[] =
+ * signal handler (stdio is not). Which one is chosen by kl_in_flight, so
+ * that none claims a request that is not there. */
+static const char first_busy[] =
 	"kommo-lead: interrupted: finishing the request in flight, then stopping (Ctrl-C again stops "
 	"without waiting for its answer)\n";
-static const char second[] =
+static const char first_idle[] = "kommo-lead: interrupted: stopping (nothing is being sent)\n";
+static const char second_busy[] =
 	"kommo-lead: interrupted again: stopping without waiting for the answer to the request in flight "
 	"(it may reach Kommo all the same)\n";
+static const char second_idle[] = "kommo-lead: interrupted again: stopping now\n";
 
 static void say(const char *m, size_t n)
 {
@@ -33,10 +37,17 @@ static void on_signal(int sig)
 	(void)sig;
 	if (kl_interrupted < 2)
 		kl_interrupted++;
+	bool busy = kl_in_flight != 0;
 	if (kl_interrupted == 1) {
-		say(first, sizeof first - 1);
+		if (busy)
+			say(first_busy, sizeof first_busy - 1);
+		else
+			say(first_idle, sizeof first_idle - 1);
 	} else {
-		say(second, sizeof second - 1);
+		if (busy)
+			say(second_busy, sizeof second_busy - 1);
+		else
+			say(second_idle, sizeof second_idle - 1);
 		/* a third signal ends the program, summary or not: sigaction is
 		 * async-signal-safe */
 		struct sigaction dfl;
@@ -59,6 +70,7 @@ void kl_interrupt_begin(struct kl_interrupt *s, bool restart)
 	sigaddset(&sa.sa_mask, SIGINT);
 	sigaddset(&sa.sa_mask, SIGTERM);
 	kl_interrupted = 0;
+	kl_in_flight = 0;
 	midline = 0;
 	sigaction(SIGINT, &sa, &s->old_int);
 	sigaction(SIGTERM, &sa, &s->old_term);

@@ -302,8 +302,9 @@ class ImportTest(SandboxTest):
         rej = os.path.join(self.tmp.name, "rej.csv")
         r = self.imp("name,phone\nA,+79990000094\nB,+79990000095\n", "--timeout", "0.3", "--rejects", rej)
         self.assertEqual(r.code, 75, r)
-        self.assertIn("but 2 of the failed rows may be in Kommo already (their error says possibly duplicated",
-                      r.err)
+        self.assertIn("kommo-lead: 2 rows failed: they are in " + rej, r.err)
+        self.assertIn("but 2 of the failed rows may be in Kommo already (flagged possibly duplicated: a request "
+                      "carrying each may have reached Kommo)", r.err)
         self.assertIn("before importing the rejects file; --state FILE does this by itself", r.err)
         with open(rej, encoding="utf-8") as f:
             self.assertEqual(f.read().count("possibly duplicated"), 2)
@@ -364,10 +365,13 @@ class ImportTest(SandboxTest):
         r = self.imp("name,phone\n" + rows, "--batch-size", "1", "--max-retries", "2")
         self.assertEqual(r.code, 75, r)
         self.assertEqual([q["status"] for q in self.new_requests()], [503, 503, 503])
-        self.assertEqual(r.out.count("\n"), 1)
-        self.assertIn("row=2 failed: ", r.out)
+        # every row read is printed: the one that failed, and those never sent
+        lines = r.out.splitlines()
+        self.assertTrue(lines[0].startswith("row=2 failed: "), lines)
+        self.assertEqual(lines[1:], [f"row={n} not sent: the import stopped before this row" for n in (3, 4, 5)])
         self.assertIn("stopping the import after 2 retries", r.err)
-        self.assertIn("reading stopped after row 2", r.err)
+        self.assertIn("4 rows read: 0 created, 0 rejected, 1 failed, 3 not sent, 0 skipped", r.err)
+        self.assertNotIn("reading stopped", r.err)  # the whole input was read
 
     def test_403_stops_the_whole_run_at_once(self):
         self.fault("403html")
@@ -649,7 +653,8 @@ class StateTest(SandboxTest):
         r = self.finish(p, timeout=30)
         self.assertEqual(r.code, 75, r)
         self.assertIn("2 rows read: 0 created, 0 rejected, 0 failed, 2 not sent, 0 skipped", r.err)
-        self.assertIn(f"2 rows failed or were not sent: they are in {rej}", r.err)
+        self.assertIn(f"2 rows were not sent: they are in {rej}", r.err)
+        self.assertEqual(r.out, "row=2 not sent: the import was interrupted\nrow=3 not sent: the import was interrupted\n")
         with open(rej, encoding="utf-8", newline="") as f:
             self.assertEqual(f.read().split("\r\n"),
                              ["name,phone,source_uid,error",

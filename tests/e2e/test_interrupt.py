@@ -6,6 +6,7 @@ without waiting for the answer, and the journal keeps the rows in flight as
 sent without an answer, so that a rerun finds or resends each exactly once;
 the progress line counts rows done; a terminal on standard input is told
 that the import reads it."""
+import json
 import os
 import pty
 import re
@@ -17,6 +18,10 @@ from kltest import FORMS, SLOWDOWN, SandboxTest
 
 FIRST = "kommo-lead: interrupted: finishing the request in flight, then stopping"
 SECOND = "kommo-lead: interrupted again: stopping without waiting for the answer"
+# the first signal when no request is on the wire (a wait on input, --dry-run)
+IDLE = "kommo-lead: interrupted: stopping (nothing is being sent)\n"
+NOT_SENT = "not sent: the import was interrupted"
+IN_FLIGHT = "interrupted while waiting for Kommo's answer: the request may have reached Kommo (possibly duplicated)"
 STDIN = "kommo-lead: reading rows from standard input (end with Ctrl-D)"
 # long enough that a run which waited for the answer would not end before the test gives up
 NEVER = str(int(600 * SLOWDOWN))
@@ -110,9 +115,13 @@ class InterruptTest(Interrupting):
         self.assertEqual(self.forms_posts(), [], "the message came while the request was in flight")
         self.assertIn("(Ctrl-C again stops without waiting for its answer)", seen[-1])
         r = self.finish_with(p, seen)
-        self.assertEqual(len(self.assert_created(r, (2, 3))), 2, r)
+        # every row read is printed: the rows read ahead as not sent
+        self.assertEqual(self.assert_created(r, (2, 3))[2:], [f"row={n} {NOT_SENT}" for n in range(4, 8)], r)
         self.assertIn("6 rows read: 2 created, 0 rejected, 0 failed, 4 not sent, 0 skipped", r.err)
-        self.assertIn("4 rows were not sent, the first of them row 4", r.err)
+        # the whole file was read: no "reading stopped" beside it
+        self.assertIn("kommo-lead: 4 rows were not sent, the first of them row 4: to finish, import the input's "
+                      "rows from row 4 on again", r.err)
+        self.assertNotIn("reading stopped", r.err)
         self.assertNotIn(SECOND, r.err)
         forms = self.forms_posts()
         self.assertEqual(len(forms), 1, "nothing sent after the signal")
@@ -141,13 +150,13 @@ class InterruptTest(Interrupting):
                                    ready=lambda p: self.wait_for_requests(p, 2))
         r = self.finish_with(p, seen)
         lines = self.assert_created(r, (2, 3))
-        self.assertEqual(len(lines), 4, r)
-        for n, line in zip((4, 5), lines[2:]):
-            self.assertEqual(line, f"row={n} failed: interrupted while waiting for Kommo's answer: the request may "
-                                   "have reached Kommo (possibly duplicated: a request carrying it may have reached Kommo)")
-        # the summary, and the rows read ahead (6, 7) not sent
+        # the reason said once, not again in the flag's note; the rows read ahead (6, 7) not sent
+        self.assertEqual(lines[2:], [f"row={n} failed: {IN_FLIGHT}" for n in (4, 5)] +
+                         [f"row={n} {NOT_SENT}" for n in (6, 7)], r)
         self.assertIn("6 rows read: 2 created, 0 rejected, 2 failed, 2 not sent, 0 skipped", r.err)
-        self.assertIn("reading stopped after row 5: run the import again with the same --state to do the rest", r.err)
+        self.assertIn("kommo-lead: 4 rows failed or were not sent: run the same import again later with the same "
+                      "--state", r.err)
+        self.assertNotIn("reading stopped", r.err)
         self.assertEqual(len(self.forms_posts()), 2, "nothing sent after the signals")
         self.assertEqual(self.lookups(), [], "no lookup after the second signal")
 
@@ -209,12 +218,13 @@ class InterruptTest(Interrupting):
                 shares = re.findall(r"\rkommo-lead: (\d+) rows, \d+ rows/s, (\d+)%", r.err)
                 self.assertEqual(shares[:3], [("4", "33"), ("8", "67"), ("12", "100")], r.err)
 
-    def import_on_terminal(self, then):
-        """Runs an import of standard input on a new terminal (a pty); once it
-        said that it reads it, then(p, master, seen) drives it. The Result."""
+    def import_on_terminal(self, then, *args):
+        """Runs an import of standard input on a new terminal (a pty), with
+        args; once it said that it reads it, then(p, master, seen) drives it.
+        The Result."""
         master, slave = pty.openpty()
         try:
-            p = self.start("import", "--no-config", "-", stdin=slave)
+            p = self.start("import", "--no-config", *args, "-", stdin=slave)
             os.close(slave)
             slave = -1
             seen = []
@@ -236,13 +246,95 @@ class InterruptTest(Interrupting):
         def interrupt(p, master, seen):
             self.wait_for_terminal_read(p)
             self.interrupt(p)
-            self.wait_for_line(p, FIRST, seen)
+            self.wait_for_line(p, IDLE, seen)
 
         r = self.import_on_terminal(interrupt)
         self.assertEqual(r.code, 75, r)
+        # no request was on the wire: the message does not claim one
+        self.assertIn(IDLE, r.err)
+        self.assertNotIn(FIRST, r.err)
         self.assertIn("kommo-lead: interrupted before the first row: nothing was sent\n", r.err)
         self.assertNotIn("rows read", r.err)  # none was
         self.assert_nothing_sent()
+
+    def wait_for_consumed(self, p, before, n, timeout=30):
+        """Waits until the start()ed run p read n bytes more than before (its
+        /proc/PID/io rchar) and waits on its terminal again."""
+        deadline = time.monotonic() + timeout * SLOWDOWN
+        while self.rchar(p) < before + n:
+            if p.poll() is not None or time.monotonic() > deadline:
+                self._abandon(p, "the run did not read what was typed")
+            time.sleep(0.02)
+        self.wait_for_terminal_read(p)
+
+    @staticmethod
+    def rchar(p):
+        with open(f"/proc/{p.pid}/io", encoding="ascii") as f:
+            return int(next(l for l in f if l.startswith("rchar:")).split()[1])
+
+    def test_rows_typed_at_a_terminal_are_printed_and_recorded_not_sent_on_sigint(self):
+        rej = os.path.join(self.tmp.name, "rejects.csv")
+        typed = b"name,phone\nAnna,+79960002001\nBoris,+79960002002\n"
+
+        def type_then_interrupt(p, master, seen):
+            self.wait_for_terminal_read(p)
+            before = self.rchar(p)
+            os.write(master, typed)
+            self.wait_for_consumed(p, before, len(typed))
+            self.interrupt(p)
+            self.wait_for_line(p, IDLE, seen)
+
+        r = self.import_on_terminal(type_then_interrupt, "--rejects", rej)
+        self.assertEqual(r.code, 75, r)
+        self.assertEqual(r.out, f"row=2 {NOT_SENT}\nrow=3 {NOT_SENT}\n")
+        self.assertIn("kommo-lead: 2 rows read: 0 created, 0 rejected, 0 failed, 2 not sent, 0 skipped", r.err)
+        self.assertIn(f"kommo-lead: 2 rows were not sent: they are in {rej} with the rejected ones", r.err)
+        self.assertNotIn("nothing was sent\n", r.err)
+        self.assertNotIn("reading stopped", r.err)  # a terminal has no rows after the last one typed
+        with open(rej, encoding="utf-8", newline="") as f:
+            self.assertEqual(f.read().split("\r\n"), ["name,phone,source_uid,error",
+                                                     f"Anna,+79960002001,,{NOT_SENT}",
+                                                     f"Boris,+79960002002,,{NOT_SENT}", ""])
+        self.assert_nothing_sent()
+
+    def two_sigints_on_a_batch_of_40(self, *args):
+        """An import of 40 rows in batches of 2, interrupted twice while its
+        first request hangs. The Result."""
+        self.write_csv(40)
+        self.fault(f"hang@{FORMS}")
+        p, seen = self.interrupted("import", "--no-config", "--batch-size", "2", "--timeout", NEVER, "-v", *args,
+                                   self.csv, times=2, ready=lambda p: self.wait_for_requests(p, 1))
+        r = self.finish_with(p, seen)
+        self.assertEqual(r.code, 75, r)
+        self.assertEqual(len(self.forms_posts()), 1, "nothing sent after the signals")
+        return r
+
+    def test_two_sigints_print_every_row_read_and_the_summary_agrees_with_them(self):
+        rej = os.path.join(self.tmp.name, "rejects.csv")
+        r = self.two_sigints_on_a_batch_of_40("--rejects", rej)
+        self.assertEqual(r.out.splitlines(), [f"row={n} failed: {IN_FLIGHT}" for n in (2, 3)] +
+                         [f"row={n} {NOT_SENT}" for n in range(4, 42)])
+        self.assertIn("kommo-lead: interrupted: every row read is reported above\n", r.err)
+        self.assertIn("kommo-lead: 40 rows read: 0 created, 0 rejected, 2 failed, 38 not sent, 0 skipped", r.err)
+        self.assertIn(f"kommo-lead: 40 rows failed or were not sent: they are in {rej} with the rejected ones: "
+                      "import it again later to finish (fix the rejected rows first)\n", r.err)
+        self.assertIn("kommo-lead: but 2 of the failed rows may be in Kommo already (flagged possibly duplicated: "
+                      "a request carrying each may have reached Kommo)", r.err)
+        # the whole file was read: no row is left outside the rejects file
+        self.assertNotIn("reading stopped", r.err)
+        with open(rej, encoding="utf-8", newline="") as f:
+            errors = [line.rsplit(",", 1)[1] for line in f.read().split("\r\n")[1:-1]]
+        self.assertEqual(errors, ["interrupted while waiting for Kommo's answer: the request may have reached "
+                                  "Kommo (possibly duplicated)"] * 2 + [NOT_SENT] * 38)
+
+    def test_the_json_summary_counts_every_row_flagged_possibly_duplicated(self):
+        r = self.two_sigints_on_a_batch_of_40("--json")
+        out = [json.loads(line) for line in r.out.splitlines()]
+        rows, summary = out[:-1], out[-1]
+        self.assertEqual([x["row"] for x in rows], list(range(2, 42)))
+        self.assertEqual([x["row"] for x in rows if x["possibly_duplicated"]], [2, 3])
+        self.assertEqual((summary["read"], summary["failed"], summary["not_sent"], summary["possibly_duplicated"]),
+                         (40, 2, 38, 2), summary)
 
     def test_a_pipe_on_standard_input_is_not_told_about(self):
         r = self.kl("import", "--no-config", "-", stdin=b"name,phone\nA,+79960001002\n")

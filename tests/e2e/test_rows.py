@@ -5,6 +5,7 @@ rejects file written safely; a row printed as soon as its outcome is known;
 a file still being written left for the next run."""
 import csv
 import io
+import json
 import os
 import stat
 import unittest
@@ -81,9 +82,13 @@ class RowsTest(SandboxTest):
         self.fault("slow=0", "403html")
         r = self.imp("--batch-size", "4", self.csv)
         self.assertEqual(r.code, 77, r)
-        self.assertEqual(len(r.out.splitlines()), 8, "the rows of the two requests, one line each")
+        # every row read is printed, the rows never sent too
+        lines = r.out.splitlines()
+        self.assertEqual(lines[8:], [f"row={n} not sent: the import stopped before this row" for n in range(10, 14)])
         self.assertIn("12 rows read: 4 created, 0 rejected, 4 failed, 4 not sent, 0 skipped", r.err)
-        self.assertIn("reading stopped after row 9: 4 rows were not sent, the first of them row 10 "
+        # the whole file was read: no "reading stopped" beside the rows not sent
+        self.assertNotIn("reading stopped", r.err)
+        self.assertIn("kommo-lead: 4 rows were not sent, the first of them row 10 "
                       "(and the failed rows listed above): to finish, import the input's rows from row 10 on "
                       "again; next time, --rejects FILE", r.err)
 
@@ -95,8 +100,10 @@ class RowsTest(SandboxTest):
         rows = read_rejects(self.rej)
         self.assertEqual([(x["phone"], x["error"][:5]) for x in rows], [("12ab", "row 3")],
                          "only the rejected row: the rerun sends the others")
-        self.assertIn("run the import again with the same --state to do the rest "
-                      "(the rejects file holds only the rows to fix)", r.err)
+        # the whole file was read: the rerun does the rest, the rejects file holds the rows to fix
+        self.assertIn("5 rows failed or were not sent: run the same import again later with the same --state: it "
+                      "sends only what was not created (the rejects file holds only the rows to fix; do not import "
+                      "it for these)", r.err)
         self.assertNotIn("import it again", r.err)
         # doing what it says (the rerun) finishes the job, each row once
         again = self.imp("--batch-size", "2", "--state", self.state, "--rejects", self.rej, self.csv)
@@ -241,6 +248,16 @@ class RowsTest(SandboxTest):
         self.assertTrue(lines[0].startswith("row=2 rejected: "), lines)
         self.assertRegex(lines[1], r"^row=3 lead_id=\d+ contact_id=\d+ possibly_duplicated\n$")
         self.assertRegex(lines[2], r"^row=4 lead_id=\d+ contact_id=\d+ possibly_duplicated\n$")
+
+
+    # --- a row's message names where each value came from --------------------------------
+
+    def test_a_value_no_column_and_no_flag_gave_is_named_as_such(self):
+        r = self.imp("-", stdin=b"name,phone\nAnna,\n")
+        self.assertEqual(r.code, 65, r)
+        self.assertEqual(r.out, 'row=2 rejected: row 2, column "phone" or row 2, email (the input has no such '
+                                "column, and --email was not given) is required: Kommo needs a way to reach the person\n")
+        self.assertNotIn("the default given on the command line", r.out)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ enum row_status { ROW_PENDING, ROW_CREATED, ROW_REJECTED, ROW_FAILED, ROW_CHECKE
 
 struct label_ctx {
 	const struct kl_columns *cols;
+	const struct kl_lead *defaults; /* the values given on the command line */
 	long row;
 };
 
@@ -83,7 +84,8 @@ struct run {
 
 	unsigned long long read, created, rejected, failed, skipped, dups, not_sent, checked;
 	unsigned long long unsure; /* failed rows that may be in Kommo all the same (possibly duplicated) */
-	long last_row; /* the last row read */
+	unsigned long long flagged; /* rows printed possibly_duplicated, whatever their status */
+	long last_row; /* the last row read (taken into a batch or only drained) */
 	long first_not_sent; /* 0: none */
 	unsigned long long drained; /* not sent, read only to be accounted for */
 	long partial_row; /* with --state: the last row, left without its line end */
@@ -183,7 +185,7 @@ int imp_file_close(struct run *r, struct kl_csv_writer **w, const char *flag, co
 int imp_rejects_close(struct run *r, bool commit, int rc);
 
 /* Reports a record never taken into a batch as not sent (why): counted,
- * and written to --rejects (not with --state), but not printed. */
+ * printed, and written to --rejects (not with --state). */
 void imp_report_unsent(struct run *r, const struct kl_csv_record *rec, const char *why);
 
 /* Counts and prints every row of the batch in input order, writes the

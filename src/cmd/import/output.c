@@ -6,11 +6,21 @@
 #include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "import_int.h"
 #include "kommo/kl_report.h"
 
 #define MAYBE_DUP " (possibly duplicated: a request carrying it may have reached Kommo)"
+
+/* What a flagged row's line adds to its error: the reason, unless the error
+ * says it already (an answer lost in flight), so that it is not said twice. */
+static const char *dup_note(const struct row *w)
+{
+	if (!w->maybe_dup)
+		return "";
+	return w->error && strstr(w->error, "may have reached Kommo") ? " (possibly duplicated)" : MAYBE_DUP;
+}
 
 /* The row as read, its source_uid when the input has no such column, and why. */
 static int reject_fields(struct run *r, const struct row *w, const char *uid, const char *why)
@@ -77,7 +87,7 @@ static int reject_line(struct run *r, const struct row *w)
 	/* a row skipped for an existing contact sent nothing under its uid */
 	const char *uid = w->existing ? NULL : w->lead.v[KL_ATTR_SOURCE_UID];
 	char *why = kl_str_printf("%s%s", w->error ? w->error : "",
-				  w->maybe_dup ? MAYBE_DUP : "");
+				  dup_note(w));
 	const char *reason = why ? why : (w->error ? w->error : "");
 	int rc = r->jsonl ? reject_object(r, w, uid, reason) : reject_fields(r, w, uid, reason);
 	free(why);
@@ -157,7 +167,7 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 		fail |= kl_buf_appendf(&b, "row=%ld %s\n", w->n, w->error ? w->error : "not sent");
 	} else {
 		fail |= kl_buf_appendf(&b, "row=%ld %s: %s%s\n", w->n, imp_status_name(w->status),
-				       w->error ? w->error : "unknown error", w->maybe_dup ? MAYBE_DUP : "");
+				       w->error ? w->error : "unknown error", dup_note(w));
 	}
 	int rc = KL_OK;
 	if (fail) {
@@ -175,6 +185,7 @@ static int print_row(struct run *r, const struct row *w, struct kl_err *err)
 
 static void count_row(struct run *r, const struct row *w)
 {
+	r->flagged += w->maybe_dup; /* as the rows print it, whatever their status */
 	switch (w->status) {
 	case ROW_CREATED:
 		r->created++;
@@ -245,7 +256,7 @@ void imp_report_unsent(struct run *r, const struct kl_csv_record *rec, const cha
 {
 	struct row w = {.n = rec->row, .raw = rec->field, .nraw = rec->nfields, .status = ROW_NOT_SENT};
 	w.error = (char *)why; /* only read: the row is not freed */
-	report_row(r, &w, false);
+	report_row(r, &w, true);
 }
 
 int imp_report_decided(struct run *r)
@@ -441,45 +452,61 @@ static void summary(struct run *r)
 			  r->partial_row, r->in_name);
 }
 
+/* "3 rows failed or were not sent", "1 row failed", "2 rows were not sent":
+ * only what happened. */
+static void todo_words(const struct run *r, char *buf, size_t size)
+{
+	unsigned long long todo = r->failed + r->not_sent;
+	const char *what = !r->not_sent ? nouns(todo, "row failed", "rows failed")
+			 : !r->failed	? nouns(todo, "row was not sent", "rows were not sent")
+					: "rows failed or were not sent";
+	snprintf(buf, size, "%llu %s", todo, what);
+}
+
 /* The one way to finish the job, so that no two instructions together send
  * a row twice: with --state the rerun (the rejects file then holds only rows
- * to fix), else the rejects file, else the rows from the first not sent. */
+ * to fix), else the rejects file, else the rows from the first not sent.
+ * last_row is the last row read: every row up to it is printed above. */
 static void say_how_to_finish(struct run *r, int rc, bool at_end)
 {
 	const struct kl_opts *o = r->o;
-	unsigned long long todo = r->failed + r->not_sent;
+	char todo[64];
+	todo_words(r, todo, sizeof todo);
+	/* a terminal has no rows after the last one typed: Ctrl-C ended it */
+	bool stopped = !at_end && (r->stop || kl_interrupted || rc) && !isatty(fileno(r->in));
 	if (o->state) {
-		if (!at_end)
+		if (stopped)
 			kl_io_say(r->io, "reading stopped after row %ld: run the import again with the same --state to do the rest%s",
 				  r->last_row, o->rejects ? " (the rejects file holds only the rows to fix)" : "");
-		else if (todo)
-			kl_io_say(r->io, "%llu %s not sent: run the same import again later with the same --state: it sends only what was not created%s",
-				  todo, nouns(todo, "row failed or was", "rows failed or were"), o->rejects ? " (the rejects file holds only the rows to fix; do not import it for these)" : "");
+		else if (r->failed + r->not_sent)
+			kl_io_say(r->io, "%s: run the same import again later with the same --state: it sends only what was not created%s",
+				  todo, o->rejects ? " (the rejects file holds only the rows to fix; do not import it for these)" : "");
 		return;
 	}
 	if (r->not_sent && !o->rejects) {
-		/* last_row: the last row taken to be sent; the rest were only counted */
-		char stopped[64] = "";
-		if (r->drained)
-			snprintf(stopped, sizeof stopped, "reading stopped after row %ld: ", r->last_row);
+		char where[64] = "";
+		if (stopped)
+			snprintf(where, sizeof where, "reading stopped after row %ld: ", r->last_row);
 		kl_io_say(r->io, "%s%llu %s not sent, the first of them row %ld%s: to finish, import the input's rows from row %ld on again; next time, --rejects FILE writes every row not created to a file, or --state FILE lets the same command finish the job",
-			  stopped, r->not_sent, r->not_sent == 1 ? "row was" : "rows were", r->first_not_sent,
+			  where, r->not_sent, r->not_sent == 1 ? "row was" : "rows were", r->first_not_sent,
 			  r->failed ? " (and the failed rows listed above)" : "", r->first_not_sent);
 		return;
 	}
-	if (!at_end && (r->stop || kl_interrupted || rc))
-		kl_io_say(r->io, "reading stopped after row %ld: run the import again on the rows after it", r->last_row);
-	if (todo && o->rejects)
-		kl_io_say(r->io, "%llu %s not sent: %s in %s with the rejected ones: import it again later to finish (fix the rejected rows first)",
-			  todo, nouns(todo, "row failed or was", "rows failed or were"), nouns(todo, "it is", "they are"),
-			  o->rejects);
-	else if (todo)
+	if (r->failed + r->not_sent && o->rejects)
+		kl_io_say(r->io, "%s: %s in %s with the rejected ones: import it again later to finish (fix the rejected rows first)",
+			  todo, nouns(r->failed + r->not_sent, "it is", "they are"), o->rejects);
+	else if (r->failed)
 		kl_io_say(r->io, "%llu %s failed: import %s again later (%s listed above; --rejects FILE writes %s to a file)",
 			  r->failed, nouns(r->failed, "row", "rows"), nouns(r->failed, "it", "them"),
 			  nouns(r->failed, "it is", "they are"), nouns(r->failed, "it", "them"));
+	if (stopped && o->rejects)
+		kl_io_say(r->io, "reading stopped after row %ld: the input's rows after it were not read, and are not in %s: import them too",
+			  r->last_row, o->rejects);
+	else if (stopped)
+		kl_io_say(r->io, "reading stopped after row %ld: import the input's rows after it too", r->last_row);
 	if (r->unsure)
 		/* importing them again would send each a second time, unflagged */
-		kl_io_say(r->io, "but %llu of the failed rows may be in Kommo already (their error says possibly duplicated: the answer was lost, and Incoming leads could not be read): look each up in Incoming leads by its source_uid and leave out those found%s; --state FILE does this by itself",
+		kl_io_say(r->io, "but %llu of the failed rows may be in Kommo already (flagged possibly duplicated: a request carrying each may have reached Kommo): look each up in Incoming leads by its source_uid and leave out those found%s; --state FILE does this by itself",
 			  r->unsure, o->rejects ? ", before importing the rejects file" : "");
 }
 
@@ -497,7 +524,7 @@ int imp_print_summary(struct run *r, int rc)
 		  cJSON_AddNumberToObject(o, "not_sent", (double)r->not_sent) &&
 		  cJSON_AddNumberToObject(o, "skipped", (double)r->skipped) &&
 		  cJSON_AddNumberToObject(o, "checked", (double)r->checked) &&
-		  cJSON_AddNumberToObject(o, "possibly_duplicated", (double)r->dups) &&
+		  cJSON_AddNumberToObject(o, "possibly_duplicated", (double)r->flagged) &&
 		  cJSON_AddNumberToObject(o, "requests", (double)r->api.requests) &&
 		  cJSON_AddNumberToObject(o, "retries", (double)r->api.retries) &&
 		  cJSON_AddNumberToObject(o, "seconds", (double)(long long)((kl_rate_now() - r->t0) * 1000) / 1000) &&

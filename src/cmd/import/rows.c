@@ -7,19 +7,36 @@
 #include "import_int.h"
 #include "util/kl_time.h"
 
-/* How messages name a row's values: "row 12, column "phone"". */
+/* The input's column that holds a's values, or NULL. */
+static const char *column_of(const struct kl_columns *cols, enum kl_attr a)
+{
+	for (size_t i = 0; i < cols->n; i++)
+		if (cols->col[i].kind == KL_COL_ATTR && cols->col[i].attr == a)
+			return cols->col[i].name;
+	return NULL;
+}
+
+/* How messages name a row's values by where they came from: "row 12,
+ * column "phone"", a default given on the command line, a value
+ * kommo-lead made, or one that nothing gives. */
 void imp_row_label(void *ctx, enum kl_attr a, char *buf, size_t size)
 {
 	const struct label_ctx *l = ctx;
-	for (size_t i = 0; i < l->cols->n; i++) {
-		const struct kl_column *c = &l->cols->col[i];
-		if (c->kind == KL_COL_ATTR && c->attr == a) {
-			snprintf(buf, size, "row %ld, column \"%s\"", l->row, c->name);
-			return;
-		}
-	}
-	snprintf(buf, size, "row %ld, %s (the default given on the command line)", l->row,
-		 kl_attr_info(a)->flag);
+	const struct kl_attr_info *ai = kl_attr_info(a);
+	const char *col = column_of(l->cols, a), *name = column_of(l->cols, KL_ATTR_NAME);
+	if (col)
+		snprintf(buf, size, "row %ld, column \"%s\"", l->row, col);
+	else if (l->defaults->v[a])
+		snprintf(buf, size, "row %ld, %s (the default given on the command line)", l->row, ai->flag);
+	else if (a == KL_ATTR_LEAD_NAME && name) /* the payload makes it of the contact's name */
+		snprintf(buf, size, "row %ld, the lead's name (made from column \"%s\")", l->row, name);
+	else if (a == KL_ATTR_LEAD_NAME)
+		snprintf(buf, size, "row %ld, the lead's name (made from --name)", l->row);
+	else if (a == KL_ATTR_SOURCE_UID)
+		snprintf(buf, size, "row %ld, the source_uid kommo-lead made for it", l->row);
+	else
+		snprintf(buf, size, "row %ld, %s (the input has no such column, and %s was not given)", l->row,
+			 ai->name, ai->flag);
 }
 
 void imp_row_free(struct row *w)
@@ -164,7 +181,7 @@ static int fill_row(struct run *r, struct row *w, const struct kl_csv_record *re
 	int rc;
 
 	w->n = rec->row;
-	w->label = (struct label_ctx){&r->cols, rec->row};
+	w->label = (struct label_ctx){&r->cols, &r->o->lead, rec->row};
 	if (r->rejects && (rc = keep_raw(r, w, rec)))
 		return rc;
 	if (rec->error) {

@@ -129,6 +129,7 @@ static int open_api(struct run *r, const struct kl_config *cfg, struct kl_err *e
 	if (rc)
 		return rc;
 	r->api.stop = &kl_interrupted;
+	r->api.in_flight = &kl_in_flight;
 	r->online = true;
 	return KL_OK;
 }
@@ -234,20 +235,21 @@ static int take(struct run *r, const struct kl_csv_record *rec, struct kl_err *e
 
 /* The run stopped: the rows not taken still end somewhere. With --state the
  * rerun reads the input again, so only the rows already taken from it (a
- * pipe cannot give them again) are counted; otherwise the rest of the
- * input is read, a row at a time, into --rejects (a terminal is not waited
- * on, nor anything after a second signal). *at_end: the whole input was read. */
+ * pipe cannot give them again) are reported; otherwise the rest of the
+ * input is read, a row at a time, each printed not sent and written to
+ * --rejects (a terminal is not waited on, nor a pipe after a second signal:
+ * a file never makes anyone wait). *at_end: the whole input was read. */
 static void drain(struct run *r, bool *at_end)
 {
 	const char *why = kl_interrupted ? "not sent: the import was interrupted"
 					  : "not sent: the import stopped before this row";
-	bool all = !r->journal && !isatty(fileno(r->in));
+	bool all = !r->journal && !isatty(fileno(r->in)), file = r->in_size > 0;
 	const struct kl_csv_record *rec;
 	struct kl_err err = {0};
 	int got;
 	for (;;) {
-		/* after a second signal nothing more is waited for: what was read is counted */
-		all = all && kl_interrupted < KL_HTTP_STOP_NOW;
+		/* after a second signal nothing more is waited for: what was read is reported */
+		all = all && (file || kl_interrupted < KL_HTTP_STOP_NOW);
 		if ((got = all ? imp_input_next(r, &rec, &err) : imp_input_next_buffered(r, &rec)) != 1)
 			break;
 		if (!rec->line_end && r->journal) {
@@ -256,9 +258,11 @@ static void drain(struct run *r, bool *at_end)
 		}
 		r->read++;
 		r->drained++;
+		r->last_row = rec->row;
 		imp_report_unsent(r, rec, why);
 	}
-	*at_end = all && got == 0;
+	/* the reader met the input's end before the rows it holds ran out */
+	*at_end = got == 0 && (all || feof(r->in));
 	if (all && got != 0)
 		kl_io_say(r->io, "%s: the rows after it are neither sent nor in a rejects file", err.msg);
 }
