@@ -43,6 +43,16 @@ static void on_signal(int sig)
 			say(first_busy, sizeof first_busy - 1);
 		else
 			say(first_idle, sizeof first_idle - 1);
+		/* from now on a signal cuts a blocking read short (a pipe whose
+		 * writer never closes it), so that the second one is heard */
+		struct sigaction again;
+		memset(&again, 0, sizeof again);
+		again.sa_handler = on_signal;
+		sigemptyset(&again.sa_mask);
+		sigaddset(&again.sa_mask, SIGINT);
+		sigaddset(&again.sa_mask, SIGTERM);
+		sigaction(SIGINT, &again, NULL);
+		sigaction(SIGTERM, &again, NULL);
 	} else {
 		if (busy)
 			say(second_busy, sizeof second_busy - 1);

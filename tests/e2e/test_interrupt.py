@@ -336,6 +336,32 @@ class InterruptTest(Interrupting):
         self.assertEqual((summary["read"], summary["failed"], summary["not_sent"], summary["possibly_duplicated"]),
                          (40, 2, 38, 2), summary)
 
+    def test_a_second_sigint_ends_a_read_of_a_pipe_its_writer_keeps_open(self):
+        # the writer sends three rows and neither closes the pipe nor is signalled
+        # (another process group, a SIGTERM from a supervisor): the reads restart
+        # after the first signal, the second cuts the wait short
+        rd, wr = os.pipe()
+        try:
+            os.write(wr, b"name,phone\nA,+79960002001\nB,+79960002002\nC,+79960002003\n")
+            p = self.start("import", "--no-config", "-", stdin=rd)
+            os.close(rd)
+            rd = -1
+            seen = []
+            self.wait_for_terminal_read(p)
+            self.interrupt(p)
+            self.wait_for_line(p, IDLE, seen)
+            self.wait_for_terminal_read(p)  # read again: the first signal ends no read
+            self.interrupt(p)
+            self.wait_for_line(p, "kommo-lead: interrupted again: stopping now", seen)
+            r = self.finish(p)
+        finally:
+            for fd in (rd, wr):
+                if fd >= 0:
+                    os.close(fd)
+        self.assertEqual(r.code, 75, r)
+        self.assertEqual(r.out, "".join(f"row={n} {NOT_SENT}\n" for n in (2, 3, 4)), r)
+        self.assert_nothing_sent()
+
     def test_a_pipe_on_standard_input_is_not_told_about(self):
         r = self.kl("import", "--no-config", "-", stdin=b"name,phone\nA,+79960001002\n")
         self.assertEqual(r.code, 0, r)
