@@ -335,6 +335,13 @@ class InterruptTest(Interrupting):
         self.assertEqual([x["row"] for x in rows if x["possibly_duplicated"]], [2, 3])
         self.assertEqual((summary["read"], summary["failed"], summary["not_sent"], summary["possibly_duplicated"]),
                          (40, 2, 38, 2), summary)
+        # with neither --rejects nor --state: the rows to import again are named, and
+        # the two that may be in Kommo already are told about too
+        self.assertIn("kommo-lead: 38 rows were not sent, the first of them row 4 (and the failed rows listed "
+                      "above): to finish, import the input's rows from row 4 on again", r.err)
+        self.assertIn("kommo-lead: but 2 of the failed rows may be in Kommo already (flagged possibly duplicated: "
+                      "a request carrying each may have reached Kommo): look each up in Incoming leads by its "
+                      "source_uid and leave out those found; --state FILE does this by itself\n", r.err)
 
     def test_a_second_sigint_ends_a_read_of_a_pipe_its_writer_keeps_open(self):
         # the writer sends three rows and neither closes the pipe nor is signalled

@@ -467,6 +467,15 @@ static void todo_words(const struct run *r, char *buf, size_t size)
  * a row twice: with --state the rerun (the rejects file then holds only rows
  * to fix), else the rejects file, else the rows from the first not sent.
  * last_row is the last row read: every row up to it is printed above. */
+/* Importing the rows that may be in Kommo already again would send each a
+ * second time, unflagged: said after any instruction to import rows again. */
+static void say_unsure(const struct run *r)
+{
+	if (r->unsure)
+		kl_io_say(r->io, "but %llu of the failed rows may be in Kommo already (flagged possibly duplicated: a request carrying each may have reached Kommo): look each up in Incoming leads by its source_uid and leave out those found%s; --state FILE does this by itself",
+			  r->unsure, r->o->rejects ? ", before importing the rejects file" : "");
+}
+
 static void say_how_to_finish(struct run *r, int rc, bool at_end)
 {
 	const struct kl_opts *o = r->o;
@@ -490,6 +499,7 @@ static void say_how_to_finish(struct run *r, int rc, bool at_end)
 		kl_io_say(r->io, "%s%llu %s not sent, the first of them row %ld%s: to finish, import the input's rows from row %ld on again; next time, --rejects FILE writes every row not created to a file, or --state FILE lets the same command finish the job",
 			  where, r->not_sent, r->not_sent == 1 ? "row was" : "rows were", r->first_not_sent,
 			  r->failed ? " (and the failed rows listed above)" : "", r->first_not_sent);
+		say_unsure(r);
 		return;
 	}
 	if (r->failed + r->not_sent && o->rejects)
@@ -504,10 +514,7 @@ static void say_how_to_finish(struct run *r, int rc, bool at_end)
 			  r->last_row, o->rejects);
 	else if (stopped)
 		kl_io_say(r->io, "reading stopped after row %ld: import the input's rows after it too", r->last_row);
-	if (r->unsure)
-		/* importing them again would send each a second time, unflagged */
-		kl_io_say(r->io, "but %llu of the failed rows may be in Kommo already (flagged possibly duplicated: a request carrying each may have reached Kommo): look each up in Incoming leads by its source_uid and leave out those found%s; --state FILE does this by itself",
-			  r->unsure, o->rejects ? ", before importing the rejects file" : "");
+	say_unsure(r);
 }
 
 int imp_print_summary(struct run *r, int rc)
