@@ -127,6 +127,19 @@ class InterruptTest(Interrupting):
         self.assertEqual(len(forms), 1, "nothing sent after the signal")
         self.assertEqual(sorted(self.leads_per_uid().values()), [1, 1])
 
+    def test_a_sigint_during_the_last_batch_that_then_does_everything_exits_0(self):
+        # nothing is left to run again: 75 ("run again") would make a wrapper without
+        # --state send every row a second time
+        self.write_csv(2)
+        self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
+        p, seen = self.interrupted("import", "--no-config", "--batch-size", "2", "-v", self.csv)
+        r = self.finish_with(p, seen)
+        self.assertEqual(r.code, 0, r)
+        self.assertRegex(r.out, r"^row=2 lead_id=\d+ contact_id=\d+\nrow=3 lead_id=\d+ contact_id=\d+\n$")
+        self.assertIn("2 rows read: 2 created, 0 rejected, 0 failed, 0 skipped; 1 request", r.err)
+        self.assertNotIn("every row read is reported above", r.err)
+        self.assertEqual(sorted(self.leads_per_uid().values()), [1, 1])
+
     def test_one_sigint_counts_the_rows_of_the_batch_read_ahead_not_sent_not_failed(self):
         self.write_csv(3)
         rej = os.path.join(self.tmp.name, "rejects.csv")

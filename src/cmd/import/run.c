@@ -289,7 +289,10 @@ static int read_rows(struct run *r, bool *at_end, struct kl_err *err)
 		r->stop = KL_EIO;
 	if (r->stop || kl_interrupted)
 		drain(r, at_end);
-	if (kl_interrupted)
+	/* a signal during the last request, which then did all there was to do,
+	 * leaves nothing to run again: the exit status is the rows' */
+	bool all_done = *at_end && !r->stop && !r->failed && !r->not_sent;
+	if (kl_interrupted && !all_done)
 		return kl_err_set(err, KL_ETEMPFAIL, "interrupted: every row read is reported above");
 	return r->stop ? r->stop : r->failed || r->not_sent ? KL_ETEMPFAIL : r->rejected ? KL_EDATA : KL_OK;
 }
