@@ -24,7 +24,10 @@ NOT_SENT = "not sent: the import was interrupted"
 IN_FLIGHT = "interrupted while waiting for Kommo's answer: the request may have reached Kommo (possibly duplicated)"
 STDIN = "kommo-lead: reading rows from standard input (end with Ctrl-D)"
 # long enough that a run which waited for the answer would not end before the test gives up
-NEVER = str(int(600 * SLOWDOWN))
+NEVER = str(int(min(600 * SLOWDOWN, 3600)))  # --timeout takes up to 3600
+# how long the sandbox holds a request the test interrupts: time enough to be
+# told, well within the default --timeout (30 s) even under valgrind
+HELD = min(8 * SLOWDOWN, 20)
 
 
 class Interrupting(SandboxTest):
@@ -109,7 +112,7 @@ class InterruptTest(Interrupting):
 
     def test_one_sigint_finishes_the_batch_in_flight_and_counts_the_rest_not_sent(self):
         self.write_csv(6)
-        self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
+        self.fault(f"slow={HELD:g}@{FORMS}")
         p, seen = self.interrupted("import", "--no-config", "--batch-size", "2", "-v", self.csv)
         # told at once: the sandbox has not carried out (nor answered) the request yet
         self.assertEqual(self.forms_posts(), [], "the message came while the request was in flight")
@@ -131,7 +134,7 @@ class InterruptTest(Interrupting):
         # nothing is left to run again: 75 ("run again") would make a wrapper without
         # --state send every row a second time
         self.write_csv(2)
-        self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
+        self.fault(f"slow={HELD:g}@{FORMS}")
         p, seen = self.interrupted("import", "--no-config", "--batch-size", "2", "-v", self.csv)
         r = self.finish_with(p, seen)
         self.assertEqual(r.code, 0, r)
@@ -143,7 +146,7 @@ class InterruptTest(Interrupting):
     def test_one_sigint_counts_the_rows_of_the_batch_read_ahead_not_sent_not_failed(self):
         self.write_csv(3)
         rej = os.path.join(self.tmp.name, "rejects.csv")
-        self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
+        self.fault(f"slow={HELD:g}@{FORMS}")
         # row 4 is read ahead (in the reader's chunk) while rows 2-3 are in
         # flight: not sent, and in the rejects file as such
         p, seen = self.interrupted("import", "--no-config", "--batch-size", "2", "--rejects", rej, "-v", self.csv)
@@ -392,7 +395,7 @@ class SubmitInterruptTest(Interrupting):
     LEAD = ("--no-config", "--name", "Ivan", "--phone", "+79991234567")
 
     def test_one_sigint_lets_the_lead_be_created_and_its_ids_printed(self):
-        self.fault(f"slow={8 * SLOWDOWN:g}@{FORMS}")
+        self.fault(f"slow={HELD:g}@{FORMS}")
         p, seen = self.interrupted(*self.LEAD, "--source-uid", "u-int-1", "-v")
         self.assertEqual(self.forms_posts(), [], "the message came while the request was in flight")
         r = self.finish_with(p, seen)
