@@ -305,6 +305,19 @@ class JsonlKeysTest(SandboxTest):
         [item] = [it for q in self.forms_posts() for it in json.loads(q["body"])]
         self.assertIn("+79990000213", json.dumps(item, ensure_ascii=False))
 
+    def test_a_rerun_that_spells_the_keys_otherwise_sends_nothing_again(self):
+        # a jq mapping edited between runs: the same leads, their keys spelled otherwise
+        state = os.path.join(self.tmp.name, "state")
+        first = self.run_file("in.jsonl", '{"name":"Иван","email":"ivan@example.com"}\n'
+                              '{"name":"Пётр","phone":"+79990000231"}\n', "--state", state)
+        self.assertEqual(first.code, 0, first)
+        self.seen = len(self.recorded())
+        again = self.run_file("in.jsonl", '{"Имя":"Иван","почта":"ivan@example.com"}\n'
+                              '{"phone":"+79990000231","NAME":"Пётр"}\n', "--state", state)
+        self.assertEqual(again.code, 0, again)
+        self.assertEqual([l.split(" ")[1] for l in again.out.splitlines()], ["skipped", "skipped"], again)
+        self.assertEqual(self.forms_posts(), [])
+
     def test_a_key_on_a_later_line_keeps_the_journal_and_uids_of_the_other_rows(self):
         state = os.path.join(self.tmp.name, "state")
         a = [{"name": "A", "phone": "+79990000221"},

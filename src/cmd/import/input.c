@@ -101,16 +101,34 @@ int imp_input_next_buffered(struct run *r, const struct kl_csv_record **rec)
 	return got == 1 || got == 0 ? got : 0; /* out of memory: nothing more is counted */
 }
 
-static int by_name(const void *a, const void *b, void *cols)
+/* The field a column fills, as the journal knows it: the attribute's own
+ * name ("email", whether the key was "Email", "почта" or --map'ed), the
+ * custom field's spec, "created_at"; NULL for a key that fills nothing. */
+static const char *field_of(const struct kl_column *c)
 {
-	const struct kl_column *c = ((const struct kl_columns *)cols)->col;
-	return strcmp(c[*(const size_t *)a].name, c[*(const size_t *)b].name);
+	switch (c->kind) {
+	case KL_COL_ATTR:
+		return kl_attr_info(c->attr)->name;
+	case KL_COL_CUSTOM:
+		return c->spec;
+	case KL_COL_CREATED_AT:
+		return "created_at";
+	default:
+		return NULL;
+	}
 }
 
-/* A JSON Lines row is known by its keys and values, not by where its
- * cells are: the columns grow as keys first appear, so the key of a row
- * must not depend on what other lines give. Its non-empty cells, as key
- * and value, in the order of their keys. */
+static int by_field(const void *a, const void *b, void *cols)
+{
+	const struct kl_column *c = ((const struct kl_columns *)cols)->col;
+	return strcmp(field_of(&c[*(const size_t *)a]), field_of(&c[*(const size_t *)b]));
+}
+
+/* A JSON Lines row is known by the fields it fills and their values, not
+ * by where its cells are (the columns grow as keys first appear, so the key
+ * of a row must not depend on what other lines give) nor by how its keys
+ * are spelled (a rerun may spell "email" as "Email" or "почта"): its
+ * non-empty cells, as field and value, in the order of their fields. */
 int imp_input_row_key(struct run *r, const struct kl_csv_record *rec, char key[KL_JOURNAL_KEY], struct kl_err *err)
 {
 	if (!r->jsonl)
@@ -120,12 +138,12 @@ int imp_input_row_key(struct run *r, const struct kl_csv_record *rec, char key[K
 	size_t *len = calloc(2 * rec->nfields + 1, sizeof *len);
 	int rc = at && f && len ? KL_OK : kl_err_oom(err);
 	for (size_t i = 0; rc == KL_OK && i < rec->nfields && i < r->cols.n; i++)
-		if (rec->len[i])
+		if (rec->len[i] && field_of(&r->cols.col[i]))
 			at[n++] = i;
 	if (rc == KL_OK)
-		qsort_r(at, n, sizeof *at, by_name, &r->cols);
+		qsort_r(at, n, sizeof *at, by_field, &r->cols);
 	for (size_t i = 0; rc == KL_OK && i < n; i++) {
-		f[2 * i] = r->cols.col[at[i]].name;
+		f[2 * i] = field_of(&r->cols.col[at[i]]);
 		len[2 * i] = strlen(f[2 * i]);
 		f[2 * i + 1] = rec->field[at[i]];
 		len[2 * i + 1] = rec->len[at[i]];
