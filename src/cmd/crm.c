@@ -164,9 +164,10 @@ static void match_value(void *ctx, const char *value)
 	}
 }
 
-/* Searches contacts for value; *id: the first that really holds it. */
+/* Searches contacts for value; *id: the first that really holds it, and
+ * *other (when not NULL) another one that does too, else 0. */
 static int find_by(struct kl_api *api, const struct kl_account *acct, const char *value, bool phone,
-		   long long *id, struct kl_err *err)
+		   long long *id, long long *other, struct kl_err *err)
 {
 	char digits[64], qd[64];
 	if (phone)
@@ -191,7 +192,12 @@ static int find_by(struct kl_api *api, const struct kl_account *acct, const char
 		m.hit = false;
 		each_value(c, phone ? "PHONE" : "EMAIL",
 			   acct->id[phone ? KL_CFG_PHONE_FIELD_ID : KL_CFG_EMAIL_FIELD_ID], match_value, &m);
-		if (m.hit && (*id = kl_reply_key_id(c, "id")) != 0)
+		long long cid = m.hit ? kl_reply_key_id(c, "id") : 0;
+		if (cid && !*id)
+			*id = cid;
+		else if (cid && cid != *id && other)
+			*other = cid;
+		if (*id && (!other || *other))
 			break;
 	}
 	cJSON_Delete(items);
@@ -204,10 +210,10 @@ int kl_crm_find_contact(struct kl_api *api, const struct kl_account *acct, const
 	int rc = KL_OK;
 	*contact_id = 0;
 	*matched = NULL;
-	if (phone && (rc = find_by(api, acct, phone, true, contact_id, err)) == KL_OK && *contact_id)
+	if (phone && (rc = find_by(api, acct, phone, true, contact_id, NULL, err)) == KL_OK && *contact_id)
 		*matched = "phone";
 	if (rc == KL_OK && !*contact_id && email &&
-	    (rc = find_by(api, acct, email, false, contact_id, err)) == KL_OK && *contact_id)
+	    (rc = find_by(api, acct, email, false, contact_id, NULL, err)) == KL_OK && *contact_id)
 		*matched = "email";
 	return rc;
 }
@@ -415,12 +421,35 @@ static bool named(const cJSON *x, const char *key, bool contact)
 	return yes;
 }
 
+/* q trimmed, each run of white space one space: what Kommo's search is
+ * given, so that "Иван  Петров" finds what "Иван Петров" does. */
+static char *collapsed(const char *q)
+{
+	char *out = malloc(strlen(q) + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const char *p = q; *p;) {
+		size_t sp = strspn(p, " \t\r\n\v\f");
+		if (sp && o != out && p[sp])
+			*o++ = ' ';
+		p += sp;
+		size_t w = strcspn(p, " \t\r\n\v\f");
+		memcpy(o, p, w);
+		o += w;
+		p += w;
+	}
+	*o = '\0';
+	return out;
+}
+
 /* The one lead or contact named q (named); 0 in *id when none is. Two of
  * that name are an error: a script cannot tell which one it meant. */
 static int find_named(struct kl_api *api, const char *q, bool leads, long long *id, struct kl_err *err)
 {
 	const char *what = leads ? "lead" : "contact";
-	char *key = name_key(q), *path = key ? kl_url_path_query(leads ? LEADS_PATH : CONTACTS_PATH, "query", q) : NULL;
+	char *key = name_key(q), *sent = key ? collapsed(q) : NULL;
+	char *path = sent ? kl_url_path_query(leads ? LEADS_PATH : CONTACTS_PATH, "query", sent) : NULL;
+	free(sent);
 	cJSON *items = NULL;
 	long long other = 0;
 	char qbuf[256];
@@ -484,10 +513,13 @@ static int first_match(struct kl_api *api, const struct kl_account *acct, const 
 	int rc;
 	if (leads) {
 		rc = find_named(api, q, true, &id, err);
-	} else if (looks_like_email(q)) {
-		rc = find_by(api, acct, q, false, &id, err);
-	} else if (phone_like(q)) {
-		rc = find_by(api, acct, q, true, &id, err); /* a whole number: first_query_ok */
+	} else if (looks_like_email(q) || phone_like(q)) { /* a whole number: first_query_ok */
+		long long other = 0;
+		bool email = looks_like_email(q);
+		rc = find_by(api, acct, q, !email, &id, &other, err);
+		if (rc == KL_OK && other) /* a script cannot tell which one it meant */
+			rc = kl_err_set(err, KL_EDATA, "two or more contacts hold the %s %s (%lld, %lld): give the contact's id",
+					email ? "email" : "phone", kl_str_quote(q, qbuf, sizeof qbuf), id, other);
 	} else {
 		rc = find_named(api, q, false, &id, err);
 	}

@@ -393,6 +393,21 @@ class SearchTest(CrmTest):
         self.assertEqual((r.code, r.out), (65, ""), r)
         self.assertEqual(r.err, f'kommo-lead: two or more contacts are named "Олег" ({cid}, {other}): search by '
                                 "the contact's phone or email, or give its id\n")
+        # a query with its white space doubled is sent collapsed, so Kommo's search finds the name
+        self.seen = len(control("GET", "requests"))
+        r = self.kl("contacts", "search", "--no-config", "--first", " Анна   Петрова ")
+        self.assertEqual((r.code, r.out), (0, f"{anna}\n"), r)
+        self.assertEqual(query_of(self.only_request()["path"])["query"], ["Анна Петрова"])
+        # two holding one email or phone: no id is right either
+        control("POST", "contacts", [{"name": "Олег другой", "custom_fields_values": [
+            {"field_code": "EMAIL", "values": [{"value": "Oleg@Example.com"}]},
+            {"field_code": "PHONE", "values": [{"value": "+79990000001"}]}]}])
+        twin = control("GET", "entities")["contacts"][-1]["id"]
+        for q, what in (("oleg@example.com", "email"), ("+79990000001", "phone")):
+            r = self.kl("contacts", "search", "--no-config", "--first", q)
+            self.assertEqual((r.code, r.out), (65, ""), r)
+            self.assertEqual(r.err, f'kommo-lead: two or more contacts hold the {what} "{q}" ({cid}, {twin}): '
+                                    "give the contact's id\n")
         # an error is not "nothing matches"
         self.fault("401")
         r = self.kl("contacts", "search", "--no-config", "--first", "Олег")
