@@ -411,7 +411,7 @@ static char *choice_hint(const cJSON *item, const char *path, const char *item_n
 	} else if (strcmp(key, "status_id") == 0) {
 		*tail = "kommo-lead fields lists the pipelines and their statuses";
 		hint = cJSON_IsNumber(pipeline) ? kl_str_printf("no status %s in pipeline %.0f", v, pipeline->valuedouble)
-						: kl_str_printf("no status %s in its main pipeline", v);
+						: kl_str_printf("no status %s in the lead's pipeline", v);
 	} else if (strcmp(key, "pipeline_id") == 0) {
 		*tail = "kommo-lead fields lists the pipelines";
 		hint = kl_str_printf("no pipeline %s", v);

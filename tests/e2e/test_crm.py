@@ -555,7 +555,7 @@ class CreateUpdateTest(CrmTest):
         self.assertEqual(r.code, 65, r)
         self.assertIn("Kommo refused the lead (HTTP 400", r.err)
         self.assertRegex(r.err, r"NotSupportedChoice at \S*status_id \(--status: the account has no status 999 in "
-                                r"its main pipeline; kommo-lead fields lists the pipelines and their statuses\): ")
+                                r"the lead's pipeline; kommo-lead fields lists the pipelines and their statuses\): ")
         # with the pipeline sent, the status is missing from that one
         r = self.kl("leads", "create", "--no-config", "--name", "X", "--pipeline", "12984871", "--status", "999")
         self.assertEqual(r.code, 65, r)

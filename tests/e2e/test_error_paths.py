@@ -252,7 +252,7 @@ class ErrorPathsTest(SandboxTest):
                 [body] = items(self.only_request())
                 self.assertEqual((body["status_id"], body["custom_fields_values"][0]["field_id"]), (1, 999999))
                 self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}status_id (--status: the account has no "
-                              "status 1 in its main pipeline; kommo-lead fields lists the pipelines and their "
+                              "status 1 in the lead's pipeline; kommo-lead fields lists the pipelines and their "
                               f"statuses): {CHOICE}", r.err)
                 self.assertIn(f"NotSupportedChoice at {prefix(form, 0)}custom_fields_values.0.field_id "
                               f"(--field lead:999999: {NO_FIELD}): {CHOICE}", r.err)
