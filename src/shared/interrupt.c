@@ -31,6 +31,25 @@ static void say(const char *m, size_t n)
 	(void)w; /* nowhere to tell that stderr failed */
 }
 
+static void on_signal(int sig);
+
+/* Sets what SIGINT and SIGTERM do: handler (with SA_RESTART when restart),
+ * the two sharing a count, one handler running at a time; the old ones into
+ * old_int and old_term when not NULL. sigaction is async-signal-safe: the
+ * handler itself calls this. */
+static void install(void (*handler)(int), bool restart, struct sigaction *old_int, struct sigaction *old_term)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaction(SIGINT, &sa, old_int);
+	sigaction(SIGTERM, &sa, old_term);
+}
+
 static void on_signal(int sig)
 {
 	int saved = errno;
@@ -45,45 +64,24 @@ static void on_signal(int sig)
 			say(first_idle, sizeof first_idle - 1);
 		/* from now on a signal cuts a blocking read short (a pipe whose
 		 * writer never closes it), so that the second one is heard */
-		struct sigaction again;
-		memset(&again, 0, sizeof again);
-		again.sa_handler = on_signal;
-		sigemptyset(&again.sa_mask);
-		sigaddset(&again.sa_mask, SIGINT);
-		sigaddset(&again.sa_mask, SIGTERM);
-		sigaction(SIGINT, &again, NULL);
-		sigaction(SIGTERM, &again, NULL);
+		install(on_signal, false, NULL, NULL);
 	} else {
 		if (busy)
 			say(second_busy, sizeof second_busy - 1);
 		else
 			say(second_idle, sizeof second_idle - 1);
-		/* a third signal ends the program, summary or not: sigaction is
-		 * async-signal-safe */
-		struct sigaction dfl;
-		memset(&dfl, 0, sizeof dfl);
-		dfl.sa_handler = SIG_DFL;
-		sigaction(SIGINT, &dfl, NULL);
-		sigaction(SIGTERM, &dfl, NULL);
+		/* a third signal ends the program, summary or not */
+		install(SIG_DFL, false, NULL, NULL);
 	}
 	errno = saved;
 }
 
 void kl_interrupt_begin(struct kl_interrupt *s, bool restart)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = restart ? SA_RESTART : 0;
-	sigemptyset(&sa.sa_mask);
-	/* the two share a count: one handler runs at a time */
-	sigaddset(&sa.sa_mask, SIGINT);
-	sigaddset(&sa.sa_mask, SIGTERM);
 	kl_interrupted = 0;
 	kl_in_flight = 0;
 	midline = 0;
-	sigaction(SIGINT, &sa, &s->old_int);
-	sigaction(SIGTERM, &sa, &s->old_term);
+	install(on_signal, restart, &s->old_int, &s->old_term);
 }
 
 void kl_interrupt_end(struct kl_interrupt *s)
