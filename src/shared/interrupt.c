@@ -14,7 +14,7 @@ static volatile sig_atomic_t midline;
 static const char first_busy[] =
 	"kommo-lead: interrupted: finishing the request in flight, then stopping (Ctrl-C again stops "
 	"without waiting for its answer)\n";
-static const char first_idle[] = "kommo-lead: interrupted: stopping (nothing is being sent)\n";
+static const char first_idle[] = "kommo-lead: interrupted: stopping (nothing is being sent; Ctrl-C again stops at once)\n";
 static const char second_busy[] =
 	"kommo-lead: interrupted again: stopping without waiting for the answer to the request in flight "
 	"(it may reach Kommo all the same)\n";

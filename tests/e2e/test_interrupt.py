@@ -19,7 +19,7 @@ from kltest import FORMS, SLOWDOWN, SandboxTest
 FIRST = "kommo-lead: interrupted: finishing the request in flight, then stopping"
 SECOND = "kommo-lead: interrupted again: stopping without waiting for the answer"
 # the first signal when no request is on the wire (a wait on input, --dry-run)
-IDLE = "kommo-lead: interrupted: stopping (nothing is being sent)\n"
+IDLE = "kommo-lead: interrupted: stopping (nothing is being sent; Ctrl-C again stops at once)\n"
 NOT_SENT = "not sent: the import was interrupted"
 IN_FLIGHT = "interrupted while waiting for Kommo's answer: the request may have reached Kommo (possibly duplicated)"
 STDIN = "kommo-lead: reading rows from standard input (end with Ctrl-D)"
