@@ -411,6 +411,7 @@ struct kl_csv_writer {
 	struct kl_buf line;
 	char *path; /* where the file goes */
 	char *tmp;  /* the new file beside it, renamed over it at the end; NULL: in place */
+	int late;   /* errno of a failed write after a row, told at the close */
 };
 
 /* A new file in path's directory, mode 600 (mkstemp's); -1 with errno set. */
@@ -526,6 +527,18 @@ static int put_field(struct kl_buf *b, const char *v, char delim)
 	return fail || kl_buf_append(b, v, strlen(v)) || kl_buf_append(b, "\"", 1) ? -1 : 0;
 }
 
+/* A file written in place (/dev/stdout, a FIFO, a terminal) may take other
+ * writes between rows, the row lines on standard output for one: each row
+ * goes out whole once written, never cut by them. */
+static int row_done(struct kl_csv_writer *w, int rc)
+{
+	/* a failure is told at the close, with the rows it cost, as a renamed
+	 * file's would be */
+	if (rc == 0 && !w->tmp && fflush(w->f) != 0 && !w->late)
+		w->late = errno ? errno : EIO;
+	return rc;
+}
+
 int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t n)
 {
 	w->line.len = 0;
@@ -539,7 +552,7 @@ int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t 
 		return -1;
 	}
 	if (w->cd == (iconv_t)-1)
-		return fwrite(w->line.data, 1, w->line.len, w->f) == w->line.len ? 0 : -1;
+		return row_done(w, fwrite(w->line.data, 1, w->line.len, w->f) == w->line.len ? 0 : -1);
 	char *ip = w->line.data, out[4096];
 	size_t il = w->line.len;
 	while (il > 0) {
@@ -560,13 +573,13 @@ int kl_csv_write_row(struct kl_csv_writer *w, const char *const *fields, size_t 
 		if (fwrite(out, 1, len, w->f) != len)
 			return -1;
 	}
-	return 0;
+	return row_done(w, 0);
 }
 
 int kl_csv_write_text(struct kl_csv_writer *w, const char *text)
 {
 	size_t n = strlen(text);
-	return fwrite(text, 1, n, w->f) == n && putc('\n', w->f) != EOF ? 0 : -1;
+	return row_done(w, fwrite(text, 1, n, w->f) == n && putc('\n', w->f) != EOF ? 0 : -1);
 }
 
 int kl_csv_writer_close(struct kl_csv_writer *w)
@@ -576,6 +589,10 @@ int kl_csv_writer_close(struct kl_csv_writer *w)
 	/* on disk before it replaces anything: a crash leaves the old file or the new */
 	int rc = fflush(w->f) == 0 && (!w->tmp || fsync(fileno(w->f)) == 0) ? 0 : -1;
 	int e = errno;
+	if (w->late) {
+		rc = -1;
+		e = w->late;
+	}
 	if (fclose(w->f) != 0 && rc == 0) {
 		rc = -1;
 		e = errno;

@@ -76,18 +76,36 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+/* Both handlers are set with the two signals held: one arriving between
+ * the two sigaction calls would run on_signal, whose install() would
+ * overwrite what is being set. */
+static void hold(bool on, sigset_t *was)
+{
+	sigset_t both;
+	sigemptyset(&both);
+	sigaddset(&both, SIGINT);
+	sigaddset(&both, SIGTERM);
+	sigprocmask(on ? SIG_BLOCK : SIG_SETMASK, on ? &both : was, on ? was : NULL);
+}
+
 void kl_interrupt_begin(struct kl_interrupt *s, bool restart)
 {
+	sigset_t was;
+	hold(true, &was);
 	kl_interrupted = 0;
 	kl_in_flight = 0;
 	midline = 0;
 	install(on_signal, restart, &s->old_int, &s->old_term);
+	hold(false, &was);
 }
 
 void kl_interrupt_end(struct kl_interrupt *s)
 {
+	sigset_t was;
+	hold(true, &was);
 	sigaction(SIGINT, &s->old_int, NULL);
 	sigaction(SIGTERM, &s->old_term, NULL);
+	hold(false, &was);
 	midline = 0;
 }
 
