@@ -14,21 +14,28 @@
 #include "core/kl_lead.h"
 #include "core/kl_phone.h"
 
-/* kl_check_phone's result, or "!" and the message. */
+/* A check's result, or "!" and the message. */
 static char got[1200];
+
+/* got for a check that returned rc and gave out (owned) or err. */
+static const char *result(int rc, char *out, const struct kl_err *err)
+{
+	if (rc == KL_OK) {
+		snprintf(got, sizeof got, "%s", out);
+		free(out);
+	} else {
+		assert_null(out);
+		snprintf(got, sizeof got, "!%s", err->msg);
+	}
+	return got;
+}
 
 static const char *phone(const char *v, const char *region)
 {
 	struct kl_err err = {0};
 	char *out = NULL;
-	if (kl_check_phone("--phone", v, region, &out, &err) == KL_OK) {
-		snprintf(got, sizeof got, "%s", out);
-		free(out);
-	} else {
-		assert_null(out);
-		snprintf(got, sizeof got, "!%s", err.msg);
-	}
-	return got;
+	int rc = kl_check_phone("--phone", v, region, &out, &err);
+	return result(rc, out, &err);
 }
 
 static void phone_national_numbers_become_international_in_the_region(void **state)
@@ -137,19 +144,13 @@ static void phone_region_codes_are_libphonenumbers(void **state)
 	assert_int_equal(kl_phone_e164("89991234567", NULL, e, country), KL_PHONE_COUNTRY);
 }
 
-/* kl_check_number's result, or "!" and the message. */
+/* kl_check_number's result (see result). */
 static const char *number(const char *v)
 {
 	struct kl_err err = {0};
 	char *out = NULL;
-	if (kl_check_number("--income", v, &out, &err) == KL_OK) {
-		snprintf(got, sizeof got, "%s", out);
-		free(out);
-	} else {
-		assert_null(out);
-		snprintf(got, sizeof got, "!%s", err.msg);
-	}
-	return got;
+	int rc = kl_check_number("--income", v, &out, &err);
+	return result(rc, out, &err);
 }
 
 static void number_thousands_separators_as_written(void **state)
@@ -267,14 +268,8 @@ static const char *email(const char *v)
 {
 	struct kl_err err = {0};
 	char *out = NULL;
-	if (kl_check_email("row 3, column \"email\"", v, &out, &err) == KL_OK) {
-		snprintf(got, sizeof got, "%s", out);
-		free(out);
-	} else {
-		assert_null(out);
-		snprintf(got, sizeof got, "!%s", err.msg);
-	}
-	return got;
+	int rc = kl_check_email("row 3, column \"email\"", v, &out, &err);
+	return result(rc, out, &err);
 }
 
 static void email_refuses_what_is_no_address(void **state)
