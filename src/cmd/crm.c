@@ -370,10 +370,12 @@ static bool looks_like_email(const char *q)
 	return yes;
 }
 
-/* A name as --first compares it: trimmed, each run of white space one
- * space, ASCII and Cyrillic letters in lower case with Ё as Е (as
- * kl_str_fold, which drops spaces and other letters, too loose here). */
-static char *name_key(const char *s)
+/* s trimmed, each run of white space one space; with fold, ASCII and
+ * Cyrillic letters in lower case and Ё as Е too. Folded, a name as --first
+ * compares it (kl_str_fold, which drops spaces and other letters, is too
+ * loose here); not, what Kommo's search is given, so that "Иван  Петров"
+ * finds what "Иван Петров" does. */
+static char *name_form(const char *s, bool fold)
 {
 	static const char space[] = " \t\n\v\f\r";
 	char *d = malloc(strlen(s) + 1), *o = d;
@@ -386,21 +388,26 @@ static char *name_key(const char *s)
 				p++;
 			if (o != d && *p)
 				*o++ = ' ';
-		} else if (p[0] == 0xD0 && p[1] >= 0x90 && p[1] <= 0xAF) { /* А..Я */
+		} else if (fold && p[0] == 0xD0 && p[1] >= 0x90 && p[1] <= 0xAF) { /* А..Я */
 			*o++ = (char)(p[1] < 0xA0 ? 0xD0 : 0xD1);
 			*o++ = (char)(p[1] < 0xA0 ? p[1] + 0x20 : p[1] - 0x20);
 			p += 2;
-		} else if ((p[0] == 0xD0 && p[1] == 0x81) || (p[0] == 0xD1 && p[1] == 0x91)) { /* Ё ё */
+		} else if (fold && ((p[0] == 0xD0 && p[1] == 0x81) || (p[0] == 0xD1 && p[1] == 0x91))) { /* Ё ё */
 			*o++ = (char)0xD0;
 			*o++ = (char)0xB5;
 			p += 2;
 		} else {
-			*o++ = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+			*o++ = (char)(fold && *p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 			p++;
 		}
 	}
 	*o = '\0';
 	return d;
+}
+
+static char *name_key(const char *s)
+{
+	return name_form(s, true);
 }
 
 /* Whether an entity's name is key (a name_key): its name, or for a
@@ -421,33 +428,12 @@ static bool named(const cJSON *x, const char *key, bool contact)
 	return yes;
 }
 
-/* q trimmed, each run of white space one space: what Kommo's search is
- * given, so that "Иван  Петров" finds what "Иван Петров" does. */
-static char *collapsed(const char *q)
-{
-	char *out = malloc(strlen(q) + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (const char *p = q; *p;) {
-		size_t sp = strspn(p, " \t\r\n\v\f");
-		if (sp && o != out && p[sp])
-			*o++ = ' ';
-		p += sp;
-		size_t w = strcspn(p, " \t\r\n\v\f");
-		memcpy(o, p, w);
-		o += w;
-		p += w;
-	}
-	*o = '\0';
-	return out;
-}
-
 /* The one lead or contact named q (named); 0 in *id when none is. Two of
  * that name are an error: a script cannot tell which one it meant. */
 static int find_named(struct kl_api *api, const char *q, bool leads, long long *id, struct kl_err *err)
 {
 	const char *what = leads ? "lead" : "contact";
-	char *key = name_key(q), *sent = key ? collapsed(q) : NULL;
+	char *key = name_key(q), *sent = key ? name_form(q, false) : NULL;
 	char *path = sent ? kl_url_path_query(leads ? LEADS_PATH : CONTACTS_PATH, "query", sent) : NULL;
 	free(sent);
 	cJSON *items = NULL;
